@@ -1,0 +1,1 @@
+"""Reads the Commerce binlog and publishes typed change events to Kafka."""

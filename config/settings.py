@@ -1,0 +1,365 @@
+"""The one settings model of walmart-sync.
+
+Every process (listener, workers, pollers, CLI) reads the same model so that an operator tunes
+one file. Sections mirror the parts the sidecar talks to. Secrets are ``SecretStr`` so that a
+stray ``repr`` or ``model_dump`` can never print them; the state-store DSN is masked to
+``user:***@host`` rather than hidden whole, because support staff need the host to debug.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import quote, unquote, urlsplit
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mappings.carriers import WALMART_CARRIERS
+
+WALMART_PRODUCTION_URL = "https://marketplace.walmartapis.com"
+WALMART_SANDBOX_URL = "https://sandbox.walmartapis.com"
+
+
+class Section(BaseModel):
+    """Base for every settings section: unknown keys are typos and must fail loudly."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class CommerceDatabaseSettings(Section):
+    """The Commerce MySQL/MariaDB server the listener replicates from."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(3306, ge=1, le=65535)
+    user: str = "walmart_sync"
+    password: SecretStr
+    database: str = "magento"
+    server_id: int = Field(
+        4207,
+        ge=1,
+        le=4294967295,
+        description="Replica server id; must differ from every other replica of this server.",
+    )
+    edition: Literal["open_source", "adobe_commerce"] = Field(
+        "open_source",
+        description="Schema variant: open_source (entity_id) or adobe_commerce (row_id staging).",
+    )
+    connect_timeout_s: float = Field(10.0, gt=0)
+
+
+class MySqlDsn(BaseModel):
+    """A parsed ``mysql://user:password@host:port/database`` DSN."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user: str
+    password: SecretStr
+    host: str
+    port: int
+    database: str
+
+    def masked(self) -> str:
+        return f"mysql://{quote(self.user)}:***@{self.host}:{self.port}/{self.database}"
+
+
+def parse_mysql_dsn(raw: str) -> MySqlDsn:
+    """Parse a DSN without ever echoing it: it carries a password."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("mysql", "mariadb", "mysql+pymysql"):
+        raise ValueError("must start with mysql:// (e.g. mysql://user:password@host:3306/schema)")
+    try:
+        port = parts.port or 3306
+    except ValueError:
+        raise ValueError("has a port that is not a number between 1 and 65535") from None
+    database = parts.path.lstrip("/")
+    if not parts.hostname or not database or "/" in database:
+        raise ValueError("must name a host and one schema: mysql://user:password@host:3306/schema")
+    if not parts.username:
+        raise ValueError("must name a user: mysql://user:password@host:3306/schema")
+    return MySqlDsn(
+        user=unquote(parts.username),
+        password=SecretStr(unquote(parts.password or "")),
+        host=parts.hostname,
+        port=port,
+        database=database,
+    )
+
+
+class StateStoreSettings(Section):
+    """The sidecar's own schema: checkpoints, order mapping, listing state, outbox."""
+
+    dsn: SecretStr = Field(
+        description="mysql://user:password@host:port/schema of the sidecar's own state schema."
+    )
+
+    @field_validator("dsn")
+    @classmethod
+    def _dsn_must_parse(cls, value: SecretStr) -> SecretStr:
+        parse_mysql_dsn(value.get_secret_value())
+        return value
+
+    @field_serializer("dsn", when_used="json")
+    def _mask_dsn(self, value: SecretStr) -> str:
+        return self.parsed.masked()
+
+    @property
+    def parsed(self) -> MySqlDsn:
+        return parse_mysql_dsn(self.dsn.get_secret_value())
+
+
+class ConsumerTuning(Section):
+    """kafka-python consumer knobs an infrastructure team tunes per consumer group.
+
+    Every field is optional so a per-group override names only what it changes; the
+    ``consumer_defaults`` section carries the full set.
+    """
+
+    max_poll_records: int | None = Field(None, ge=1)
+    max_poll_interval_ms: int | None = Field(None, ge=1000)
+    session_timeout_ms: int | None = Field(None, ge=1000)
+    heartbeat_interval_ms: int | None = Field(None, ge=100)
+    fetch_max_wait_ms: int | None = Field(None, ge=0)
+    fetch_min_bytes: int | None = Field(None, ge=1)
+    max_partition_fetch_bytes: int | None = Field(None, ge=1024)
+    auto_offset_reset: Literal["earliest", "latest"] | None = None
+
+    @model_validator(mode="after")
+    def _heartbeat_below_session(self) -> ConsumerTuning:
+        hb, session = self.heartbeat_interval_ms, self.session_timeout_ms
+        if hb is not None and session is not None and hb * 3 > session:
+            raise ValueError(
+                "heartbeat_interval_ms must be at most a third of session_timeout_ms "
+                f"(got {hb} and {session})"
+            )
+        return self
+
+
+DEFAULT_CONSUMER_TUNING = ConsumerTuning(
+    max_poll_records=500,
+    max_poll_interval_ms=300_000,
+    session_timeout_ms=10_000,
+    heartbeat_interval_ms=3_000,
+    fetch_max_wait_ms=100,
+    fetch_min_bytes=1,
+    max_partition_fetch_bytes=1_048_576,
+    auto_offset_reset="earliest",
+)
+
+
+class ProducerTuning(Section):
+    """Producer knobs; acks=all and idempotence are fixed because checkpoints rely on them."""
+
+    linger_ms: int = Field(5, ge=0)
+    batch_size: int = Field(65_536, ge=1024)
+    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
+    request_timeout_ms: int = Field(30_000, ge=1000)
+    delivery_timeout_ms: int = Field(120_000, ge=1000)
+
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+class KafkaSettings(Section):
+    bootstrap_servers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1:9092"],
+        description="host:port list; a comma-separated string is accepted.",
+    )
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
+    topic_prefix: str = Field("walmart-sync", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    partitions: int = Field(6, ge=1, le=10_000)
+    replication_factor: int = Field(1, ge=1, le=32)
+    producer: ProducerTuning = Field(default_factory=ProducerTuning)
+    consumer_defaults: ConsumerTuning = Field(
+        default_factory=lambda: DEFAULT_CONSUMER_TUNING.model_copy()
+    )
+    consumer_groups: dict[str, ConsumerTuning] = Field(
+        default_factory=dict,
+        description="Per-group overrides keyed by worker name (inventory, price, shipment, ...).",
+    )
+
+    @field_validator("bootstrap_servers", mode="before")
+    @classmethod
+    def _split_servers(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _servers_are_host_port(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("needs at least one host:port")
+        for server in value:
+            host, sep, port = server.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{server!r} is not host:port (e.g. kafka-1:9092)")
+        return value
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL_"):
+            missing = [
+                name
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"security_protocol {self.security_protocol} needs {', '.join(missing)}"
+                )
+        return self
+
+    def tuning_for(self, group: str) -> ConsumerTuning:
+        """Defaults overlaid with the group's own overrides."""
+        override = self.consumer_groups.get(group)
+        merged = self.consumer_defaults.model_dump()
+        if override is not None:
+            merged.update(override.model_dump(exclude_none=True))
+        return ConsumerTuning.model_validate(merged)
+
+
+class RateLimitOverride(Section):
+    """A token bucket: ``capacity`` tokens, refilled at ``per_minute``.
+
+    Walmart grants some sellers higher limits than the published ones; operators write them here.
+    """
+
+    capacity: int = Field(ge=1)
+    per_minute: float = Field(gt=0)
+
+
+class WalmartSettings(Section):
+    base_url: AnyHttpUrl | None = Field(
+        None, description="Defaults to production, or the sandbox when sandbox = true."
+    )
+    sandbox: bool = False
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    service_name: str = "Walmart Marketplace"
+    channel_type: str | None = Field(
+        None, description="WM_CONSUMER.CHANNEL.TYPE for solution providers, if Walmart issued one."
+    )
+    request_timeout_s: float = Field(30.0, gt=0)
+    rate_limits: dict[str, RateLimitOverride] = Field(
+        default_factory=dict, description="Per-API overrides, keyed by API name (e.g. inventory)."
+    )
+
+    @property
+    def effective_base_url(self) -> str:
+        if self.base_url is not None:
+            return str(self.base_url).rstrip("/")
+        return WALMART_SANDBOX_URL if self.sandbox else WALMART_PRODUCTION_URL
+
+
+class CommerceApiSettings(Section):
+    base_url: AnyHttpUrl = Field(description="Store URL; /rest/<store_code>/V1 is appended.")
+    token: SecretStr = Field(description="Integration access token (Bearer).")
+    store_code: str = Field("default", pattern=r"^[a-z0-9_]+$|^all$")
+    request_timeout_s: float = Field(30.0, gt=0)
+
+    @property
+    def rest_url(self) -> str:
+        return f"{str(self.base_url).rstrip('/')}/rest/{self.store_code}/V1"
+
+
+
+
+class MappingSettings(Section):
+    """How Commerce concepts map to Walmart ones for this store."""
+
+    website_code: str = "base"
+    website_id: int = Field(1, ge=0)
+    store_id: int = Field(1, ge=0)
+    stock_id: int = Field(1, ge=1)
+    msi_enabled: bool = Field(True, description="False for stores on legacy single-source stock.")
+    inventory_safety_buffer: int = Field(0, ge=0)
+    payment_method: str = "checkmo"
+    shipping_carrier_code: str = "flatrate"
+    shipping_method_code: str = "flatrate"
+    carrier_map: dict[str, str] = Field(
+        default_factory=lambda: {"ups": "UPS", "usps": "USPS", "fedex": "FedEx", "dhl": "DHL"},
+        description="Commerce carrier_code -> Walmart carrier name; others go as otherCarrier.",
+    )
+    identifier_attributes: dict[Literal["upc", "gtin", "ean", "isbn"], str] = Field(
+        default_factory=lambda: {"upc": "upc", "gtin": "gtin", "ean": "ean"},
+        description="Walmart product id type -> Commerce attribute code holding it.",
+    )
+
+    @field_validator("carrier_map")
+    @classmethod
+    def _known_carriers(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted({v for v in value.values() if v not in WALMART_CARRIERS})
+        if unknown:
+            raise ValueError(
+                f"unknown Walmart carrier(s) {unknown}; use one of Walmart's carrier names "
+                "(e.g. UPS, USPS, FedEx) or leave the code unmapped to send it as otherCarrier"
+            )
+        return value
+
+
+class LogSettings(Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto: console on a terminal, JSON otherwise."
+    )
+
+
+class OpsSettings(Section):
+    host: str = Field("127.0.0.1", description="Bind address of /metrics, /healthz, /readyz.")
+    port: int = Field(9108, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """Effective settings: CLI flags over environment over TOML file over defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WALMART_SYNC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    commerce_db: CommerceDatabaseSettings
+    state_store: StateStoreSettings
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    walmart: WalmartSettings
+    commerce_api: CommerceApiSettings
+    mapping: MappingSettings = Field(default_factory=MappingSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
+
+    def secret_values(self) -> list[str]:
+        """Every secret this configuration holds, for the log redactor."""
+        found: list[str] = []
+
+        def walk(node: object) -> None:
+            if isinstance(node, SecretStr):
+                found.append(node.get_secret_value())
+            elif isinstance(node, BaseModel):
+                for name in type(node).model_fields:
+                    walk(getattr(node, name))
+            elif isinstance(node, dict):
+                for item in node.values():
+                    walk(item)
+
+        walk(self)
+        found.append(self.state_store.parsed.password.get_secret_value())
+        return [s for s in found if s]

@@ -1,0 +1,1 @@
+"""The embedded local stack (MariaDB + Kafka broker), Magento schema and seed data, and the emulators."""

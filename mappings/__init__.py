@@ -1,0 +1,1 @@
+"""Pure translation between Commerce rows and Walmart payloads: no I/O here."""
