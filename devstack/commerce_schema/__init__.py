@@ -1,0 +1,1 @@
+"""Magento Commerce schema: declarative-schema converter, editions and the generated DDL."""

@@ -1,0 +1,114 @@
+"""Which Commerce tables the sidecar and its emulators need, for each edition.
+
+Open Source: the tables Magento 2.4's db_schema.xml files define, merged module by module.
+Adobe Commerce: the same plus ``overlays/adobe_commerce.xml`` (catalog staging + RMA), merged
+with the same rules. Sales sequence tables are not in any db_schema.xml: Magento creates them
+when a store is created (``Magento\\SalesSequence\\Model\\Builder``), so they are built here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from devstack.commerce_schema.declarative import Column, Constraint, Table, load_tables
+
+Edition = Literal["open_source", "adobe_commerce"]
+EDITIONS: tuple[Edition, ...] = ("open_source", "adobe_commerce")
+
+# Magento modules in the order Magento's setup would merge them.
+MODULES = (
+    "module-store",
+    "module-eav",
+    "module-customer",
+    "module-catalog",
+    "module-catalog-inventory",
+    "module-quote",
+    "module-sales",
+    "module-sales-sequence",
+    "module-inventory",
+    "module-inventory-reservations",
+    "module-inventory-sales",
+    "module-inventory-shipping",
+)
+
+OPEN_SOURCE_TABLES = (
+    # stores
+    "store_website", "store_group", "store",
+    # EAV and catalog
+    "eav_entity_type", "eav_attribute", "eav_attribute_set", "eav_attribute_option",
+    "eav_attribute_option_value", "catalog_eav_attribute",
+    "catalog_product_entity", "catalog_product_entity_decimal", "catalog_product_entity_varchar",
+    "catalog_product_entity_int", "catalog_product_entity_datetime", "catalog_product_entity_text",
+    "catalog_product_website",
+    # legacy stock
+    "cataloginventory_stock", "cataloginventory_stock_item", "cataloginventory_stock_status",
+    # MSI
+    "inventory_source", "inventory_source_item", "inventory_stock", "inventory_source_stock_link",
+    "inventory_stock_sales_channel", "inventory_reservation", "inventory_shipment_source",
+    # sales
+    "sales_order", "sales_order_item", "sales_order_address", "sales_order_payment",
+    "sales_order_grid", "sales_order_status_history", "sales_order_status",
+    "sales_order_status_state",
+    "sales_shipment", "sales_shipment_item", "sales_shipment_track", "sales_shipment_grid",
+    "sales_invoice", "sales_invoice_item", "sales_invoice_grid",
+    "sales_creditmemo", "sales_creditmemo_item", "sales_creditmemo_grid",
+    "sales_sequence_meta", "sales_sequence_profile",
+    # the cart flow the Commerce REST emulator runs
+    "quote", "quote_item", "quote_address", "quote_payment", "quote_id_mask",
+    "quote_item_option", "quote_shipping_rate", "quote_address_item",
+)
+
+ADOBE_COMMERCE_EXTRA_TABLES = (
+    "sequence_product",
+    "magento_rma", "magento_rma_grid", "magento_rma_status_history", "magento_rma_item_entity",
+    "magento_rma_item_entity_int", "magento_rma_shipping_label",
+)
+
+SEQUENCE_ENTITIES = {
+    "open_source": ("order", "invoice", "creditmemo", "shipment"),
+    "adobe_commerce": ("order", "invoice", "creditmemo", "shipment", "rma_item"),
+}
+DEFAULT_SEQUENCE_STORES = (0, 1)
+
+OVERLAY_DIR = Path(__file__).parent / "overlays"
+
+
+def sequence_table(entity: str, store_id: int) -> Table:
+    """``sequence_<entity>_<store>``: one auto-increment column Magento inserts into per id."""
+    name = f"sequence_{entity}_{store_id}"
+    return Table(
+        name=name,
+        columns={"sequence_value": Column("sequence_value", "int", nullable=False, unsigned=True,
+                                          identity=True)},
+        constraints={"PRIMARY": Constraint("primary", "PRIMARY", ("sequence_value",))},
+    )
+
+
+def table_names(edition: Edition) -> tuple[str, ...]:
+    names = OPEN_SOURCE_TABLES
+    if edition == "adobe_commerce":
+        names = names + ADOBE_COMMERCE_EXTRA_TABLES
+    return names
+
+
+def build_tables(schema_dir: Path, edition: Edition) -> dict[str, Table]:
+    """Merge Magento's files (and the Adobe Commerce overlay) into the edition's tables."""
+    if edition not in EDITIONS:
+        raise ValueError(f"edition must be one of {EDITIONS}, got {edition!r}")
+    files = [schema_dir / module / "etc" / "db_schema.xml" for module in MODULES]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"Magento schema files missing: {', '.join(missing)}")
+    if edition == "adobe_commerce":
+        files.append(OVERLAY_DIR / "adobe_commerce.xml")
+    wanted = table_names(edition)
+    tables = load_tables(files, only=wanted)
+    absent = sorted(set(wanted) - set(tables))
+    if absent:
+        raise ValueError(f"tables not defined by any schema file: {', '.join(absent)}")
+    for entity in SEQUENCE_ENTITIES[edition]:
+        for store_id in DEFAULT_SEQUENCE_STORES:
+            table = sequence_table(entity, store_id)
+            tables[table.name] = table
+    return tables
