@@ -50,16 +50,11 @@ class MySqlEndpoint:
     password: str = field(default="", repr=False)
 
     def connect(self, database: str | None = None, **kwargs: object) -> pymysql.Connection:
+        options: dict[str, object] = {"charset": "utf8mb4", "autocommit": True, "connect_timeout": 5}
+        options.update(kwargs)
         return pymysql.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            database=database,
-            charset="utf8mb4",
-            autocommit=True,
-            connect_timeout=5,
-            **kwargs,
+            host=self.host, port=self.port, user=self.user, password=self.password,
+            database=database, **options,
         )
 
 

@@ -1,0 +1,1 @@
+"""walmart-sync: the CLI and the runtime plumbing every component shares."""

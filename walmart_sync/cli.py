@@ -1,0 +1,111 @@
+"""The ``walmart-sync`` command.
+
+Global options load the one settings model; each subcommand is a thin shell over a module that
+does the work, so tests can drive the same code without a subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from cdc_listener.preflight import Finding
+from config import ConfigError, Settings, load_settings
+from walmart_sync.logs import configure_logging, redact, register_secrets
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="walmart-sync",
+        description="Keep a Walmart Marketplace seller account in sync with an Adobe Commerce / "
+        "Magento database, in seconds, from its binlog.",
+    )
+    parser.add_argument("--config", metavar="FILE",
+                        help="TOML settings file (default: $WALMART_SYNC_CONFIG)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one setting, e.g. --set kafka.partitions=12 (repeatable)")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-format", choices=["auto", "json", "console"])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    config_cmd = commands.add_parser("config", help="inspect the effective configuration")
+    config_sub = config_cmd.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = config_sub.add_parser(
+        "check", help="validate settings and print them with secrets masked; non-zero on errors")
+    check.add_argument("--json", action="store_true", help="print the settings as JSON")
+    check.add_argument("--connect", action="store_true",
+                       help="also connect: Commerce DB binlog settings and grants, state store, "
+                       "Kafka round trip")
+
+    demo = commands.add_parser(
+        "demo", help="run walmart-sync on the embedded local stack (MariaDB + Kafka broker)")
+    demo.add_argument("--products", type=int, default=1000, help="products to seed (default 1000)")
+    demo.add_argument("--edition", choices=["open_source", "adobe_commerce"], default="open_source")
+    demo.add_argument("--keep-running", action="store_true",
+                      help="keep the stack up after the checks until Ctrl-C")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config, overrides=args.overrides)
+    register_secrets(settings.secret_values())
+    return settings
+
+
+def print_findings(findings: Sequence[Finding], out=sys.stdout) -> bool:
+    width = max((len(f.check) for f in findings), default=0)
+    for finding in findings:
+        mark = "ok  " if finding.ok else "FAIL"
+        print(f"  {mark}  {finding.check.ljust(width)}  {redact(finding.detail)}", file=out)
+    return all(f.ok for f in findings)
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    configure_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
+    effective = settings.model_dump(mode="json")
+    if args.json:
+        print(json.dumps(effective, indent=2))
+    else:
+        print("configuration is valid; effective settings (secrets masked):")
+        for section, values in effective.items():
+            print(f"[{section}]")
+            for key, value in values.items():
+                print(f"  {key} = {json.dumps(value)}")
+    if not args.connect:
+        return EXIT_OK
+    from walmart_sync.health import check_commerce_database, check_kafka, check_state_store
+
+    print("connections:")
+    findings = check_commerce_database(settings) + check_state_store(settings) + check_kafka(settings)
+    return EXIT_OK if print_findings(findings) else EXIT_FAILED
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from walmart_sync.demo import run_demo
+
+    configure_logging(args.log_level or "warning", args.log_format or "auto")
+    return run_demo(products=args.products, edition=args.edition, keep_running=args.keep_running)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "config":
+            return cmd_config_check(args)
+        if args.command == "demo":
+            return cmd_demo(args)
+    except ConfigError as exc:
+        print(f"walmart-sync: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

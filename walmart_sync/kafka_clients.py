@@ -1,0 +1,64 @@
+"""kafka-python client arguments built from settings, so every process connects the same way.
+
+Producers are idempotent with acks=all: the listener checkpoints a binlog position only after
+the broker acknowledged everything before it, and that is only sound when an ack means durable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.settings import KafkaSettings
+
+
+def connection_kwargs(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": list(kafka.bootstrap_servers),
+        "client_id": client_id,
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        kwargs.update(
+            ssl_cafile=kafka.ssl_cafile,
+            ssl_certfile=kafka.ssl_certfile,
+            ssl_keyfile=kafka.ssl_keyfile,
+            ssl_check_hostname=kafka.ssl_check_hostname,
+        )
+        if kafka.ssl_password is not None:
+            kwargs["ssl_password"] = kafka.ssl_password.get_secret_value()
+    if kafka.security_protocol.startswith("SASL_"):
+        kwargs.update(
+            sasl_mechanism=kafka.sasl_mechanism,
+            sasl_plain_username=kafka.sasl_username,
+            sasl_plain_password=kafka.sasl_password.get_secret_value() if kafka.sasl_password else None,
+        )
+    return kwargs
+
+
+def producer_kwargs(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:
+    tuning = kafka.producer
+    return {
+        **connection_kwargs(kafka, client_id),
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": tuning.linger_ms,
+        "batch_size": tuning.batch_size,
+        "compression_type": None if tuning.compression_type == "none" else tuning.compression_type,
+        "request_timeout_ms": tuning.request_timeout_ms,
+        "delivery_timeout_ms": tuning.delivery_timeout_ms,
+    }
+
+
+def consumer_kwargs(kafka: KafkaSettings, group: str, client_id: str) -> dict[str, Any]:
+    """Group consumer with manual commits: a worker commits only what it has applied."""
+    tuning = kafka.tuning_for(group).model_dump(exclude_none=True)
+    return {
+        **connection_kwargs(kafka, client_id),
+        "group_id": f"{kafka.topic_prefix}.{group}",
+        "enable_auto_commit": False,
+        **tuning,
+    }
+
+
+def topic_name(kafka: KafkaSettings, stream: str) -> str:
+    return f"{kafka.topic_prefix}.{stream}"
