@@ -70,10 +70,12 @@ def grant_sidecar_user(
         with conn.cursor() as cur:
             cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, password))
             cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
-            cur.execute(
-                "GRANT REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR ON *.* TO %s@'%%'",
-                (user,),
-            )
+            cur.execute("SELECT VERSION()")
+            mariadb = "mariadb" in cur.fetchone()[0].lower()
+            # MariaDB 10.5+ split SHOW BINLOG STATUS out of REPLICATION CLIENT into BINLOG MONITOR;
+            # MySQL has no such privilege.
+            privileges = "REPLICATION SLAVE, REPLICATION CLIENT" + (", BINLOG MONITOR" if mariadb else "")
+            cur.execute(f"GRANT {privileges} ON *.* TO %s@'%%'", (user,))
             cur.execute(f"GRANT SELECT ON `{_identifier(commerce_db)}`.* TO %s@'%%'", (user,))
             cur.execute(
                 f"CREATE DATABASE IF NOT EXISTS `{_identifier(state_db)}` "

@@ -1,0 +1,54 @@
+"""Shared fixtures: one real stack per test session, fresh databases per test module.
+
+The stack is the local-process backend (private MariaDB with a ROW binlog + Tansu broker)
+unless WALMART_SYNC_STACK_BACKEND=docker asks for testcontainers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.environment import CommerceEnvironment, prepare_environment
+from devstack.stack import LocalStack, make_stack
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+MAGENTO_SCHEMA_DIR = SHARED_REFERENCE / "magento-schema"
+
+_database_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    with make_stack() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def endpoints(stack):
+    return stack.endpoints
+
+
+@pytest.fixture
+def unique_name() -> str:
+    return f"t{next(_database_counter)}_{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="module")
+def commerce_env(stack, tmp_path_factory) -> CommerceEnvironment:
+    """A seeded Open Source Commerce database with its own state schema and config file."""
+    name = f"m{next(_database_counter)}_{uuid.uuid4().hex[:6]}"
+    return prepare_environment(stack.endpoints, tmp_path_factory.mktemp("env"), "open_source",
+                               products=50, name=name)
+
+
+def requires_reference(path: Path) -> pytest.MarkDecorator:
+    """Tests that read ../shared say so: a user's clone has no such folder."""
+    return pytest.mark.skipif(
+        not path.exists(), reason=f"reads {path} (the project's reference set), absent in this clone"
+    )

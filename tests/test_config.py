@@ -1,0 +1,206 @@
+"""Settings: sources and their precedence, clear errors, masked secrets, the CLI's exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, load_settings
+
+SECRETS = {
+    "db": "db-pass-9f3a1c",
+    "dsn": "dsn-pass-77c2e1",
+    "walmart": "wm-secret-5d0b42",
+    "commerce": "commerce-token-1a9e33",
+}
+
+VALID_TOML = f"""
+[commerce_db]
+host = "db.internal"
+password = "{SECRETS['db']}"
+database = "magento"
+
+[state_store]
+dsn = "mysql://sync:{SECRETS['dsn']}@state.internal:3307/walmart_sync"
+
+[kafka]
+bootstrap_servers = ["k1:9092", "k2:9092"]
+partitions = 6
+
+[kafka.consumer_groups.inventory]
+max_poll_records = 50
+
+[walmart]
+client_id = "client-123"
+client_secret = "{SECRETS['walmart']}"
+
+[commerce_api]
+base_url = "https://shop.example.com"
+token = "{SECRETS['commerce']}"
+
+[mapping]
+carrier_map = {{ ups = "UPS", dhl = "DHL Ecommerce - US" }}
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "walmart-sync.toml"
+    path.write_text(VALID_TOML)
+    return path
+
+
+def test_toml_file_loads_every_section(config_file: Path) -> None:
+    settings = load_settings(config_file, environ={})
+    assert settings.commerce_db.host == "db.internal"
+    assert settings.commerce_db.port == 3306
+    assert settings.state_store.parsed.host == "state.internal"
+    assert settings.state_store.parsed.port == 3307
+    assert settings.kafka.bootstrap_servers == ["k1:9092", "k2:9092"]
+    assert settings.walmart.effective_base_url == "https://marketplace.walmartapis.com"
+    assert settings.commerce_api.rest_url == "https://shop.example.com/rest/default/V1"
+    assert settings.mapping.carrier_map["dhl"] == "DHL Ecommerce - US"
+
+
+def test_precedence_cli_over_env_over_file(config_file: Path) -> None:
+    env = {"WALMART_SYNC_KAFKA__PARTITIONS": "12", "WALMART_SYNC_COMMERCE_DB__HOST": "env-host"}
+    settings = load_settings(config_file, overrides=["kafka.partitions=24"], environ=env)
+    assert settings.kafka.partitions == 24  # CLI beats env and file
+    assert settings.commerce_db.host == "env-host"  # env beats file
+    assert settings.commerce_db.database == "magento"  # file beats default
+
+
+def test_config_file_from_environment_and_comma_separated_servers(config_file: Path) -> None:
+    env = {"WALMART_SYNC_CONFIG": str(config_file),
+           "WALMART_SYNC_KAFKA__BOOTSTRAP_SERVERS": "a:1, b:2"}
+    settings = load_settings(environ=env)
+    assert settings.kafka.bootstrap_servers == ["a:1", "b:2"]
+
+
+def test_per_group_consumer_tuning_overlays_defaults(config_file: Path) -> None:
+    settings = load_settings(config_file, environ={})
+    inventory = settings.kafka.tuning_for("inventory")
+    price = settings.kafka.tuning_for("price")
+    assert inventory.max_poll_records == 50
+    assert price.max_poll_records == settings.kafka.consumer_defaults.max_poll_records
+    assert inventory.session_timeout_ms == settings.kafka.consumer_defaults.session_timeout_ms
+
+
+def test_sandbox_flag_selects_walmart_sandbox(config_file: Path) -> None:
+    settings = load_settings(config_file, overrides=["walmart.sandbox=true"], environ={})
+    assert settings.walmart.effective_base_url == "https://sandbox.walmartapis.com"
+
+
+def _problems(**kwargs) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(**kwargs)
+    return caught.value.problems
+
+
+def test_bad_value_names_field_and_how_to_fix(config_file: Path) -> None:
+    problems = _problems(config_file=config_file, overrides=["kafka.partitions=0"], environ={})
+    assert len(problems) == 1
+    assert problems[0].startswith("kafka.partitions: Input should be greater than or equal to 1")
+    assert "WALMART_SYNC_KAFKA__PARTITIONS" in problems[0]
+    assert "--set kafka.partitions=" in problems[0]
+
+
+def test_missing_sections_list_each_required_field() -> None:
+    problems = _problems(environ={})
+    fields = sorted(p.split(":")[0] for p in problems)
+    assert fields == ["commerce_api.base_url", "commerce_api.token", "commerce_db.password",
+                      "state_store.dsn", "walmart.client_id", "walmart.client_secret"]
+    assert all("required and not set" in p for p in problems)
+
+
+def test_typo_gets_a_suggestion(config_file: Path) -> None:
+    problems = _problems(config_file=config_file, environ={"WALMART_SYNC_KAFKA__PARTITONS": "3"})
+    assert problems == ["kafka.partitons: unknown setting (did you mean kafka.partitions?); "
+                        "remove it or fix its name"]
+
+
+def test_semantic_rules(config_file: Path) -> None:
+    problems = _problems(config_file=config_file, environ={}, overrides=[
+        "kafka.security_protocol=SASL_SSL",
+        "mapping.carrier_map.acme=AcmeExpress",
+    ])
+    text = "\n".join(problems)
+    assert "security_protocol SASL_SSL needs sasl_mechanism, sasl_username, sasl_password" in text
+    assert "unknown Walmart carrier(s) ['AcmeExpress']" in text
+
+
+def test_heartbeat_must_be_below_session_timeout(config_file: Path) -> None:
+    problems = _problems(config_file=config_file, environ={}, overrides=[
+        "kafka.consumer_groups.price.session_timeout_ms=6000",
+        "kafka.consumer_groups.price.heartbeat_interval_ms=3000",
+    ])
+    assert any(p.startswith("kafka.consumer_groups.price: heartbeat_interval_ms must be at most "
+                            "a third of session_timeout_ms") for p in problems)
+
+
+def test_errors_never_echo_secrets(config_file: Path) -> None:
+    bad_dsn = f"postgres://sync:{SECRETS['dsn']}@h/db"
+    problems = _problems(config_file=config_file, environ={
+        "WALMART_SYNC_STATE_STORE__DSN": bad_dsn,
+        "WALMART_SYNC_COMMERCE_DB__PASSWORD": "",  # valid
+        "WALMART_SYNC_KAFKA__SASL_PASSWORD": "x" * 3,
+        "WALMART_SYNC_KAFKA__SECURITY_PROTOCOL": "NOPE",
+    })
+    text = "\n".join(problems)
+    assert "state_store.dsn: must start with mysql://" in text
+    assert SECRETS["dsn"] not in text
+    assert "kafka.security_protocol" in text
+
+
+def test_broken_toml_is_reported_not_raised(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[kafka\npartitions = 3\n")
+    problems = _problems(config_file=path, environ={})
+    assert problems[0].startswith(f"config file {path} is not valid TOML")
+    missing = _problems(config_file=tmp_path / "absent.toml", environ={})
+    assert "does not exist" in missing[0]
+
+
+def test_dump_masks_every_secret(config_file: Path) -> None:
+    settings = load_settings(config_file, environ={})
+    dumped = json.dumps(settings.model_dump(mode="json"))
+    for secret in SECRETS.values():
+        assert secret not in dumped
+        assert secret not in repr(settings)
+    assert "mysql://sync:***@state.internal:3307/walmart_sync" in dumped
+    assert set(SECRETS.values()) <= set(settings.secret_values())
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC_")}
+    return subprocess.run([sys.executable, "-m", "walmart_sync.cli", *args], capture_output=True,
+                          text=True, env={**base, **(env or {})}, timeout=60)
+
+
+def test_cli_config_check_prints_masked_settings(config_file: Path) -> None:
+    result = _cli("--config", str(config_file), "config", "check")
+    assert result.returncode == 0, result.stderr
+    assert "[kafka]" in result.stdout and '"k1:9092"' in result.stdout
+    for secret in SECRETS.values():
+        assert secret not in result.stdout + result.stderr
+    as_json = _cli("--config", str(config_file), "config", "check", "--json")
+    assert json.loads(as_json.stdout)["walmart"]["client_secret"] == "**********"
+
+
+def test_cli_config_check_fails_with_clear_errors(config_file: Path) -> None:
+    result = _cli("--config", str(config_file), "--set", "commerce_db.port=99999", "config", "check")
+    assert result.returncode == 2
+    assert "commerce_db.port: Input should be less than or equal to 65535" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _cli("config", "check").returncode == 2
+
+
+def test_cli_help_lists_commands() -> None:
+    result = _cli("--help")
+    assert result.returncode == 0
+    assert "config" in result.stdout and "demo" in result.stdout

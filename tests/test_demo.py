@@ -1,0 +1,82 @@
+"""`walmart-sync demo`, the README's first command, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from devstack.processes import pid_alive
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _stack_pids(base_dir: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if base_dir in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            if re.search(rf"^PPid:\s+{parent}$", status, re.M):
+                found.append(int(entry.name))
+    return found
+
+
+def _run(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "walmart_sync.cli", "demo", *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")})
+
+
+def test_demo_reports_healthy_and_leaves_nothing() -> None:
+    proc = _run("--products", "300")
+    output, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, output
+    assert "HEALTHY" in output and "UNHEALTHY" not in output
+    assert "seeded in" in output and "300 catalog_product_entity" in output
+    for check in ("binlog_format", "binlog_row_image", "binlog_row_metadata", "kafka", "state store"):
+        assert re.search(rf"ok\s+{re.escape(check)}", output), check
+    base_dir = re.search(r"datadir (\S+)/mariadb/data", output).group(1)
+    assert not Path(base_dir).exists()
+    assert _stack_pids(base_dir) == []
+    assert "password" not in output.lower()
+
+
+def test_demo_keep_running_stops_cleanly_on_sigterm() -> None:
+    proc = _run("--products", "50", "--keep-running", "--edition", "adobe_commerce")
+    lines = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "press Ctrl-C" in line or not line:
+            break
+    output = "".join(lines)
+    assert "press Ctrl-C" in output, output
+    base_dir = re.search(r"datadir (\S+)/mariadb/data", output).group(1)
+    pids = _children(proc.pid)
+    assert len(pids) == 2, "mariadbd and the broker run as the demo's children"
+    proc.send_signal(signal.SIGTERM)
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, rest
+    assert "nothing left running" in rest
+    assert not any(pid_alive(p) for p in pids)
+    assert not Path(base_dir).exists()
