@@ -16,7 +16,7 @@ from typing import Any
 from config import Settings, load_settings
 from devstack.commerce_db import create_commerce_database, grant_sidecar_user
 from devstack.commerce_schema.variants import Edition
-from devstack.mariadb import MySqlEndpoint
+from devstack.mariadb import MySqlEndpoint, free_port
 from devstack.seed import SeedSummary, seed_commerce
 from devstack.stack import StackEndpoints
 
@@ -92,5 +92,6 @@ def prepare_environment(
         "commerce_api": {"base_url": "http://127.0.0.1:18081",
                          "token": secrets.token_urlsafe(24)},
         "mapping": {"website_code": "walmart_us", "website_id": 2, "store_id": 2, "stock_id": 2},
+        "ops": {"host": "127.0.0.1", "port": free_port()},
     })
     return CommerceEnvironment(endpoints, edition, name, state_db, sidecar, config_path, summary)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from devstack.processes import pid_alive
+from walmart_sync.ops_server import probe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,6 +73,10 @@ def test_demo_keep_running_stops_cleanly_on_sigterm() -> None:
     output = "".join(lines)
     assert "press Ctrl-C" in output, output
     base_dir = re.search(r"datadir (\S+)/mariadb/data", output).group(1)
+    ops_port = int(re.search(r"ops\s+http://127.0.0.1:(\d+)/healthz", output).group(1))
+    assert probe("127.0.0.1", ops_port, "/healthz")[0]
+    ready, body = probe("127.0.0.1", ops_port, "/readyz")
+    assert ready, body
     pids = _children(proc.pid)
     assert len(pids) == 2, "mariadbd and the broker run as the demo's children"
     proc.send_signal(signal.SIGTERM)

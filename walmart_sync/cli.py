@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -40,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--connect", action="store_true",
                        help="also connect: Commerce DB binlog settings and grants, state store, "
                        "Kafka round trip")
+
+    health = commands.add_parser(
+        "healthcheck", help="probe this deployment's ops endpoint (for container HEALTHCHECKs)")
+    health.add_argument("--ready", action="store_true", help="probe /readyz instead of /healthz")
+    health.add_argument("--port", type=int, help="ops port (default: ops.port setting or 9108)")
 
     demo = commands.add_parser(
         "demo", help="run walmart-sync on the embedded local stack (MariaDB + Kafka broker)")
@@ -85,6 +91,19 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return EXIT_OK if print_findings(findings) else EXIT_FAILED
 
 
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """Needs no full configuration: a container probe must not fail on unrelated settings."""
+    from config.settings import OpsSettings
+    from walmart_sync.ops_server import probe
+
+    ops = OpsSettings()
+    port = args.port or int(os.environ.get("WALMART_SYNC_OPS__PORT", ops.port))
+    host = os.environ.get("WALMART_SYNC_OPS__HOST", ops.host)
+    ok, body = probe(host, port, "/readyz" if args.ready else "/healthz")
+    print(body if ok else f"unhealthy: {body}")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from walmart_sync.demo import run_demo
 
@@ -97,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "config":
             return cmd_config_check(args)
+        if args.command == "healthcheck":
+            return cmd_healthcheck(args)
         if args.command == "demo":
             return cmd_demo(args)
     except ConfigError as exc:

@@ -18,6 +18,7 @@ from devstack.stack import LocalStack
 from walmart_sync.cli import print_findings
 from walmart_sync.health import check_commerce_database, check_kafka, check_state_store
 from walmart_sync.logs import register_secrets
+from walmart_sync.ops_server import OpsServer
 
 
 def _say(text: str) -> None:
@@ -34,6 +35,11 @@ def _wait_for_interrupt() -> None:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _summary(findings) -> tuple[bool, str]:
+    failed = [f"{f.check}: {f.detail}" for f in findings if not f.ok]
+    return (not failed, "; ".join(failed) or "all checks pass")
 
 
 def run_demo(products: int, edition: str, keep_running: bool) -> int:
@@ -60,9 +66,12 @@ def run_demo(products: int, edition: str, keep_running: bool) -> int:
         _say(f"{'HEALTHY' if healthy else 'UNHEALTHY'}: stack up and checked in "
              f"{time.perf_counter() - started:.1f} s")
         if healthy and keep_running:
-            _say(f"running; try: walmart-sync --config {env.config_path} config check --connect")
-            _say("press Ctrl-C to stop")
-            _wait_for_interrupt()
+            with OpsServer(settings.ops.host, settings.ops.port) as ops:
+                ops.add_readiness_check("commerce_db", lambda: _summary(check_commerce_database(settings)))
+                _say(f"  ops       http://{settings.ops.host}:{ops.port}/healthz and /readyz")
+                _say(f"running; try: walmart-sync --config {env.config_path} config check --connect")
+                _say("press Ctrl-C to stop")
+                _wait_for_interrupt()
         _say("stopping the stack...")
     _say("stopped; nothing left running")
     return 0 if healthy else 1
