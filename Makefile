@@ -1,0 +1,41 @@
+# walmart-sync developer entry points. The README's two commands are `make demo` and `make test`.
+# Both set up everything they need on a fresh Debian machine: MariaDB server binaries (from
+# Debian, when missing and run as root) and a virtualenv with the package and its extras.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test bench setup mariadb schema docs clean
+
+demo: setup
+	$(BIN)/walmart-sync demo
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/stack_and_seed.py
+
+setup: mariadb $(STAMP)
+
+mariadb:
+	@bash scripts/ensure-mariadb.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+# Regenerate what is generated from the reference set and the settings model.
+schema: setup
+	$(BIN)/python -m devstack.commerce_schema.generate
+
+docs: setup
+	$(BIN)/python -m config.reference > docs/configuration.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache
