@@ -81,3 +81,24 @@ def check_source(conn: Any, database: str) -> list[Finding]:
             findings.append(Finding(False, f"SELECT on {database}",
                                     f"cannot read catalog_product_entity: {exc.args[-1]}"))
     return findings
+
+
+def check_server_id(conn: Any, replica_server_id: int) -> list[Finding]:
+    """The replica id must differ from the source's and from every registered replica's:
+    a duplicate makes the server silently drop one of the two connections."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@server_id")
+        source_id = int(cur.fetchone()[0])
+        if source_id == replica_server_id:
+            return [Finding(False, "server_id", f"commerce_db.server_id {replica_server_id} is the "
+                            "source server's own id; choose another")]
+        try:
+            cur.execute("SHOW SLAVE HOSTS")
+            taken = {int(row[0]) for row in cur.fetchall()}
+        except Exception:  # needs REPLICATION MASTER ADMIN on MariaDB: report what we can
+            return [Finding(True, "server_id", f"{replica_server_id} (differs from the source's "
+                            f"{source_id}; replica list not readable with these grants)")]
+    if replica_server_id in taken:
+        return [Finding(False, "server_id", f"commerce_db.server_id {replica_server_id} is used "
+                        "by a connected replica; choose another")]
+    return [Finding(True, "server_id", f"{replica_server_id} (source is {source_id})")]

@@ -315,6 +315,24 @@ class MappingSettings(Section):
         return value
 
 
+class CdcSettings(Section):
+    """The binlog listener."""
+
+    name: str = Field("default", pattern=r"^[a-z0-9_-]{1,32}$",
+                      description="Checkpoint and leader-lock name; one per Commerce database.")
+    heartbeat_s: float = Field(1.0, gt=0, le=60, description="Server heartbeat period while idle.")
+    watchdog_s: float = Field(10.0, gt=0, description="Reconnect a stream silent for this long.")
+    checkpoint_interval_ms: int = Field(500, ge=10, description="How often the safe position is saved.")
+    standby_poll_s: float = Field(1.0, gt=0, le=30,
+                                  description="How long a standby waits on the leader lock per try.")
+
+    @model_validator(mode="after")
+    def _watchdog_above_heartbeat(self) -> CdcSettings:
+        if self.watchdog_s <= 2 * self.heartbeat_s:
+            raise ValueError("watchdog_s must be more than twice heartbeat_s")
+        return self
+
+
 class LogSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = Field(
@@ -343,6 +361,7 @@ class Settings(BaseSettings):
     walmart: WalmartSettings
     commerce_api: CommerceApiSettings
     mapping: MappingSettings = Field(default_factory=MappingSettings)
+    cdc: CdcSettings = Field(default_factory=CdcSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
 

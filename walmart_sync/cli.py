@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also connect: Commerce DB binlog settings and grants, state store, "
                        "Kafka round trip")
 
+    listen = commands.add_parser(
+        "listen", help="stream the Commerce binlog to Kafka change events (active or standby)")
+    listen.add_argument("--from", dest="start", metavar="WHERE", default="checkpoint",
+                        help="checkpoint (default), current, FILE:POS or gtid:D-S-N")
+
     health = commands.add_parser(
         "healthcheck", help="probe this deployment's ops endpoint (for container HEALTHCHECKs)")
     health.add_argument("--ready", action="store_true", help="probe /readyz instead of /healthz")
@@ -104,6 +109,37 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def cmd_listen(args: argparse.Namespace) -> int:
+    import signal
+
+    from cdc_listener.listener import Listener
+    from cdc_listener.position import ListenerError, parse_start
+    from walmart_sync.logs import get_logger
+    from walmart_sync.ops_server import OpsServer
+
+    settings = _settings(args)
+    configure_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
+    try:
+        start = parse_start(args.start)
+    except ValueError as exc:
+        print(f"walmart-sync: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    listener = Listener(settings, start)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: listener.stop())
+    log = get_logger("cli")
+    with OpsServer(settings.ops.host, settings.ops.port) as ops:
+        ops.add_readiness_check("listener", lambda: (listener.state in ("active", "standby"),
+                                                     listener.state))
+        try:
+            listener.run()
+        except ListenerError as exc:
+            log.error("listener stopped", reason=str(exc))
+            print(f"walmart-sync listen: {redact(str(exc))}", file=sys.stderr)
+            return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from walmart_sync.demo import run_demo
 
@@ -116,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "config":
             return cmd_config_check(args)
+        if args.command == "listen":
+            return cmd_listen(args)
         if args.command == "healthcheck":
             return cmd_healthcheck(args)
         if args.command == "demo":

@@ -1,0 +1,73 @@
+"""The change events the listener publishes: one stable envelope for every family.
+
+Consumers rely on three properties of the envelope:
+- ``event_id`` is derived from the binlog position of the row (transaction + ordinal), so a
+  change replayed after a crash carries the same id and can be recognised as a duplicate;
+- ``key`` is the SKU (stock, price, catalog) or the Commerce order id (shipment, cancellation,
+  refund), and the Kafka message key, so every change of one SKU or order stays in order;
+- ``before``/``after`` hold only the columns that matter to walmart-sync, as JSON-safe values
+  (decimals as strings, never floats).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+EVENT_ID_NAMESPACE = uuid.UUID("6f1c3b52-5f7e-4d7a-9a43-0c7d3e2f1a10")
+
+Family = Literal["stock", "price", "catalog", "shipment", "cancellation", "refund"]
+FAMILIES: tuple[Family, ...] = ("stock", "price", "catalog", "shipment", "cancellation", "refund")
+Operation = Literal["insert", "update", "delete"]
+
+
+class SourceInfo(BaseModel):
+    """Where in the source's binlog a change was read (Debezium's ``source`` block)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    server_id: int
+    gtid: str | None = Field(None, description="MariaDB domain-server-seq or MySQL uuid:n")
+    log_file: str
+    log_pos: int
+    ts_ms: int = Field(description="binlog event timestamp (second precision on the server)")
+    database: str
+    table: str
+    txn: str = Field(description="transaction identity: the GTID, or file:position of its start")
+
+
+class ReservationMetadata(BaseModel):
+    """Magento's ``inventory_reservation.metadata`` JSON string, parsed."""
+
+    event_type: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    object_increment_id: str | None = None
+
+
+class ChangeEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = SCHEMA_VERSION
+    event_id: str
+    family: Family
+    type: str
+    op: Operation
+    key: str
+    sku: str | None = None
+    order_id: int | None = None
+    entity: dict[str, Any] = Field(default_factory=dict, description="ids of the changed row")
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    reservation: ReservationMetadata | None = None
+    source: SourceInfo
+    captured_at: datetime
+
+
+def event_id(txn: str, ordinal: int, sub: int = 0) -> str:
+    """Deterministic id of the ``sub``-th event of the ``ordinal``-th watched row of ``txn``."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{txn}/{ordinal}/{sub}"))

@@ -1,0 +1,304 @@
+"""``walmart-sync listen``: Commerce binlog -> typed change events on Kafka.
+
+Order of a run: preflight (refuse a misconfigured server), wait for the leader lock (standby),
+load the catalog lookups, resolve the start position, then stream. Every row of a watched table
+becomes zero or more events, sent with the transaction's slot; transaction ends (Xid, COMMIT,
+DDL) close the slot with the position after them. The safe position (all before it acked) is
+checkpointed every ``checkpoint_interval_ms`` and at shutdown, and only while this process still
+holds the lock. At-least-once: a crash replays at most what was not yet checkpointed, with the
+same event ids.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import pymysql
+from pymysqlreplication.event import (
+    GtidEvent,
+    HeartbeatLogEvent,
+    MariadbGtidEvent,
+    QueryEvent,
+    XidEvent,
+)
+from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+
+from cdc_listener.catalog import CommerceCatalog
+from cdc_listener.checkpoint import CheckpointStore, LeaderLock
+from cdc_listener.events import ChangeEvent, SourceInfo, event_id
+from cdc_listener.metrics import ListenerMetrics
+from cdc_listener.position import (
+    BinlogPosition,
+    ListenerError,
+    StartSpec,
+    merge_mariadb_gtid,
+)
+from cdc_listener.preflight import check_server_id, check_source
+from cdc_listener.publisher import KafkaPublisher
+from cdc_listener.stream import RECONNECTED, BinlogSource, check_position_available, current_position
+from cdc_listener.translate import WATCHED_TABLES, translate
+from config import Settings
+from walmart_sync.logs import get_logger
+
+OPS = {WriteRowsEvent: "insert", UpdateRowsEvent: "update", DeleteRowsEvent: "delete"}
+
+
+class Listener:
+    def __init__(self, settings: Settings, start: StartSpec | None = None,
+                 metrics: ListenerMetrics | None = None, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.start = start or StartSpec("checkpoint")
+        self.metrics = metrics or ListenerMetrics()
+        self.clock = clock
+        self.log = get_logger("cdc_listener", listener=settings.cdc.name)
+        self._stop = threading.Event()
+        self._source: BinlogSource | None = None
+        self.state = "starting"
+
+    # connections ---------------------------------------------------------------------------
+    def _source_connection(self) -> Any:
+        db = self.settings.commerce_db
+        return pymysql.connect(host=db.host, port=db.port, user=db.user,
+                               password=db.password.get_secret_value(), database=db.database,
+                               connect_timeout=db.connect_timeout_s, autocommit=True)
+
+    def _state_connection(self) -> Any:
+        dsn = self.settings.state_store.parsed
+        return pymysql.connect(host=dsn.host, port=dsn.port, user=dsn.user,
+                               password=dsn.password.get_secret_value(), database=dsn.database,
+                               connect_timeout=10, autocommit=True)
+
+    # lifecycle -----------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        if self._source is not None:
+            self._source.close()
+
+    def preflight(self) -> None:
+        conn = self._source_connection()
+        try:
+            findings = check_source(conn, self.settings.commerce_db.database)
+            findings += check_server_id(conn, self.settings.commerce_db.server_id)
+        finally:
+            conn.close()
+        failed = [f"{f.check}: {f.detail}" for f in findings if not f.ok]
+        if failed:
+            raise ListenerError("the Commerce database is not ready for change capture:\n  - "
+                                + "\n  - ".join(failed))
+
+    def run(self) -> None:
+        self.preflight()
+        state = self._state_connection()
+        lock = LeaderLock(state, self.settings.cdc.name)
+        try:
+            self.state = "standby"
+            while not self._stop.is_set():
+                if lock.try_acquire(self.settings.cdc.standby_poll_s):
+                    break
+                self.log.debug("standby: another listener is active",
+                               holder=lock.holder_connection_id())
+            if self._stop.is_set():
+                return
+            self.log.info("active: holding the leader lock")
+            self.metrics.active.set(1)
+            self.state = "active"
+            self._run_active(state, lock)
+        finally:
+            self.metrics.active.set(0)
+            self.state = "stopped"
+            lock.release()
+            state.close()
+
+    def _resolve_start(self, conn: Any, checkpoints: CheckpointStore, server_id: int,
+                       source: BinlogSource) -> None:
+        spec = self.start
+        if spec.kind == "gtid":
+            assert spec.gtid is not None
+            source.start_at_gtid(spec.gtid)
+            self.log.warning("starting after GTID position on operator request", gtid=spec.gtid)
+            return
+        if spec.kind == "position":
+            assert spec.position is not None
+            check_position_available(conn, spec.position)
+            source.start_at(spec.position)
+            self.log.warning("starting at a given position on operator request", position=str(spec.position))
+            return
+        saved = checkpoints.load() if spec.kind == "checkpoint" else None
+        if saved is not None:
+            position, saved_server, _resync = saved
+            if saved_server != server_id:
+                self.log.warning("source server id changed since the checkpoint",
+                                 checkpoint_server_id=saved_server, server_id=server_id)
+            check_position_available(conn, position)
+            source.start_at(position)
+            self.log.info("resuming from checkpoint", position=str(position))
+            return
+        position = current_position(conn)
+        reason = ("first start: began at the end of the binlog" if spec.kind == "checkpoint"
+                  else "started with --from current")
+        checkpoints.save(position, server_id, resync_reason=reason)
+        source.start_at(position)
+        self.log.warning("no checkpoint used; starting at the end of the binlog, full resync due",
+                         position=str(position), reason=reason)
+
+    def _run_active(self, state: Any, lock: LeaderLock) -> None:
+        cdc = self.settings.cdc
+        conn = self._source_connection()
+        publisher: KafkaPublisher | None = None
+        checkpoints = CheckpointStore(state, cdc.name)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT @@server_id")
+                server_id = int(cur.fetchone()[0])
+
+            def query(sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+                with conn.cursor() as cur:
+                    cur.execute(sql, args)
+                    return list(cur.fetchall())
+
+            catalog = CommerceCatalog(query, self.clock).load()
+            publisher = KafkaPublisher(self.settings.kafka,
+                                       on_ack=lambda e: self.metrics.acked.labels(e.family).inc())
+            publisher.ensure_topics()
+            source = BinlogSource(self.settings.commerce_db, cdc.heartbeat_s, cdc.watchdog_s,
+                                  WATCHED_TABLES, on_reconnect=self.metrics.reconnects.inc)
+            self._source = source
+            if self._stop.is_set():
+                return
+            self._resolve_start(conn, checkpoints, server_id, source)
+            self._stream(source, catalog, publisher, checkpoints, lock, server_id)
+        finally:
+            if publisher is not None:
+                try:
+                    publisher.flush(timeout_s=10)
+                except Exception as exc:
+                    self.log.error("could not deliver every in-flight event before stopping",
+                                   error=str(exc))
+                self._checkpoint(publisher, checkpoints, lock, server_id, force=True)
+                publisher.close()
+            conn.close()
+
+    def _checkpoint(self, publisher: KafkaPublisher, checkpoints: CheckpointStore,
+                    lock: LeaderLock, server_id: int, force: bool = False) -> None:
+        safe = publisher.tracker.safe()
+        if safe is None or safe == self._last_saved:
+            return
+        if not lock.still_held():
+            if force:
+                return
+            raise ListenerError("lost the leader lock (state store connection gone): stopping so "
+                                "the new active listener owns the checkpoint")
+        position, ts_ms = safe
+        checkpoints.save(position, server_id, ts_ms)
+        self._last_saved = safe
+        self.metrics.checkpointed()
+
+    _last_saved: Any = None
+
+    # the stream ----------------------------------------------------------------------------
+    def _stream(self, source: BinlogSource, catalog: CommerceCatalog, publisher: KafkaPublisher,
+                checkpoints: CheckpointStore, lock: LeaderLock, server_id: int) -> None:
+        interval = self.settings.cdc.checkpoint_interval_ms / 1000
+        next_checkpoint = time.monotonic() + interval
+        slot = None
+        txn = ""
+        ordinal = 0
+        gtid_state = source.resume_at.gtid if source.resume_at else None
+        txn_gtid: str | None = None
+        ts_ms = 0
+        metrics = self.metrics
+        for event in source.events():
+            if self._stop.is_set():
+                break
+            if publisher.failure is not None:
+                raise ListenerError(f"Kafka did not acknowledge an event: {publisher.failure}")
+            kind = type(event)
+            if event is RECONNECTED:
+                if slot is not None:
+                    publisher.tracker.close(slot, None, None)  # read again from its start
+                    slot = None
+                self.log.warning("binlog stream reconnected", resume_at=str(source.resume_at))
+            elif kind in OPS:
+                if slot is None:  # no GTID/BEGIN seen (resumed mid-way or no GTIDs)
+                    slot = publisher.tracker.open()
+                    txn = f"{server_id}:{source.position[0]}:{event.packet.log_pos}"
+                    ordinal = 0
+                op = OPS[kind]
+                ts_ms = event.timestamp * 1000
+                metrics.saw_event()
+                metrics.seconds_behind_source.set(max(0.0, self.clock() - event.timestamp))
+                table = event.table
+                info = SourceInfo.model_construct(
+                    server_id=server_id, gtid=txn_gtid, log_file=source.position[0],
+                    log_pos=event.packet.log_pos, ts_ms=ts_ms, database=event.schema, table=table,
+                    txn=txn)
+                now = datetime.now(timezone.utc)
+                rows_counter = metrics.rows.labels(table, op)
+                for row in event.rows:
+                    if op == "update":
+                        before, after = row["before_values"], row["after_values"]
+                    elif op == "insert":
+                        before, after = None, row["values"]
+                    else:
+                        before, after = row["values"], None
+                    rows_counter.inc()
+                    for sub, draft in enumerate(translate(table, op, before, after, catalog)):
+                        change = ChangeEvent.model_construct(
+                            schema_version=1, event_id=event_id(txn, ordinal, sub),
+                            family=draft.family, type=draft.type, op=draft.op, key=draft.key,
+                            sku=draft.sku, order_id=draft.order_id, entity=draft.entity,
+                            before=draft.before, after=draft.after, reservation=draft.reservation,
+                            source=info, captured_at=now)
+                        publisher.send(change, slot)
+                        metrics.events.labels(draft.family, draft.type).inc()
+                    catalog.observe(table, before, after)
+                    ordinal += 1
+            elif kind is MariadbGtidEvent or kind is GtidEvent:
+                if slot is not None:  # a transaction that never ended (should not happen)
+                    publisher.tracker.close(slot, None, None)
+                slot = publisher.tracker.open()
+                txn_gtid = event.gtid
+                txn = txn_gtid
+                ordinal = 0
+            elif kind is XidEvent:
+                gtid_state = self._close(publisher, source, slot, txn_gtid, gtid_state, event)
+                slot, txn_gtid = None, None
+            elif kind is QueryEvent:
+                query = event.query.strip().upper()
+                if query == "BEGIN":
+                    if slot is None:
+                        slot = publisher.tracker.open()
+                        txn = f"{server_id}:{source.position[0]}:{event.packet.log_pos}"
+                        ordinal = 0
+                elif slot is not None:  # COMMIT of a non-transactional table, or a DDL
+                    if query != "COMMIT":
+                        self.log.info("DDL in the binlog", schema=event.schema,
+                                      query=event.query[:200])
+                    gtid_state = self._close(publisher, source, slot, txn_gtid, gtid_state, event)
+                    slot, txn_gtid = None, None
+            elif kind is HeartbeatLogEvent:
+                if slot is None and publisher.tracker.in_flight() == 0:
+                    metrics.seconds_behind_source.set(0)
+            metrics.in_flight.set(publisher.tracker.in_flight())
+            if time.monotonic() >= next_checkpoint:
+                self._checkpoint(publisher, checkpoints, lock, server_id)
+                next_checkpoint = time.monotonic() + interval
+
+    def _close(self, publisher: KafkaPublisher, source: BinlogSource, slot: Any,
+               txn_gtid: str | None, gtid_state: str | None, event: Any) -> str | None:
+        if txn_gtid is not None and "-" in txn_gtid and ":" not in txn_gtid:
+            gtid_state = merge_mariadb_gtid(gtid_state, txn_gtid)
+        elif txn_gtid is not None:
+            gtid_state = txn_gtid
+        position = BinlogPosition(log_file=source.position[0], log_pos=source.position[1],
+                                  gtid=gtid_state)
+        source.resume_at = position
+        self.metrics.transactions.inc()
+        if slot is None:
+            slot = publisher.tracker.open()
+        publisher.tracker.close(slot, position, event.timestamp * 1000)
+        return gtid_state

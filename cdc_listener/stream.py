@@ -1,0 +1,169 @@
+"""The binlog connection: start, heartbeat, watchdog and reconnect, without ever losing a position.
+
+The server sends a heartbeat every ``heartbeat_s`` while idle; the socket read timeout is the
+watchdog, so a stream that goes silent (a known failure mode of long idle blocking streams)
+raises after ``watchdog_s`` and is reopened from the last transaction boundary the listener
+reported, with exponential backoff. A reconnect yields ``RECONNECTED`` so the caller can abandon
+a transaction it was in the middle of (it is read again from its start).
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pymysql
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.event import (
+    GtidEvent,
+    HeartbeatLogEvent,
+    MariadbGtidEvent,
+    QueryEvent,
+    RotateEvent,
+    XidEvent,
+)
+from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+
+from cdc_listener.position import BinlogPosition, PurgedBinlogError
+from config.settings import CommerceDatabaseSettings
+
+STREAM_EVENTS = [WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent,
+                 MariadbGtidEvent, GtidEvent, RotateEvent, HeartbeatLogEvent]
+ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236
+RECONNECTED = object()
+
+
+def server_flavour(cur: Any) -> str:
+    cur.execute("SELECT VERSION()")
+    return "mariadb" if "mariadb" in cur.fetchone()[0].lower() else "mysql"
+
+
+def current_position(conn: Any) -> BinlogPosition:
+    """The end of the binlog now (SHOW MASTER STATUS, or its MySQL 8.4 replacement)."""
+    with conn.cursor() as cur:
+        flavour = server_flavour(cur)
+        row = None
+        for statement in ("SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"):
+            try:
+                cur.execute(statement)
+                row = cur.fetchone()
+                break
+            except pymysql.MySQLError:
+                continue
+        if row is None:
+            raise RuntimeError("the server reports no binlog status: is log_bin on, and does the "
+                               "user have REPLICATION CLIENT / BINLOG MONITOR?")
+        gtid = None
+        if flavour == "mariadb":
+            cur.execute("SELECT @@gtid_binlog_pos")
+            gtid = cur.fetchone()[0] or None
+    return BinlogPosition(log_file=row[0], log_pos=int(row[1]), gtid=gtid)
+
+
+def available_binlogs(conn: Any) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute("SHOW BINARY LOGS")
+        return [row[0] for row in cur.fetchall()]
+
+
+def check_position_available(conn: Any, position: BinlogPosition) -> None:
+    files = available_binlogs(conn)
+    if position.log_file not in files:
+        raise PurgedBinlogError(position, files[0] if files else None)
+
+
+class BinlogSource:
+    def __init__(self, db: CommerceDatabaseSettings, heartbeat_s: float, watchdog_s: float,
+                 tables: tuple[str, ...], on_reconnect: Callable[[], None] | None = None,
+                 max_backoff_s: float = 30.0, sleep: Callable[[float], None] = time.sleep):
+        self.db = db
+        self.heartbeat_s = heartbeat_s
+        self.watchdog_s = watchdog_s
+        self.tables = list(tables)
+        self.on_reconnect = on_reconnect
+        self.max_backoff_s = max_backoff_s
+        self._sleep = sleep
+        self._reader: BinLogStreamReader | None = None
+        self.resume_at: BinlogPosition | None = None
+        self._start_gtid: str | None = None
+        self._closed = False
+
+    def connection_settings(self) -> dict[str, Any]:
+        return {"host": self.db.host, "port": self.db.port, "user": self.db.user,
+                "passwd": self.db.password.get_secret_value(), "read_timeout": self.watchdog_s,
+                "connect_timeout": self.db.connect_timeout_s}
+
+    def start_at(self, position: BinlogPosition) -> None:
+        self.resume_at, self._start_gtid = position, None
+
+    def start_at_gtid(self, gtid: str) -> None:
+        """MariaDB: begin after this GTID position (``--from gtid:...``)."""
+        self._start_gtid = gtid
+
+    @property
+    def position(self) -> tuple[str, int]:
+        """File and offset just after the last event read."""
+        assert self._reader is not None
+        return self._reader.log_file, self._reader.log_pos
+
+    def _open(self) -> BinLogStreamReader:
+        common = dict(server_id=self.db.server_id, blocking=True, only_events=STREAM_EVENTS,
+                      only_schemas=[self.db.database], only_tables=self.tables,
+                      slave_heartbeat=self.heartbeat_s, enable_logging=False)
+        if self._start_gtid is not None:
+            return BinLogStreamReader(self.connection_settings(), auto_position=self._start_gtid,
+                                      is_mariadb=True, **common)
+        assert self.resume_at is not None, "start_at() first"
+        return BinLogStreamReader(self.connection_settings(), resume_stream=True,
+                                  log_file=self.resume_at.log_file, log_pos=self.resume_at.log_pos,
+                                  **common)
+
+    def events(self) -> Iterator[Any]:
+        """Binlog events forever (until ``close``), reconnecting on errors and silence."""
+        backoff = 0.5
+        while not self._closed:
+            try:
+                self._reader = self._open()
+                while not self._closed:
+                    event = self._reader.fetchone()
+                    if event is None:
+                        raise ConnectionError("binlog stream ended")
+                    backoff = 0.5
+                    yield event
+            except pymysql.err.OperationalError as exc:
+                if exc.args and exc.args[0] == ER_MASTER_FATAL_ERROR_READING_BINLOG and self.resume_at:
+                    raise PurgedBinlogError(self.resume_at, None) from exc
+                if self._closed:
+                    return
+                self._reconnect_pause(backoff)
+            except (ConnectionError, OSError, pymysql.err.InterfaceError, struct.error):
+                if self._closed:
+                    return
+                self._reconnect_pause(backoff)
+            finally:
+                if self._reader is not None:
+                    try:
+                        self._reader.close()
+                    except Exception:
+                        pass
+            backoff = min(backoff * 2, self.max_backoff_s)
+            if not self._closed:
+                if self.resume_at is not None:  # once a boundary is known, resume by file/position
+                    self._start_gtid = None
+                yield RECONNECTED
+
+    def _reconnect_pause(self, backoff: float) -> None:
+        if self.on_reconnect is not None:
+            self.on_reconnect()
+        self._sleep(backoff)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._reader is not None:
+            try:
+                self._reader.close()
+            except Exception:
+                pass
+
