@@ -14,6 +14,7 @@ new active one.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from typing import Any
 
@@ -72,7 +73,15 @@ class LeaderLock:
 
     def __init__(self, conn: Any, name: str):
         self.conn = conn
-        self.lock_name = f"walmart_sync.cdc.{name}"[:64]
+        # Named locks are server-wide: scope the name to this state schema so sidecars of two
+        # stores sharing one state server never block each other (64 characters at most).
+        with conn.cursor() as cur:
+            cur.execute("SELECT DATABASE()")
+            schema = cur.fetchone()[0] or ""
+        scoped = f"wsync.{schema}.cdc.{name}"
+        if len(scoped) > 64:
+            scoped = "wsync." + hashlib.sha1(scoped.encode()).hexdigest()
+        self.lock_name = scoped
         self._held = False
         self._lock = threading.Lock()
 

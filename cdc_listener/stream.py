@@ -2,9 +2,11 @@
 
 The server sends a heartbeat every ``heartbeat_s`` while idle; the socket read timeout is the
 watchdog, so a stream that goes silent (a known failure mode of long idle blocking streams)
-raises after ``watchdog_s`` and is reopened from the last transaction boundary the listener
-reported, with exponential backoff. A reconnect yields ``RECONNECTED`` so the caller can abandon
-a transaction it was in the middle of (it is read again from its start).
+fails after ``watchdog_s``. Two layers reconnect: python-mysql-replication itself reopens a lost
+stream at its last event (transparent to us: positions stay exact, and checkpoints are only
+taken at transaction ends); any other failure closes the reader and this class reopens it from
+the last transaction boundary the listener reported, with exponential backoff, yielding
+``RECONNECTED`` so the caller abandons the transaction it was in (it is read again).
 """
 
 from __future__ import annotations
@@ -109,9 +111,22 @@ class BinlogSource:
         return self._reader.log_file, self._reader.log_pos
 
     def _open(self) -> BinLogStreamReader:
+        stream_connects = 0
+
+        def connect(**kwargs: Any) -> Any:
+            # python-mysql-replication reopens a lost stream itself (errors 2006/2013, which is
+            # also how our read-timeout watchdog fires) from its last event; count those too.
+            nonlocal stream_connects
+            if kwargs.get("db") != "information_schema":
+                stream_connects += 1
+                if stream_connects > 1 and self.on_reconnect is not None:
+                    self.on_reconnect()
+            return pymysql.connect(**kwargs)
+
         common = dict(server_id=self.db.server_id, blocking=True, only_events=STREAM_EVENTS,
                       only_schemas=[self.db.database], only_tables=self.tables,
-                      slave_heartbeat=self.heartbeat_s, enable_logging=False)
+                      slave_heartbeat=self.heartbeat_s, enable_logging=False,
+                      pymysql_wrapper=connect)
         if self._start_gtid is not None:
             return BinLogStreamReader(self.connection_settings(), auto_position=self._start_gtid,
                                       is_mariadb=True, **common)

@@ -128,7 +128,13 @@ def cmd_listen(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: listener.stop())
     log = get_logger("cli")
-    with OpsServer(settings.ops.host, settings.ops.port) as ops:
+    try:
+        ops_server = OpsServer(settings.ops.host, settings.ops.port)
+    except OSError as exc:
+        print(f"walmart-sync listen: cannot serve the ops endpoint on {settings.ops.host}:"
+              f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
+        return EXIT_CONFIG
+    with ops_server as ops:
         ops.add_readiness_check("listener", lambda: (listener.state in ("active", "standby"),
                                                      listener.state))
         try:
