@@ -29,7 +29,7 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 
 from cdc_listener.catalog import CommerceCatalog
 from cdc_listener.checkpoint import CheckpointStore, LeaderLock
-from cdc_listener.events import ChangeEvent, SourceInfo, event_id
+from cdc_listener.events import FAMILIES, ChangeEvent, SourceInfo, event_id
 from cdc_listener.metrics import ListenerMetrics
 from cdc_listener.position import (
     BinlogPosition,
@@ -38,10 +38,11 @@ from cdc_listener.position import (
     merge_mariadb_gtid,
 )
 from cdc_listener.preflight import check_server_id, check_source
-from cdc_listener.publisher import KafkaPublisher
+from cdc_listener.publisher import PublisherProcess, ensure_topics
 from cdc_listener.stream import RECONNECTED, BinlogSource, check_position_available, current_position
 from cdc_listener.translate import WATCHED_TABLES, translate
 from config import Settings
+from walmart_sync.kafka_clients import topic_name
 from walmart_sync.logs import get_logger
 
 OPS = {WriteRowsEvent: "insert", UpdateRowsEvent: "update", DeleteRowsEvent: "delete"}
@@ -49,14 +50,18 @@ OPS = {WriteRowsEvent: "insert", UpdateRowsEvent: "update", DeleteRowsEvent: "de
 
 class Listener:
     def __init__(self, settings: Settings, start: StartSpec | None = None,
-                 metrics: ListenerMetrics | None = None, clock: Callable[[], float] = time.time):
+                 metrics: ListenerMetrics | None = None, clock: Callable[[], float] = time.time,
+                 on_ack: Callable[[str, str, float], None] | None = None):
         self.settings = settings
         self.start = start or StartSpec("checkpoint")
         self.metrics = metrics or ListenerMetrics()
         self.clock = clock
+        self.on_ack = on_ack
         self.log = get_logger("cdc_listener", listener=settings.cdc.name)
         self._stop = threading.Event()
         self._source: BinlogSource | None = None
+        self._last_saved: tuple[BinlogPosition, int | None] | None = None
+        self._acked_seen: dict[str, int] = {}
         self.state = "starting"
 
     # connections ---------------------------------------------------------------------------
@@ -148,7 +153,7 @@ class Listener:
     def _run_active(self, state: Any, lock: LeaderLock) -> None:
         cdc = self.settings.cdc
         conn = self._source_connection()
-        publisher: KafkaPublisher | None = None
+        publisher: PublisherProcess | None = None
         checkpoints = CheckpointStore(state, cdc.name)
         try:
             with conn.cursor() as cur:
@@ -161,9 +166,9 @@ class Listener:
                     return list(cur.fetchall())
 
             catalog = CommerceCatalog(query, self.clock).load()
-            publisher = KafkaPublisher(self.settings.kafka,
-                                       on_ack=lambda e: self.metrics.acked.labels(e.family).inc())
-            publisher.ensure_topics()
+            topics = {family: topic_name(self.settings.kafka, family) for family in FAMILIES}
+            ensure_topics(self.settings.kafka, list(topics.values()))
+            publisher = PublisherProcess(self.settings.kafka, topics, on_ack=self.on_ack)
             source = BinlogSource(self.settings.commerce_db, cdc.heartbeat_s, cdc.watchdog_s,
                                   WATCHED_TABLES, on_reconnect=self.metrics.reconnects.inc)
             self._source = source
@@ -173,18 +178,20 @@ class Listener:
             self._stream(source, catalog, publisher, checkpoints, lock, server_id)
         finally:
             if publisher is not None:
-                try:
-                    publisher.flush(timeout_s=10)
-                except Exception as exc:
-                    self.log.error("could not deliver every in-flight event before stopping",
-                                   error=str(exc))
+                publisher.stop()
+                if publisher.failure:
+                    self.log.error("events in flight were not all delivered; they will be read "
+                                   "again from the checkpoint", error=publisher.failure)
                 self._checkpoint(publisher, checkpoints, lock, server_id, force=True)
-                publisher.close()
             conn.close()
 
-    def _checkpoint(self, publisher: KafkaPublisher, checkpoints: CheckpointStore,
+    def _checkpoint(self, publisher: PublisherProcess, checkpoints: CheckpointStore,
                     lock: LeaderLock, server_id: int, force: bool = False) -> None:
-        safe = publisher.tracker.safe()
+        for family, count in publisher.acked.items():
+            counter = self.metrics.acked.labels(family)
+            counter.inc(count - self._acked_seen.get(family, 0))
+            self._acked_seen[family] = count
+        safe = publisher.safe()
         if safe is None or safe == self._last_saved:
             return
         if not lock.still_held():
@@ -197,10 +204,9 @@ class Listener:
         self._last_saved = safe
         self.metrics.checkpointed()
 
-    _last_saved: Any = None
 
     # the stream ----------------------------------------------------------------------------
-    def _stream(self, source: BinlogSource, catalog: CommerceCatalog, publisher: KafkaPublisher,
+    def _stream(self, source: BinlogSource, catalog: CommerceCatalog, publisher: PublisherProcess,
                 checkpoints: CheckpointStore, lock: LeaderLock, server_id: int) -> None:
         interval = self.settings.cdc.checkpoint_interval_ms / 1000
         next_checkpoint = time.monotonic() + interval
@@ -219,12 +225,12 @@ class Listener:
             kind = type(event)
             if event is RECONNECTED:
                 if slot is not None:
-                    publisher.tracker.close(slot, None, None)  # read again from its start
+                    publisher.close_slot(slot, None, None)  # read again from its start
                     slot = None
                 self.log.warning("binlog stream reconnected", resume_at=str(source.resume_at))
             elif kind in OPS:
                 if slot is None:  # no GTID/BEGIN seen (resumed mid-way or no GTIDs)
-                    slot = publisher.tracker.open()
+                    slot = publisher.open_slot()
                     txn = f"{server_id}:{source.position[0]}:{event.packet.log_pos}"
                     ordinal = 0
                 op = OPS[kind]
@@ -259,8 +265,8 @@ class Listener:
                     ordinal += 1
             elif kind is MariadbGtidEvent or kind is GtidEvent:
                 if slot is not None:  # a transaction that never ended (should not happen)
-                    publisher.tracker.close(slot, None, None)
-                slot = publisher.tracker.open()
+                    publisher.close_slot(slot, None, None)
+                slot = publisher.open_slot()
                 txn_gtid = event.gtid
                 txn = txn_gtid
                 ordinal = 0
@@ -271,7 +277,7 @@ class Listener:
                 query = event.query.strip().upper()
                 if query == "BEGIN":
                     if slot is None:
-                        slot = publisher.tracker.open()
+                        slot = publisher.open_slot()
                         txn = f"{server_id}:{source.position[0]}:{event.packet.log_pos}"
                         ordinal = 0
                 elif slot is not None:  # COMMIT of a non-transactional table, or a DDL
@@ -281,14 +287,14 @@ class Listener:
                     gtid_state = self._close(publisher, source, slot, txn_gtid, gtid_state, event)
                     slot, txn_gtid = None, None
             elif kind is HeartbeatLogEvent:
-                if slot is None and publisher.tracker.in_flight() == 0:
+                if slot is None and publisher.in_flight == 0:
                     metrics.seconds_behind_source.set(0)
-            metrics.in_flight.set(publisher.tracker.in_flight())
+            metrics.in_flight.set(publisher.in_flight)
             if time.monotonic() >= next_checkpoint:
                 self._checkpoint(publisher, checkpoints, lock, server_id)
                 next_checkpoint = time.monotonic() + interval
 
-    def _close(self, publisher: KafkaPublisher, source: BinlogSource, slot: Any,
+    def _close(self, publisher: PublisherProcess, source: BinlogSource, slot: Any,
                txn_gtid: str | None, gtid_state: str | None, event: Any) -> str | None:
         if txn_gtid is not None and "-" in txn_gtid and ":" not in txn_gtid:
             gtid_state = merge_mariadb_gtid(gtid_state, txn_gtid)
@@ -299,6 +305,6 @@ class Listener:
         source.resume_at = position
         self.metrics.transactions.inc()
         if slot is None:
-            slot = publisher.tracker.open()
-        publisher.tracker.close(slot, position, event.timestamp * 1000)
+            slot = publisher.open_slot()
+        publisher.close_slot(slot, position, event.timestamp * 1000)
         return gtid_state
