@@ -18,6 +18,8 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/stack_and_seed.py
+	$(BIN)/python bench/cdc_throughput.py --quick
+	$(BIN)/python bench/cdc_latency.py --quick
 
 setup: mariadb $(STAMP)
 

@@ -29,7 +29,9 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 
 from cdc_listener.catalog import CommerceCatalog
 from cdc_listener.checkpoint import CheckpointStore, LeaderLock
-from cdc_listener.events import FAMILIES, ChangeEvent, SourceInfo, event_id
+from pydantic_core import to_json
+
+from cdc_listener.events import FAMILIES, SCHEMA_VERSION, event_id
 from cdc_listener.metrics import ListenerMetrics
 from cdc_listener.position import (
     BinlogPosition,
@@ -217,6 +219,8 @@ class Listener:
         txn_gtid: str | None = None
         ts_ms = 0
         metrics = self.metrics
+        row_counters: dict[tuple[str, str], Any] = {}
+        event_counters: dict[tuple[str, str], Any] = {}
         for event in source.events():
             if self._stop.is_set():
                 break
@@ -238,12 +242,13 @@ class Listener:
                 metrics.saw_event()
                 metrics.seconds_behind_source.set(max(0.0, self.clock() - event.timestamp))
                 table = event.table
-                info = SourceInfo.model_construct(
-                    server_id=server_id, gtid=txn_gtid, log_file=source.position[0],
-                    log_pos=event.packet.log_pos, ts_ms=ts_ms, database=event.schema, table=table,
-                    txn=txn)
+                info = {"server_id": server_id, "gtid": txn_gtid, "log_file": source.position[0],
+                        "log_pos": event.packet.log_pos, "ts_ms": ts_ms, "database": event.schema,
+                        "table": table, "txn": txn}
                 now = datetime.now(timezone.utc)
-                rows_counter = metrics.rows.labels(table, op)
+                rows_counter = row_counters.get((table, op))
+                if rows_counter is None:
+                    rows_counter = row_counters[(table, op)] = metrics.rows.labels(table, op)
                 for row in event.rows:
                     if op == "update":
                         before, after = row["before_values"], row["after_values"]
@@ -253,14 +258,19 @@ class Listener:
                         before, after = row["values"], None
                     rows_counter.inc()
                     for sub, draft in enumerate(translate(table, op, before, after, catalog)):
-                        change = ChangeEvent.model_construct(
-                            schema_version=1, event_id=event_id(txn, ordinal, sub),
-                            family=draft.family, type=draft.type, op=draft.op, key=draft.key,
-                            sku=draft.sku, order_id=draft.order_id, entity=draft.entity,
-                            before=draft.before, after=draft.after, reservation=draft.reservation,
-                            source=info, captured_at=now)
-                        publisher.send(change, slot)
-                        metrics.events.labels(draft.family, draft.type).inc()
+                        publisher.send(draft.family, draft.key, to_json({
+                            "schema_version": SCHEMA_VERSION,
+                            "event_id": (eid := event_id(txn, ordinal, sub)),
+                            "family": draft.family, "type": draft.type, "op": draft.op,
+                            "key": draft.key, "sku": draft.sku, "order_id": draft.order_id,
+                            "entity": draft.entity, "before": draft.before, "after": draft.after,
+                            "reservation": draft.reservation.model_dump() if draft.reservation else None,
+                            "source": info, "captured_at": now}), eid, slot)
+                        counter = event_counters.get((draft.family, draft.type))
+                        if counter is None:
+                            counter = event_counters[(draft.family, draft.type)] = \
+                                metrics.events.labels(draft.family, draft.type)
+                        counter.inc()
                     catalog.observe(table, before, after)
                     ordinal += 1
             elif kind is MariadbGtidEvent or kind is GtidEvent:
@@ -289,8 +299,8 @@ class Listener:
             elif kind is HeartbeatLogEvent:
                 if slot is None and publisher.in_flight == 0:
                     metrics.seconds_behind_source.set(0)
-            metrics.in_flight.set(publisher.in_flight)
             if time.monotonic() >= next_checkpoint:
+                metrics.in_flight.set(publisher.in_flight)
                 self._checkpoint(publisher, checkpoints, lock, server_id)
                 next_checkpoint = time.monotonic() + interval
 

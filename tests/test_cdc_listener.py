@@ -136,3 +136,17 @@ def test_every_change_type_arrives_keyed_and_complete(env) -> None:
         assert event["schema_version"] == 1
         assert event["source"]["database"] == env.commerce_db
         assert event["source"]["gtid"] and event["source"]["txn"] == event["source"]["gtid"]
+
+
+def test_published_messages_validate_against_the_event_model(env) -> None:
+    """The listener serialises dicts for speed; the pydantic model is the contract they meet."""
+    from cdc_listener.events import ChangeEvent
+
+    settings = settings_for(env)
+    reader = TopicReader(env.endpoints.bootstrap_servers, settings.kafka.topic_prefix)
+    reader.until(lambda ev: len(ev) > 10, 30, "events from the first test")
+    reader.close()
+    for raw in reader.events:
+        raw = {k: v for k, v in raw.items() if not k.startswith("_")}
+        event = ChangeEvent.model_validate(raw)
+        assert event.model_dump(mode="json") == raw

@@ -85,6 +85,7 @@ def test_children_keyed_by_their_order() -> None:
 def test_event_ids_are_deterministic() -> None:
     assert event_id("0-1-5", 3) == event_id("0-1-5", 3)
     assert len({event_id("0-1-5", 3), event_id("0-1-5", 4), event_id("0-1-6", 3), event_id("0-1-5", 3, 1)}) == 4
+    assert event_id("0-1-5", 3, 1) == "0-1-5/3/1"
 
 
 def test_tracker_only_advances_over_fully_acked_prefix() -> None:
