@@ -137,9 +137,13 @@ class Listener:
         saved = checkpoints.load() if spec.kind == "checkpoint" else None
         if saved is not None:
             position, saved_server, _resync = saved
-            if saved_server != server_id:
-                self.log.warning("source server id changed since the checkpoint",
-                                 checkpoint_server_id=saved_server, server_id=server_id)
+            if saved_server != server_id and position.gtid and "-" in position.gtid:
+                # A failover: another server's file/offset mean nothing here, its GTIDs do.
+                self.log.warning("source server changed since the checkpoint; resuming by GTID",
+                                 checkpoint_server_id=saved_server, server_id=server_id,
+                                 gtid=position.gtid)
+                source.start_at_gtid(position.gtid)
+                return
             check_position_available(conn, position)
             source.start_at(position)
             self.log.info("resuming from checkpoint", position=str(position))

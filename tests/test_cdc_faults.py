@@ -248,3 +248,29 @@ def test_watchdog_reconnects_a_silent_stream(env) -> None:
     finally:
         proxy.close()
         reader.close()
+
+
+def test_resumes_by_gtid_after_the_source_server_changes(env) -> None:
+    """A failover to another server: file positions differ, the MariaDB GTID position holds."""
+    settings = env.settings(cdc={"checkpoint_interval_ms": 100})
+    with ListenerThread(settings):
+        pass  # a checkpoint on server_id 1
+    with env.endpoints.mysql.connect(env.state_db) as state, state.cursor() as cur:
+        # The new primary's binlog files have other names: the old file/offset cannot be used.
+        cur.execute("UPDATE cdc_checkpoint SET log_file = 'old-primary-bin.000042' WHERE name = 'default'")
+    reader = TopicReader(env.endpoints.bootstrap_servers, settings.kafka.topic_prefix)
+    with env.endpoints.mysql.connect() as admin, admin.cursor() as cur:
+        cur.execute("SET GLOBAL server_id = 2")
+        try:
+            with env.admin_connection() as conn, conn.cursor() as writer:
+                writer.execute("UPDATE inventory_source_item SET quantity = 8282 WHERE sku = 'WS-000013' "
+                               "AND source_code = 'default'")
+            with ListenerThread(settings):
+                reader.until(lambda ev: any(e["type"] == "source_item"
+                                            and e["after"]["quantity"] == "8282.0000" for e in ev),
+                             30, "the change made while no listener ran, after the server change")
+        finally:
+            cur.execute("SET GLOBAL server_id = 1")
+    reader.close()
+    [event] = [e for e in reader.events if e["type"] == "source_item"]
+    assert event["source"]["server_id"] == 2 and event["source"]["gtid"].startswith("0-2-")
