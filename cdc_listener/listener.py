@@ -61,6 +61,7 @@ class Listener:
         self.on_ack = on_ack
         self.log = get_logger("cdc_listener", listener=settings.cdc.name)
         self._stop = threading.Event()
+        self.streaming = threading.Event()  # set once the binlog stream delivers its first event
         self._source: BinlogSource | None = None
         self._last_saved: tuple[BinlogPosition, int | None] | None = None
         self._acked_seen: dict[str, int] = {}
@@ -228,6 +229,7 @@ class Listener:
         for event in source.events():
             if self._stop.is_set():
                 break
+            self.streaming.set()
             if publisher.failure is not None:
                 raise ListenerError(f"Kafka did not acknowledge an event: {publisher.failure}")
             kind = type(event)

@@ -117,6 +117,8 @@ def _publisher_main(inbox: Any, outbox: Any, kafka_json: str, topics: list[str],
 
     kafka = KafkaSettings.model_validate_json(kafka_json)
     producer = KafkaProducer(**producer_kwargs(kafka, "walmart-sync-listener"))
+    for topic in topics:  # fetch metadata now, so the first change does not wait for it
+        producer.partitions_for(topic)
     tracker = TransactionTracker()
     slots: dict[int, _Slot] = {}
     acked: Counter[str] = Counter()

@@ -38,9 +38,8 @@ class ListenerThread:
 
     def __enter__(self) -> ListenerThread:
         self.thread.start()
-        wait_for(lambda: self.listener.state == "active" and self.listener._source is not None
-                 and self.listener._source.resume_at is not None or self.error is not None,
-                 30, "listener active")
+        wait_for(lambda: self.listener.streaming.is_set() or self.error is not None,
+                 30, "listener streaming")
         if self.error:
             raise self.error
         return self

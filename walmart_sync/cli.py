@@ -149,7 +149,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from walmart_sync.demo import run_demo
 
-    configure_logging(args.log_level or "warning", args.log_format or "auto")
+    configure_logging(args.log_level or "error", args.log_format or "auto")  # the demo narrates
     return run_demo(products=args.products, edition=args.edition, keep_running=args.keep_running)
 
 
