@@ -33,6 +33,7 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 from cdc_listener.stream import current_position  # noqa: E402
 from cdc_listener.translate import WATCHED_TABLES  # noqa: E402
 from devstack.environment import prepare_environment  # noqa: E402
+from devstack.processes import child_pids  # noqa: E402
 from devstack.stack import LocalStack  # noqa: E402
 
 
@@ -91,21 +92,6 @@ def _peak_rss_kb(pid: int) -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
 
 
-def _children(parent: int) -> list[int]:
-    """The listener's publisher process (and anything else it started)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = next(line for line in (entry / "status").read_text().splitlines()
-                            if line.startswith("PPid:"))
-            except (OSError, StopIteration):
-                continue
-            if int(ppid.split()[1]) == parent:
-                found.append(int(entry.name))
-    return found
-
-
 def listener_run(env, start, end) -> tuple[float, float]:
     env_vars = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")}
     proc = subprocess.Popen([sys.executable, "-m", "walmart_sync.cli", "--config", str(env.config_path),
@@ -131,7 +117,7 @@ def listener_run(env, start, end) -> tuple[float, float]:
                 break
             time.sleep(0.01)
         elapsed = time.perf_counter() - began
-        hwm = sum(_peak_rss_kb(pid) for pid in [proc.pid, *_children(proc.pid)])
+        hwm = sum(_peak_rss_kb(pid) for pid in [proc.pid, *child_pids(proc.pid)])
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)

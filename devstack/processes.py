@@ -142,6 +142,21 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def child_pids(parent: int) -> list[int]:
+    """Direct children of ``parent`` (servers of a stack, a listener's publisher process)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
 @atexit.register
 def stop_all() -> None:
     with _live_lock:

@@ -149,15 +149,3 @@ def parse_json_logs(text: str) -> list[dict]:
                 pass
     return out
 
-
-def children_of(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            if re.search(rf"^PPid:\s+{parent}$", status, re.M):
-                found.append(int(entry.name))
-    return found

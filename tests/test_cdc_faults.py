@@ -14,11 +14,10 @@ import pytest
 from cdc_listener.position import ListenerError, PurgedBinlogError, parse_start
 from devstack.environment import prepare_environment
 from devstack.mariadb import free_port
-from devstack.processes import pid_alive
+from devstack.processes import child_pids, pid_alive
 from tests.tcp_proxy import SilentableProxy
 from tests.cdc_helpers import (
     ListenerThread,
-    children_of,
     TopicReader,
     listen_process,
     mariadb_binlog_dump_ids,
@@ -89,7 +88,7 @@ def test_kill_minus_nine_mid_stream_loses_nothing(env) -> None:
         writer = threading.Thread(target=_write_mixed_changes, args=(env, CHANGES, done))
         writer.start()
         reader.until(lambda ev: len(ev) >= CHANGES // 4, 120, "a quarter of the changes")
-        publisher_pids = children_of(proc.pid)
+        publisher_pids = child_pids(proc.pid)
         assert publisher_pids, "the listener runs a publisher process (and spawn's resource tracker)"
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

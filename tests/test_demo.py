@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from devstack.processes import pid_alive
+from devstack.processes import child_pids, pid_alive
 from walmart_sync.ops_server import probe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,19 +26,6 @@ def _stack_pids(base_dir: str) -> list[int]:
             except OSError:
                 pass
     return pids
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            if re.search(rf"^PPid:\s+{parent}$", status, re.M):
-                found.append(int(entry.name))
-    return found
 
 
 def _run(*args: str) -> subprocess.Popen[str]:
@@ -83,7 +70,7 @@ def test_demo_keep_running_stops_cleanly_on_sigterm() -> None:
     assert probe("127.0.0.1", ops_port, "/healthz")[0]
     ready, body = probe("127.0.0.1", ops_port, "/readyz")
     assert ready, body
-    pids = _children(proc.pid)
+    pids = child_pids(proc.pid)
     names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in pids}
     assert {"mariadbd"} <= names and any(n.startswith("tansu") for n in names), names
     proc.send_signal(signal.SIGTERM)
