@@ -1,0 +1,1 @@
+"""An emulator of the Walmart Marketplace seller API (see app.py)."""

@@ -1,0 +1,352 @@
+"""An emulator of Walmart's Marketplace seller API, faithful where an integration can tell.
+
+Auth (``POST /v3/token``, 900 s tokens, 401 UNAUTHORIZED), the headers every call needs (400
+MISSING_REQUEST_HEADER), per-seller per-API token buckets with the published limits (429
+REQUEST_THRESHOLD_VIOLATED with ``x-current-token-count`` / ``x-next-replenishment-time``),
+Walmart's error shapes, inventory and price. Fault injection (5xx, timeouts, latency, 429
+storms, dropped connections) and an inspection API under ``/_emulator`` let tests drive and
+observe it. ``time_scale`` speeds up the buckets' refill (and token expiry) so tests and the
+demo need not wait hours for hourly limits.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from sync_workers.walmart.limits import PUBLISHED_LIMITS, TokenBucket
+
+TOKEN_TTL_S = 900
+PRICE_TYPES = ("BASE", "REDUCED", "CLEARANCE")
+MUTATING_FAULT_PATHS = ("/v3/",)
+
+
+def error_body(code: str, description: str, field: str | None = None, category: str = "DATA",
+               severity: str = "ERROR", info: str | None = None) -> dict[str, Any]:
+    """Walmart's current error shape (the Orders API wraps the list in ``{"error": [...]}``)."""
+    entry: dict[str, Any] = {"code": code, "description": description, "info": info or description,
+                             "severity": severity, "category": category, "causes": [],
+                             "errorIdentifiers": {}}
+    if field is not None:
+        entry["field"] = field
+    return {"errors": [entry]}
+
+
+class WalmartApiError(Exception):
+    def __init__(self, status: int, code: str, description: str, field: str | None = None,
+                 category: str = "DATA", severity: str = "ERROR", headers: dict[str, str] | None = None):
+        self.status, self.headers = status, headers or {}
+        self.body = error_body(code, description, field, category, severity)
+        super().__init__(f"{status} {code}: {description}")
+
+
+@dataclass
+class FaultConfig:
+    """Per-request probabilities, applied to /v3 calls (never to /v3/token or /_emulator)."""
+
+    error_rate: float = 0.0       # answer 500/502/503/504
+    timeout_rate: float = 0.0     # hold the request for ``timeout_s`` before answering
+    timeout_s: float = 3.0
+    drop_rate: float = 0.0        # close the connection without an answer
+    latency_s: float = 0.0        # added to every answer
+    storm_429_until: float = 0.0  # monotonic time until which every call gets 429
+    seed: int | None = None
+
+
+@dataclass
+class SellerState:
+    items: set[str] = field(default_factory=set)
+    inventory: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, shipNode) -> qty
+    prices: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> pricing entry
+    calls: Counter[str] = field(default_factory=Counter)                 # api -> accepted calls
+    throttled: Counter[str] = field(default_factory=Counter)             # api -> 429s answered
+    faults_injected: Counter[str] = field(default_factory=Counter)
+
+
+DEFAULT_SHIP_NODE = "default"
+
+
+class WalmartEmulator:
+    def __init__(self, credentials: dict[str, str] | None = None, time_scale: float = 1.0,
+                 faults: FaultConfig | None = None, limits: dict[str, Any] | None = None):
+        self.credentials = dict(credentials or {"local-client": "local-secret"})
+        self.time_scale = time_scale
+        self.faults = faults or FaultConfig()
+        self._rng = random.Random(self.faults.seed)
+        self.limits = dict(PUBLISHED_LIMITS) | dict(limits or {})
+        self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client id, expiry, monotonic)
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._sellers: dict[str, SellerState] = {}
+        self._lock = threading.RLock()
+        self.clock_offset = 0.0
+        self.url_map = Map([
+            Rule("/v3/token", endpoint="token", methods=["POST"]),
+            Rule("/v3/inventory", endpoint="inventory_get", methods=["GET"]),
+            Rule("/v3/inventory", endpoint="inventory_put", methods=["PUT"]),
+            Rule("/v3/price", endpoint="price_put", methods=["PUT"]),
+            Rule("/_emulator/state", endpoint="inspect_state", methods=["GET"]),
+            Rule("/_emulator/items", endpoint="inspect_seed_items", methods=["POST"]),
+            Rule("/_emulator/faults", endpoint="inspect_faults", methods=["POST"]),
+            Rule("/_emulator/clock", endpoint="inspect_clock", methods=["POST"]),
+        ])
+
+    # clock and state -----------------------------------------------------------------------------
+    def now(self) -> float:
+        return time.monotonic() + self.clock_offset
+
+    def seller(self, client_id: str) -> SellerState:
+        with self._lock:
+            return self._sellers.setdefault(client_id, SellerState())
+
+    def seed_items(self, client_id: str, skus: list[str]) -> None:
+        self.seller(client_id).items.update(skus)
+
+    def set_faults(self, **changes: Any) -> None:
+        for key, value in changes.items():
+            if not hasattr(self.faults, key):
+                raise ValueError(f"unknown fault setting {key}")
+            setattr(self.faults, key, value)
+
+    def bucket(self, client_id: str, api: str) -> TokenBucket:
+        with self._lock:
+            key = (client_id, api)
+            if key not in self._buckets:
+                self._buckets[key] = TokenBucket(self.limits[api], clock=self.now,
+                                                 time_scale=self.time_scale)
+            return self._buckets[key]
+
+    # WSGI ----------------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            response = self._dispatch(request)
+        except WalmartApiError as exc:
+            response = Response(json.dumps(exc.body), exc.status, exc.headers,
+                                content_type="application/json")
+        except NotFound:
+            response = _json(error_body("URI_NOT_FOUND", f"no such resource {request.path}"), 404)
+        except HTTPException as exc:
+            response = _json(error_body("METHOD_NOT_ALLOWED", exc.description or ""), exc.code or 500)
+        except _Dropped:
+            _drop_connection(environ)
+            return []
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        endpoint, args = adapter.match()
+        if endpoint.startswith("inspect_"):
+            return getattr(self, endpoint)(request)
+        self._require_headers(request, token_call=endpoint == "token")
+        if endpoint == "token":
+            return self.token(request)
+        client_id = self._authenticate(request)
+        self._inject_faults(client_id)
+        headers = self._meter(client_id, endpoint)
+        response = getattr(self, endpoint)(request, self.seller(client_id), **args)
+        response.headers.update(headers)
+        self.seller(client_id).calls[endpoint] += 1
+        return response
+
+    def _require_headers(self, request: Request, token_call: bool) -> None:
+        required = ["WM_QOS.CORRELATION_ID", "WM_SVC.NAME"] + ([] if token_call else ["WM_SEC.ACCESS_TOKEN"])
+        for name in required:
+            if not request.headers.get(name):
+                raise WalmartApiError(400, "MISSING_REQUEST_HEADER.GMP_GATEWAY_API",
+                                      f"Missing required header {name}", field=name)
+
+    def _authenticate(self, request: Request) -> str:
+        token = request.headers["WM_SEC.ACCESS_TOKEN"]
+        with self._lock:
+            found = self._tokens.get(token)
+        if found is None or found[1] <= self.now():
+            raise WalmartApiError(401, "UNAUTHORIZED.GMP_GATEWAY_API",
+                                  "Unauthorized token or token expired", field="WM_SEC.ACCESS_TOKEN")
+        return found[0]
+
+    def _meter(self, client_id: str, api: str) -> dict[str, str]:
+        bucket = self.bucket(client_id, api)
+        storm = self.faults.storm_429_until > time.monotonic()
+        allowed = not storm and bucket.try_take()
+        headers = {"x-current-token-count": str(bucket.tokens()),
+                   "x-next-replenishment-time": str(int((time.time() + bucket.next_token_in_s()) * 1000))}
+        if not allowed:
+            self.seller(client_id).throttled[api] += 1
+            if storm:
+                headers["x-next-replenishment-time"] = str(
+                    int((time.time() + self.faults.storm_429_until - time.monotonic()) * 1000))
+            raise WalmartApiError(429, "REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API",
+                                  "Too many requests: the API's token bucket is empty",
+                                  category="REQUEST", headers=headers)
+        return headers
+
+    def _inject_faults(self, client_id: str) -> None:
+        faults, state = self.faults, self.seller(client_id)
+        if faults.latency_s:
+            time.sleep(faults.latency_s)
+        roll = self._rng.random()
+        if roll < faults.drop_rate:
+            state.faults_injected["drop"] += 1
+            raise _Dropped()
+        roll -= faults.drop_rate
+        if roll < faults.timeout_rate:
+            state.faults_injected["timeout"] += 1
+            time.sleep(faults.timeout_s)
+            raise WalmartApiError(504, "DOWNSTREAM_SYSTEM_TIME_OUT", "downstream timed out",
+                                  category="SYSTEM")
+        roll -= faults.timeout_rate
+        if roll < faults.error_rate:
+            state.faults_injected["error"] += 1
+            status = self._rng.choice([500, 502, 503])
+            raise WalmartApiError(status, "SYSTEM_ERROR.GMP_GATEWAY_API", "injected server error",
+                                  category="SYSTEM")
+
+    # auth ---------------------------------------------------------------------------------------
+    def token(self, request: Request) -> Response:
+        auth = request.headers.get("Authorization", "")
+        client_id = secret = None
+        if auth.startswith("Basic "):
+            try:
+                client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                client_id = None
+        if not client_id or self.credentials.get(client_id) != secret:
+            raise WalmartApiError(401, "UNAUTHORIZED.GMP_GATEWAY_API", "Invalid client credentials",
+                                  field="Authorization")
+        if request.form.get("grant_type") != "client_credentials":
+            raise WalmartApiError(400, "INVALID_REQUEST_PARAM.GMP_GATEWAY_API",
+                                  "grant_type must be client_credentials", field="grant_type")
+        headers = self._meter(client_id, "token")
+        token = "eyJ" + secrets.token_urlsafe(48)
+        with self._lock:
+            self._tokens[token] = (client_id, self.now() + TOKEN_TTL_S / self.time_scale)
+        response = _json({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL_S})
+        response.headers.update(headers)
+        return response
+
+    # inventory and price --------------------------------------------------------------------------
+    def _known_sku(self, state: SellerState, sku: str | None, api: str) -> str:
+        if not sku:
+            raise WalmartApiError(400, f"MISSING_REQUEST_PARAM.{api}", "sku is required", field="sku")
+        if sku not in state.items:
+            # Walmart reports an item the seller does not have as content not found.
+            raise WalmartApiError(404, f"CONTENT_NOT_FOUND.{api}", f"Item not found for sku {sku}",
+                                  field="sku", category="APPLICATION", severity="INFO")
+        return sku
+
+    def inventory_get(self, request: Request, state: SellerState) -> Response:
+        sku = self._known_sku(state, request.args.get("sku"), "GMP_INVENTORY_API")
+        node = request.args.get("shipNode") or DEFAULT_SHIP_NODE
+        amount = state.inventory.get((sku, node), 0)
+        return _json({"sku": sku, "quantity": {"unit": "EACH", "amount": amount}})
+
+    def inventory_put(self, request: Request, state: SellerState) -> Response:
+        sku = self._known_sku(state, request.args.get("sku"), "GMP_INVENTORY_API")
+        body = _body(request)
+        quantity = body.get("quantity") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or body.get("sku") != sku or not isinstance(quantity, dict):
+            raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_INVENTORY_API",
+                                  "body must be {sku, quantity{unit, amount}} for the sku in the query",
+                                  field="sku")
+        amount = quantity.get("amount")
+        if quantity.get("unit") != "EACH" or not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+            raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_INVENTORY_API",
+                                  "quantity must be {unit: EACH, amount: integer >= 0}",
+                                  field="quantity.amount")
+        node = request.args.get("shipNode") or DEFAULT_SHIP_NODE
+        with self._lock:
+            state.inventory[(sku, node)] = amount
+        return _json({"sku": sku, "quantity": {"unit": "EACH", "amount": amount}})
+
+    def price_put(self, request: Request, state: SellerState) -> Response:
+        body = _body(request)
+        if not isinstance(body, dict):
+            raise WalmartApiError(400, "MALFORMED_REQUEST_CONTENT.GMP_PRICE_API", "body is not JSON")
+        sku = self._known_sku(state, body.get("sku"), "GMP_PRICE_API")
+        pricing = body.get("pricing")
+        if not isinstance(pricing, list) or not pricing:
+            raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_PRICE_API",
+                                  "pricing must be a non-empty list", field="pricing")
+        for entry in pricing:
+            price = entry.get("currentPrice") if isinstance(entry, dict) else None
+            amount = price.get("amount") if isinstance(price, dict) else None
+            if (entry.get("currentPriceType", "BASE") not in PRICE_TYPES
+                    or not isinstance(amount, (int, float)) or isinstance(amount, bool) or amount <= 0
+                    or price.get("currency") != "USD"):
+                raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_PRICE_API",
+                                      "each pricing needs currentPriceType BASE|REDUCED|CLEARANCE and "
+                                      "currentPrice{currency: USD, amount > 0}", field="pricing")
+        with self._lock:
+            state.prices[sku] = pricing[0]
+        return _json({"ItemPriceResponse": {
+            "mart": "WALMART_US", "sku": sku,
+            "message": "Thank you. Your price has been updated. Please allow up to five minutes for "
+                       "this change to be reflected on the site."}})
+
+    # inspection (tests and the demo only) ---------------------------------------------------------
+    def inspect_state(self, request: Request) -> Response:
+        client_id = request.args.get("client_id") or next(iter(self.credentials))
+        state = self.seller(client_id)
+        with self._lock:
+            return _json({
+                "items": sorted(state.items),
+                "inventory": {f"{sku}@{node}": amount for (sku, node), amount in state.inventory.items()},
+                "prices": state.prices, "calls": dict(state.calls),
+                "throttled": dict(state.throttled), "faults_injected": dict(state.faults_injected),
+            })
+
+    def inspect_seed_items(self, request: Request) -> Response:
+        body = _body(request) or {}
+        self.seed_items(body.get("client_id") or next(iter(self.credentials)), list(body.get("skus", [])))
+        return _json({"ok": True})
+
+    def inspect_faults(self, request: Request) -> Response:
+        body = dict(_body(request) or {})
+        if "storm_429_s" in body:
+            body["storm_429_until"] = time.monotonic() + float(body.pop("storm_429_s"))
+        try:
+            self.set_faults(**body)
+        except ValueError as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json({"ok": True})
+
+    def inspect_clock(self, request: Request) -> Response:
+        body = _body(request) or {}
+        self.clock_offset += float(body.get("advance_s", 0))
+        return _json({"offset_s": self.clock_offset})
+
+
+class _Dropped(Exception):
+    pass
+
+
+def _drop_connection(environ: dict[str, Any]) -> None:
+    sock = environ.get("emulator.socket")
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status, content_type="application/json")
+
+
+def _body(request: Request) -> Any:
+    try:
+        return json.loads(request.get_data(as_text=True) or "null")
+    except ValueError:
+        raise WalmartApiError(400, "MALFORMED_REQUEST_CONTENT", "request body is not valid JSON") from None

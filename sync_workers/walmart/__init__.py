@@ -1,0 +1,1 @@
+"""Walmart Marketplace API: published rate limits, typed errors and the client."""

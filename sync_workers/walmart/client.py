@@ -1,0 +1,252 @@
+"""A typed Walmart Marketplace client that is gentle with rate limits and honest about failures.
+
+One ``requests.Session`` (pooled), one cached OAuth token (refreshed a minute before its 900 s
+expiry, and once on a 401), a fresh ``WM_QOS.CORRELATION_ID`` per request (logged with the
+outcome, so support can quote it to Walmart). Each API has a token bucket: a request waits for
+a token instead of being sent into a known-empty bucket; a 429 pauses that API until Walmart's
+replenish time (plus jitter) and is retried without counting as a failure. 5xx, timeouts and
+dropped connections are retried with exponential backoff and jitter when the call is safe to
+repeat; everything else surfaces as a typed error. The base URL comes from settings, so the same
+code talks to production, the sandbox or the emulator.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+
+import requests
+from pydantic import BaseModel
+
+from config.settings import WalmartSettings
+from sync_workers.walmart.errors import (
+    WalmartAuthError,
+    WalmartClientError,
+    WalmartError,
+    WalmartNotFound,
+    WalmartServerError,
+    parse_error_body,
+)
+from sync_workers.walmart.limits import PUBLISHED_LIMITS, Limit, TokenBucket
+from walmart_sync.logs import get_logger
+
+TOKEN_REFRESH_MARGIN_S = 60.0
+MAX_THROTTLED_RETRIES = 100
+
+
+class Money(BaseModel):
+    currency: Literal["USD"] = "USD"
+    amount: float
+
+
+class Quantity(BaseModel):
+    unit: Literal["EACH"] = "EACH"
+    amount: int
+
+
+class Inventory(BaseModel):
+    sku: str
+    quantity: Quantity
+
+
+class Pricing(BaseModel):
+    currentPriceType: Literal["BASE", "REDUCED", "CLEARANCE"] = "BASE"
+    currentPrice: Money
+
+
+class PriceUpdate(BaseModel):
+    sku: str
+    pricing: list[Pricing]
+
+
+class PriceResponse(BaseModel):
+    mart: str | None = None
+    sku: str | None = None
+    message: str | None = None
+
+
+def seconds_until(header: str | None, now_epoch_s: float) -> float | None:
+    """``x-next-replenishment-time``: epoch-ms (documented), epoch-s or ISO-8601 (seen)."""
+    if not header:
+        return None
+    value = header.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            return max(0.0, datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() - now_epoch_s)
+        except ValueError:
+            return None
+    if number > 1e11:
+        number /= 1000.0
+    if number > 1e9:
+        return max(0.0, number - now_epoch_s)
+    return max(0.0, number)
+
+
+class WalmartClient:
+    def __init__(self, settings: WalmartSettings, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep, max_attempts: int = 5,
+                 backoff_base_s: float = 0.2, backoff_cap_s: float = 30.0,
+                 rng: random.Random | None = None):
+        self.settings = settings
+        self.base_url = settings.effective_base_url
+        self.session = session or requests.Session()
+        self.sleep = sleep
+        self.max_attempts = max_attempts
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+        self.rng = rng or random.Random()
+        self.log = get_logger("walmart_client")
+        limits = dict(PUBLISHED_LIMITS)
+        for api, override in settings.rate_limits.items():
+            limits[api] = Limit(override.capacity, override.capacity / override.per_minute * 60)
+        self.buckets = {api: TokenBucket(limit) for api, limit in limits.items()}
+        self._token: tuple[str, float] | None = None
+        self._token_lock = threading.Lock()
+        self.stats = {"requests": 0, "throttled": 0, "retried": 0, "token_fetches": 0}
+
+    # auth --------------------------------------------------------------------------------------
+    def _fetch_token(self) -> tuple[str, float]:
+        secret = self.settings.client_secret.get_secret_value()
+        basic = base64.b64encode(f"{self.settings.client_id}:{secret}".encode()).decode()
+        self.stats["token_fetches"] += 1
+        response = self._send("token", "POST", "/v3/token", data={"grant_type": "client_credentials"},
+                              auth_header={"Authorization": f"Basic {basic}"}, idempotent=True)
+        body = response.json()
+        return body["access_token"], time.monotonic() + float(body.get("expires_in", 900))
+
+    def access_token(self, force: bool = False) -> str:
+        with self._token_lock:
+            if force or self._token is None or self._token[1] - time.monotonic() < TOKEN_REFRESH_MARGIN_S:
+                self._token = self._fetch_token()
+            return self._token[0]
+
+    # transport ---------------------------------------------------------------------------------
+    def _headers(self, correlation_id: str) -> dict[str, str]:
+        headers = {"WM_QOS.CORRELATION_ID": correlation_id, "WM_SVC.NAME": self.settings.service_name,
+                   "Accept": "application/json"}
+        if self.settings.channel_type:
+            headers["WM_CONSUMER.CHANNEL.TYPE"] = self.settings.channel_type
+        return headers
+
+    def _backoff(self, attempt: int) -> float:
+        return self.rng.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2 ** attempt))
+
+    def _send(self, api: str, method: str, path: str, *, params: dict[str, Any] | None = None,
+              json: Any = None, data: Any = None, files: Any = None,
+              auth_header: dict[str, str] | None = None, idempotent: bool = True) -> requests.Response:
+        bucket = self.buckets[api]
+        attempt = throttled = 0
+        refreshed = False
+        while True:
+            while (wait := bucket.wait_s()) > 0:
+                self.sleep(wait)
+            bucket.try_take()
+            correlation_id = str(uuid.uuid4())
+            headers = self._headers(correlation_id)
+            if auth_header is not None:
+                headers.update(auth_header)
+            else:
+                headers["WM_SEC.ACCESS_TOKEN"] = self.access_token()
+            started = time.monotonic()
+            self.stats["requests"] += 1
+            try:
+                response = self.session.request(
+                    method, self.base_url + path, params=params, json=json, data=data, files=files,
+                    headers=headers, timeout=self.settings.request_timeout_s)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                self.log.warning("walmart request failed", api=api, correlation_id=correlation_id,
+                                 error=type(exc).__name__, attempt=attempt)
+                if idempotent and attempt + 1 < self.max_attempts:
+                    self.stats["retried"] += 1
+                    self.sleep(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                raise WalmartServerError(f"{method} {path}: {type(exc).__name__}",
+                                         correlation_id=correlation_id) from exc
+            self._observe_limits(bucket, response)
+            status = response.status_code
+            self.log.debug("walmart request", api=api, method=method, path=path, status=status,
+                           correlation_id=correlation_id,
+                           ms=round((time.monotonic() - started) * 1000, 1))
+            if status < 400:
+                return response
+            body = _json_or_none(response)
+            details = parse_error_body(body)
+            if status == 429:
+                throttled += 1
+                self.stats["throttled"] += 1
+                pause = seconds_until(response.headers.get("x-next-replenishment-time"), time.time())
+                pause = (pause if pause is not None else 1.0) + self.rng.uniform(0, 0.25)
+                bucket.empty_until(pause)
+                self.log.info("walmart throttled; pausing this API", api=api, pause_s=round(pause, 3),
+                              correlation_id=correlation_id)
+                if throttled > MAX_THROTTLED_RETRIES:
+                    raise WalmartServerError(f"{method} {path}: still throttled", 429, details, correlation_id)
+                continue
+            if status == 401 and auth_header is None and not refreshed:
+                refreshed = True
+                self.access_token(force=True)
+                continue
+            if status >= 500:
+                if idempotent and attempt + 1 < self.max_attempts:
+                    self.stats["retried"] += 1
+                    self.sleep(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                raise WalmartServerError(f"{method} {path}", status, details, correlation_id)
+            if status in (401, 403):
+                raise WalmartAuthError(f"{method} {path}", status, details, correlation_id)
+            if status == 404:
+                raise WalmartNotFound(f"{method} {path}", status, details, correlation_id)
+            raise WalmartClientError(f"{method} {path}", status, details, correlation_id)
+
+    def _observe_limits(self, bucket: TokenBucket, response: requests.Response) -> None:
+        count = response.headers.get("x-current-token-count")
+        if count is None:
+            return
+        try:
+            tokens = int(float(count))
+        except ValueError:
+            return
+        refill = seconds_until(response.headers.get("x-next-replenishment-time"), time.time())
+        bucket.correct(tokens, refill)
+
+    # inventory and price -----------------------------------------------------------------------
+    def get_inventory(self, sku: str, ship_node: str | None = None) -> Inventory:
+        params = {"sku": sku} | ({"shipNode": ship_node} if ship_node else {})
+        return Inventory.model_validate(self._send("inventory_get", "GET", "/v3/inventory",
+                                                   params=params).json())
+
+    def update_inventory(self, sku: str, amount: int, ship_node: str | None = None) -> Inventory:
+        body = Inventory(sku=sku, quantity=Quantity(amount=amount))
+        params = {"sku": sku} | ({"shipNode": ship_node} if ship_node else {})
+        response = self._send("inventory_put", "PUT", "/v3/inventory", params=params,
+                              json=body.model_dump(mode="json"), idempotent=True)
+        return Inventory.model_validate(response.json())
+
+    def update_price(self, sku: str, amount: float,
+                     price_type: Literal["BASE", "REDUCED", "CLEARANCE"] = "BASE") -> PriceResponse:
+        body = PriceUpdate(sku=sku, pricing=[Pricing(currentPriceType=price_type,
+                                                     currentPrice=Money(amount=amount))])
+        response = self._send("price_put", "PUT", "/v3/price", json=body.model_dump(mode="json"),
+                              idempotent=True)
+        payload = response.json()
+        return PriceResponse.model_validate(payload.get("ItemPriceResponse", payload))
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+__all__ = ["WalmartClient", "WalmartError", "Inventory", "PriceResponse"]
