@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,6 +15,8 @@ from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError, WalmartNotFound
 from sync_workers.walmart.limits import Limit
+from tests.conftest import requires_reference
+from tests.walmart_contract import ContractSession
 
 SKUS = [f"WS-{n:06d}" for n in range(1, 21)]
 
@@ -27,8 +30,23 @@ def emulator():
 
 
 def client_for(server, **settings) -> WalmartClient:
+    """A client whose every exchange is checked against Walmart's schemas (ContractSession)."""
+    session = ContractSession()
+    _SESSIONS.append(session)
     return WalmartClient(WalmartSettings(base_url=server.url, client_id="local-client",
-                                         client_secret="local-secret", **settings))
+                                         client_secret="local-secret", **settings), session=session)
+
+
+_SESSIONS: list[ContractSession] = []
+
+
+@pytest.fixture(autouse=True)
+def _contract_sessions():
+    _SESSIONS.clear()
+    yield
+    for session in _SESSIONS:
+        session.assert_clean()
+    _SESSIONS.clear()
 
 
 def state(server, client_id: str = "local-client") -> dict:
@@ -154,3 +172,31 @@ def test_every_operation_lands_under_twenty_percent_faults(emulator) -> None:
     assert seen["inventory"] == expected
     assert sum(seen["faults_injected"].values()) > 10 and client.stats["retried"] > 10
     print(f"faults injected {seen['faults_injected']}, client retries {client.stats['retried']}")
+
+
+def test_contract_checks_cover_the_operations_used(emulator) -> None:
+    client = client_for(emulator)
+    client.update_inventory(SKUS[0], 3)
+    client.get_inventory(SKUS[0])
+    client.update_price(SKUS[0], 5.25, "REDUCED")
+    assert set(_SESSIONS[0].checked) == {"tokenAPI", "updateInventoryForAnItem", "getInventory",
+                                         "updatePrice"}
+
+
+def test_contract_session_catches_a_nonconforming_body(emulator) -> None:
+    session = ContractSession()
+    token = raw_token(emulator).json()["access_token"]
+    session.put(f"{emulator.url}/v3/inventory", params={"sku": SKUS[0]}, headers=headers(token),
+                json={"sku": SKUS[0], "quantity": {"unit": "EA", "amount": 1}}, timeout=5)
+    assert any("quantity/unit" in v for v in session.violations)
+
+
+WALMART_SPECS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "walmart-openapi"
+
+
+@requires_reference(WALMART_SPECS)
+def test_extracted_schemas_match_walmarts_specs() -> None:
+    from devstack.walmart_emulator import spec_extract
+
+    assert spec_extract.OUTPUT.read_text() == spec_extract.render(WALMART_SPECS), (
+        "spec/operations.json is stale: run python -m devstack.walmart_emulator.spec_extract")
