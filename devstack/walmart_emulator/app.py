@@ -12,6 +12,7 @@ demo need not wait hours for hourly limits.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import random
 import secrets
@@ -20,12 +21,15 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from devstack.walmart_emulator.orders import LineStatus, Order, OrderError, OrderLine, now_ms
 from sync_workers.walmart.limits import PUBLISHED_LIMITS, TokenBucket
 
 TOKEN_TTL_S = 900
@@ -46,9 +50,12 @@ def error_body(code: str, description: str, field: str | None = None, category: 
 
 class WalmartApiError(Exception):
     def __init__(self, status: int, code: str, description: str, field: str | None = None,
-                 category: str = "DATA", severity: str = "ERROR", headers: dict[str, str] | None = None):
+                 category: str = "DATA", severity: str = "ERROR", headers: dict[str, str] | None = None,
+                 wrapped: bool = False):
         self.status, self.headers = status, headers or {}
         self.body = error_body(code, description, field, category, severity)
+        if wrapped:  # the Orders API's gateway shape: {"errors": {"error": [...]}}
+            self.body = {"errors": {"error": self.body["errors"]}}
         super().__init__(f"{status} {code}: {description}")
 
 
@@ -67,12 +74,14 @@ class FaultConfig:
 
 @dataclass
 class SellerState:
+    client_id: str
     items: set[str] = field(default_factory=set)
     inventory: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, shipNode) -> qty
     prices: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> pricing entry
     calls: Counter[str] = field(default_factory=Counter)                 # api -> accepted calls
     throttled: Counter[str] = field(default_factory=Counter)             # api -> 429s answered
     faults_injected: Counter[str] = field(default_factory=Counter)
+    orders: dict[str, Order] = field(default_factory=dict)
 
 
 DEFAULT_SHIP_NODE = "default"
@@ -91,11 +100,22 @@ class WalmartEmulator:
         self._sellers: dict[str, SellerState] = {}
         self._lock = threading.RLock()
         self.clock_offset = 0.0
+        self._po_numbers = itertools.count(1_000_000_001 + random.Random(0).randint(0, 10**6) * 1000)
+        self._refund_ids = itertools.count(700_000_001)
         self.url_map = Map([
             Rule("/v3/token", endpoint="token", methods=["POST"]),
             Rule("/v3/inventory", endpoint="inventory_get", methods=["GET"]),
             Rule("/v3/inventory", endpoint="inventory_put", methods=["PUT"]),
             Rule("/v3/price", endpoint="price_put", methods=["PUT"]),
+            Rule("/v3/orders", endpoint="orders", methods=["GET"]),
+            Rule("/v3/orders/released", endpoint="orders_released", methods=["GET"]),
+            Rule("/v3/orders/<po>", endpoint="order", methods=["GET"]),
+            Rule("/v3/orders/<po>/acknowledge", endpoint="order_acknowledge", methods=["POST"]),
+            Rule("/v3/orders/<po>/cancel", endpoint="order_cancel", methods=["POST"]),
+            Rule("/v3/orders/<po>/shipping", endpoint="order_shipping", methods=["POST"]),
+            Rule("/v3/orders/<po>/refund", endpoint="order_refund", methods=["POST"]),
+            Rule("/v1/simulations/orders", endpoint="sim_orders", methods=["POST"]),
+            Rule("/v1/simulations/<po>/deliver", endpoint="sim_deliver", methods=["POST"]),
             Rule("/_emulator/state", endpoint="inspect_state", methods=["GET"]),
             Rule("/_emulator/items", endpoint="inspect_seed_items", methods=["POST"]),
             Rule("/_emulator/faults", endpoint="inspect_faults", methods=["POST"]),
@@ -108,7 +128,7 @@ class WalmartEmulator:
 
     def seller(self, client_id: str) -> SellerState:
         with self._lock:
-            return self._sellers.setdefault(client_id, SellerState())
+            return self._sellers.setdefault(client_id, SellerState(client_id))
 
     def seed_items(self, client_id: str, skus: list[str]) -> None:
         self.seller(client_id).items.update(skus)
@@ -153,6 +173,8 @@ class WalmartEmulator:
         if endpoint == "token":
             return self.token(request)
         client_id = self._authenticate(request)
+        if endpoint.startswith("sim_"):  # the dynamic sandbox's simulations are not metered
+            return getattr(self, endpoint)(request, self.seller(client_id), **args)
         self._inject_faults(client_id)
         headers = self._meter(client_id, endpoint)
         response = getattr(self, endpoint)(request, self.seller(client_id), **args)
@@ -295,6 +317,138 @@ class WalmartEmulator:
             "message": "Thank you. Your price has been updated. Please allow up to five minutes for "
                        "this change to be reflected on the site."}})
 
+    # orders ---------------------------------------------------------------------------------------
+    def _order(self, state: SellerState, po: str) -> Order:
+        order = state.orders.get(po)
+        if order is None:
+            raise WalmartApiError(404, "CONTENT_NOT_FOUND.GMP_ORDER_API",
+                                  f"Failed when called getAnOrder. Order not found for PO {po}",
+                                  field="purchaseOrderId", category="APPLICATION", severity="INFO",
+                                  wrapped=True)
+        return order
+
+    def _list_orders(self, request: Request, state: SellerState, released: bool) -> Response:
+        args = request.args
+        try:
+            limit = int(args.get("limit", "100"))
+        except ValueError:
+            limit = -1
+        if not 1 <= limit <= 200:
+            raise WalmartApiError(400, "INVALID_REQUEST_PARAM.GMP_ORDER_API",
+                                  "limit must be between 1 and 200", field="limit", wrapped=True)
+        bounds = {name: _parse_order_date(args.get(name), name) for name in
+                  ("createdStartDate", "createdEndDate", "lastModifiedStartDate", "lastModifiedEndDate")}
+        if bounds["createdStartDate"] is None and bounds["lastModifiedStartDate"] is None:
+            bounds["createdStartDate"] = now_ms() - 7 * 86_400_000
+        status = None if released else args.get("status")
+        selected = []
+        with self._lock:
+            for order in sorted(state.orders.values(), key=lambda o: (o.order_date, o.purchase_order_id)):
+                if released and not order.has_status("Created"):
+                    continue
+                if status and not order.has_status(status):
+                    continue
+                if args.get("purchaseOrderId") and order.purchase_order_id != args["purchaseOrderId"]:
+                    continue
+                if args.get("customerOrderId") and order.customer_order_id != args["customerOrderId"]:
+                    continue
+                if args.get("sku") and all(line.sku != args["sku"] for line in order.lines):
+                    continue
+                if not _within(order.order_date, bounds["createdStartDate"], bounds["createdEndDate"]):
+                    continue
+                if not _within(order.last_modified, bounds["lastModifiedStartDate"],
+                               bounds["lastModifiedEndDate"]):
+                    continue
+                selected.append(order.to_json())
+        if not selected:
+            raise WalmartApiError(404, "CONTENT_NOT_FOUND.GMP_ORDER_API",
+                                  "Failed when called getAllOrders. Orders not found for given search "
+                                  "parameters", field="data", category="APPLICATION", severity="INFO",
+                                  wrapped=True)
+        offset = int(args.get("soIndex", "0") or 0)
+        page = selected[offset:offset + limit]
+        meta: dict[str, Any] = {"totalCount": len(selected), "limit": limit}
+        if offset + limit < len(selected):
+            cursor = {k: v for k, v in args.items() if k not in ("soIndex", "poIndex", "hasMoreElements")}
+            cursor.update(hasMoreElements="true", soIndex=str(offset + limit), poIndex=str(offset + limit),
+                          partnerId="100009", sellerId="8")
+            meta["nextCursor"] = "?" + urlencode(cursor)
+        return _json({"list": {"meta": meta, "elements": {"order": page}}})
+
+    def orders(self, request: Request, state: SellerState) -> Response:
+        return self._list_orders(request, state, released=False)
+
+    def orders_released(self, request: Request, state: SellerState) -> Response:
+        return self._list_orders(request, state, released=True)
+
+    def order(self, request: Request, state: SellerState, po: str) -> Response:
+        with self._lock:
+            return _json({"order": self._order(state, po).to_json()})
+
+    def _order_action(self, state: SellerState, po: str, action: Any) -> Response:
+        with self._lock:
+            order = self._order(state, po)
+            try:
+                action(order)
+            except OrderError as exc:
+                raise WalmartApiError(exc.status, exc.code, exc.description, field=exc.field,
+                                      wrapped=True) from None
+            return _json({"order": order.to_json()})
+
+    def order_acknowledge(self, request: Request, state: SellerState, po: str) -> Response:
+        return self._order_action(state, po, lambda order: order.acknowledge())
+
+    def order_cancel(self, request: Request, state: SellerState, po: str) -> Response:
+        lines = _order_lines(_body(request), "orderCancellation")
+        return self._order_action(state, po, lambda order: order.cancel(lines))
+
+    def order_shipping(self, request: Request, state: SellerState, po: str) -> Response:
+        lines = _order_lines(_body(request), "orderShipment")
+        return self._order_action(state, po, lambda order: order.ship(lines))
+
+    def order_refund(self, request: Request, state: SellerState, po: str) -> Response:
+        lines = _order_lines(_body(request), "orderRefund")
+        return self._order_action(state, po, lambda order: order.refund(lines, self._refund_ids))
+
+    # simulations (Walmart's dynamic sandbox) --------------------------------------------------------
+    def create_order(self, client_id: str, lines: list[dict[str, Any]], method_code: str = "Standard",
+                     intent_to_cancel: tuple[str, ...] = ()) -> Order:
+        """A new Walmart order in Created, as a shopper's checkout makes one."""
+        state = self.seller(client_id)
+        with self._lock:
+            number = next(self._po_numbers)
+            created = now_ms()
+            order_lines = []
+            for index, line in enumerate(lines, start=1):
+                if line["sku"] not in state.items:
+                    raise WalmartApiError(400, "INVALID_REQUEST_CONTENT", f"unknown sku {line['sku']}",
+                                          field="sku")
+                quantity = int(line.get("quantity", 1))
+                price = float(line.get("unitPrice", 10.0))
+                order_lines.append(OrderLine(
+                    number=str(index), sku=line["sku"], product_name=line.get("productName", line["sku"]),
+                    quantity=quantity, unit_price=price, tax=round(price * quantity * 0.08, 2),
+                    statuses=[LineStatus("Created", quantity)], status_date=created,
+                    intent_to_cancel=str(index) in intent_to_cancel))
+            order = Order(purchase_order_id=str(number), customer_order_id=str(number + 1_000_000_000),
+                          order_date=created, last_modified=created, lines=order_lines,
+                          method_code=method_code)
+            state.orders[order.purchase_order_id] = order
+        return order
+
+    def sim_orders(self, request: Request, state: SellerState) -> Response:
+        body = _body(request) or {}
+        order = self.create_order(state.client_id, body.get("orderLines", []), body.get("methodCode", "Standard"),
+                                  tuple(str(n) for n in body.get("intentToCancelLines", [])))
+        return _json({"purchaseOrderId": order.purchase_order_id,
+                      "customerOrderId": order.customer_order_id}, 201)
+
+    def sim_deliver(self, request: Request, state: SellerState, po: str) -> Response:
+        with self._lock:
+            order = self._order(state, po)
+            order.deliver()
+            return _json({"order": order.to_json()})
+
     # inspection (tests and the demo only) ---------------------------------------------------------
     def inspect_state(self, request: Request) -> Response:
         client_id = request.args.get("client_id") or next(iter(self.credentials))
@@ -339,6 +493,37 @@ def _drop_connection(environ: dict[str, Any]) -> None:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _parse_order_date(value: str | None, name: str) -> int | None:
+    """yyyy-MM-dd or yyyy-MM-ddTHH:mm:ssZ; Walmart refuses milliseconds."""
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(value, fmt).replace(tzinfo=timezone.utc)
+            return int(parsed.timestamp() * 1000)
+        except ValueError:
+            continue
+    raise WalmartApiError(400, "INVALID_REQUEST.GMP_ORDER_API", f"Invalid Date format value for {name}",
+                          field=name, wrapped=True)
+
+
+def _within(value: int, start: int | None, end: int | None) -> bool:
+    return (start is None or value >= start) and (end is None or value <= end)
+
+
+def _order_lines(body: Any, root: str) -> list[dict[str, Any]]:
+    try:
+        lines = body[root]["orderLines"]["orderLine"]
+    except (KeyError, TypeError):
+        raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_ORDER_API",
+                              f"body must be {{{root}: {{orderLines: {{orderLine: [...]}}}}}}",
+                              field=root, wrapped=True) from None
+    if not isinstance(lines, list) or not lines:
+        raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_ORDER_API", "orderLine must be a "
+                              "non-empty list", field="orderLine", wrapped=True)
+    return lines
 
 
 def _json(body: Any, status: int = 200) -> Response:

@@ -34,6 +34,7 @@ from sync_workers.walmart.errors import (
     parse_error_body,
 )
 from sync_workers.walmart.limits import PUBLISHED_LIMITS, Limit, TokenBucket
+from sync_workers.walmart.orders import OrdersApi
 from walmart_sync.logs import get_logger
 
 TOKEN_REFRESH_MARGIN_S = 60.0
@@ -109,6 +110,7 @@ class WalmartClient:
             limits[api] = Limit(override.capacity, override.capacity / override.per_minute * 60)
         self.buckets = {api: TokenBucket(limit) for api, limit in limits.items()}
         self._token: tuple[str, float] | None = None
+        self.orders = OrdersApi(self)
         self._token_lock = threading.Lock()
         self.stats = {"requests": 0, "throttled": 0, "retried": 0, "token_fetches": 0}
 

@@ -1,0 +1,229 @@
+"""Walmart Orders API calls: listing with cursors, acknowledge, cancel, ship, refund.
+
+Acknowledging is safe to repeat. Cancelling, shipping and refunding are not (a second ship of a
+line that shipped is refused; a second refund pays twice), so after an ambiguous failure (a
+timeout, a dropped connection, a 5xx) the client reads the order back and retries only if the
+change is not there: each operation lands exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from sync_workers.walmart.errors import WalmartNotFound, WalmartServerError
+
+MAX_VERIFIED_ATTEMPTS = 8
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class StatusQuantity(_Loose):
+    unitOfMeasurement: str
+    amount: str
+
+
+class LineStatus(_Loose):
+    status: Literal["Created", "Acknowledged", "Shipped", "Delivered", "Cancelled", "Refund"]
+    statusQuantity: StatusQuantity
+    cancellationReason: str | None = None
+    trackingInfo: dict[str, Any] | None = None
+
+
+class LineStatuses(_Loose):
+    orderLineStatus: list[LineStatus]
+
+
+class OrderItem(_Loose):
+    productName: str
+    sku: str
+
+
+class OrderLine(_Loose):
+    lineNumber: str
+    item: OrderItem
+    orderLineQuantity: StatusQuantity
+    orderLineStatuses: LineStatuses
+    statusDate: int
+    charges: dict[str, Any]
+    refund: dict[str, Any] | None = None
+    intentToCancel: str | None = None
+
+    def quantity(self, *statuses: str) -> int:
+        return sum(int(s.statusQuantity.amount) for s in self.orderLineStatuses.orderLineStatus
+                   if s.status in statuses)
+
+
+class OrderLines(_Loose):
+    orderLine: list[OrderLine]
+
+
+class WalmartOrder(_Loose):
+    purchaseOrderId: str
+    customerOrderId: str
+    customerEmailId: str
+    orderDate: int
+    shippingInfo: dict[str, Any]
+    orderLines: OrderLines
+
+    def line(self, number: str) -> OrderLine:
+        return next(line for line in self.orderLines.orderLine if line.lineNumber == str(number))
+
+
+@dataclass(frozen=True)
+class ShipLine:
+    line_number: str
+    quantity: int
+    seller_order_id: str
+    tracking_number: str
+    carrier: str | None = None          # one of Walmart's carrier names
+    other_carrier: str | None = None    # with tracking_url, for carriers outside the list
+    tracking_url: str | None = None
+    method_code: str = "Standard"
+    ship_time_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class CancelLine:
+    line_number: str
+    quantity: int
+    reason: str = "SELLER_CANCEL_OUT_OF_STOCK"
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    line_number: str
+    amount: float                       # positive here; sent negative as Walmart requires
+    reason: str = "CustomerChangedMind"
+    comments: str = ""
+    tax: float = 0.0
+
+
+class OrdersApi:
+    def __init__(self, client: Any):
+        self.client = client
+
+    # reads ---------------------------------------------------------------------------------------
+    def _pages(self, api: str, path: str, params: dict[str, Any]) -> Iterator[WalmartOrder]:
+        next_params: dict[str, Any] | str = params
+        while True:
+            try:
+                if isinstance(next_params, str):  # nextCursor is a query string, appended as is
+                    response = self.client._send(api, "GET", path + next_params)
+                else:
+                    response = self.client._send(api, "GET", path, params=next_params)
+            except WalmartNotFound as exc:
+                if exc.has_code("CONTENT_NOT_FOUND"):
+                    return  # Walmart's way of saying: no orders match
+                raise
+            listing = response.json()["list"]
+            for order in listing["elements"].get("order", []):
+                yield WalmartOrder.model_validate(order)
+            cursor = listing["meta"].get("nextCursor")
+            if not cursor:
+                return
+            next_params = cursor
+
+    def list_orders(self, limit: int = 100, **filters: Any) -> Iterator[WalmartOrder]:
+        return self._pages("orders", "/v3/orders", {"limit": limit, **_clean(filters)})
+
+    def list_released(self, limit: int = 100, **filters: Any) -> Iterator[WalmartOrder]:
+        return self._pages("orders_released", "/v3/orders/released", {"limit": limit, **_clean(filters)})
+
+    def get(self, purchase_order_id: str) -> WalmartOrder:
+        response = self.client._send("order", "GET", f"/v3/orders/{purchase_order_id}")
+        return WalmartOrder.model_validate(response.json()["order"])
+
+    # writes --------------------------------------------------------------------------------------
+    def acknowledge(self, purchase_order_id: str) -> WalmartOrder:
+        response = self.client._send("order_acknowledge", "POST",
+                                     f"/v3/orders/{purchase_order_id}/acknowledge", idempotent=True)
+        return WalmartOrder.model_validate(response.json()["order"])
+
+    def _exactly_once(self, api: str, purchase_order_id: str, action: str, body: dict[str, Any],
+                      applied: Any) -> WalmartOrder:
+        before = self.get(purchase_order_id)
+        for _attempt in range(MAX_VERIFIED_ATTEMPTS):
+            try:
+                response = self.client._send(api, "POST", f"/v3/orders/{purchase_order_id}/{action}",
+                                             json=body, idempotent=False)
+                return WalmartOrder.model_validate(response.json()["order"])
+            except WalmartServerError as exc:
+                self.client.log.warning("ambiguous order update; reading the order back",
+                                        po=purchase_order_id, action=action, error=str(exc))
+                current = self.get(purchase_order_id)
+                if applied(before, current):
+                    return current
+                time.sleep(min(2.0, 0.1 * (2 ** _attempt)))
+        raise WalmartServerError(f"{action} of PO {purchase_order_id} did not land after "
+                                 f"{MAX_VERIFIED_ATTEMPTS} attempts")
+
+    def cancel(self, purchase_order_id: str, lines: list[CancelLine]) -> WalmartOrder:
+        body = {"orderCancellation": {"orderLines": {"orderLine": [{
+            "lineNumber": line.line_number,
+            "orderLineStatuses": {"orderLineStatus": [{
+                "status": "Cancelled", "cancellationReason": line.reason,
+                "statusQuantity": {"unitOfMeasurement": "EA", "amount": str(line.quantity)}}]},
+        } for line in lines]}}}
+
+        def applied(before: WalmartOrder, now: WalmartOrder) -> bool:
+            return all(now.line(l.line_number).quantity("Cancelled")
+                       >= before.line(l.line_number).quantity("Cancelled") + l.quantity for l in lines)
+
+        return self._exactly_once("order_cancel", purchase_order_id, "cancel", body, applied)
+
+    def ship(self, purchase_order_id: str, lines: list[ShipLine]) -> WalmartOrder:
+        body = {"orderShipment": {"orderLines": {"orderLine": [_ship_line(line) for line in lines]}}}
+
+        def applied(before: WalmartOrder, now: WalmartOrder) -> bool:
+            return all(now.line(l.line_number).quantity("Shipped", "Delivered")
+                       >= before.line(l.line_number).quantity("Shipped", "Delivered") + l.quantity
+                       for l in lines)
+
+        return self._exactly_once("order_shipping", purchase_order_id, "shipping", body, applied)
+
+    def refund(self, purchase_order_id: str, lines: list[RefundLine]) -> WalmartOrder:
+        body = {"orderRefund": {"purchaseOrderId": purchase_order_id, "orderLines": {"orderLine": [{
+            "lineNumber": line.line_number, "isFullRefund": False,
+            "refunds": {"refund": [{"refundComments": line.comments or line.reason,
+                                    "refundCharges": {"refundCharge": [{
+                                        "refundReason": line.reason,
+                                        "charge": {"chargeType": "PRODUCT", "chargeName": "ItemPrice",
+                                                   "chargeAmount": {"currency": "USD", "amount": -abs(line.amount)},
+                                                   "tax": {"taxName": "Tax1", "taxAmount": {
+                                                       "currency": "USD", "amount": -abs(line.tax)}}}}]}}]},
+        } for line in lines]}}}
+
+        def refunded(order: WalmartOrder, number: str) -> float:
+            refund = order.line(number).refund or {}
+            return sum(-c["charge"]["chargeAmount"]["amount"]
+                       for c in refund.get("refundCharges", {}).get("refundCharge", []))
+
+        def applied(before: WalmartOrder, now: WalmartOrder) -> bool:
+            return all(refunded(now, l.line_number) >= refunded(before, l.line_number) + abs(l.amount) - 1e-9
+                       for l in lines)
+
+        return self._exactly_once("order_refund", purchase_order_id, "refund", body, applied)
+
+
+def _ship_line(line: ShipLine) -> dict[str, Any]:
+    carrier = {"carrier": line.carrier} if line.carrier else {"otherCarrier": line.other_carrier}
+    tracking: dict[str, Any] = {"shipDateTime": line.ship_time_ms or int(time.time() * 1000),
+                                "carrierName": carrier, "methodCode": line.method_code,
+                                "trackingNumber": line.tracking_number}
+    if line.tracking_url:
+        tracking["trackingURL"] = line.tracking_url
+    return {"lineNumber": line.line_number, "sellerOrderId": line.seller_order_id,
+            "orderLineStatuses": {"orderLineStatus": [{
+                "status": "Shipped", "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
+                "trackingInfo": tracking}]}}
+
+
+def _clean(filters: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in filters.items() if v is not None}
