@@ -154,3 +154,35 @@ def test_each_order_update_lands_exactly_once_under_faults(emulator, client) -> 
         assert len(order.line("1").refund["refundCharges"]["refundCharge"]) == 1  # refunded once
     injected = requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()["faults_injected"]
     assert sum(injected.values()) >= 5, injected
+
+
+def _sim(emulator, client, path, body):
+    response = requests.post(f"{emulator.url}{path}", json=body, timeout=5, headers={
+        "WM_SEC.ACCESS_TOKEN": client.access_token(), "WM_QOS.CORRELATION_ID": "sim", "WM_SVC.NAME": "sim"})
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def test_returns_lifecycle_listing_and_refunds(emulator, client) -> None:
+    po = simulate_order(emulator, client, [{"sku": SKUS[4], "quantity": 3, "unitPrice": 12}])
+    client.orders.ship(po, [ShipLine("1", 3, "S5", "T5", carrier="UPS")])
+    with pytest.raises(AssertionError):  # only shipped quantity can be returned
+        _sim(emulator, client, "/v1/simulations/returns",
+             {"purchaseOrderId": po, "lines": [{"lineNumber": "1", "quantity": 4}]})
+    created = [_sim(emulator, client, "/v1/simulations/returns",
+                    {"purchaseOrderId": po, "lines": [{"lineNumber": "1", "quantity": 1,
+                                                       "returnReason": "DAMAGED"}]})
+               for _ in range(3)]
+    listed = list(client.returns.list_returns(limit=2))  # two pages through meta.nextCursor
+    assert [r.returnOrderId for r in listed] == [c["returnOrderId"] for c in created]
+    first = created[0]["returnOrderId"]
+    assert client.returns.get(first).returnOrderLines[0].status == "INITIATED"
+    _sim(emulator, client, f"/v1/simulations/returns/{first}/deliver", {})
+    assert [r.returnOrderId for r in client.returns.list_returns(status="DELIVERED")] == [first]
+    client.returns.refund(first, created[0]["customerOrderId"], [(1, 1)])
+    done = client.returns.get(first)
+    assert done.returnOrderLines[0].status == "COMPLETED" and done.returnOrderLines[0].refundedQty == 1
+    assert [r.returnOrderId for r in client.returns.list_returns(status="COMPLETED")] == [first]
+    with pytest.raises(WalmartClientError) as twice:
+        client.returns.refund(first, created[0]["customerOrderId"], [(1, 1)])
+    assert "exceeds the returned quantity" in twice.value.details[0].description

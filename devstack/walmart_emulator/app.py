@@ -30,6 +30,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from devstack.walmart_emulator.orders import LineStatus, Order, OrderError, OrderLine, now_ms
+from devstack.walmart_emulator.returns import ReturnOrder, create_return
 from sync_workers.walmart.limits import PUBLISHED_LIMITS, TokenBucket
 
 TOKEN_TTL_S = 900
@@ -82,6 +83,7 @@ class SellerState:
     throttled: Counter[str] = field(default_factory=Counter)             # api -> 429s answered
     faults_injected: Counter[str] = field(default_factory=Counter)
     orders: dict[str, Order] = field(default_factory=dict)
+    returns: dict[str, ReturnOrder] = field(default_factory=dict)
 
 
 DEFAULT_SHIP_NODE = "default"
@@ -102,6 +104,7 @@ class WalmartEmulator:
         self.clock_offset = 0.0
         self._po_numbers = itertools.count(1_000_000_001 + random.Random(0).randint(0, 10**6) * 1000)
         self._refund_ids = itertools.count(700_000_001)
+        self._return_ids = itertools.count(77_000_001)
         self.url_map = Map([
             Rule("/v3/token", endpoint="token", methods=["POST"]),
             Rule("/v3/inventory", endpoint="inventory_get", methods=["GET"]),
@@ -114,7 +117,12 @@ class WalmartEmulator:
             Rule("/v3/orders/<po>/cancel", endpoint="order_cancel", methods=["POST"]),
             Rule("/v3/orders/<po>/shipping", endpoint="order_shipping", methods=["POST"]),
             Rule("/v3/orders/<po>/refund", endpoint="order_refund", methods=["POST"]),
+            Rule("/v3/returns", endpoint="returns", methods=["GET"]),
+            Rule("/v3/returns/<return_id>/refund", endpoint="return_refund", methods=["POST"]),
             Rule("/v1/simulations/orders", endpoint="sim_orders", methods=["POST"]),
+            Rule("/v1/simulations/returns", endpoint="sim_returns", methods=["POST"]),
+            Rule("/v1/simulations/returns/<return_id>/deliver", endpoint="sim_return_deliver",
+                 methods=["POST"]),
             Rule("/v1/simulations/<po>/deliver", endpoint="sim_deliver", methods=["POST"]),
             Rule("/_emulator/state", endpoint="inspect_state", methods=["GET"]),
             Rule("/_emulator/items", endpoint="inspect_seed_items", methods=["POST"]),
@@ -449,6 +457,82 @@ class WalmartEmulator:
             order.deliver()
             return _json({"order": order.to_json()})
 
+    # returns ------------------------------------------------------------------------------------------
+    def returns(self, request: Request, state: SellerState) -> Response:
+        args = request.args
+        try:
+            limit = int(args.get("limit", "10"))
+        except ValueError:
+            limit = -1
+        if not 1 <= limit <= 200:
+            raise WalmartApiError(400, "INVALID_REQUEST_PARAM.GMP_RETURNS_API",
+                                  "limit must be between 1 and 200", field="limit")
+        bounds = {name: args.get(name) for name in ("returnCreationStartDate", "returnCreationEndDate",
+                                                     "returnLastModifiedStartDate",
+                                                     "returnLastModifiedEndDate")}
+        with self._lock:
+            selected = [r.to_json() for r in sorted(state.returns.values(), key=lambda r: (r.created, r.return_order_id))
+                        if (not args.get("returnOrderId") or r.return_order_id == args["returnOrderId"])
+                        and (not args.get("customerOrderId") or r.customer_order_id == args["customerOrderId"])
+                        and (not args.get("status") or r.status == args["status"])
+                        and (not args.get("returnType") or args["returnType"] == "REFUND")
+                        and _iso_within(r.created, bounds["returnCreationStartDate"], bounds["returnCreationEndDate"])
+                        and _iso_within(r.last_modified, bounds["returnLastModifiedStartDate"],
+                                        bounds["returnLastModifiedEndDate"])]
+        offset = int(args.get("offset", "0") or 0)
+        page = selected[offset:offset + limit]
+        cursor = ""
+        if offset + limit < len(selected):
+            params = {k: v for k, v in args.items() if k != "offset"}
+            params.update(sellerId="151", limit=str(limit), offset=str(offset + limit))
+            cursor = "?" + urlencode(params)
+        return _json({"meta": {"totalCount": len(selected), "limit": limit, "nextCursor": cursor},
+                      "returnOrders": page})
+
+    def return_refund(self, request: Request, state: SellerState, return_id: str) -> Response:
+        body = _body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("refundLines"), list) or not body["refundLines"]:
+            raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_RETURNS_API",
+                                  "body must be {customerOrderId, refundLines: [...]}", field="refundLines")
+        with self._lock:
+            found = state.returns.get(return_id)
+            if found is None:
+                raise WalmartApiError(404, "CONTENT_NOT_FOUND.GMP_RETURNS_API",
+                                      f"Return order {return_id} not found", field="returnOrderId",
+                                      category="APPLICATION", severity="INFO")
+            try:
+                found.refund(str(body.get("customerOrderId")), body["refundLines"])
+            except OrderError as exc:
+                raise WalmartApiError(exc.status, "INVALID_REQUEST_CONTENT.GMP_RETURNS_API",
+                                      exc.description, field=exc.field) from None
+        return _json({"returnOrderId": return_id, "customerOrderId": found.customer_order_id,
+                      "refundLines": body["refundLines"]})
+
+    def create_return(self, client_id: str, purchase_order_id: str, lines: list[dict[str, Any]]) -> ReturnOrder:
+        state = self.seller(client_id)
+        with self._lock:
+            order = self._order(state, purchase_order_id)
+            try:
+                created = create_return(str(next(self._return_ids)), order, lines)
+            except OrderError as exc:
+                raise WalmartApiError(400, "INVALID_REQUEST_CONTENT", exc.description, field=exc.field) from None
+            state.returns[created.return_order_id] = created
+        return created
+
+    def sim_returns(self, request: Request, state: SellerState) -> Response:
+        body = _body(request) or {}
+        created = self.create_return(state.client_id, str(body.get("purchaseOrderId")), body.get("lines", []))
+        return _json({"returnOrderId": created.return_order_id,
+                      "customerOrderId": created.customer_order_id}, 201)
+
+    def sim_return_deliver(self, request: Request, state: SellerState, return_id: str) -> Response:
+        with self._lock:
+            found = state.returns.get(return_id)
+            if found is None:
+                raise WalmartApiError(404, "CONTENT_NOT_FOUND.GMP_RETURNS_API", f"Return order {return_id} not found")
+            found.deliver()
+            return _json(found.to_json())
+
     # inspection (tests and the demo only) ---------------------------------------------------------
     def inspect_state(self, request: Request) -> Response:
         client_id = request.args.get("client_id") or next(iter(self.credentials))
@@ -507,6 +591,11 @@ def _parse_order_date(value: str | None, name: str) -> int | None:
             continue
     raise WalmartApiError(400, "INVALID_REQUEST.GMP_ORDER_API", f"Invalid Date format value for {name}",
                           field=name, wrapped=True)
+
+
+def _iso_within(value: str, start: str | None, end: str | None) -> bool:
+    """Returns filter on ISO-8601 dates; a date-only bound compares by prefix."""
+    return (start is None or value >= start) and (end is None or value[:len(end)] <= end)
 
 
 def _within(value: int, start: int | None, end: int | None) -> bool:

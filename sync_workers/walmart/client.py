@@ -35,6 +35,7 @@ from sync_workers.walmart.errors import (
 )
 from sync_workers.walmart.limits import PUBLISHED_LIMITS, Limit, TokenBucket
 from sync_workers.walmart.orders import OrdersApi
+from sync_workers.walmart.returns import ReturnsApi
 from walmart_sync.logs import get_logger
 
 TOKEN_REFRESH_MARGIN_S = 60.0
@@ -111,6 +112,7 @@ class WalmartClient:
         self.buckets = {api: TokenBucket(limit) for api, limit in limits.items()}
         self._token: tuple[str, float] | None = None
         self.orders = OrdersApi(self)
+        self.returns = ReturnsApi(self)
         self._token_lock = threading.Lock()
         self.stats = {"requests": 0, "throttled": 0, "retried": 0, "token_fetches": 0}
 

@@ -1,0 +1,96 @@
+"""Walmart Returns API calls: listing with cursors, and refunds that land exactly once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from sync_workers.walmart.errors import WalmartServerError
+
+MAX_VERIFIED_ATTEMPTS = 8
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ReturnQuantity(_Loose):
+    unitOfMeasure: str
+    measurementValue: float
+
+
+class ReturnItem(_Loose):
+    sku: str | None = None
+    productName: str | None = None
+
+
+class ReturnLine(_Loose):
+    returnOrderLineNumber: int
+    purchaseOrderId: str | None = None
+    purchaseOrderLineNumber: int | None = None
+    returnReason: str | None = None
+    item: ReturnItem | None = None
+    quantity: ReturnQuantity
+    refundedQty: float | None = None
+    status: str | None = None
+
+
+class ReturnOrder(_Loose):
+    returnOrderId: str
+    customerOrderId: str
+    returnOrderDate: str | None = None
+    returnOrderLines: list[ReturnLine]
+
+    def line(self, number: int) -> ReturnLine:
+        return next(l for l in self.returnOrderLines if l.returnOrderLineNumber == number)
+
+
+class ReturnsApi:
+    def __init__(self, client: Any):
+        self.client = client
+
+    def list_returns(self, limit: int = 100, **filters: Any) -> Iterator[ReturnOrder]:
+        params: dict[str, Any] | str = {"limit": limit, **{k: v for k, v in filters.items() if v is not None}}
+        while True:
+            if isinstance(params, str):
+                response = self.client._send("returns", "GET", "/v3/returns" + params)
+            else:
+                response = self.client._send("returns", "GET", "/v3/returns", params=params)
+            body = response.json()
+            for item in body.get("returnOrders", []):
+                yield ReturnOrder.model_validate(item)
+            cursor = body.get("meta", {}).get("nextCursor")
+            if not cursor:
+                return
+            params = cursor
+
+    def get(self, return_order_id: str) -> ReturnOrder:
+        found = next(self.list_returns(returnOrderId=return_order_id), None)
+        if found is None:
+            raise KeyError(f"return {return_order_id} not found")
+        return found
+
+    def refund(self, return_order_id: str, customer_order_id: str,
+               lines: list[tuple[int, int]]) -> dict[str, Any]:
+        """Refund ``(returnOrderLineNumber, quantity)`` pairs; re-reads after ambiguous failures."""
+        body = {"customerOrderId": customer_order_id, "refundLines": [
+            {"returnOrderLineNumber": number,
+             "quantity": {"unitOfMeasure": "EACH", "measurementValue": quantity}}
+            for number, quantity in lines]}
+        before = self.get(return_order_id)
+        for attempt in range(MAX_VERIFIED_ATTEMPTS):
+            try:
+                return self.client._send("return_refund", "POST", f"/v3/returns/{return_order_id}/refund",
+                                         json=body, idempotent=False).json()
+            except WalmartServerError as exc:
+                self.client.log.warning("ambiguous return refund; reading the return back",
+                                        return_order_id=return_order_id, error=str(exc))
+                now = self.get(return_order_id)
+                if all((now.line(n).refundedQty or 0) >= (before.line(n).refundedQty or 0) + q
+                       for n, q in lines):
+                    return body
+                time.sleep(min(2.0, 0.1 * 2 ** attempt))
+        raise WalmartServerError(f"refund of return {return_order_id} did not land")
