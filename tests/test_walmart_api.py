@@ -200,3 +200,36 @@ def test_extracted_schemas_match_walmarts_specs() -> None:
 
     assert spec_extract.OUTPUT.read_text() == spec_extract.render(WALMART_SPECS), (
         "spec/operations.json is stale: run python -m devstack.walmart_emulator.spec_extract")
+
+
+def test_emulator_command_serves_the_api() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from devstack.mariadb import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")}
+    proc = subprocess.Popen([sys.executable, "-m", "walmart_sync.cli", "emulator", "walmart", "--port",
+                             str(port), "--items", "X-1,X-2", "--client", "acme:s3cret"],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert f"Walmart emulator on http://127.0.0.1:{port}" in proc.stdout.readline()
+        client = WalmartClient(WalmartSettings(base_url=f"http://127.0.0.1:{port}", client_id="acme",
+                                               client_secret="s3cret"))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                assert client.update_inventory("X-2", 9).quantity.amount == 9
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+    assert proc.returncode == 0

@@ -47,6 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--from", dest="start", metavar="WHERE", default="checkpoint",
                         help="checkpoint (default), current, FILE:POS or gtid:D-S-N")
 
+    emulator = commands.add_parser("emulator", help="run a local emulator (for the demo and trials)")
+    emulator_sub = emulator.add_subparsers(dest="emulator_name", metavar="NAME", required=True)
+    walmart = emulator_sub.add_parser("walmart", help="the Walmart Marketplace seller API emulator")
+    walmart.add_argument("--host", default="127.0.0.1")
+    walmart.add_argument("--port", type=int, default=18080)
+    walmart.add_argument("--client", action="append", default=[], metavar="ID:SECRET",
+                         help="seller credentials it accepts (repeatable; default local-client:local-secret)")
+    walmart.add_argument("--items", metavar="SKU,SKU,...", default="",
+                         help="SKUs the seller has listed (more via POST /_emulator/items)")
+    walmart.add_argument("--time-scale", type=float, default=1.0,
+                         help="rate-limit refill speed-up (60 makes 100/hour behave like 100/minute)")
+
     health = commands.add_parser(
         "healthcheck", help="probe this deployment's ops endpoint (for container HEALTHCHECKs)")
     health.add_argument("--ready", action="store_true", help="probe /readyz instead of /healthz")
@@ -146,6 +158,27 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from devstack.walmart_emulator.app import WalmartEmulator
+    from devstack.walmart_emulator.server import EmulatorServer
+
+    credentials = dict(pair.split(":", 1) for pair in args.client) or {"local-client": "local-secret"}
+    app = WalmartEmulator(credentials, time_scale=args.time_scale)
+    skus = [s for s in args.items.split(",") if s]
+    for client_id in credentials:
+        app.seed_items(client_id, skus)
+    server = EmulatorServer(app, args.host, args.port)
+    print(f"Walmart emulator on {server.url} (clients: {', '.join(credentials)}; inspect "
+          f"{server.url}/_emulator/state); Ctrl-C to stop", flush=True)
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._server.server_close()
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from walmart_sync.demo import run_demo
 
@@ -158,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "config":
             return cmd_config_check(args)
+        if args.command == "emulator":
+            return cmd_emulator(args)
         if args.command == "listen":
             return cmd_listen(args)
         if args.command == "healthcheck":
