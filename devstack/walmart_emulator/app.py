@@ -76,7 +76,7 @@ class FaultConfig:
 @dataclass
 class SellerState:
     client_id: str
-    items: set[str] = field(default_factory=set)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> seller item
     inventory: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, shipNode) -> qty
     prices: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> pricing entry
     calls: Counter[str] = field(default_factory=Counter)                 # api -> accepted calls
@@ -102,6 +102,7 @@ class WalmartEmulator:
         self._sellers: dict[str, SellerState] = {}
         self._lock = threading.RLock()
         self.clock_offset = 0.0
+        self.catalog: dict[str, dict[str, Any]] = {}
         self._po_numbers = itertools.count(1_000_000_001 + random.Random(0).randint(0, 10**6) * 1000)
         self._refund_ids = itertools.count(700_000_001)
         self._return_ids = itertools.count(77_000_001)
@@ -110,6 +111,12 @@ class WalmartEmulator:
             Rule("/v3/inventory", endpoint="inventory_get", methods=["GET"]),
             Rule("/v3/inventory", endpoint="inventory_put", methods=["PUT"]),
             Rule("/v3/price", endpoint="price_put", methods=["PUT"]),
+            Rule("/v3/inventories/<sku>", endpoint="inventories_get", methods=["GET"]),
+            Rule("/v3/inventories/<sku>", endpoint="inventories_put", methods=["PUT"]),
+            Rule("/v3/items", endpoint="items", methods=["GET"]),
+            Rule("/v3/items/walmart/search", endpoint="walmart_search", methods=["GET"]),
+            Rule("/v3/items/catalog/search", endpoint="catalog_search", methods=["POST"]),
+            Rule("/v3/items/<item_id>", endpoint="item", methods=["GET"]),
             Rule("/v3/orders", endpoint="orders", methods=["GET"]),
             Rule("/v3/orders/released", endpoint="orders_released", methods=["GET"]),
             Rule("/v3/orders/<po>", endpoint="order", methods=["GET"]),
@@ -126,6 +133,7 @@ class WalmartEmulator:
             Rule("/v1/simulations/<po>/deliver", endpoint="sim_deliver", methods=["POST"]),
             Rule("/_emulator/state", endpoint="inspect_state", methods=["GET"]),
             Rule("/_emulator/items", endpoint="inspect_seed_items", methods=["POST"]),
+            Rule("/_emulator/catalog", endpoint="inspect_seed_catalog", methods=["POST"]),
             Rule("/_emulator/faults", endpoint="inspect_faults", methods=["POST"]),
             Rule("/_emulator/clock", endpoint="inspect_clock", methods=["POST"]),
         ])
@@ -138,8 +146,26 @@ class WalmartEmulator:
         with self._lock:
             return self._sellers.setdefault(client_id, SellerState(client_id))
 
-    def seed_items(self, client_id: str, skus: list[str]) -> None:
-        self.seller(client_id).items.update(skus)
+    def seed_items(self, client_id: str, skus: list[str], **fields: Any) -> None:
+        """List SKUs for a seller (published, active); ``fields`` apply to each (upc, gtin...)."""
+        state = self.seller(client_id)
+        with self._lock:
+            for sku in skus:
+                item = state.items.setdefault(sku, {
+                    "mart": "WALMART_US", "sku": sku, "condition": "New",
+                    "wpid": f"{abs(hash(sku)) % 10**12:012d}", "upc": "", "gtin": "",
+                    "productName": sku, "productType": "General", "shelf": "[]",
+                    "price": {"currency": "USD", "amount": 10.0},
+                    "publishedStatus": "PUBLISHED", "lifecycleStatus": "ACTIVE"})
+                item.update(fields)
+
+    def seed_catalog(self, entries: list[dict[str, Any]]) -> None:
+        """Walmart's global catalogue: products any seller can match by UPC/GTIN."""
+        with self._lock:
+            for entry in entries:
+                item_id = str(entry.get("itemId") or len(self.catalog) + 100_000_001)
+                self.catalog[item_id] = {"itemId": item_id, "isMarketPlaceItem": True,
+                                         "condition": "New", "images": [], **entry}
 
     def set_faults(self, **changes: Any) -> None:
         for key, value in changes.items():
@@ -324,6 +350,115 @@ class WalmartEmulator:
             "mart": "WALMART_US", "sku": sku,
             "message": "Thank you. Your price has been updated. Please allow up to five minutes for "
                        "this change to be reflected on the site."}})
+
+    # multi-node inventory ----------------------------------------------------------------------------
+    def inventories_get(self, request: Request, state: SellerState, sku: str) -> Response:
+        self._known_sku(state, sku, "GMP_INVENTORY_API")
+        wanted = request.args.get("shipNode")
+        with self._lock:
+            nodes = sorted({node for (s_, node) in state.inventory if s_ == sku} | {DEFAULT_SHIP_NODE})
+            body = [{"shipNode": node,
+                     "inputQty": {"unit": "EACH", "amount": state.inventory.get((sku, node), 0)},
+                     "availToSellQty": {"unit": "EACH", "amount": state.inventory.get((sku, node), 0)},
+                     "reservedQty": {"unit": "EACH", "amount": 0}}
+                    for node in nodes if wanted in (None, node)]
+        return _json({"sku": sku, "nodes": body})
+
+    def inventories_put(self, request: Request, state: SellerState, sku: str) -> Response:
+        self._known_sku(state, sku, "GMP_INVENTORY_API")
+        body = _body(request)
+        try:
+            nodes = body["inventories"]["nodes"]
+            assert isinstance(nodes, list) and nodes
+        except (KeyError, TypeError, AssertionError):
+            raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_INVENTORY_API",
+                                  "body must be {inventories: {nodes: [{shipNode, inputQty}]}}",
+                                  field="inventories") from None
+        results = []
+        with self._lock:
+            for node in nodes:
+                qty = node.get("inputQty") or {}
+                amount = qty.get("amount")
+                if not node.get("shipNode") or qty.get("unit") != "EACH" or not isinstance(amount, int) or amount < 0:
+                    results.append({"shipNode": str(node.get("shipNode")), "status": "Failed", "errors": [
+                        {"code": "INVALID_REQUEST_CONTENT", "field": "inputQty",
+                         "description": "inputQty must be {unit: EACH, amount: integer >= 0}"}]})
+                    continue
+                state.inventory[(sku, node["shipNode"])] = amount
+                results.append({"shipNode": node["shipNode"], "status": "Success"})
+        return _json({"sku": sku, "nodes": results})
+
+    # items ---------------------------------------------------------------------------------------------
+    def items(self, request: Request, state: SellerState) -> Response:
+        args = request.args
+        limit = min(200, max(1, int(args.get("limit", "20") or 20)))
+        cursor = args.get("nextCursor", "*")
+        offset = 0 if cursor in ("", "*") else _decode_cursor(cursor)
+        with self._lock:
+            selected = [item for sku, item in sorted(state.items.items())
+                        if (not args.get("sku") or sku == args["sku"])
+                        and (not args.get("publishedStatus") or item["publishedStatus"] == args["publishedStatus"])
+                        and (not args.get("lifecycleStatus") or item["lifecycleStatus"] == args["lifecycleStatus"])]
+        page = selected[offset:offset + limit]
+        body: dict[str, Any] = {"ItemResponse": page, "totalItems": len(selected)}
+        if offset + limit < len(selected):
+            body["nextCursor"] = _encode_cursor(offset + limit)
+        return _json(body)
+
+    def item(self, request: Request, state: SellerState, item_id: str) -> Response:
+        id_type = request.args.get("productIdType", "SKU").upper()
+        field_for = {"SKU": "sku", "GTIN": "gtin", "UPC": "upc", "EAN": "ean", "ISBN": "isbn",
+                     "ITEM_ID": "itemId", "WPID": "wpid"}
+        if id_type not in field_for:
+            raise WalmartApiError(400, "INVALID_REQUEST_PARAM.GMP_ITEM_QUERY_API",
+                                  f"productIdType must be one of {sorted(field_for)}", field="productIdType")
+        key = field_for[id_type]
+        with self._lock:
+            found = [i for i in state.items.values() if str(i.get(key, "")) == item_id]
+        if not found:
+            raise WalmartApiError(404, "CONTENT_NOT_FOUND.GMP_ITEM_QUERY_API",
+                                  f"Item not found for {id_type} {item_id}", field="id",
+                                  category="APPLICATION", severity="INFO")
+        return _json({"ItemResponse": found[:1], "totalItems": 1})
+
+    def walmart_search(self, request: Request, state: SellerState) -> Response:
+        args = request.args
+        query, upc, gtin = args.get("query"), args.get("upc"), args.get("gtin")
+        if not (query or upc or gtin):
+            raise WalmartApiError(400, "MISSING_REQUEST_PARAM.GMP_ITEM_QUERY_API",
+                                  "one of query, upc or gtin is required", field="query")
+        if upc and not (upc.isdigit() and len(upc) == 12):
+            raise WalmartApiError(400, "INVALID_REQUEST_PARAM.GMP_ITEM_QUERY_API", "upc must be 12 digits",
+                                  field="upc")
+        if gtin and not (gtin.isdigit() and len(gtin) == 14):
+            raise WalmartApiError(400, "INVALID_REQUEST_PARAM.GMP_ITEM_QUERY_API", "gtin must be 14 digits",
+                                  field="gtin")
+        wanted_gtin = (gtin or (upc.zfill(14) if upc else None))
+        with self._lock:
+            found = [_search_result(entry) for entry in self.catalog.values()
+                     if (wanted_gtin and str(entry.get("gtin", "")).zfill(14) == wanted_gtin)
+                     or (query and query.lower() in str(entry.get("title", "")).lower())]
+        return _json({"items": found[:20]})
+
+    def catalog_search(self, request: Request, state: SellerState) -> Response:
+        body = _body(request) or {}
+        query = body.get("query") or {}
+        limit = min(200, max(1, int(request.args.get("limit", "100") or 100)))
+        with self._lock:
+            selected = [item for sku, item in sorted(state.items.items())
+                        if not query or str(item.get(query.get("field", ""), "")) == str(query.get("value"))]
+        offset = _decode_cursor(request.args["nextCursor"]) if request.args.get("nextCursor") else 0
+        page = selected[offset:offset + limit]
+        payload = [{"sku": i["sku"], "wpid": i["wpid"], "upc": i.get("upc", ""), "gtin": i.get("gtin", ""),
+                    "itemId": i.get("itemId", ""), "productName": i["productName"], "mart": i["mart"],
+                    "price": {"amount": i["price"]["amount"], "unit": "USD"},
+                    "publishedStatus": {"status": i["publishedStatus"], "reasons": []},
+                    "lifecycleStatus": i["lifecycleStatus"], "condition": i.get("condition", "New")}
+                   for i in page]
+        result: dict[str, Any] = {"status": "OK", "payload": payload, "totalItems": len(selected), "limit": limit}
+        if offset + limit < len(selected):
+            result["nextCursor"] = _encode_cursor(offset + limit)
+        return _json(result)
 
     # orders ---------------------------------------------------------------------------------------
     def _order(self, state: SellerState, po: str) -> Order:
@@ -550,6 +685,10 @@ class WalmartEmulator:
         self.seed_items(body.get("client_id") or next(iter(self.credentials)), list(body.get("skus", [])))
         return _json({"ok": True})
 
+    def inspect_seed_catalog(self, request: Request) -> Response:
+        self.seed_catalog(list((_body(request) or {}).get("items", [])))
+        return _json({"ok": True, "catalog": len(self.catalog)})
+
     def inspect_faults(self, request: Request) -> Response:
         body = dict(_body(request) or {})
         if "storm_429_s" in body:
@@ -613,6 +752,29 @@ def _order_lines(body: Any, root: str) -> list[dict[str, Any]]:
         raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_ORDER_API", "orderLine must be a "
                               "non-empty list", field="orderLine", wrapped=True)
     return lines
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        return int(text.removeprefix("offset:"))
+    except (ValueError, UnicodeDecodeError):
+        raise WalmartApiError(400, "INVALID_REQUEST_PARAM", "nextCursor is not valid",
+                              field="nextCursor") from None
+
+
+def _search_result(entry: dict[str, Any]) -> dict[str, Any]:
+    """A global catalogue entry as GET /v3/items/walmart/search shows it (price amount a string)."""
+    out = {k: v for k, v in entry.items() if k in ("itemId", "title", "brand", "condition",
+                                                   "isMarketPlaceItem", "images", "productType")}
+    out["properties"] = {"upc": entry.get("upc", ""), "gtin": entry.get("gtin", "")}
+    if "price" in entry:
+        out["price"] = {"amount": str(entry["price"]), "currency": "USD"}
+    return out
 
 
 def _json(body: Any, status: int = 200) -> Response:

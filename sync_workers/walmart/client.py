@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import random
+from urllib.parse import quote
 import threading
 import time
 import uuid
@@ -34,6 +35,7 @@ from sync_workers.walmart.errors import (
     parse_error_body,
 )
 from sync_workers.walmart.limits import PUBLISHED_LIMITS, Limit, TokenBucket
+from sync_workers.walmart.items import ItemsApi
 from sync_workers.walmart.orders import OrdersApi
 from sync_workers.walmart.returns import ReturnsApi
 from walmart_sync.logs import get_logger
@@ -113,6 +115,7 @@ class WalmartClient:
         self._token: tuple[str, float] | None = None
         self.orders = OrdersApi(self)
         self.returns = ReturnsApi(self)
+        self.items = ItemsApi(self)
         self._token_lock = threading.Lock()
         self.stats = {"requests": 0, "throttled": 0, "retried": 0, "token_fetches": 0}
 
@@ -235,6 +238,20 @@ class WalmartClient:
         response = self._send("inventory_put", "PUT", "/v3/inventory", params=params,
                               json=body.model_dump(mode="json"), idempotent=True)
         return Inventory.model_validate(response.json())
+
+    def get_inventories(self, sku: str) -> dict[str, int]:
+        """Multi-node inventory: ship node -> input quantity."""
+        body = self._send("inventories_get", "GET", f"/v3/inventories/{quote(sku, safe='')}").json()
+        return {node["shipNode"]: int(node["inputQty"]["amount"]) for node in body.get("nodes", [])}
+
+    def update_inventories(self, sku: str, quantities: dict[str, int]) -> dict[str, str]:
+        """Set several ship nodes at once; returns node -> Success/Failed (failures don't raise:
+        the other nodes were updated and the caller decides what to retry)."""
+        body = {"inventories": {"nodes": [{"shipNode": node, "inputQty": {"unit": "EACH", "amount": amount}}
+                                          for node, amount in quantities.items()]}}
+        response = self._send("inventories_put", "PUT", f"/v3/inventories/{quote(sku, safe='')}",
+                              json=body, idempotent=True).json()
+        return {node["shipNode"]: node.get("status", "") for node in response.get("nodes", [])}
 
     def update_price(self, sku: str, amount: float,
                      price_type: Literal["BASE", "REDUCED", "CLEARANCE"] = "BASE") -> PriceResponse:

@@ -1,0 +1,87 @@
+"""Walmart Items API calls: the seller's items, and the two catalogue searches listing uses.
+
+``search_walmart`` looks up Walmart's global catalogue by UPC/GTIN (what a product can be
+matched to); ``search_catalog`` looks up the seller's own catalogue (what is already listed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from sync_workers.walmart.errors import WalmartNotFound
+
+IdType = Literal["SKU", "GTIN", "UPC", "EAN", "ISBN", "ITEM_ID", "WPID"]
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class SellerItem(_Loose):
+    sku: str
+    wpid: str | None = None
+    upc: str | None = None
+    gtin: str | None = None
+    productName: str | None = None
+    publishedStatus: str | None = None
+    lifecycleStatus: str | None = None
+
+
+class CatalogueItem(_Loose):
+    itemId: str
+    title: str | None = None
+    brand: str | None = None
+    properties: dict[str, Any] | None = None
+
+
+class CatalogSearchHit(_Loose):
+    sku: str
+    wpid: str | None = None
+    gtin: str | None = None
+    upc: str | None = None
+    publishedStatus: dict[str, Any] | None = None
+
+
+class ItemsApi:
+    def __init__(self, client: Any):
+        self.client = client
+
+    def list_items(self, limit: int = 50, **filters: Any) -> Iterator[SellerItem]:
+        params = {"limit": limit, "nextCursor": "*", **{k: v for k, v in filters.items() if v is not None}}
+        while True:
+            body = self.client._send("items", "GET", "/v3/items", params=params).json()
+            for item in body.get("ItemResponse", []):
+                yield SellerItem.model_validate(item)
+            if not body.get("nextCursor"):
+                return
+            params = {**params, "nextCursor": body["nextCursor"]}
+
+    def get_item(self, identifier: str, id_type: IdType = "SKU") -> SellerItem | None:
+        try:
+            body = self.client._send("item", "GET", f"/v3/items/{identifier}",
+                                     params={"productIdType": id_type}).json()
+        except WalmartNotFound:
+            return None
+        items = body.get("ItemResponse") or []
+        return SellerItem.model_validate(items[0]) if items else None
+
+    def search_walmart(self, *, upc: str | None = None, gtin: str | None = None,
+                       query: str | None = None) -> list[CatalogueItem]:
+        params = {k: v for k, v in {"upc": upc, "gtin": gtin, "query": query}.items() if v}
+        body = self.client._send("walmart_search", "GET", "/v3/items/walmart/search", params=params).json()
+        return [CatalogueItem.model_validate(item) for item in body.get("items", [])]
+
+    def search_catalog(self, field: str, value: str, limit: int = 100) -> Iterator[CatalogSearchHit]:
+        body_json = {"query": {"field": field, "value": value}}
+        params: dict[str, Any] = {"limit": limit}
+        while True:
+            body = self.client._send("catalog_search", "POST", "/v3/items/catalog/search",
+                                     params=params, json=body_json).json()
+            for hit in body.get("payload", []):
+                yield CatalogSearchHit.model_validate(hit)
+            if not body.get("nextCursor"):
+                return
+            params = {**params, "nextCursor": body["nextCursor"]}
