@@ -29,6 +29,15 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from devstack.walmart_emulator.feeds import (
+    FEED_TYPES,
+    MAX_FEED_ITEMS,
+    Feed,
+    feed_items,
+    new_feed_id,
+    parse_feed_file,
+    process,
+)
 from devstack.walmart_emulator.orders import LineStatus, Order, OrderError, OrderLine, now_ms
 from devstack.walmart_emulator.returns import ReturnOrder, create_return
 from sync_workers.walmart.limits import PUBLISHED_LIMITS, TokenBucket
@@ -84,6 +93,7 @@ class SellerState:
     faults_injected: Counter[str] = field(default_factory=Counter)
     orders: dict[str, Order] = field(default_factory=dict)
     returns: dict[str, ReturnOrder] = field(default_factory=dict)
+    feeds: dict[str, Feed] = field(default_factory=dict)
 
 
 DEFAULT_SHIP_NODE = "default"
@@ -91,7 +101,9 @@ DEFAULT_SHIP_NODE = "default"
 
 class WalmartEmulator:
     def __init__(self, credentials: dict[str, str] | None = None, time_scale: float = 1.0,
-                 faults: FaultConfig | None = None, limits: dict[str, Any] | None = None):
+                 faults: FaultConfig | None = None, limits: dict[str, Any] | None = None,
+                 feed_delays_s: tuple[float, float] = (1.0, 2.0),
+                 feed_size_limits: dict[str, int] | None = None):
         self.credentials = dict(credentials or {"local-client": "local-secret"})
         self.time_scale = time_scale
         self.faults = faults or FaultConfig()
@@ -103,6 +115,8 @@ class WalmartEmulator:
         self._lock = threading.RLock()
         self.clock_offset = 0.0
         self.catalog: dict[str, dict[str, Any]] = {}
+        self.feed_delays_s = feed_delays_s
+        self.feed_size_limits = {t: size for t, (_b, size) in FEED_TYPES.items()} | dict(feed_size_limits or {})
         self._po_numbers = itertools.count(1_000_000_001 + random.Random(0).randint(0, 10**6) * 1000)
         self._refund_ids = itertools.count(700_000_001)
         self._return_ids = itertools.count(77_000_001)
@@ -111,6 +125,9 @@ class WalmartEmulator:
             Rule("/v3/inventory", endpoint="inventory_get", methods=["GET"]),
             Rule("/v3/inventory", endpoint="inventory_put", methods=["PUT"]),
             Rule("/v3/price", endpoint="price_put", methods=["PUT"]),
+            Rule("/v3/feeds", endpoint="feed_submit", methods=["POST"]),
+            Rule("/v3/feeds", endpoint="feeds", methods=["GET"]),
+            Rule("/v3/feeds/<feed_id>", endpoint="feed", methods=["GET"]),
             Rule("/v3/inventories/<sku>", endpoint="inventories_get", methods=["GET"]),
             Rule("/v3/inventories/<sku>", endpoint="inventories_put", methods=["PUT"]),
             Rule("/v3/items", endpoint="items", methods=["GET"]),
@@ -210,11 +227,23 @@ class WalmartEmulator:
         if endpoint.startswith("sim_"):  # the dynamic sandbox's simulations are not metered
             return getattr(self, endpoint)(request, self.seller(client_id), **args)
         self._inject_faults(client_id)
-        headers = self._meter(client_id, endpoint)
+        self._complete_due_feeds(self.seller(client_id))
+        headers = self._meter(client_id, self._bucket_for(endpoint, request))
         response = getattr(self, endpoint)(request, self.seller(client_id), **args)
         response.headers.update(headers)
         self.seller(client_id).calls[endpoint] += 1
         return response
+
+    def _bucket_for(self, endpoint: str, request: Request) -> str:
+        if endpoint == "feed_submit":
+            feed_type = request.args.get("feedType", "")
+            if feed_type not in FEED_TYPES:
+                raise WalmartApiError(400, "INVALID_REQUEST_PARAM.GMP_FEED_API",
+                                      f"feedType must be one of {sorted(FEED_TYPES)}", field="feedType")
+            return FEED_TYPES[feed_type][0]
+        if endpoint in ("feeds", "feed"):
+            return "feeds_status"
+        return endpoint
 
     def _require_headers(self, request: Request, token_call: bool) -> None:
         required = ["WM_QOS.CORRELATION_ID", "WM_SVC.NAME"] + ([] if token_call else ["WM_SEC.ACCESS_TOKEN"])
@@ -350,6 +379,69 @@ class WalmartEmulator:
             "mart": "WALMART_US", "sku": sku,
             "message": "Thank you. Your price has been updated. Please allow up to five minutes for "
                        "this change to be reflected on the site."}})
+
+    # feeds ------------------------------------------------------------------------------------------
+    def feed_submit(self, request: Request, state: SellerState) -> Response:
+        feed_type = request.args["feedType"]
+        upload = request.files.get("file")
+        raw = upload.read() if upload is not None else request.get_data()
+        if len(raw) > self.feed_size_limits[feed_type]:
+            raise WalmartApiError(413, "REQUEST_ENTITY_TOO_LARGE.GMP_FEED_API",
+                                  f"{feed_type} feed files are limited to {self.feed_size_limits[feed_type]} bytes",
+                                  field="file")
+        payload = parse_feed_file(raw)
+        items = feed_items(feed_type, payload)
+        if items is not None and len(items) > MAX_FEED_ITEMS:
+            raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_FEED_API",
+                                  f"a feed holds at most {MAX_FEED_ITEMS} items", field="file")
+        feed = Feed(new_feed_id(), feed_type, self.now(), now_ms(), payload,
+                    request.args.get("shipNode"), items_received=len(items or []))
+        with self._lock:
+            state.feeds[feed.feed_id] = feed
+        return _json({"feedId": feed.feed_id})
+
+    def _complete_due_feeds(self, state: SellerState) -> None:
+        first, second = (d / self.time_scale for d in self.feed_delays_s)
+        now = self.now()
+        with self._lock:
+            for feed in state.feeds.values():
+                elapsed = now - feed.submitted_at
+                if feed.status == "RECEIVED" and elapsed >= first:
+                    feed.status = "INPROGRESS"
+                if feed.status == "INPROGRESS" and elapsed >= second:
+                    process(feed, state.items, self.catalog,
+                            set_inventory=lambda sku, node, qty: state.inventory.__setitem__((sku, node), qty),
+                            set_price=lambda sku, pricing: state.prices.__setitem__(sku, pricing),
+                            add_item=lambda sku, fields: self.seed_items(state.client_id, [sku], **fields))
+
+    def feeds(self, request: Request, state: SellerState) -> Response:
+        offset = int(request.args.get("offset", "0") or 0)
+        limit = min(50, max(1, int(request.args.get("limit", "50") or 50)))
+        with self._lock:
+            selected = [f.summary() for f in sorted(state.feeds.values(), key=lambda f: f.submitted_at, reverse=True)
+                        if not request.args.get("feedId") or f.feed_id == request.args["feedId"]]
+        return _json({"totalResults": len(selected), "offset": offset, "limit": limit,
+                      "results": {"feed": selected[offset:offset + limit]}})
+
+    def feed(self, request: Request, state: SellerState, feed_id: str) -> Response:
+        with self._lock:
+            found = state.feeds.get(feed_id)
+            if found is None:
+                raise WalmartApiError(404, "CONTENT_NOT_FOUND.GMP_FEED_API", f"Feed {feed_id} not found",
+                                      field="feedId", category="APPLICATION", severity="INFO")
+            summary = found.summary()
+            offset = int(request.args.get("offset", "0") or 0)
+            limit = min(50, max(1, int(request.args.get("limit", "50") or 50)))
+            body: dict[str, Any] = {k: summary[k] for k in ("feedId", "feedStatus", "itemsReceived",
+                                                             "itemsSucceeded", "itemsFailed", "itemsProcessing")}
+            body.update(offset=offset, limit=limit, ingestionErrors={"ingestionError": []})
+            if found.file_error:
+                body["ingestionErrors"]["ingestionError"].append(
+                    {"type": "DATA_ERROR", "code": found.file_error.split(":")[0], "description": found.file_error})
+            if request.args.get("includeDetails", "false").lower() == "true":
+                body["itemDetails"] = {"itemIngestionStatus": [
+                    r.to_json() for r in found.results[offset:offset + limit]]}
+        return _json(body)
 
     # multi-node inventory ----------------------------------------------------------------------------
     def inventories_get(self, request: Request, state: SellerState, sku: str) -> Response:
@@ -672,6 +764,7 @@ class WalmartEmulator:
     def inspect_state(self, request: Request) -> Response:
         client_id = request.args.get("client_id") or next(iter(self.credentials))
         state = self.seller(client_id)
+        self._complete_due_feeds(state)
         with self._lock:
             return _json({
                 "items": sorted(state.items),

@@ -35,6 +35,7 @@ from sync_workers.walmart.errors import (
     parse_error_body,
 )
 from sync_workers.walmart.limits import PUBLISHED_LIMITS, Limit, TokenBucket
+from sync_workers.walmart.feeds import FeedsApi
 from sync_workers.walmart.items import ItemsApi
 from sync_workers.walmart.orders import OrdersApi
 from sync_workers.walmart.returns import ReturnsApi
@@ -116,6 +117,7 @@ class WalmartClient:
         self.orders = OrdersApi(self)
         self.returns = ReturnsApi(self)
         self.items = ItemsApi(self)
+        self.feeds = FeedsApi(self)
         self._token_lock = threading.Lock()
         self.stats = {"requests": 0, "throttled": 0, "retried": 0, "token_fetches": 0}
 
