@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from config.settings import WalmartSettings
 from devstack.walmart_emulator.app import WalmartEmulator
 from devstack.walmart_emulator.server import EmulatorServer
 from mappings.identifiers import to_gtin14, with_check_digit
-from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError
-from tests.walmart_contract import ContractSession
+from tests.walmart_contract import contract_client
 
 SKUS = [f"WS-{n:06d}" for n in range(1, 31)]
 
@@ -28,9 +26,8 @@ def emulator():
 
 @pytest.fixture
 def client(emulator):
-    session = ContractSession()
-    yield WalmartClient(WalmartSettings(base_url=emulator.url, client_id="local-client",
-                                        client_secret="local-secret"), session=session)
+    client, session = contract_client(emulator)
+    yield client
     session.assert_clean()
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 import requests
 
-from config.settings import WalmartSettings
 from devstack.walmart_emulator.app import FaultConfig, WalmartEmulator
 from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError
 from sync_workers.walmart.orders import CancelLine, RefundLine, ShipLine
-from tests.walmart_contract import ContractSession
+from tests.walmart_contract import contract_client
 
 SKUS = [f"WS-{n:06d}" for n in range(1, 11)]
 
@@ -25,17 +24,10 @@ def emulator():
 
 
 @pytest.fixture
-def session():
-    contract = ContractSession()
-    yield contract
-    contract.assert_clean()
-
-
-@pytest.fixture
-def client(emulator, session) -> WalmartClient:
-    return WalmartClient(WalmartSettings(base_url=emulator.url, client_id="local-client",
-                                         client_secret="local-secret", request_timeout_s=0.5),
-                         session=session)
+def client(emulator) -> WalmartClient:
+    client, session = contract_client(emulator, request_timeout_s=0.5)
+    yield client
+    session.assert_clean()
 
 
 def simulate_order(emulator, client, lines, intent_to_cancel=()) -> str:

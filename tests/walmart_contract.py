@@ -42,3 +42,14 @@ class ContractSession(requests.Session):
 
     def assert_clean(self) -> None:
         assert self.violations == [], json.dumps(self.violations[:10], indent=1)
+
+
+def contract_client(server, **settings):
+    """A WalmartClient for an emulator server, on a fresh ContractSession (returned too)."""
+    from config.settings import WalmartSettings
+    from sync_workers.walmart.client import WalmartClient
+
+    session = ContractSession()
+    client = WalmartClient(WalmartSettings(base_url=server.url, client_id="local-client",
+                                           client_secret="local-secret", **settings), session=session)
+    return client, session

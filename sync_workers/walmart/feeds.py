@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from sync_workers.walmart.models import WalmartModel
 
 FeedType = Literal["inventory", "MP_INVENTORY", "price", "MP_ITEM_MATCH"]
 BUCKETS = {"inventory": "feeds_inventory", "MP_INVENTORY": "feeds_mp_inventory", "price": "feeds_price",
@@ -21,11 +21,7 @@ BUCKETS = {"inventory": "feeds_inventory", "MP_INVENTORY": "feeds_mp_inventory",
 DETAIL_PAGE = 50
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class FeedItemStatus(_Loose):
+class FeedItemStatus(WalmartModel):
     index: int | None = None
     sku: str | None = None
     wpid: str | None = None
@@ -37,7 +33,7 @@ class FeedItemStatus(_Loose):
         return (self.ingestionErrors or {}).get("ingestionError", [])
 
 
-class FeedResult(_Loose):
+class FeedResult(WalmartModel):
     feedId: str
     feedStatus: Literal["RECEIVED", "INPROGRESS", "PROCESSED", "ERROR"]
     itemsReceived: int | None = None

@@ -9,18 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from sync_workers.walmart.errors import WalmartNotFound
+from sync_workers.walmart.models import WalmartModel
 
 IdType = Literal["SKU", "GTIN", "UPC", "EAN", "ISBN", "ITEM_ID", "WPID"]
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class SellerItem(_Loose):
+class SellerItem(WalmartModel):
     sku: str
     wpid: str | None = None
     upc: str | None = None
@@ -30,14 +25,14 @@ class SellerItem(_Loose):
     lifecycleStatus: str | None = None
 
 
-class CatalogueItem(_Loose):
+class CatalogueItem(WalmartModel):
     itemId: str
     title: str | None = None
     brand: str | None = None
     properties: dict[str, Any] | None = None
 
 
-class CatalogSearchHit(_Loose):
+class CatalogSearchHit(WalmartModel):
     sku: str
     wpid: str | None = None
     gtin: str | None = None

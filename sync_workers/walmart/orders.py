@@ -13,39 +13,32 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from sync_workers.walmart.errors import WalmartNotFound, WalmartServerError
-
-MAX_VERIFIED_ATTEMPTS = 8
+from sync_workers.walmart.errors import WalmartNotFound
+from sync_workers.walmart.models import WalmartModel, land_once
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class StatusQuantity(_Loose):
+class StatusQuantity(WalmartModel):
     unitOfMeasurement: str
     amount: str
 
 
-class LineStatus(_Loose):
+class LineStatus(WalmartModel):
     status: Literal["Created", "Acknowledged", "Shipped", "Delivered", "Cancelled", "Refund"]
     statusQuantity: StatusQuantity
     cancellationReason: str | None = None
     trackingInfo: dict[str, Any] | None = None
 
 
-class LineStatuses(_Loose):
+class LineStatuses(WalmartModel):
     orderLineStatus: list[LineStatus]
 
 
-class OrderItem(_Loose):
+class OrderItem(WalmartModel):
     productName: str
     sku: str
 
 
-class OrderLine(_Loose):
+class OrderLine(WalmartModel):
     lineNumber: str
     item: OrderItem
     orderLineQuantity: StatusQuantity
@@ -60,11 +53,11 @@ class OrderLine(_Loose):
                    if s.status in statuses)
 
 
-class OrderLines(_Loose):
+class OrderLines(WalmartModel):
     orderLine: list[OrderLine]
 
 
-class WalmartOrder(_Loose):
+class WalmartOrder(WalmartModel):
     purchaseOrderId: str
     customerOrderId: str
     customerEmailId: str
@@ -149,20 +142,17 @@ class OrdersApi:
     def _exactly_once(self, api: str, purchase_order_id: str, action: str, body: dict[str, Any],
                       applied: Any) -> WalmartOrder:
         before = self.get(purchase_order_id)
-        for _attempt in range(MAX_VERIFIED_ATTEMPTS):
-            try:
-                response = self.client._send(api, "POST", f"/v3/orders/{purchase_order_id}/{action}",
-                                             json=body, idempotent=False)
-                return WalmartOrder.model_validate(response.json()["order"])
-            except WalmartServerError as exc:
-                self.client.log.warning("ambiguous order update; reading the order back",
-                                        po=purchase_order_id, action=action, error=str(exc))
-                current = self.get(purchase_order_id)
-                if applied(before, current):
-                    return current
-                time.sleep(min(2.0, 0.1 * (2 ** _attempt)))
-        raise WalmartServerError(f"{action} of PO {purchase_order_id} did not land after "
-                                 f"{MAX_VERIFIED_ATTEMPTS} attempts")
+
+        def send() -> WalmartOrder:
+            response = self.client._send(api, "POST", f"/v3/orders/{purchase_order_id}/{action}",
+                                         json=body, idempotent=False)
+            return WalmartOrder.model_validate(response.json()["order"])
+
+        def landed() -> WalmartOrder | None:
+            current = self.get(purchase_order_id)
+            return current if applied(before, current) else None
+
+        return land_once(self.client, f"{action} of PO {purchase_order_id}", send, landed)
 
     def cancel(self, purchase_order_id: str, lines: list[CancelLine]) -> WalmartOrder:
         body = {"orderCancellation": {"orderLines": {"orderLine": [{

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from sync_workers.walmart.errors import WalmartServerError
-
-MAX_VERIFIED_ATTEMPTS = 8
+from sync_workers.walmart.models import WalmartModel, land_once
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class ReturnQuantity(_Loose):
+class ReturnQuantity(WalmartModel):
     unitOfMeasure: str
     measurementValue: float
 
 
-class ReturnItem(_Loose):
+class ReturnItem(WalmartModel):
     sku: str | None = None
     productName: str | None = None
 
 
-class ReturnLine(_Loose):
+class ReturnLine(WalmartModel):
     returnOrderLineNumber: int
     purchaseOrderId: str | None = None
     purchaseOrderLineNumber: int | None = None
@@ -38,7 +29,7 @@ class ReturnLine(_Loose):
     status: str | None = None
 
 
-class ReturnOrder(_Loose):
+class ReturnOrder(WalmartModel):
     returnOrderId: str
     customerOrderId: str
     returnOrderDate: str | None = None
@@ -81,16 +72,15 @@ class ReturnsApi:
              "quantity": {"unitOfMeasure": "EACH", "measurementValue": quantity}}
             for number, quantity in lines]}
         before = self.get(return_order_id)
-        for attempt in range(MAX_VERIFIED_ATTEMPTS):
-            try:
-                return self.client._send("return_refund", "POST", f"/v3/returns/{return_order_id}/refund",
-                                         json=body, idempotent=False).json()
-            except WalmartServerError as exc:
-                self.client.log.warning("ambiguous return refund; reading the return back",
-                                        return_order_id=return_order_id, error=str(exc))
-                now = self.get(return_order_id)
-                if all((now.line(n).refundedQty or 0) >= (before.line(n).refundedQty or 0) + q
-                       for n, q in lines):
-                    return body
-                time.sleep(min(2.0, 0.1 * 2 ** attempt))
-        raise WalmartServerError(f"refund of return {return_order_id} did not land")
+
+        def send() -> dict[str, Any]:
+            return self.client._send("return_refund", "POST", f"/v3/returns/{return_order_id}/refund",
+                                     json=body, idempotent=False).json()
+
+        def landed() -> dict[str, Any] | None:
+            now = self.get(return_order_id)
+            done = all((now.line(n).refundedQty or 0) >= (before.line(n).refundedQty or 0) + q
+                       for n, q in lines)
+            return body if done else None
+
+        return land_once(self.client, f"refund of return {return_order_id}", send, landed)
