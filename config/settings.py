@@ -333,6 +333,21 @@ class CdcSettings(Section):
         return self
 
 
+class WorkersSettings(Section):
+    """The push workers (Commerce -> Walmart)."""
+
+    push_skus: Literal["all"] | list[str] = Field(
+        "all", description="Which SKUs are pushed until listing management decides: all, or a list.")
+    ship_node: str | None = Field(None, description="Walmart ship node for inventory; None = default.")
+    coalesce_ms: int = Field(200, ge=0, le=60_000,
+                             description="Collect changes this long so one push carries the latest.")
+    feed_threshold: int = Field(
+        100, ge=1, description="Use a bulk feed when more SKUs are pending than this many singles.")
+    feed_poll_s: float = Field(30.0, gt=0, description="How often a submitted feed is polled.")
+    retry_base_s: float = Field(0.5, gt=0)
+    retry_cap_s: float = Field(60.0, gt=0)
+
+
 class LogSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = Field(
@@ -362,6 +377,7 @@ class Settings(BaseSettings):
     commerce_api: CommerceApiSettings
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     cdc: CdcSettings = Field(default_factory=CdcSettings)
+    workers: WorkersSettings = Field(default_factory=WorkersSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
 

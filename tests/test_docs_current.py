@@ -24,5 +24,5 @@ def test_example_config_is_valid() -> None:
 def test_every_setting_section_is_documented_in_readme() -> None:
     readme = (REPO / "README.md").read_text()
     for section in ("commerce_db", "state_store", "kafka", "walmart", "commerce_api", "mapping",
-                    "cdc", "log", "ops"):
+                    "cdc", "workers", "log", "ops"):
         assert f"`[{section}]`" in readme, section

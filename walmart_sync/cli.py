@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--from", dest="start", metavar="WHERE", default="checkpoint",
                         help="checkpoint (default), current, FILE:POS or gtid:D-S-N")
 
+    work = commands.add_parser("work", help="run a push worker (Commerce -> Walmart)")
+    work.add_argument("worker", choices=["inventory"], help="which worker")
+
     emulator = commands.add_parser("emulator", help="run a local emulator (for the demo and trials)")
     emulator_sub = emulator.add_subparsers(dest="emulator_name", metavar="NAME", required=True)
     walmart = emulator_sub.add_parser("walmart", help="the Walmart Marketplace seller API emulator")
@@ -158,6 +161,29 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_work(args: argparse.Namespace) -> int:
+    import signal
+
+    from sync_workers.runner import build_worker
+    from walmart_sync.ops_server import OpsServer
+
+    settings = _settings(args)
+    configure_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
+    loop = build_worker(args.worker, settings)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: loop.stop())
+    try:
+        ops_server = OpsServer(settings.ops.host, settings.ops.port)
+    except OSError as exc:
+        print(f"walmart-sync work: cannot serve the ops endpoint on {settings.ops.host}:"
+              f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
+        return EXIT_CONFIG
+    with ops_server as ops:
+        ops.add_readiness_check("worker", lambda: (loop.running.is_set(), "consuming"))
+        loop.run()
+    return EXIT_OK
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from devstack.walmart_emulator.app import WalmartEmulator
     from devstack.walmart_emulator.server import EmulatorServer
@@ -191,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "config":
             return cmd_config_check(args)
+        if args.command == "work":
+            return cmd_work(args)
         if args.command == "emulator":
             return cmd_emulator(args)
         if args.command == "listen":

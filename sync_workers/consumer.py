@@ -1,0 +1,181 @@
+"""The consumer loop every push worker runs: batch, handle, dead-letter, then commit.
+
+Offsets are committed only after every record of a batch was applied or dead-lettered, so a
+crash replays (never skips) the batch; handlers are written to be idempotent for that. A record
+that cannot be parsed, or that Walmart refuses for good, goes to ``<prefix>.dlq.<worker>`` with
+Kafka Connect's kind of headers (reason, Walmart error code, source topic/partition/offset) and
+the worker moves on. A transient failure (Walmart 5xx after the client's own retries, the
+database away) rewinds to the batch's first offsets and retries with exponential backoff and
+jitter, so per-key order holds. Records are collected for a short window before handling, so
+ten changes to one SKU become one push.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+
+from config import Settings
+from walmart_sync.kafka_clients import consumer_kwargs, producer_kwargs, topic_name
+from walmart_sync.logs import get_logger
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    event: dict[str, Any] | None = None  # parsed JSON, when it parses
+
+
+@dataclass
+class DeadLetter:
+    record: Record
+    reason: str
+    error_code: str | None = None
+
+
+class TransientError(Exception):
+    """Retry the whole batch later; nothing of it is committed."""
+
+
+class BatchHandler(Protocol):
+    name: str
+    families: tuple[str, ...]
+
+    def handle(self, records: list[Record]) -> list[DeadLetter]: ...
+
+    def tick(self) -> None:
+        """Work due without new records (feed polling, rechecks)."""
+        ...
+
+
+def dlq_topic(settings: Settings, worker: str) -> str:
+    return topic_name(settings.kafka, f"dlq.{worker}")
+
+
+class WorkerLoop:
+    def __init__(self, settings: Settings, handler: BatchHandler, poll_timeout_ms: int = 200,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.settings = settings
+        self.handler = handler
+        self.poll_timeout_ms = poll_timeout_ms
+        self.sleep = sleep
+        self.log = get_logger(f"worker.{handler.name}")
+        self._stop = threading.Event()
+        self.dead_lettered = 0
+        self.batches = 0
+        self.running = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _collect(self, consumer: KafkaConsumer) -> list[Record]:
+        """Poll, then keep polling for ``coalesce_ms`` so a burst is handled as one batch."""
+        records: list[Record] = []
+        window_ends = None
+        while not self._stop.is_set():
+            polled = consumer.poll(timeout_ms=self.poll_timeout_ms)
+            for partition_records in polled.values():
+                for r in partition_records:
+                    records.append(Record(r.topic, r.partition, r.offset, r.key, r.value))
+            if not records:
+                return records
+            if window_ends is None:
+                window_ends = time.monotonic() + self.settings.workers.coalesce_ms / 1000
+            if time.monotonic() >= window_ends or not polled:
+                return records
+        return records
+
+    def run(self) -> None:
+        kafka = self.settings.kafka
+        topics = [topic_name(kafka, family) for family in self.handler.families]
+        consumer = KafkaConsumer(*topics, **consumer_kwargs(kafka, self.handler.name,
+                                                            f"walmart-sync-{self.handler.name}"))
+        producer = KafkaProducer(**producer_kwargs(kafka, f"walmart-sync-{self.handler.name}-dlq"))
+        attempt = 0
+        try:
+            while not self._stop.is_set():
+                self.running.set()
+                self.handler.tick()
+                records = self._collect(consumer)
+                if not records:
+                    continue
+                dead = [DeadLetter(r, "not a JSON change event", "MALFORMED_EVENT")
+                        for r in records if not _parse(r)]
+                parsed = [r for r in records if r.event is not None]
+                try:
+                    dead += self.handler.handle(parsed) if parsed else []
+                except TransientError as exc:
+                    attempt += 1
+                    pause = random.uniform(0, min(self.settings.workers.retry_cap_s,
+                                                  self.settings.workers.retry_base_s * 2 ** attempt))
+                    self.log.warning("batch failed; retrying", error=str(exc), attempt=attempt,
+                                     pause_s=round(pause, 2), records=len(records))
+                    _rewind(consumer, records)
+                    self.sleep(pause)
+                    continue
+                attempt = 0
+                for letter in dead:
+                    self._dead_letter(producer, letter)
+                producer.flush(timeout=30)
+                consumer.commit(_next_offsets(records))
+                self.batches += 1
+        finally:
+            producer.close(timeout=10)
+            consumer.close()
+
+    def _dead_letter(self, producer: KafkaProducer, letter: DeadLetter) -> None:
+        record = letter.record
+        headers = [
+            ("dlq.reason", letter.reason.encode()),
+            ("dlq.error.code", (letter.error_code or "").encode()),
+            ("dlq.source.topic", record.topic.encode()),
+            ("dlq.source.partition", str(record.partition).encode()),
+            ("dlq.source.offset", str(record.offset).encode()),
+            ("dlq.worker", self.handler.name.encode()),
+            ("dlq.failed_at", datetime.now(timezone.utc).isoformat().encode()),
+        ]
+        producer.send(dlq_topic(self.settings, self.handler.name), key=record.key, value=record.value,
+                      headers=headers)
+        self.dead_lettered += 1
+        self.log.warning("dead-lettered a record", reason=letter.reason, code=letter.error_code,
+                         topic=record.topic, partition=record.partition, offset=record.offset)
+
+
+def _parse(record: Record) -> bool:
+    try:
+        event = json.loads(record.value)
+    except (ValueError, UnicodeDecodeError, TypeError):
+        return False
+    if not isinstance(event, dict) or not isinstance(event.get("family"), str):
+        return False
+    record.event = event
+    return True
+
+
+def _rewind(consumer: KafkaConsumer, records: list[Record]) -> None:
+    first: dict[TopicPartition, int] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        first[tp] = min(first.get(tp, r.offset), r.offset)
+    for tp, offset in first.items():
+        consumer.seek(tp, offset)
+
+
+def _next_offsets(records: list[Record]) -> dict[TopicPartition, OffsetAndMetadata]:
+    last: dict[TopicPartition, int] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        last[tp] = max(last.get(tp, -1), r.offset)
+    return {tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in last.items()}

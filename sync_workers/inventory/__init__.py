@@ -1,0 +1,1 @@
+"""The inventory push worker: Commerce salable quantity -> Walmart."""

@@ -1,0 +1,31 @@
+"""Build and run a push worker by name (`walmart-sync work <name>`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymysql
+
+from config import Settings
+from sync_workers.consumer import WorkerLoop
+from sync_workers.state import InventoryState, connect_state
+from sync_workers.walmart.client import WalmartClient
+
+WORKERS = ("inventory",)
+
+
+def commerce_connection(settings: Settings) -> Any:
+    db = settings.commerce_db
+    return pymysql.connect(host=db.host, port=db.port, user=db.user, password=db.password.get_secret_value(),
+                           database=db.database, autocommit=True, connect_timeout=db.connect_timeout_s)
+
+
+def build_worker(name: str, settings: Settings, client: WalmartClient | None = None) -> WorkerLoop:
+    if name not in WORKERS:
+        raise ValueError(f"unknown worker {name!r}; available: {', '.join(WORKERS)}")
+    client = client or WalmartClient(settings.walmart)
+    from sync_workers.inventory.worker import InventoryWorker
+
+    handler = InventoryWorker(settings, client, commerce_connection(settings),
+                              InventoryState(connect_state(settings)))
+    return WorkerLoop(settings, handler)

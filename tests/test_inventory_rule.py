@@ -1,0 +1,26 @@
+"""The salable-quantity rule itself, case by case (pure)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from mappings.inventory import StockPosition, inventory_feed, walmart_quantity
+
+
+def test_salable_quantity_rule() -> None:
+    base = StockPosition("A", source_quantity=Decimal("12"), in_stock=True)
+    assert walmart_quantity(base) == 12
+    assert walmart_quantity(StockPosition("A", Decimal("12"), True, reservations=Decimal("-5"))) == 7
+    assert walmart_quantity(StockPosition("A", Decimal("12"), True, min_qty=Decimal("2"))) == 10
+    assert walmart_quantity(StockPosition("A", Decimal("12"), True, min_qty=Decimal("-3"))) == 15  # backorders
+    assert walmart_quantity(StockPosition("A", Decimal("12"), False)) == 0  # not salable
+    assert walmart_quantity(StockPosition("A", Decimal("2"), True, reservations=Decimal("-5"))) == 0
+    assert walmart_quantity(StockPosition("A", Decimal("7.5"), True)) == 7  # whole units only
+    assert walmart_quantity(base, safety_buffer=3) == 9
+    assert walmart_quantity(StockPosition("A", Decimal("12"), True, manage_stock=False)) == 0
+
+
+def test_inventory_feed_payload() -> None:
+    assert inventory_feed({"B": 2, "A": 1}) == {"InventoryHeader": {"version": "1.4"}, "Inventory": [
+        {"sku": "A", "quantity": {"unit": "EACH", "amount": 1}},
+        {"sku": "B", "quantity": {"unit": "EACH", "amount": 2}}]}

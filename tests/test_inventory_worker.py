@@ -1,0 +1,134 @@
+"""Inventory end to end: Commerce rows -> binlog -> listener -> Kafka -> worker -> Walmart emulator.
+
+Expected quantities are worked out by hand from MSI's rule for the Walmart channel's stock 2
+(sources wh_east + wh_west): in-stock quantities at enabled linked sources, plus reservations,
+minus the out-of-stock threshold; 0 when no linked source has the SKU in stock.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import pytest
+import requests
+from kafka import KafkaConsumer, KafkaProducer
+
+from devstack.environment import prepare_environment
+from devstack.walmart_emulator.app import WalmartEmulator
+from devstack.walmart_emulator.server import EmulatorServer
+from sync_workers.consumer import dlq_topic
+from sync_workers.runner import build_worker
+from tests.cdc_helpers import ListenerThread, wait_for
+
+LISTED = [f"WS-{n:06d}" for n in range(1, 40)]  # WS-000040 is not listed on Walmart
+
+
+@pytest.fixture(scope="module", params=["open_source", "adobe_commerce"])
+def pipeline(request, stack, tmp_path_factory):
+    name = f"inv_{request.param[:2]}_{uuid.uuid4().hex[:6]}"
+    env = prepare_environment(stack.endpoints, tmp_path_factory.mktemp(name), request.param,
+                              products=40, name=name)
+    app = WalmartEmulator({"local-client": "local-secret"}, feed_delays_s=(0.1, 0.3))
+    app.seed_items("local-client", LISTED)
+    with EmulatorServer(app) as emulator:
+        settings = env.settings(
+            walmart={"base_url": emulator.url, "client_id": "local-client", "client_secret": "local-secret"},
+            workers={"coalesce_ms": 50, "feed_poll_s": 0.2, "feed_threshold": 8},
+            cdc={"checkpoint_interval_ms": 100})
+        with ListenerThread(settings):
+            loop = build_worker("inventory", settings)
+            thread = threading.Thread(target=loop.run, daemon=True)
+            thread.start()
+            try:
+                yield env, settings, emulator, loop
+            finally:
+                loop.stop()
+                thread.join(30)
+
+
+def walmart_quantity(emulator, sku: str) -> int | None:
+    state = requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()
+    return state["inventory"].get(f"{sku}@default")
+
+
+def until_walmart_shows(emulator, expected: dict[str, int], timeout: float = 30) -> None:
+    wait_for(lambda: all(walmart_quantity(emulator, sku) == qty for sku, qty in expected.items()),
+             timeout, f"Walmart to show {expected} (has "
+             f"{ {s: walmart_quantity(emulator, s) for s in expected} })")
+
+
+def set_source(cur, sku: str, source: str, quantity: int, status: int) -> None:
+    cur.execute("INSERT INTO inventory_source_item (source_code, sku, quantity, status) VALUES (%s, %s, %s, %s) "
+                "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), status = VALUES(status)",
+                (source, sku, quantity, status))
+
+
+def test_every_form_of_stock_change_reaches_walmart(pipeline) -> None:
+    env, _settings, emulator, _loop = pipeline
+    sku = "WS-000005"
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        set_source(cur, sku, "default", 10, 1)   # not linked to stock 2: never counts
+        set_source(cur, sku, "wh_east", 5, 1)
+        set_source(cur, sku, "wh_west", 7, 0)    # out of stock: does not count
+        until_walmart_shows(emulator, {sku: 5})
+        cur.execute("INSERT INTO inventory_reservation (stock_id, sku, quantity, metadata) VALUES "
+                    "(2, %s, -2, '{\"event_type\":\"order_placed\",\"object_type\":\"order\"}')", (sku,))
+        cur.execute("INSERT INTO inventory_reservation (stock_id, sku, quantity, metadata) VALUES "
+                    "(1, %s, -4, '{\"event_type\":\"order_placed\",\"object_type\":\"order\"}')", (sku,))
+        until_walmart_shows(emulator, {sku: 3})  # only stock 2's reservation counts
+        set_source(cur, sku, "wh_west", 7, 1)
+        until_walmart_shows(emulator, {sku: 10})
+        cur.execute("UPDATE cataloginventory_stock_item SET use_config_min_qty = 0, min_qty = 2 "
+                    "WHERE product_id = (SELECT DISTINCT entity_id FROM catalog_product_entity WHERE sku = %s)",
+                    (sku,))
+        until_walmart_shows(emulator, {sku: 8})  # the legacy stock item's threshold applies
+        set_source(cur, sku, "wh_east", 0, 0)
+        set_source(cur, sku, "wh_west", 0, 0)
+        until_walmart_shows(emulator, {sku: 0})
+
+
+def test_many_changes_at_once_go_as_a_feed(pipeline) -> None:
+    env, _settings, emulator, loop = pipeline
+    skus = [f"WS-{n:06d}" for n in range(10, 30)]
+    with env.admin_connection(autocommit=False) as conn, conn.cursor() as cur:
+        for n, sku in enumerate(skus):
+            set_source(cur, sku, "wh_east", 100 + n, 1)
+            set_source(cur, sku, "wh_west", 0, 0)
+        conn.commit()
+    until_walmart_shows(emulator, {sku: 100 + n for n, sku in enumerate(skus)}, timeout=60)
+    assert loop.handler.pushed_feeds >= 1
+    feeds = requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()["feeds"]
+    assert "PROCESSED" in feeds.values()
+
+
+def test_unlisted_skus_and_poison_messages_are_dead_lettered(pipeline) -> None:
+    env, settings, emulator, loop = pipeline
+    producer = KafkaProducer(bootstrap_servers=env.endpoints.bootstrap_servers)
+    producer.send(f"{settings.kafka.topic_prefix}.stock", key=b"junk", value=b"\x00not json{").get(10)
+    producer.close()
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        set_source(cur, "WS-000040", "wh_east", 3, 1)   # not listed on Walmart
+        set_source(cur, "WS-000006", "wh_east", 4, 1)
+        set_source(cur, "WS-000006", "wh_west", 0, 0)
+    until_walmart_shows(emulator, {"WS-000006": 4})  # the worker moved on
+    consumer = KafkaConsumer(dlq_topic(settings, "inventory"), bootstrap_servers=env.endpoints.bootstrap_servers,
+                             auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    letters: list = []
+
+    def collected() -> bool:
+        letters.extend(consumer)
+        return len(letters) >= 2
+
+    wait_for(collected, 30, "two dead letters")
+    consumer.close()
+    by_code = {dict(m.headers)["dlq.error.code"].decode(): m for m in letters}
+    assert set(by_code) >= {"MALFORMED_EVENT", "CONTENT_NOT_FOUND.GMP_INVENTORY_API"}
+    junk = by_code["MALFORMED_EVENT"]
+    assert junk.value == b"\x00not json{" and dict(junk.headers)["dlq.source.topic"].decode().endswith(".stock")
+    unlisted = by_code["CONTENT_NOT_FOUND.GMP_INVENTORY_API"]
+    assert json.loads(unlisted.value)["sku"] == "WS-000040"
+    assert "Walmart refused the inventory update" in dict(unlisted.headers)["dlq.reason"].decode()
+    assert walmart_quantity(emulator, "WS-000040") is None
+    assert loop.dead_lettered >= 2
