@@ -8,10 +8,10 @@ import pymysql
 
 from config import Settings
 from sync_workers.consumer import WorkerLoop
-from sync_workers.state import InventoryState, connect_state
+from sync_workers.state import ValueState, connect_state
 from sync_workers.walmart.client import WalmartClient
 
-WORKERS = ("inventory",)
+WORKERS = ("inventory", "price")
 
 
 def commerce_connection(settings: Settings) -> Any:
@@ -25,7 +25,9 @@ def build_worker(name: str, settings: Settings, client: WalmartClient | None = N
         raise ValueError(f"unknown worker {name!r}; available: {', '.join(WORKERS)}")
     client = client or WalmartClient(settings.walmart)
     from sync_workers.inventory.worker import InventoryWorker
+    from sync_workers.price.worker import PriceWorker
 
-    handler = InventoryWorker(settings, client, commerce_connection(settings),
-                              InventoryState(connect_state(settings)))
+    worker_class = {"inventory": InventoryWorker, "price": PriceWorker}[name]
+    handler = worker_class(settings, client, commerce_connection(settings),
+                           ValueState(connect_state(settings), name))
     return WorkerLoop(settings, handler)

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="checkpoint (default), current, FILE:POS or gtid:D-S-N")
 
     work = commands.add_parser("work", help="run a push worker (Commerce -> Walmart)")
-    work.add_argument("worker", choices=["inventory"], help="which worker")
+    work.add_argument("worker", choices=["inventory", "price"], help="which worker")
 
     emulator = commands.add_parser("emulator", help="run a local emulator (for the demo and trials)")
     emulator_sub = emulator.add_subparsers(dest="emulator_name", metavar="NAME", required=True)

@@ -1,0 +1,1 @@
+"""The price push worker: Commerce effective price -> Walmart."""

@@ -1,0 +1,41 @@
+"""The effective-price rule itself (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from mappings.price import PriceRecord, effective_price, next_change, price_feed, wire_price
+
+NOW = datetime(2026, 11, 22, 12, 0, 0)
+
+
+def record(**kw) -> PriceRecord:
+    return PriceRecord("A", price=Decimal("20"), **kw)
+
+
+def test_effective_price() -> None:
+    assert effective_price(record(), NOW) == Decimal("20")
+    assert effective_price(record(special_price=Decimal("15")), NOW) == Decimal("15")
+    assert effective_price(record(special_price=Decimal("25")), NOW) == Decimal("20")
+    future = record(special_price=Decimal("15"), special_from=datetime(2026, 11, 23))
+    assert effective_price(future, NOW) == Decimal("20")
+    # Magento's to-date is a whole day: a special ending "today" (midnight) still applies today.
+    today = record(special_price=Decimal("15"), special_to=datetime(2026, 11, 22))
+    assert effective_price(today, NOW) == Decimal("15")
+    assert effective_price(today, datetime(2026, 11, 23, 0, 0, 1)) == Decimal("20")
+    assert effective_price(PriceRecord("A", special_price=Decimal("5")), NOW) is None
+
+
+def test_next_change_is_the_next_window_edge() -> None:
+    window = record(special_price=Decimal("15"), special_from=datetime(2026, 11, 24),
+                    special_to=datetime(2026, 11, 30))
+    assert next_change(window, NOW) == datetime(2026, 11, 24)
+    assert next_change(window, datetime(2026, 11, 25)) == datetime(2026, 12, 1)
+    assert next_change(window, datetime(2026, 12, 2)) is None
+    assert next_change(record(), NOW) is None
+
+
+def test_wire_format() -> None:
+    assert wire_price(Decimal("19.995")) == "20.00" and wire_price(Decimal("7")) == "7.00"
+    assert price_feed({"A": "9.99"})["Price"][0]["pricing"][0]["currentPrice"] == {"currency": "USD", "amount": 9.99}
