@@ -50,6 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     work = commands.add_parser("work", help="run a push worker (Commerce -> Walmart)")
     work.add_argument("worker", choices=["inventory", "price"], help="which worker")
 
+    dlq = commands.add_parser("dlq", help="inspect and replay dead-lettered records")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
+    dlq_list = dlq_sub.add_parser("list", help="list a worker's dead letters")
+    dlq_list.add_argument("worker", choices=["inventory", "price"])
+    dlq_list.add_argument("--limit", type=int, default=100)
+    dlq_list.add_argument("--json", action="store_true")
+    dlq_show = dlq_sub.add_parser("show", help="show one dead letter with its headers and value")
+    dlq_show.add_argument("worker", choices=["inventory", "price"])
+    dlq_show.add_argument("offset", type=int)
+    dlq_show.add_argument("--partition", type=int, default=0)
+    dlq_replay = dlq_sub.add_parser("replay", help="send dead letters back to their source topic")
+    dlq_replay.add_argument("worker", choices=["inventory", "price"])
+    dlq_replay.add_argument("offsets", type=int, nargs="*", help="offsets to replay (default: all)")
+    dlq_replay.add_argument("--force", action="store_true", help="replay letters replayed before too")
+
     emulator = commands.add_parser("emulator", help="run a local emulator (for the demo and trials)")
     emulator_sub = emulator.add_subparsers(dest="emulator_name", metavar="NAME", required=True)
     walmart = emulator_sub.add_parser("walmart", help="the Walmart Marketplace seller API emulator")
@@ -184,6 +199,35 @@ def cmd_work(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from sync_workers import dlq
+
+    settings = _settings(args)
+    configure_logging(args.log_level or "warning", args.log_format or settings.log.format)
+    letters = dlq.read_letters(settings, args.worker)
+    if args.dlq_command == "list":
+        rows = [letter.summary() for letter in letters[:args.limit]]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print(f"{len(letters)} dead letter(s) for the {args.worker} worker")
+            for row in rows:
+                print(f"  {row['partition']}@{row['offset']}  {row['failed_at']}  {row['error_code'] or '-'}  "
+                      f"{row['source']}  key={row['key']}  {row['reason']}")
+        return EXIT_OK
+    if args.dlq_command == "show":
+        found = [l for l in letters if l.offset == args.offset and l.partition == args.partition]
+        if not found:
+            print(f"no dead letter at {args.partition}@{args.offset}", file=sys.stderr)
+            return EXIT_FAILED
+        print(dlq.show(found[0]))
+        return EXIT_OK
+    chosen = [l for l in letters if not args.offsets or l.offset in args.offsets]
+    replayed, skipped = dlq.replay(settings, args.worker, chosen, force=args.force)
+    print(f"replayed {replayed}, skipped {skipped} already replayed (use --force to repeat)")
+    return EXIT_OK
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from devstack.walmart_emulator.app import WalmartEmulator
     from devstack.walmart_emulator.server import EmulatorServer
@@ -219,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_config_check(args)
         if args.command == "work":
             return cmd_work(args)
+        if args.command == "dlq":
+            return cmd_dlq(args)
         if args.command == "emulator":
             return cmd_emulator(args)
         if args.command == "listen":
