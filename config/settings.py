@@ -298,6 +298,11 @@ class MappingSettings(Section):
         default_factory=lambda: {"ups": "UPS", "usps": "USPS", "fedex": "FedEx", "dhl": "DHL"},
         description="Commerce carrier_code -> Walmart carrier name; others go as otherCarrier.",
     )
+    tracking_url_template: str = Field(
+        "https://www.17track.net/en/track?nums={number}",
+        description="Tracking URL for carriers Walmart does not list ({number} is replaced).")
+    walmart_method_code: Literal["Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"] = Field(
+        "Standard", description="Walmart methodCode sent with shipments.")
     identifier_attributes: dict[Literal["upc", "gtin", "ean", "isbn"], str] = Field(
         default_factory=lambda: {"upc": "upc", "gtin": "gtin", "ean": "ean"},
         description="Walmart product id type -> Commerce attribute code holding it.",

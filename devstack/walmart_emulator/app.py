@@ -771,7 +771,8 @@ class WalmartEmulator:
                 "inventory": {f"{sku}@{node}": amount for (sku, node), amount in state.inventory.items()},
                 "prices": state.prices, "calls": dict(state.calls),
                 "throttled": dict(state.throttled), "faults_injected": dict(state.faults_injected),
-                "orders": {po: {line.number: {st.status: st.quantity for st in line.statuses}
+                "orders": {po: {line.number: {status: line.quantity_in(status)
+                                              for status in dict.fromkeys(st.status for st in line.statuses)}
                                 for line in order.lines} for po, order in state.orders.items()},
                 "returns": {rid: r.status for rid, r in state.returns.items()},
                 "feeds": {fid: f.status for fid, f in state.feeds.items()},

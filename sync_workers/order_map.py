@@ -1,0 +1,78 @@
+"""Walmart purchase orders <-> Commerce orders, in the sidecar's state schema.
+
+Written by the order importer when it creates the Commerce order for a Walmart PO (one row per
+PO, one per line with the Commerce order item it became); read by the shipment, cancellation and
+refund workers to know which Commerce changes concern Walmart and which PO lines they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS walmart_order_map (
+      purchase_order_id VARCHAR(32) NOT NULL PRIMARY KEY,
+      customer_order_id VARCHAR(32) NOT NULL,
+      commerce_order_id INT UNSIGNED NULL,
+      commerce_increment_id VARCHAR(50) NULL,
+      created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+      UNIQUE KEY walmart_order_map_commerce (commerce_order_id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    """CREATE TABLE IF NOT EXISTS walmart_order_line_map (
+      purchase_order_id VARCHAR(32) NOT NULL,
+      line_number VARCHAR(8) NOT NULL,
+      commerce_item_id INT UNSIGNED NULL,
+      sku VARCHAR(64) NOT NULL,
+      quantity INT NOT NULL,
+      PRIMARY KEY (purchase_order_id, line_number),
+      KEY walmart_order_line_map_item (commerce_item_id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+)
+
+
+@dataclass(frozen=True)
+class MappedOrder:
+    purchase_order_id: str
+    commerce_order_id: int
+    commerce_increment_id: str | None
+    lines: dict[int, str]  # Commerce order item id -> Walmart line number
+
+
+class OrderMap:
+    def __init__(self, conn: Any):
+        self.conn = conn
+        with conn.cursor() as cur:
+            for statement in DDL:
+                cur.execute(statement)
+
+    def record(self, purchase_order_id: str, customer_order_id: str, commerce_order_id: int,
+               increment_id: str | None, lines: list[tuple[str, int, str, int]]) -> None:
+        """``lines``: (line number, Commerce item id, sku, quantity)."""
+        with self.conn.cursor() as cur:
+            cur.execute("INSERT INTO walmart_order_map (purchase_order_id, customer_order_id, commerce_order_id, "
+                        "commerce_increment_id) VALUES (%s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+                        "commerce_order_id = VALUES(commerce_order_id), "
+                        "commerce_increment_id = VALUES(commerce_increment_id)",
+                        (purchase_order_id, customer_order_id, commerce_order_id, increment_id))
+            cur.executemany("INSERT INTO walmart_order_line_map (purchase_order_id, line_number, commerce_item_id, "
+                            "sku, quantity) VALUES (%s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+                            "commerce_item_id = VALUES(commerce_item_id)",
+                            [(purchase_order_id, *line) for line in lines])
+
+    def for_commerce_orders(self, order_ids: list[int]) -> dict[int, MappedOrder]:
+        if not order_ids:
+            return {}
+        marks = ", ".join(["%s"] * len(order_ids))
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT m.commerce_order_id, m.purchase_order_id, m.commerce_increment_id, l.commerce_item_id, "
+                        f"l.line_number FROM walmart_order_map m JOIN walmart_order_line_map l "
+                        f"ON l.purchase_order_id = m.purchase_order_id WHERE m.commerce_order_id IN ({marks})",
+                        order_ids)
+            rows = cur.fetchall()
+        found: dict[int, MappedOrder] = {}
+        for order_id, po, increment, item_id, line in rows:
+            mapped = found.setdefault(order_id, MappedOrder(po, order_id, increment, {}))
+            if item_id is not None:
+                mapped.lines[int(item_id)] = str(line)
+        return found
