@@ -9,7 +9,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +151,36 @@ def parse_json_logs(text: str) -> list[dict]:
                 pass
     return out
 
+
+
+@contextmanager
+def worker_pipeline(stack, workdir: Path, edition: str, worker: str, products: int, listed: list[str],
+                    **settings_overrides: Any) -> Iterator[tuple[Any, Any, Any, Any, Any]]:
+    """Seeded Commerce DB + Walmart emulator + listener + one push worker, all real and running.
+
+    Yields (env, settings, emulator server, emulator app, worker loop).
+    """
+    from devstack.environment import prepare_environment
+    from devstack.walmart_emulator.app import WalmartEmulator
+    from devstack.walmart_emulator.server import EmulatorServer
+    from sync_workers.runner import build_worker
+
+    name = f"{worker[:3]}_{edition[:2]}_{uuid.uuid4().hex[:6]}"
+    env = prepare_environment(stack.endpoints, workdir, edition, products=products, name=name)
+    app = WalmartEmulator({"local-client": "local-secret"}, feed_delays_s=(0.1, 0.3))
+    app.seed_items("local-client", listed)
+    with EmulatorServer(app) as emulator:
+        overrides = {"workers": {"coalesce_ms": 50, "feed_poll_s": 0.2}, "cdc": {"checkpoint_interval_ms": 100}}
+        for section, values in settings_overrides.items():
+            overrides[section] = {**overrides.get(section, {}), **values}
+        settings = env.settings(walmart={"base_url": emulator.url, "client_id": "local-client",
+                                         "client_secret": "local-secret"}, **overrides)
+        with ListenerThread(settings):
+            loop = build_worker(worker, settings)
+            thread = threading.Thread(target=loop.run, daemon=True)
+            thread.start()
+            try:
+                yield env, settings, emulator, app, loop
+            finally:
+                loop.stop()
+                thread.join(30)

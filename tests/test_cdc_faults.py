@@ -21,7 +21,6 @@ from tests.cdc_helpers import (
     TopicReader,
     listen_process,
     mariadb_binlog_dump_ids,
-    of_type,
     wait_for,
 )
 

@@ -8,44 +8,22 @@ minus the out-of-stock threshold; 0 when no linked source has the SKU in stock.
 from __future__ import annotations
 
 import json
-import threading
-import uuid
 
 import pytest
 import requests
 from kafka import KafkaConsumer, KafkaProducer
 
-from devstack.environment import prepare_environment
-from devstack.walmart_emulator.app import WalmartEmulator
-from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.consumer import dlq_topic
-from sync_workers.runner import build_worker
-from tests.cdc_helpers import ListenerThread, wait_for
+from tests.cdc_helpers import wait_for, worker_pipeline
 
 LISTED = [f"WS-{n:06d}" for n in range(1, 40)]  # WS-000040 is not listed on Walmart
 
 
 @pytest.fixture(scope="module", params=["open_source", "adobe_commerce"])
 def pipeline(request, stack, tmp_path_factory):
-    name = f"inv_{request.param[:2]}_{uuid.uuid4().hex[:6]}"
-    env = prepare_environment(stack.endpoints, tmp_path_factory.mktemp(name), request.param,
-                              products=40, name=name)
-    app = WalmartEmulator({"local-client": "local-secret"}, feed_delays_s=(0.1, 0.3))
-    app.seed_items("local-client", LISTED)
-    with EmulatorServer(app) as emulator:
-        settings = env.settings(
-            walmart={"base_url": emulator.url, "client_id": "local-client", "client_secret": "local-secret"},
-            workers={"coalesce_ms": 50, "feed_poll_s": 0.2, "feed_threshold": 8},
-            cdc={"checkpoint_interval_ms": 100})
-        with ListenerThread(settings):
-            loop = build_worker("inventory", settings)
-            thread = threading.Thread(target=loop.run, daemon=True)
-            thread.start()
-            try:
-                yield env, settings, emulator, loop
-            finally:
-                loop.stop()
-                thread.join(30)
+    with worker_pipeline(stack, tmp_path_factory.mktemp("inv"), request.param, "inventory", 40, LISTED,
+                         workers={"feed_threshold": 8}) as (env, settings, emulator, _app, loop):
+        yield env, settings, emulator, loop
 
 
 def walmart_quantity(emulator, sku: str) -> int | None:

@@ -3,42 +3,21 @@ including special-price windows that open and close with no new event."""
 
 from __future__ import annotations
 
-import threading
-import uuid
 from datetime import datetime, timedelta
 
 import pytest
 import requests
 
-from devstack.environment import prepare_environment
-from devstack.walmart_emulator.app import WalmartEmulator
-from devstack.walmart_emulator.server import EmulatorServer
-from sync_workers.runner import build_worker
-from tests.cdc_helpers import ListenerThread, wait_for
+from tests.cdc_helpers import wait_for, worker_pipeline
 
 LISTED = [f"WS-{n:06d}" for n in range(1, 31)]
 
 
 @pytest.fixture(scope="module", params=["open_source", "adobe_commerce"])
 def pipeline(request, stack, tmp_path_factory):
-    name = f"prc_{request.param[:2]}_{uuid.uuid4().hex[:6]}"
-    env = prepare_environment(stack.endpoints, tmp_path_factory.mktemp(name), request.param,
-                              products=30, name=name)
-    app = WalmartEmulator({"local-client": "local-secret"}, feed_delays_s=(0.1, 0.3))
-    app.seed_items("local-client", LISTED)
-    with EmulatorServer(app) as emulator:
-        settings = env.settings(
-            walmart={"base_url": emulator.url, "client_id": "local-client", "client_secret": "local-secret"},
-            workers={"coalesce_ms": 50, "feed_poll_s": 0.2}, cdc={"checkpoint_interval_ms": 100})
-        with ListenerThread(settings):
-            loop = build_worker("price", settings)
-            thread = threading.Thread(target=loop.run, daemon=True)
-            thread.start()
-            try:
-                yield env, emulator
-            finally:
-                loop.stop()
-                thread.join(30)
+    with worker_pipeline(stack, tmp_path_factory.mktemp("prc"), request.param, "price", 30,
+                         LISTED) as (env, _settings, emulator, _app, _loop):
+        yield env, emulator
 
 
 def walmart_price(emulator, sku: str) -> float | None:

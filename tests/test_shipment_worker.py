@@ -4,42 +4,24 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import pytest
 import requests
 
-from devstack.environment import prepare_environment
-from devstack.walmart_emulator.app import WalmartEmulator
-from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.consumer import WorkerLoop
 from sync_workers.order_map import OrderMap
-from sync_workers.runner import build_worker, commerce_connection
+from sync_workers.runner import commerce_connection
 from sync_workers.shipment_worker import ShipmentWorker
 from sync_workers.state import connect_state
 from sync_workers.walmart.client import WalmartClient
-from tests.cdc_helpers import ListenerThread, create_order, wait_for
+from tests.cdc_helpers import create_order, wait_for, worker_pipeline
 
 
 @pytest.fixture
 def pipeline(stack, tmp_path):
-    name = f"shp_{uuid.uuid4().hex[:8]}"
-    env = prepare_environment(stack.endpoints, tmp_path, "open_source", products=20, name=name)
-    app = WalmartEmulator({"local-client": "local-secret"})
-    app.seed_items("local-client", [f"WS-{n:06d}" for n in range(1, 21)])
-    with EmulatorServer(app) as emulator:
-        settings = env.settings(
-            walmart={"base_url": emulator.url, "client_id": "local-client", "client_secret": "local-secret"},
-            workers={"coalesce_ms": 50}, cdc={"checkpoint_interval_ms": 100})
-        with ListenerThread(settings):
-            loop = build_worker("shipment", settings)
-            thread = threading.Thread(target=loop.run, daemon=True)
-            thread.start()
-            try:
-                yield env, settings, emulator, app, loop
-            finally:
-                loop.stop()
-                thread.join(30)
+    with worker_pipeline(stack, tmp_path, "open_source", "shipment", 20,
+                         [f"WS-{n:06d}" for n in range(1, 21)]) as running:
+        yield running
 
 
 def walmart_lines(emulator, po: str) -> dict:
