@@ -301,6 +301,11 @@ class MappingSettings(Section):
     tracking_url_template: str = Field(
         "https://www.17track.net/en/track?nums={number}",
         description="Tracking URL for carriers Walmart does not list ({number} is replaced).")
+    cancel_reason: Literal["SELLER_CANCEL_OUT_OF_STOCK", "SELLER_CANCEL_PRICING_ERROR",
+                           "SELLER_CANCEL_FRAUD_STOP_SHIPMENT", "SELLER_CANCEL_ADDRESS_NOT_SERVICEABLE"] = Field(
+        "SELLER_CANCEL_OUT_OF_STOCK",
+        description="Walmart reason for cancellations made in Commerce (customer-requested ones use "
+                    "CUSTOMER_REQUESTED_SELLER_TO_CANCEL automatically).")
     walmart_method_code: Literal["Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"] = Field(
         "Standard", description="Walmart methodCode sent with shipments.")
     identifier_attributes: dict[Literal["upc", "gtin", "ean", "isbn"], str] = Field(

@@ -11,7 +11,7 @@ from sync_workers.consumer import WorkerLoop
 from sync_workers.state import ValueState, connect_state
 from sync_workers.walmart.client import WalmartClient
 
-WORKERS = ("inventory", "price", "shipment")
+WORKERS = ("inventory", "price", "shipment", "cancellation")
 
 
 def commerce_connection(settings: Settings) -> Any:
@@ -27,12 +27,14 @@ def build_worker(name: str, settings: Settings, client: WalmartClient | None = N
     from sync_workers.inventory.worker import InventoryWorker
     from sync_workers.price.worker import PriceWorker
 
-    if name == "shipment":
+    if name in ("shipment", "cancellation"):
+        from sync_workers.cancellation_worker import CancellationWorker
         from sync_workers.order_map import OrderMap
         from sync_workers.shipment_worker import ShipmentWorker
 
-        return WorkerLoop(settings, ShipmentWorker(settings, client, commerce_connection(settings),
-                                                   OrderMap(connect_state(settings))))
+        order_class = {"shipment": ShipmentWorker, "cancellation": CancellationWorker}[name]
+        return WorkerLoop(settings, order_class(settings, client, commerce_connection(settings),
+                                                OrderMap(connect_state(settings))))
     worker_class = {"inventory": InventoryWorker, "price": PriceWorker}[name]
     handler = worker_class(settings, client, commerce_connection(settings),
                            ValueState(connect_state(settings), name))

@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="checkpoint (default), current, FILE:POS or gtid:D-S-N")
 
     work = commands.add_parser("work", help="run a push worker (Commerce -> Walmart)")
-    work.add_argument("worker", choices=["inventory", "price", "shipment"], help="which worker")
+    work.add_argument("worker", choices=["inventory", "price", "shipment", "cancellation"],
+                      help="which worker")
 
     dlq = commands.add_parser("dlq", help="inspect and replay dead-lettered records")
     dlq_sub = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
