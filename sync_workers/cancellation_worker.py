@@ -12,58 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import pymysql
-
-from config import Settings
-from sync_workers.consumer import DeadLetter, Record, TransientError
-from sync_workers.order_map import MappedOrder, OrderMap
-from sync_workers.walmart.client import WalmartClient
-from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
+from sync_workers.order_map import MappedOrder
+from sync_workers.order_worker import OrderWorker
 from sync_workers.walmart.orders import CancelLine
-from walmart_sync.logs import get_logger
 
 
-class CancellationWorker:
+class CancellationWorker(OrderWorker):
     name = "cancellation"
     families = ("cancellation",)
+    action = "cancellation"
 
-    def __init__(self, settings: Settings, client: WalmartClient, commerce: Any, orders: OrderMap):
-        self.settings = settings
-        self.client = client
-        self.commerce = commerce
-        self.orders = orders
-        self.log = get_logger("worker.cancellation")
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
         self.cancelled_lines = 0
 
-    def tick(self) -> None:
-        pass
-
-    def handle(self, records: list[Record]) -> list[DeadLetter]:
-        by_order: dict[int, list[Record]] = {}
-        dead = []
-        for record in records:
-            order_id = (record.event or {}).get("order_id")
-            if not isinstance(order_id, int):
-                dead.append(DeadLetter(record, "cancellation event without an order id", "UNKNOWN_ORDER"))
-                continue
-            by_order.setdefault(order_id, []).append(record)
-        try:
-            self.commerce.ping(reconnect=True)
-            mapped = self.orders.for_commerce_orders(sorted(by_order))
-            for order_id, order in mapped.items():
-                try:
-                    self._reconcile(order)
-                except WalmartClientError as exc:
-                    code = exc.details[0].code if exc.details else None
-                    dead += [DeadLetter(r, f"Walmart refused the cancellation of PO {order.purchase_order_id}: "
-                                           f"{exc}", code) for r in by_order[order_id]]
-        except WalmartServerError as exc:
-            raise TransientError(f"Walmart: {exc}") from exc
-        except pymysql.MySQLError as exc:
-            raise TransientError(f"database: {exc.args[-1]}") from exc
-        return dead
-
-    def _reconcile(self, order: MappedOrder) -> None:
+    def reconcile(self, order: MappedOrder) -> None:
         with self.commerce.cursor() as cur:
             cur.execute("SELECT item_id, qty_canceled FROM sales_order_item WHERE order_id = %s",
                         (order.commerce_order_id,))

@@ -12,59 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import pymysql
-
-from config import Settings
 from mappings.shipping import CommerceShipment, lines_to_ship, walmart_carrier
-from sync_workers.consumer import DeadLetter, Record, TransientError
-from sync_workers.order_map import OrderMap
-from sync_workers.walmart.client import WalmartClient
-from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
+from sync_workers.order_worker import OrderWorker
 from sync_workers.walmart.orders import ShipLine
-from walmart_sync.logs import get_logger
 
 
-class ShipmentWorker:
+class ShipmentWorker(OrderWorker):
     name = "shipment"
     families = ("shipment",)
+    action = "shipment"
 
-    def __init__(self, settings: Settings, client: WalmartClient, commerce: Any, orders: OrderMap):
-        self.settings = settings
-        self.client = client
-        self.commerce = commerce
-        self.orders = orders
-        self.log = get_logger("worker.shipment")
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
         self.shipped_lines = 0
-
-    def tick(self) -> None:
-        pass
-
-    def handle(self, records: list[Record]) -> list[DeadLetter]:
-        by_order: dict[int, list[Record]] = {}
-        dead = []
-        for record in records:
-            order_id = (record.event or {}).get("order_id")
-            if not isinstance(order_id, int):
-                dead.append(DeadLetter(record, "shipment event without an order id", "UNKNOWN_ORDER"))
-                continue
-            by_order.setdefault(order_id, []).append(record)
-        try:
-            self.commerce.ping(reconnect=True)
-            mapped = self.orders.for_commerce_orders(sorted(by_order))
-        except pymysql.MySQLError as exc:
-            raise TransientError(f"database: {exc.args[-1]}") from exc
-        for order_id, order in mapped.items():
-            try:
-                self._reconcile(order)
-            except WalmartClientError as exc:
-                code = exc.details[0].code if exc.details else None
-                dead += [DeadLetter(r, f"Walmart refused the shipment of PO {order.purchase_order_id}: {exc}",
-                                    code) for r in by_order[order_id]]
-            except WalmartServerError as exc:
-                raise TransientError(f"Walmart: {exc}") from exc
-            except pymysql.MySQLError as exc:
-                raise TransientError(f"database: {exc.args[-1]}") from exc
-        return dead
 
     def _shipments(self, order_id: int) -> list[CommerceShipment]:
         with self.commerce.cursor() as cur:
@@ -82,7 +42,7 @@ class ShipmentWorker:
         return [CommerceShipment(sid, quantities, *tracks.get(sid, (None, None, None)))
                 for sid, quantities in items.items()]
 
-    def _reconcile(self, order: Any) -> None:
+    def reconcile(self, order: Any) -> None:
         shipments = self._shipments(order.commerce_order_id)
         walmart = self.client.orders.get(order.purchase_order_id)
         shipped = {line.lineNumber: line.quantity("Shipped", "Delivered") for line in walmart.orderLines.orderLine}

@@ -184,3 +184,10 @@ def worker_pipeline(stack, workdir: Path, edition: str, worker: str, products: i
             finally:
                 loop.stop()
                 thread.join(30)
+
+
+def emulator_state(emulator: Any) -> dict[str, Any]:
+    """The Walmart emulator's inspection view (inventory, prices, orders, calls...)."""
+    import requests
+
+    return requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()

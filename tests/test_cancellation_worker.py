@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-import requests
 
 from sync_workers.order_map import OrderMap
 from sync_workers.state import connect_state
-from tests.cdc_helpers import create_order, wait_for, worker_pipeline
+from tests.cdc_helpers import create_order, emulator_state, wait_for, worker_pipeline
 
 
 @pytest.fixture
@@ -20,11 +19,11 @@ def pipeline(stack, tmp_path):
 
 
 def lines(emulator, po: str) -> dict:
-    return requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()["orders"][po]
+    return emulator_state(emulator)["orders"][po]
 
 
 def calls(emulator) -> int:
-    return requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()["calls"].get("order_cancel", 0)
+    return emulator_state(emulator)["calls"].get("order_cancel", 0)
 
 
 def test_partial_then_full_cancellation_once(pipeline) -> None:

@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-import requests
 
 from sync_workers.consumer import WorkerLoop
 from sync_workers.order_map import OrderMap
@@ -14,7 +13,7 @@ from sync_workers.runner import commerce_connection
 from sync_workers.shipment_worker import ShipmentWorker
 from sync_workers.state import connect_state
 from sync_workers.walmart.client import WalmartClient
-from tests.cdc_helpers import create_order, wait_for, worker_pipeline
+from tests.cdc_helpers import create_order, emulator_state, wait_for, worker_pipeline
 
 
 @pytest.fixture
@@ -25,11 +24,11 @@ def pipeline(stack, tmp_path):
 
 
 def walmart_lines(emulator, po: str) -> dict:
-    return requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()["orders"][po]
+    return emulator_state(emulator)["orders"][po]
 
 
 def shipping_calls(emulator) -> int:
-    return requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()["calls"].get("order_shipping", 0)
+    return emulator_state(emulator)["calls"].get("order_shipping", 0)
 
 
 def ship(cur, order_id: int, items: dict[int, int], track: tuple[str, str, str] | None) -> int:

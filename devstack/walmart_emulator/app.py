@@ -44,7 +44,6 @@ from sync_workers.walmart.limits import PUBLISHED_LIMITS, TokenBucket
 
 TOKEN_TTL_S = 900
 PRICE_TYPES = ("BASE", "REDUCED", "CLEARANCE")
-MUTATING_FAULT_PATHS = ("/v3/",)
 
 
 def error_body(code: str, description: str, field: str | None = None, category: str = "DATA",
