@@ -228,9 +228,15 @@ class KafkaSettings(Section):
         return self
 
     def tuning_for(self, group: str) -> ConsumerTuning:
-        """Defaults overlaid with the group's own overrides."""
+        """Built-in defaults, overlaid with ``consumer_defaults``, overlaid with the group's own.
+
+        A ``[kafka.consumer_defaults]`` table naming one knob must not drop the others: a lost
+        ``auto_offset_reset = "earliest"`` would make a new group start at the log end and skip
+        every change published before it joined.
+        """
         override = self.consumer_groups.get(group)
-        merged = self.consumer_defaults.model_dump()
+        merged = DEFAULT_CONSUMER_TUNING.model_dump()
+        merged.update(self.consumer_defaults.model_dump(exclude_none=True))
         if override is not None:
             merged.update(override.model_dump(exclude_none=True))
         return ConsumerTuning.model_validate(merged)
@@ -306,6 +312,13 @@ class MappingSettings(Section):
         "SELLER_CANCEL_OUT_OF_STOCK",
         description="Walmart reason for cancellations made in Commerce (customer-requested ones use "
                     "CUSTOMER_REQUESTED_SELLER_TO_CANCEL automatically).")
+    refund_reason: Literal[
+        "BillingError", "TaxExemptCustomer", "ItemNotAsAdvertised", "IncorrectItemReceived",
+        "CancelledYetShipped", "ItemNotReceivedByCustomer", "IncorrectShippingPrice", "DamagedItem",
+        "DefectiveItem", "CustomerChangedMind", "CustomerReceivedItemLate", "Customer returned item",
+        "General adjustment", "Merchandise not received", "Others"] = Field(
+        "CustomerChangedMind",
+        description="Walmart refundReason for Commerce credit memos (Commerce records no reason of its own).")
     walmart_method_code: Literal["Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"] = Field(
         "Standard", description="Walmart methodCode sent with shipments.")
     identifier_attributes: dict[Literal["upc", "gtin", "ean", "isbn"], str] = Field(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 
 from config import Settings
 from walmart_sync.kafka_clients import consumer_kwargs, producer_kwargs, topic_name
@@ -75,6 +75,7 @@ class WorkerLoop:
         self._stop = threading.Event()
         self.dead_lettered = 0
         self.batches = 0
+        self.retries = 0
         self.running = threading.Event()
 
     def stop(self) -> None:
@@ -100,8 +101,8 @@ class WorkerLoop:
     def run(self) -> None:
         kafka = self.settings.kafka
         topics = [topic_name(kafka, family) for family in self.handler.families]
-        consumer = KafkaConsumer(*topics, **consumer_kwargs(kafka, self.handler.name,
-                                                            f"walmart-sync-{self.handler.name}"))
+        consumer = KafkaConsumer(**consumer_kwargs(kafka, self.handler.name, f"walmart-sync-{self.handler.name}"))
+        consumer.subscribe(topics, listener=_AssignmentLog(self.log))
         producer = KafkaProducer(**producer_kwargs(kafka, f"walmart-sync-{self.handler.name}-dlq"))
         attempt = 0
         try:
@@ -118,6 +119,7 @@ class WorkerLoop:
                     dead += self.handler.handle(parsed) if parsed else []
                 except TransientError as exc:
                     attempt += 1
+                    self.retries += 1
                     pause = random.uniform(0, min(self.settings.workers.retry_cap_s,
                                                   self.settings.workers.retry_base_s * 2 ** attempt))
                     self.log.warning("batch failed; retrying", error=str(exc), attempt=attempt,
@@ -151,6 +153,20 @@ class WorkerLoop:
         self.dead_lettered += 1
         self.log.warning("dead-lettered a record", reason=letter.reason, code=letter.error_code,
                          topic=record.topic, partition=record.partition, offset=record.offset)
+
+
+class _AssignmentLog(ConsumerRebalanceListener):
+    """Rebalances are what an operator scaling workers out needs to see."""
+
+    def __init__(self, log: Any):
+        self.log = log
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        if revoked:
+            self.log.info("partitions revoked", partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in revoked))
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.log.info("partitions assigned", partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 
 
 def _parse(record: Record) -> bool:

@@ -28,6 +28,21 @@ DDL = (
       PRIMARY KEY (purchase_order_id, line_number),
       KEY walmart_order_line_map_item (commerce_item_id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    # Walmart returns and what became of them in Commerce; a credit memo refunded through the
+    # returns API is recorded here so the order refund path leaves it alone.
+    """CREATE TABLE IF NOT EXISTS walmart_return_map (
+      return_order_id VARCHAR(32) NOT NULL PRIMARY KEY,
+      purchase_order_id VARCHAR(32) NOT NULL,
+      customer_order_id VARCHAR(32) NOT NULL,
+      commerce_order_id INT UNSIGNED NULL,
+      commerce_rma_id INT UNSIGNED NULL,
+      creditmemo_id INT UNSIGNED NULL,
+      status VARCHAR(24) NOT NULL,
+      detail VARCHAR(512) NULL,
+      updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+      KEY walmart_return_map_po (purchase_order_id),
+      KEY walmart_return_map_memo (creditmemo_id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
 )
 
 
@@ -59,6 +74,13 @@ class OrderMap:
                             "sku, quantity) VALUES (%s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
                             "commerce_item_id = VALUES(commerce_item_id)",
                             [(purchase_order_id, *line) for line in lines])
+
+    def return_creditmemos(self, purchase_order_id: str) -> list[int]:
+        """Credit memos of this PO that belong to Walmart returns (refunded via the returns API)."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT creditmemo_id FROM walmart_return_map WHERE purchase_order_id = %s "
+                        "AND creditmemo_id IS NOT NULL", (purchase_order_id,))
+            return [int(row[0]) for row in cur.fetchall()]
 
     def for_commerce_orders(self, order_ids: list[int]) -> dict[int, MappedOrder]:
         if not order_ids:

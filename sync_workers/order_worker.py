@@ -48,8 +48,9 @@ class OrderWorker:
                 continue
             by_order.setdefault(order_id, []).append(record)
         try:
-            self.commerce.ping(reconnect=True)
-            for order_id, order in self.orders.for_commerce_orders(sorted(by_order)).items():
+            self.commerce.ping()
+            mapped = self.orders.for_commerce_orders(sorted(by_order))
+            for order_id, order in mapped.items():
                 try:
                     self.reconcile(order)
                 except WalmartClientError as exc:

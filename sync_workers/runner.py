@@ -11,7 +11,8 @@ from sync_workers.consumer import WorkerLoop
 from sync_workers.state import ValueState, connect_state
 from sync_workers.walmart.client import WalmartClient
 
-WORKERS = ("inventory", "price", "shipment", "cancellation")
+WORKERS = ("inventory", "price", "shipment", "cancellation", "refund")
+ORDER_WORKERS = ("shipment", "cancellation", "refund")
 
 
 def commerce_connection(settings: Settings) -> Any:
@@ -27,12 +28,14 @@ def build_worker(name: str, settings: Settings, client: WalmartClient | None = N
     from sync_workers.inventory.worker import InventoryWorker
     from sync_workers.price.worker import PriceWorker
 
-    if name in ("shipment", "cancellation"):
+    if name in ORDER_WORKERS:
         from sync_workers.cancellation_worker import CancellationWorker
         from sync_workers.order_map import OrderMap
+        from sync_workers.refund_worker import RefundWorker
         from sync_workers.shipment_worker import ShipmentWorker
 
-        order_class = {"shipment": ShipmentWorker, "cancellation": CancellationWorker}[name]
+        order_class = {"shipment": ShipmentWorker, "cancellation": CancellationWorker,
+                       "refund": RefundWorker}[name]
         return WorkerLoop(settings, order_class(settings, client, commerce_connection(settings),
                                                 OrderMap(connect_state(settings))))
     worker_class = {"inventory": InventoryWorker, "price": PriceWorker}[name]

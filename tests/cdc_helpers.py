@@ -114,12 +114,17 @@ def of_type(events: list[dict], family: str, type_: str) -> list[dict]:
     return [e for e in events if e["family"] == family and e["type"] == type_]
 
 
-def listen_process(config_path: Path, *args: str, overrides: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+def cli_process(config_path: Path, *args: str, overrides: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+    """``walmart-sync <args>`` as its own process, JSON logs on stderr, env free of WALMART_SYNC_*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")}
     sets = [arg for o in overrides for arg in ("--set", o)]
     return subprocess.Popen([sys.executable, "-m", "walmart_sync.cli", "--config", str(config_path),
-                             "--log-format", "json", *sets, "listen", *args], cwd=REPO, env=env,
+                             "--log-format", "json", *sets, *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def listen_process(config_path: Path, *args: str, overrides: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+    return cli_process(config_path, "listen", *args, overrides=overrides)
 
 
 def create_order(cur, increment_id: str, skus: list[str], state: str = "processing") -> tuple[int, list[int]]:

@@ -204,3 +204,15 @@ def test_cli_help_lists_commands() -> None:
     result = _cli("--help")
     assert result.returncode == 0
     assert "config" in result.stdout and "demo" in result.stdout
+
+
+def test_a_partial_consumer_defaults_table_keeps_the_other_defaults(config_file: Path) -> None:
+    """Found by the worker crash test: naming one knob in [kafka.consumer_defaults] used to drop
+    auto_offset_reset = "earliest", so a new group started at the log end and skipped changes."""
+    settings = load_settings(config_file, overrides=["kafka.consumer_defaults.session_timeout_ms=6000",
+                                                     "kafka.consumer_defaults.heartbeat_interval_ms=2000"],
+                             environ={})
+    tuning = settings.kafka.tuning_for("shipment")
+    assert (tuning.session_timeout_ms, tuning.heartbeat_interval_ms) == (6000, 2000)
+    assert tuning.auto_offset_reset == "earliest"
+    assert tuning.max_poll_records == 500

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from cdc_listener.preflight import Finding
 from config import ConfigError, Settings, load_settings
+from sync_workers.runner import WORKERS
 from walmart_sync.logs import configure_logging, redact, register_secrets
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -48,21 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
                         help="checkpoint (default), current, FILE:POS or gtid:D-S-N")
 
     work = commands.add_parser("work", help="run a push worker (Commerce -> Walmart)")
-    work.add_argument("worker", choices=["inventory", "price", "shipment", "cancellation"],
+    work.add_argument("worker", choices=WORKERS,
                       help="which worker")
 
     dlq = commands.add_parser("dlq", help="inspect and replay dead-lettered records")
     dlq_sub = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
     dlq_list = dlq_sub.add_parser("list", help="list a worker's dead letters")
-    dlq_list.add_argument("worker", choices=["inventory", "price"])
+    dlq_list.add_argument("worker", choices=WORKERS)
     dlq_list.add_argument("--limit", type=int, default=100)
     dlq_list.add_argument("--json", action="store_true")
     dlq_show = dlq_sub.add_parser("show", help="show one dead letter with its headers and value")
-    dlq_show.add_argument("worker", choices=["inventory", "price"])
+    dlq_show.add_argument("worker", choices=WORKERS)
     dlq_show.add_argument("offset", type=int)
     dlq_show.add_argument("--partition", type=int, default=0)
     dlq_replay = dlq_sub.add_parser("replay", help="send dead letters back to their source topic")
-    dlq_replay.add_argument("worker", choices=["inventory", "price"])
+    dlq_replay.add_argument("worker", choices=WORKERS)
     dlq_replay.add_argument("offsets", type=int, nargs="*", help="offsets to replay (default: all)")
     dlq_replay.add_argument("--force", action="store_true", help="replay letters replayed before too")
 

@@ -77,6 +77,7 @@ class FaultConfig:
     timeout_s: float = 3.0
     drop_rate: float = 0.0        # close the connection without an answer
     latency_s: float = 0.0        # added to every answer
+    answer_delay_s: float = 0.0   # writes: applied at once, answered this much later (a crash window)
     storm_429_until: float = 0.0  # monotonic time until which every call gets 429
     seed: int | None = None
 
@@ -231,6 +232,8 @@ class WalmartEmulator:
         response = getattr(self, endpoint)(request, self.seller(client_id), **args)
         response.headers.update(headers)
         self.seller(client_id).calls[endpoint] += 1
+        if self.faults.answer_delay_s and request.method in ("POST", "PUT"):
+            time.sleep(self.faults.answer_delay_s)
         return response
 
     def _bucket_for(self, endpoint: str, request: Request) -> str:
@@ -663,7 +666,8 @@ class WalmartEmulator:
                     number=str(index), sku=line["sku"], product_name=line.get("productName", line["sku"]),
                     quantity=quantity, unit_price=price, tax=round(price * quantity * 0.08, 2),
                     statuses=[LineStatus("Created", quantity)], status_date=created,
-                    intent_to_cancel=str(index) in intent_to_cancel))
+                    intent_to_cancel=str(index) in intent_to_cancel,
+                    shipping=round(float(line.get("shippingPrice", 0.0)), 2)))
             order = Order(purchase_order_id=str(number), customer_order_id=str(number + 1_000_000_000),
                           order_date=created, last_modified=created, lines=order_lines,
                           method_code=method_code)

@@ -69,6 +69,7 @@ class OrderLine:
     status_date: int
     intent_to_cancel: bool = False
     refunds: list[dict[str, Any]] = field(default_factory=list)
+    shipping: float = 0.0  # the line's SHIPPING charge
 
     def quantity_in(self, *statuses: str) -> int:
         return sum(s.quantity for s in self.statuses if s.status in statuses)
@@ -207,7 +208,7 @@ class Order:
                     total += -amount
                 already = sum(-c["charge"]["chargeAmount"]["amount"] for r in line.refunds
                               for c in r["refundCharges"]["refundCharge"])
-                if round(total + already, 2) > line.charged() + line.tax + 1e-9:
+                if round(total + already, 2) > line.charged() + line.shipping + line.tax + 1e-9:
                     raise OrderError("Refund amount exceeds the amount charged for the line",
                                      field="chargeAmount")
                 plan.append((line, refund))
@@ -236,7 +237,7 @@ class Order:
             },
             "orderLines": {"orderLine": [_line_json(line) for line in self.lines]},
             "orderSummary": {"totalAmount": {
-                "currencyAmount": round(sum(l.charged() + l.tax for l in self.lines), 2),
+                "currencyAmount": round(sum(l.charged() + l.shipping + l.tax for l in self.lines), 2),
                 "currencyUnit": "USD"}},
         }
 
@@ -257,7 +258,9 @@ def _line_json(line: OrderLine) -> dict[str, Any]:
         "charges": {"charge": [{
             "chargeType": "PRODUCT", "chargeName": "ItemPrice",
             "chargeAmount": {"currency": "USD", "amount": line.charged()},
-            "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": line.tax}}}]},
+            "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": line.tax}}}] + ([{
+            "chargeType": "SHIPPING", "chargeName": "Shipping",
+            "chargeAmount": {"currency": "USD", "amount": line.shipping}}] if line.shipping else [])},
         "orderLineQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
         "statusDate": line.status_date,
         "orderLineStatuses": {"orderLineStatus": statuses},

@@ -52,6 +52,21 @@ class OrderLine(WalmartModel):
         return sum(int(s.statusQuantity.amount) for s in self.orderLineStatuses.orderLineStatus
                    if s.status in statuses)
 
+    def charged(self, charge_type: str) -> float:
+        return round(sum(float(c["chargeAmount"]["amount"]) for c in self.charges.get("charge", [])
+                         if c.get("chargeType") == charge_type), 2)
+
+    def refunded(self, charge_type: str | None = None) -> float:
+        """Refunded so far (positive), of one charge type or all."""
+        charges = (self.refund or {}).get("refundCharges", {}).get("refundCharge", [])
+        return round(sum(-float(c["charge"]["chargeAmount"]["amount"]) for c in charges
+                         if charge_type is None or c["charge"].get("chargeType") == charge_type), 2)
+
+    def refunded_tax(self) -> float:
+        charges = (self.refund or {}).get("refundCharges", {}).get("refundCharge", [])
+        return round(sum(-float(((c["charge"].get("tax") or {}).get("taxAmount") or {}).get("amount", 0))
+                         for c in charges), 2)
+
 
 class OrderLines(WalmartModel):
     orderLine: list[OrderLine]
@@ -96,6 +111,7 @@ class RefundLine:
     reason: str = "CustomerChangedMind"
     comments: str = ""
     tax: float = 0.0
+    shipping: float = 0.0                # refunded shipping charge, positive here too
 
 
 class OrdersApi:
@@ -182,24 +198,29 @@ class OrdersApi:
         body = {"orderRefund": {"purchaseOrderId": purchase_order_id, "orderLines": {"orderLine": [{
             "lineNumber": line.line_number, "isFullRefund": False,
             "refunds": {"refund": [{"refundComments": line.comments or line.reason,
-                                    "refundCharges": {"refundCharge": [{
-                                        "refundReason": line.reason,
-                                        "charge": {"chargeType": "PRODUCT", "chargeName": "ItemPrice",
-                                                   "chargeAmount": {"currency": "USD", "amount": -abs(line.amount)},
-                                                   "tax": {"taxName": "Tax1", "taxAmount": {
-                                                       "currency": "USD", "amount": -abs(line.tax)}}}}]}}]},
+                                    "refundCharges": {"refundCharge": _refund_charges(line)}}]},
         } for line in lines]}}}
 
-        def refunded(order: WalmartOrder, number: str) -> float:
-            refund = order.line(number).refund or {}
-            return sum(-c["charge"]["chargeAmount"]["amount"]
-                       for c in refund.get("refundCharges", {}).get("refundCharge", []))
-
         def applied(before: WalmartOrder, now: WalmartOrder) -> bool:
-            return all(refunded(now, l.line_number) >= refunded(before, l.line_number) + abs(l.amount) - 1e-9
-                       for l in lines)
+            return all(now.line(l.line_number).refunded() >= before.line(l.line_number).refunded()
+                       + abs(l.amount) + abs(l.shipping) - 0.005 for l in lines)
 
         return self._exactly_once("order_refund", purchase_order_id, "refund", body, applied)
+
+
+def _refund_charges(line: RefundLine) -> list[dict[str, Any]]:
+    charges = []
+    if line.amount or line.tax or not line.shipping:
+        charges.append({"refundReason": line.reason, "charge": {
+            "chargeType": "PRODUCT", "chargeName": "ItemPrice",
+            "chargeAmount": {"currency": "USD", "amount": -abs(line.amount)},
+            "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": -abs(line.tax)}}}})
+    if line.shipping:
+        charges.append({"refundReason": line.reason, "charge": {
+            "chargeType": "SHIPPING", "chargeName": "Shipping Price",
+            "chargeAmount": {"currency": "USD", "amount": -abs(line.shipping)},
+            "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": 0.0}}}})
+    return charges
 
 
 def _ship_line(line: ShipLine) -> dict[str, Any]:

@@ -1,0 +1,97 @@
+"""Which parts of Commerce's credit memos Walmart still has to hear about, and how.
+
+Walmart can refund only what it shows shipped; quantity Commerce refunded before shipping it is,
+for Walmart, a cancellation. So per Commerce order item (= Walmart PO line) the refunded quantity
+splits into the part Commerce shipped, refunded with the credit memos' amounts scaled to it, and
+the rest, cancelled. Targets are totals over every credit memo of the order and are compared with
+what Walmart already shows, so a replay or a second credit memo sends only the difference: each
+credit memo reaches Walmart once. Shipping refunded by the credit memos is spread over the lines
+that carry a shipping charge, first come first served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CENT = 0.005
+
+
+@dataclass(frozen=True)
+class CreditedItem:
+    """A Commerce order item of a Walmart PO line, with its credit memo totals."""
+
+    line_number: str
+    shipped: int            # sales_order_item.qty_shipped
+    canceled: int           # sales_order_item.qty_canceled
+    refunded_qty: int       # sum of credit memo item qty
+    refunded_amount: float  # sum of credit memo row_total - discount
+    refunded_tax: float     # sum of credit memo tax_amount
+
+
+@dataclass(frozen=True)
+class WalmartLine:
+    line_number: str
+    quantity: int
+    shipped: int             # Shipped + Delivered
+    cancelled: int
+    open: int                # Created + Acknowledged
+    refunded_product: float
+    refunded_tax: float
+    refunded_shipping: float
+    shipping_charged: float
+
+
+@dataclass
+class LineRefund:
+    line_number: str
+    product: float = 0.0
+    tax: float = 0.0
+    shipping: float = 0.0
+
+
+@dataclass
+class RefundPlan:
+    refunds: list[LineRefund] = field(default_factory=list)
+    cancels: list[tuple[str, int]] = field(default_factory=list)   # (line, quantity)
+    waiting: list[str] = field(default_factory=list)               # shipped in Commerce, not yet on Walmart
+
+    def __bool__(self) -> bool:
+        return bool(self.refunds or self.cancels)
+
+
+def plan_refund(items: list[CreditedItem], walmart: dict[str, WalmartLine], shipping_refunded: float) -> RefundPlan:
+    plan = RefundPlan()
+    by_line: dict[str, LineRefund] = {}
+    for item in items:
+        line = walmart.get(item.line_number)
+        if line is None or item.refunded_qty <= 0:
+            continue
+        refund_shipped = min(item.refunded_qty, item.shipped)
+        never_shipped = item.refunded_qty - refund_shipped
+        if refund_shipped > line.shipped:
+            plan.waiting.append(item.line_number)
+        elif refund_shipped:
+            share = refund_shipped / item.refunded_qty
+            product = round(item.refunded_amount * share - line.refunded_product, 2)
+            tax = round(item.refunded_tax * share - line.refunded_tax, 2)
+            if product > CENT or tax > CENT:
+                by_line[item.line_number] = LineRefund(item.line_number, max(product, 0.0), max(tax, 0.0))
+        cancel_target = min(line.quantity, item.canceled + never_shipped)
+        cancellable = min(cancel_target - line.cancelled, line.open)
+        if cancellable > 0:
+            plan.cancels.append((item.line_number, cancellable))
+
+    shipping_due = round(shipping_refunded - sum(l.refunded_shipping for l in walmart.values()), 2)
+    if shipping_due > CENT:
+        shipped_lines = [l for l in sorted(walmart.values(), key=lambda l: int(l.line_number)) if l.shipped]
+        for line in shipped_lines:
+            room = round(line.shipping_charged - line.refunded_shipping, 2)
+            take = min(room, shipping_due)
+            if take > CENT:
+                by_line.setdefault(line.line_number, LineRefund(line.line_number)).shipping += take
+                shipping_due = round(shipping_due - take, 2)
+        if shipping_due > CENT and shipped_lines:  # more than Walmart charged: let Walmart judge it
+            first = shipped_lines[0].line_number
+            by_line.setdefault(first, LineRefund(first)).shipping += shipping_due
+    plan.refunds = [by_line[n] for n in sorted(by_line, key=int)]
+    return plan
