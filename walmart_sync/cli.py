@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     work.add_argument("worker", choices=WORKERS,
                       help="which worker")
 
+    run = commands.add_parser("run", help="run the listener and every worker in one process")
+    run.add_argument("--only", default="", metavar="NAMES",
+                     help=f"comma-separated subset of: listener, {', '.join(WORKERS)}")
+    run.add_argument("--from", dest="start", default="checkpoint",
+                     help="where the listener starts (as for `listen --from`)")
+
     dlq = commands.add_parser("dlq", help="inspect and replay dead-lettered records")
     dlq_sub = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
     dlq_list = dlq_sub.add_parser("list", help="list a worker's dead letters")
@@ -141,6 +147,14 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def listener_ready(listener) -> tuple[bool, str]:
+    """Ready once the binlog stream delivers (not merely holding the lock): a change committed
+    before that may precede a ``--from current`` start position."""
+    if listener.state == "active" and not listener.streaming.is_set():
+        return False, "active, connecting to the binlog"
+    return listener.state in ("active", "standby"), listener.state
+
+
 def cmd_listen(args: argparse.Namespace) -> int:
     import signal
 
@@ -167,8 +181,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
               f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
         return EXIT_CONFIG
     with ops_server as ops:
-        ops.add_readiness_check("listener", lambda: (listener.state in ("active", "standby"),
-                                                     listener.state))
+        ops.add_readiness_check("listener", lambda: listener_ready(listener))
         try:
             listener.run()
         except ListenerError as exc:
@@ -198,6 +211,58 @@ def cmd_work(args: argparse.Namespace) -> int:
     with ops_server as ops:
         ops.add_readiness_check("worker", lambda: (loop.running.is_set(), "consuming"))
         loop.run()
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
+    from cdc_listener.listener import Listener
+    from cdc_listener.position import parse_start
+    from sync_workers.runner import build_worker
+    from walmart_sync.ops_server import OpsServer
+    from walmart_sync.supervisor import Component, Supervisor
+
+    settings = _settings(args)
+    configure_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
+    known = ("listener", *WORKERS)
+    chosen = [n.strip() for n in args.only.split(",") if n.strip()] or list(known)
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        print(f"walmart-sync run: unknown component(s) {', '.join(unknown)}; choose from {', '.join(known)}",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        start = parse_start(args.start)
+    except ValueError as exc:
+        print(f"walmart-sync: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    components = []
+    if "listener" in chosen:
+        listener = Listener(settings, start)
+        components.append(Component("listener", listener.run, listener.stop, lambda: listener_ready(listener)))
+    for name in WORKERS:
+        if name in chosen:
+            loop = build_worker(name, settings)
+            components.append(Component(name, loop.run, loop.stop,
+                                        lambda loop=loop: (loop.running.is_set(), "consuming")))
+    supervisor = Supervisor(components)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: supervisor.stop())
+    try:
+        ops_server = OpsServer(settings.ops.host, settings.ops.port)
+    except OSError as exc:
+        print(f"walmart-sync run: cannot serve the ops endpoint on {settings.ops.host}:"
+              f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
+        return EXIT_CONFIG
+    with ops_server as ops:
+        for component in components:
+            ops.add_readiness_check(component.name, component.ready)
+        supervisor.start()
+        clean = supervisor.wait()
+    if not clean:
+        print(f"walmart-sync run: failed: {', '.join(supervisor.failed)}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -265,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_config_check(args)
         if args.command == "work":
             return cmd_work(args)
+        if args.command == "run":
+            return cmd_run(args)
         if args.command == "dlq":
             return cmd_dlq(args)
         if args.command == "emulator":

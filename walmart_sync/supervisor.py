@@ -1,0 +1,74 @@
+"""`walmart-sync run`: every component in one process, one thread each.
+
+Small deployments want one container; larger ones run `listen` and each `work <name>` apart and
+scale workers through their consumer groups. Either way the components are the same objects.
+If one component dies, the others are stopped and the process exits non-zero: a supervisor
+(systemd, Kubernetes) restarting the whole process is safer than running half a sidecar, and
+every component resumes from its own committed position.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from walmart_sync.logs import get_logger
+
+
+@dataclass
+class Component:
+    name: str
+    run: Callable[[], None]
+    stop: Callable[[], None]
+    ready: Callable[[], tuple[bool, str]]
+    error: BaseException | None = field(default=None, init=False)
+
+
+class Supervisor:
+    def __init__(self, components: list[Component]):
+        self.components = components
+        self.log = get_logger("supervisor")
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _run_one(self, component: Component) -> None:
+        try:
+            component.run()
+        except BaseException as exc:  # noqa: BLE001 - reported, then everything stops
+            component.error = exc
+            self.log.error("component failed; stopping the others", component=component.name, error=str(exc))
+        finally:
+            if not self._stopping.is_set():
+                if component.error is None:
+                    self.log.warning("component ended on its own; stopping the others", component=component.name)
+                self.stop()
+
+    def start(self) -> None:
+        for component in self.components:
+            thread = threading.Thread(target=self._run_one, args=(component,), name=component.name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self.log.info("running", components=[c.name for c in self.components])
+
+    def stop(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        for component in self.components:
+            try:
+                component.stop()
+            except Exception as exc:  # noqa: BLE001 - stopping the rest matters more
+                self.log.warning("stop failed", component=component.name, error=str(exc))
+
+    def wait(self, timeout_s: float = 60.0) -> bool:
+        """Block until stopped; True when every component ended cleanly."""
+        while not self._stopping.wait(0.5):  # short waits keep the main thread's signal handlers live
+            pass
+        for thread in self._threads:
+            thread.join(timeout_s)
+        return all(c.error is None for c in self.components)
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.name for c in self.components if c.error is not None]
