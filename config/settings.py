@@ -365,8 +365,19 @@ class WorkersSettings(Section):
     coalesce_ms: int = Field(200, ge=0, le=60_000,
                              description="Collect changes this long so one push carries the latest.")
     feed_threshold: int = Field(
-        100, ge=1, description="Use a bulk feed when more SKUs are pending than this many singles.")
+        1000, ge=1, description="Always use a bulk feed when more SKUs than this are pending; below it, "
+                                "a feed is used only when singles would take longer than feed_expected_s.")
+    feed_expected_s: float = Field(
+        300.0, gt=0, description="How long Walmart takes to process a feed, until measured: the worker "
+                                 "learns it from its own feeds.")
     feed_poll_s: float = Field(30.0, gt=0, description="How often a submitted feed is polled.")
+    single_concurrency: int = Field(
+        4, ge=1, le=32, description="Single inventory/price updates in flight at once (the API budget still "
+                                    "bounds the rate).")
+    max_batch_records: int = Field(
+        50_000, ge=1, description="While Kafka returns full polls (a backlog), keep reading up to this many "
+                                  "records into one batch.")
+    max_batch_ms: int = Field(3_000, ge=0, description="... or for at most this long.")
     retry_base_s: float = Field(0.5, gt=0)
     retry_cap_s: float = Field(60.0, gt=0)
 

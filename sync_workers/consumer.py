@@ -77,24 +77,39 @@ class WorkerLoop:
         self.batches = 0
         self.retries = 0
         self.running = threading.Event()
+        self._max_poll_records = settings.kafka.tuning_for(handler.name).max_poll_records or 500
 
     def stop(self) -> None:
         self._stop.set()
 
     def _collect(self, consumer: KafkaConsumer) -> list[Record]:
-        """Poll, then keep polling for ``coalesce_ms`` so a burst is handled as one batch."""
+        """Poll, then keep polling for ``coalesce_ms`` so a burst is handled as one batch.
+
+        When polls come back full (a backlog: after a bulk import, or a restart), keep reading
+        past the window, up to ``max_batch_records`` / ``max_batch_ms``: a batch naming every
+        SKU of the backlog lets the worker choose singles or a feed for all of it at once,
+        instead of spending the single budget slice by slice.
+        """
+        workers = self.settings.workers
+        full = self._max_poll_records
         records: list[Record] = []
-        window_ends = None
+        window_ends = hard_end = None
         while not self._stop.is_set():
             polled = consumer.poll(timeout_ms=self.poll_timeout_ms)
+            got = 0
             for partition_records in polled.values():
+                got += len(partition_records)
                 for r in partition_records:
                     records.append(Record(r.topic, r.partition, r.offset, r.key, r.value))
             if not records:
                 return records
-            if window_ends is None:
-                window_ends = time.monotonic() + self.settings.workers.coalesce_ms / 1000
-            if time.monotonic() >= window_ends or not polled:
+            now = time.monotonic()
+            if window_ends is None or hard_end is None:
+                window_ends = now + workers.coalesce_ms / 1000
+                hard_end = now + workers.max_batch_ms / 1000
+            if not polled or len(records) >= workers.max_batch_records or now >= hard_end:
+                return records
+            if now >= window_ends and got < full:
                 return records
         return records
 
@@ -108,6 +123,8 @@ class WorkerLoop:
         try:
             while not self._stop.is_set():
                 self.running.set()
+                if hasattr(self.handler, "backlog_records"):
+                    self.handler.backlog_records = _backlog(consumer)
                 self.handler.tick()
                 records = self._collect(consumer)
                 if not records:
@@ -115,6 +132,8 @@ class WorkerLoop:
                 dead = [DeadLetter(r, "not a JSON change event", "MALFORMED_EVENT")
                         for r in records if not _parse(r)]
                 parsed = [r for r in records if r.event is not None]
+                if hasattr(self.handler, "backlog_records"):
+                    self.handler.backlog_records = _backlog(consumer)
                 try:
                     dead += self.handler.handle(parsed) if parsed else []
                 except TransientError as exc:
@@ -178,6 +197,21 @@ def _parse(record: Record) -> bool:
         return False
     record.event = event
     return True
+
+
+def _backlog(consumer: KafkaConsumer) -> int:
+    """Records fetched-but-not-consumed and not-yet-fetched, from the fetch high watermark (right
+    on every broker; ListOffsets' end offset is not on the local one)."""
+    total = 0
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is None:
+            continue
+        try:
+            total += max(0, high - consumer.position(tp, timeout_ms=0))
+        except Exception:  # noqa: BLE001 - a hint only; no position yet means nothing to add
+            continue
+    return total
 
 
 def _rewind(consumer: KafkaConsumer, records: list[Record]) -> None:

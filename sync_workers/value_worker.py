@@ -2,9 +2,9 @@
 
 Events only name SKUs. For them the worker reads the current target values from the database in
 one batch (the event is the trigger, the database the truth), skips what Walmart already
-confirmed, and pushes the rest: single calls while few, one bulk feed when more SKUs are pending
-than ``workers.feed_threshold`` (or than the API's budget allows). Submitted feeds are recorded
-in the state schema and polled on a timer; when one completes its successes are confirmed and all
+confirmed, and pushes the rest: single calls while the API's budget drains them faster than a
+feed would be processed, otherwise the budget's worth as singles and the rest in one feed
+(push_plan.py). Submitted feeds are recorded in the state schema and polled on a timer; when one completes its successes are confirmed and all
 its SKUs are checked again, so a value that changed meanwhile, or a failed item, is pushed afresh.
 Walmart refusing a SKU for good dead-letters that SKU's records.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +21,10 @@ import pymysql
 
 from config import Settings
 from sync_workers.consumer import DeadLetter, Record, TransientError
+from sync_workers.push_plan import plan_push
 from sync_workers.state import ValueState
 from sync_workers.walmart.client import WalmartClient
+from sync_workers.walmart.feeds import BUCKETS as FEED_BUCKETS
 from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
 from walmart_sync.logs import get_logger
 
@@ -44,6 +47,11 @@ class ValueWorker:
         self._recheck: set[str] = set()
         self.pushed_singles = 0
         self.pushed_feeds = 0
+        self.feed_eta_s = settings.workers.feed_expected_s
+        self.backlog_records = 0  # records queued behind the current batch; the loop keeps it current
+        self._feed_submitted: dict[str, float] = {}
+        self._scheduled: set[str] = set()  # SKUs with a due check in the state store
+        self._pool = ThreadPoolExecutor(settings.workers.single_concurrency, thread_name_prefix=f"{self.name}-push")
 
     # to implement ------------------------------------------------------------------------------
     def read_targets(self, skus: set[str]) -> dict[str, str]:
@@ -79,7 +87,7 @@ class ValueWorker:
                 continue
             if self._wanted(sku):
                 by_sku.setdefault(sku, []).append(record)
-        refused = self.sync(set(by_sku))
+        refused = self.sync(set(by_sku) | self._take_due())
         for sku, (reason, code) in refused.items():
             dead += [DeadLetter(record, reason, code) for record in by_sku.get(sku, [])]
         return dead
@@ -88,16 +96,23 @@ class ValueWorker:
         if self.clock() >= self._next_feed_poll:
             self._next_feed_poll = self.clock() + self.settings.workers.feed_poll_s
             self._poll_feeds()
-        try:
-            self._recheck |= set(self.state.due(datetime.now()))
-        except pymysql.MySQLError as exc:
-            self.log.warning("state store unavailable for scheduled checks", error=str(exc))
-        if self._recheck:
-            skus, self._recheck = self._recheck, set()
+        skus = self._take_due()
+        if skus:
             try:
                 self.sync(skus)
             except TransientError:
                 self._recheck |= skus
+
+    def _take_due(self) -> set[str]:
+        """SKUs to look at again without an event: feed outcomes, deferred singles, price windows."""
+        try:
+            due = set(self.state.due(datetime.now()))
+            self._scheduled |= due
+            self._recheck |= due
+        except pymysql.MySQLError as exc:
+            self.log.warning("state store unavailable for scheduled checks", error=str(exc))
+        skus, self._recheck = self._recheck, set()
+        return skus
 
     # the sync itself ------------------------------------------------------------------------------
     def sync(self, skus: set[str]) -> dict[str, tuple[str, str | None]]:
@@ -105,34 +120,86 @@ class ValueWorker:
         if not skus:
             return {}
         try:
-            self.commerce.ping(reconnect=True)
+            self.commerce.ping()
             targets = self.read_targets(skus)
-            self.state.schedule(self.next_checks(skus))
+            # clear the due checks being served now; set the next ones (price windows)
+            self.state.schedule({sku: None for sku in skus & self._scheduled} | self.next_checks(skus))
+            self._scheduled -= skus
             confirmed = self.state.confirmed(sorted(skus))
+            in_flight = self._in_flight()
         except pymysql.MySQLError as exc:
             raise TransientError(f"database: {exc.args[-1]}") from exc
-        changed = {sku: value for sku, value in targets.items() if confirmed.get(sku) != value}
+        # A value already on its way in a submitted feed is not sent again: in a burst every
+        # batch names the same SKUs, and feeds are the scarcest budget (10 an hour).
+        changed = {sku: value for sku, value in targets.items()
+                   if confirmed.get(sku) != value and in_flight.get(sku) != value}
         if not changed:
             return {}
-        budget = self.client.buckets[self.single_api].tokens()
-        if len(changed) > min(self.settings.workers.feed_threshold, max(budget, 1)):
-            return self._push_feed(changed)
-        return self._push_singles(changed)
+        single = self.client.buckets[self.single_api]
+        tokens = single.tokens()
+        plan = plan_push(len(changed), tokens, 1.0 / single.rate, self.feed_eta_s,
+                         self.client.buckets[FEED_BUCKETS[self.feed_type]].tokens(),
+                         self.settings.workers.feed_threshold, self.backlog_records)
+        ordered = sorted(changed)
+        if not plan.feed:
+            # Singles, but only as many as the bucket holds now: the rest are deferred (durably,
+            # as due checks) instead of waiting here, so the next batch is decided together
+            # with them and can still turn a growing backlog into a feed.
+            now, deferred = ordered[:tokens], ordered[tokens:]
+            if deferred:
+                try:
+                    self.state.schedule({sku: datetime.now() for sku in deferred})
+                    self._scheduled |= set(deferred)
+                except pymysql.MySQLError as exc:
+                    raise TransientError(f"database: {exc.args[-1]}") from exc
+            return self._push_singles({sku: changed[sku] for sku in now})
+        now, later = ordered[:plan.singles], ordered[plan.singles:]
+        self.log.info("backlog: pushing part as singles and the rest as a feed", singles=len(now),
+                      feed=len(later), feed_eta_s=round(self.feed_eta_s, 1))
+        refused = self._push_feed({sku: changed[sku] for sku in later})  # the feed first: it takes longest
+        refused.update(self._push_singles({sku: changed[sku] for sku in now}))
+        return refused
+
+    def _in_flight(self) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for _feed_id, items in self.state.open_feeds(self.name):  # oldest first: the newest wins
+            values.update(items)
+        return values
 
     def _push_singles(self, changed: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+        """Single updates, a few in flight at once: against a remote Walmart each call is latency
+        bound (tens of ms), so one at a time would leave most of the API's budget unused."""
+        if not changed:
+            return {}
         refused: dict[str, tuple[str, str | None]] = {}
-        for sku, value in sorted(changed.items()):
+        outcomes: dict[str, Exception | None] = {}
+
+        def push(item: tuple[str, str]) -> None:
             try:
-                self.push_single(sku, value)
-            except WalmartClientError as exc:
-                code = exc.details[0].code if exc.details else None
-                refused[sku] = (f"Walmart refused the {self.name} update: {exc}", code)
-                self.state.failed(sku, str(exc))
-                continue
-            except WalmartServerError as exc:
-                raise TransientError(f"Walmart: {exc}") from exc
-            self.state.confirm({sku: value}, "single")
-            self.pushed_singles += 1
+                self.push_single(*item)
+                outcomes[item[0]] = None
+            except (WalmartClientError, WalmartServerError) as exc:
+                outcomes[item[0]] = exc
+
+        items = sorted(changed.items())
+        if len(items) == 1 or self.settings.workers.single_concurrency == 1:
+            for item in items:
+                push(item)
+        else:
+            list(self._pool.map(push, items))
+        done = {sku: changed[sku] for sku, error in outcomes.items() if error is None}
+        self.state.confirm(done, "single")
+        self.pushed_singles += len(done)
+        server_error = None
+        for sku, error in outcomes.items():
+            if isinstance(error, WalmartClientError):
+                code = error.details[0].code if error.details else None
+                refused[sku] = (f"Walmart refused the {self.name} update: {error}", code)
+                self.state.failed(sku, str(error))
+            elif isinstance(error, WalmartServerError):
+                server_error = error
+        if server_error is not None:  # what landed is confirmed; the batch retries the rest
+            raise TransientError(f"Walmart: {server_error}") from server_error
         return refused
 
     def _push_feed(self, changed: dict[str, str]) -> dict[str, tuple[str, str | None]]:
@@ -142,6 +209,7 @@ class ValueWorker:
         except WalmartServerError as exc:
             raise TransientError(f"Walmart feed submission: {exc}") from exc
         self.state.record_feed(feed_id, self.name, self.feed_type, changed)
+        self._feed_submitted[feed_id] = self.clock()
         self.pushed_feeds += 1
         self.log.info("feed submitted", feed_id=feed_id, skus=len(changed))
         return {}
@@ -163,6 +231,9 @@ class ValueWorker:
                 continue
             if not result.done:
                 continue
+            if feed_id in self._feed_submitted:  # learn how long this seller's feeds take
+                took = self.clock() - self._feed_submitted.pop(feed_id)
+                self.feed_eta_s = 0.7 * self.feed_eta_s + 0.3 * took
             succeeded = {i.sku: items[i.sku] for i in result.items
                          if i.ingestionStatus == "SUCCESS" and i.sku in items}
             self.state.confirm(succeeded, "feed", feed_id)
