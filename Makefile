@@ -20,6 +20,8 @@ bench: setup
 	$(BIN)/python bench/stack_and_seed.py
 	$(BIN)/python bench/cdc_throughput.py --quick
 	$(BIN)/python bench/cdc_latency.py --quick
+	$(BIN)/python bench/e2e_latency.py --quick
+	$(BIN)/python bench/burst.py --quick
 
 setup: mariadb $(STAMP)
 

@@ -95,7 +95,10 @@ class WorkerLoop:
         records: list[Record] = []
         window_ends = hard_end = None
         while not self._stop.is_set():
-            polled = consumer.poll(timeout_ms=self.poll_timeout_ms)
+            # idle: wait up to poll_timeout_ms; inside a window: never past its end
+            timeout = self.poll_timeout_ms if window_ends is None else \
+                max(0, int((window_ends - time.monotonic()) * 1000))
+            polled = consumer.poll(timeout_ms=timeout)
             got = 0
             for partition_records in polled.values():
                 got += len(partition_records)
