@@ -12,7 +12,6 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from devstack.walmart_emulator.app import WalmartEmulator
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -37,7 +36,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class EmulatorServer:
-    def __init__(self, app: WalmartEmulator, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0):
         self.app = app
         self._server = make_server(host, port, app, server_class=_ThreadingServer,
                                    handler_class=_QuietHandler)

@@ -1,0 +1,603 @@
+"""An emulator of the Adobe Commerce / Magento REST endpoints walmart-sync calls, and of the
+merchant actions tests and the demo drive, writing the rows Magento writes into the local
+Commerce database so the CDC listener sees real changes and the loop closes.
+
+What it does as Magento does:
+- integration-token auth (``Authorization: Bearer``); Magento's error shape
+  ``{"message": ..., "parameters": ...}`` with its status codes;
+- the admin cart flow: ``POST /V1/carts`` (a quote), ``POST /V1/carts/{id}/items`` with a stock
+  check against the MSI salable quantity of the store's stock ("The requested qty is not
+  available"), ``POST /V1/carts/{id}/shipping-information``, ``PUT /V1/carts/{id}/order`` with an
+  offline payment method; placing writes sales_order (+ items, addresses, payment), takes the
+  increment id from ``sequence_order_<store>``, and one ``order_placed`` reservation per SKU with
+  Magento's metadata JSON;
+- ``GET /V1/orders`` with searchCriteria filters, ``GET /V1/orders/{id}``, ``POST /V1/orders``
+  (the repository save, used to set ``ext_order_id``);
+- merchant actions: ship (shipment, items, tracks, source deduction from the stock's sources by
+  priority, legacy stock item of the default source, a ``shipment_created`` reservation that
+  compensates the order's), cancel (``order_canceled`` reservation), invoice, refund (credit
+  memo; ``creditmemo_created`` compensation for quantity never shipped, or return to stock).
+
+Where Magento needs an extension, said here and in docs/commerce-emulator.md: a cart item's
+``price`` is applied as the item's custom price, and ``addressInformation.extension_attributes
+.shipping_amount`` sets the shipping charge, as channel integrations' modules do for marketplace
+orders (stock Magento would use catalog prices and the carrier's rate).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pymysql
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from mappings.inventory import walmart_quantity
+from sync_workers.inventory.salable import read_positions
+
+
+class MagentoError(Exception):
+    def __init__(self, status: int, message: str, parameters: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.parameters = parameters
+
+
+@dataclass
+class CommerceFaults:
+    place_order_delay_s: float = 0.0  # the order is written at once, the answer comes this much later
+    error_rate: float = 0.0           # answer 503 before doing anything
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, default=str), status, content_type="application/json")
+
+
+def _money(value: Any) -> float:
+    return float(Decimal(str(value or 0)).quantize(Decimal("0.01")))
+
+
+class CommerceEmulator:
+    def __init__(self, connect: Any, token: str, rma_enabled: bool = True):
+        """``connect``: a callable returning a new pymysql connection to the Commerce database."""
+        self._connect = connect
+        self.token = token
+        self.rma_enabled = rma_enabled
+        self.faults = CommerceFaults()
+        self.calls: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self._conn: Any = None
+        self._rng = random.Random(5)
+        prefix = "/rest/<store_code>/V1"
+        self.url_map = Map([
+            Rule(f"{prefix}/carts/", endpoint="cart_create", methods=["POST"]),
+            Rule(f"{prefix}/carts/<int:cart_id>/items", endpoint="cart_add_item", methods=["POST"]),
+            Rule(f"{prefix}/carts/<int:cart_id>/shipping-information", endpoint="cart_shipping", methods=["POST"]),
+            Rule(f"{prefix}/carts/<int:cart_id>/order", endpoint="cart_place_order", methods=["PUT"]),
+            Rule(f"{prefix}/orders", endpoint="orders_search", methods=["GET"]),
+            Rule(f"{prefix}/orders", endpoint="order_save", methods=["POST"]),
+            Rule(f"{prefix}/orders/<int:order_id>", endpoint="order_get", methods=["GET"]),
+            Rule(f"{prefix}/orders/<int:order_id>/cancel", endpoint="order_cancel", methods=["POST"]),
+            Rule(f"{prefix}/order/<int:order_id>/ship", endpoint="order_ship", methods=["POST"]),
+            Rule(f"{prefix}/order/<int:order_id>/invoice", endpoint="order_invoice", methods=["POST"]),
+            Rule(f"{prefix}/order/<int:order_id>/refund", endpoint="order_refund", methods=["POST"]),
+            Rule(f"{prefix}/returns", endpoint="rma_create", methods=["POST"]),
+            Rule(f"{prefix}/returns/<int:rma_id>", endpoint="rma_get", methods=["GET"]),
+        ], strict_slashes=False)
+
+    # plumbing -------------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            response = self._dispatch(request)
+        except MagentoError as exc:
+            response = _json({"message": exc.message, **({"parameters": exc.parameters} if exc.parameters else {})},
+                             exc.status)
+        except NotFound:
+            response = _json({"message": "Request does not match any route."}, 404)
+        except HTTPException as exc:
+            response = _json({"message": exc.description or "error"}, exc.code or 500)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        endpoint, args = adapter.match()
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            raise MagentoError(401, "The consumer isn't authorized to access %resources.",
+                               {"resources": "Magento_Sales::sales"})
+        if self.faults.error_rate and self._rng.random() < self.faults.error_rate:
+            raise MagentoError(503, "Service Unavailable")
+        store_id = self._store_id(args.pop("store_code"))
+        body = request.get_json(silent=True) if request.data else None
+        with self._lock:
+            self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
+            conn = self._connection()
+            try:
+                result = getattr(self, endpoint)(conn, store_id, body or {}, request, **args)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+        if endpoint == "cart_place_order" and self.faults.place_order_delay_s:
+            time.sleep(self.faults.place_order_delay_s)
+        return _json(result)
+
+    def _connection(self) -> Any:
+        if self._conn is None or not self._conn.open:
+            self._conn = self._connect()
+            self._conn.autocommit(False)
+        else:
+            self._conn.ping()
+        return self._conn
+
+    def _store_id(self, code: str) -> int:
+        with self._lock:
+            conn = self._connection()
+            with conn.cursor() as cur:
+                cur.execute("SELECT store_id FROM store WHERE code = %s", ("admin" if code == "all" else code,))
+                row = cur.fetchone()
+            conn.commit()
+        if row is None:
+            raise MagentoError(400, "The store that was requested wasn't found. Verify the store and try again.")
+        return int(row[0])
+
+    @staticmethod
+    def _stock_id(cur: Any, store_id: int) -> int:
+        cur.execute("SELECT c.stock_id FROM store s JOIN store_website w ON w.website_id = s.website_id "
+                    "JOIN inventory_stock_sales_channel c ON c.type = 'website' AND c.code = w.code "
+                    "WHERE s.store_id = %s", (store_id,))
+        row = cur.fetchone()
+        return int(row[0]) if row else 1
+
+    def _salable(self, conn: Any, sku: str, stock_id: int) -> int:
+        position = read_positions(conn, [sku], stock_id, True).get(sku)
+        return walmart_quantity(position, 0) if position else 0
+
+    # cart flow ------------------------------------------------------------------------------------
+    def cart_create(self, conn: Any, store_id: int, body: dict, request: Request) -> int:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO quote (store_id, is_active, customer_is_guest, base_currency_code, "
+                        "store_currency_code, quote_currency_code, global_currency_code, checkout_method) "
+                        "VALUES (%s, 1, 1, 'USD', 'USD', 'USD', 'USD', 'guest')", (store_id,))
+            return int(cur.lastrowid)
+
+    def _quote(self, cur: Any, cart_id: int) -> tuple:
+        cur.execute("SELECT entity_id, store_id, is_active, reserved_order_id FROM quote WHERE entity_id = %s",
+                    (cart_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise MagentoError(404, 'No such entity with %fieldName = %fieldValue',
+                               {"fieldName": "cartId", "fieldValue": cart_id})
+        if not row[2]:
+            raise MagentoError(404, "The cart isn't active.")
+        return row
+
+    def cart_add_item(self, conn: Any, store_id: int, body: dict, request: Request, cart_id: int) -> dict:
+        item = body.get("cartItem") or {}
+        sku, qty = item.get("sku"), item.get("qty")
+        if not isinstance(sku, str) or not isinstance(qty, (int, float)) or qty <= 0:
+            raise MagentoError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": "sku, qty"})
+        with conn.cursor() as cur:
+            self._quote(cur, cart_id)
+            cur.execute("SELECT entity_id, type_id FROM catalog_product_entity WHERE sku = %s", (sku,))
+            product = cur.fetchone()
+            if product is None:
+                raise MagentoError(404, "The product that was requested doesn't exist. Verify the product and try again.")
+            cur.execute("SELECT COALESCE(SUM(qty), 0) FROM quote_item WHERE quote_id = %s AND sku = %s", (cart_id, sku))
+            in_cart = float(cur.fetchone()[0])
+            if self._salable(conn, sku, self._stock_id(cur, store_id)) < in_cart + qty:
+                raise MagentoError(400, "The requested qty is not available")
+            price = _money(item.get("price")) if item.get("price") is not None else self._catalog_price(cur, product[0])
+            cur.execute("INSERT INTO quote_item (quote_id, product_id, store_id, sku, name, qty, price, base_price, "
+                        "custom_price, original_custom_price, row_total, base_row_total, product_type) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        (cart_id, product[0], store_id, sku, item.get("name") or sku, qty, price, price, price, price,
+                         _money(price * qty), _money(price * qty), product[1] or "simple"))
+            return {"item_id": cur.lastrowid, "sku": sku, "qty": qty, "name": item.get("name") or sku,
+                    "price": price, "product_type": product[1] or "simple", "quote_id": str(cart_id)}
+
+    @staticmethod
+    def _catalog_price(cur: Any, product_id: int) -> float:
+        cur.execute("SELECT d.value FROM catalog_product_entity_decimal d JOIN eav_attribute a "
+                    "ON a.attribute_id = d.attribute_id AND a.attribute_code = 'price' "
+                    "WHERE d.entity_id = %s AND d.store_id = 0", (product_id,))
+        row = cur.fetchone()
+        return _money(row[0]) if row else 0.0
+
+    def cart_shipping(self, conn: Any, store_id: int, body: dict, request: Request, cart_id: int) -> dict:
+        info = body.get("addressInformation") or {}
+        shipping, billing = info.get("shipping_address"), info.get("billing_address") or info.get("shipping_address")
+        if not isinstance(shipping, dict) or not info.get("shipping_carrier_code") or not info.get("shipping_method_code"):
+            raise MagentoError(400, "The shipping method is missing. Select the shipping method and try again.")
+        for field in ("firstname", "lastname", "street", "city", "postcode", "country_id", "telephone"):
+            if not shipping.get(field):
+                raise MagentoError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": field})
+        extension = info.get("extension_attributes") or {}
+        with conn.cursor() as cur:
+            self._quote(cur, cart_id)
+            cur.execute("DELETE FROM quote_address WHERE quote_id = %s", (cart_id,))
+            for kind, address in (("shipping", shipping), ("billing", billing)):
+                cur.execute("INSERT INTO quote_address (quote_id, address_type, email, firstname, lastname, street, "
+                            "city, region, postcode, country_id, telephone, shipping_method, shipping_amount) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                            (cart_id, kind, address.get("email"), address.get("firstname"), address.get("lastname"),
+                             "\n".join(address.get("street") or []), address.get("city"), address.get("region"),
+                             address.get("postcode"), address.get("country_id"), address.get("telephone"),
+                             f"{info['shipping_carrier_code']}_{info['shipping_method_code']}" if kind == "shipping" else None,
+                             _money(extension.get("shipping_amount")) if kind == "shipping" else 0))
+            cur.execute("UPDATE quote SET customer_email = %s, customer_firstname = %s, customer_lastname = %s "
+                        "WHERE entity_id = %s", (shipping.get("email"), shipping.get("firstname"),
+                                                 shipping.get("lastname"), cart_id))
+        return {"payment_methods": [{"code": "checkmo", "title": "Check / Money order"},
+                                    {"code": "purchaseorder", "title": "Purchase Order"}],
+                "totals": {"shipping_amount": _money(extension.get("shipping_amount"))}}
+
+    def cart_place_order(self, conn: Any, store_id: int, body: dict, request: Request, cart_id: int) -> int:
+        method = (body.get("paymentMethod") or {}).get("method")
+        if method not in ("checkmo", "purchaseorder", "free", "cashondelivery", "banktransfer"):
+            raise MagentoError(400, "The requested Payment Method is not available.")
+        with conn.cursor() as cur:
+            self._quote(cur, cart_id)
+            cur.execute("SELECT item_id, product_id, sku, name, qty, price, product_type FROM quote_item "
+                        "WHERE quote_id = %s ORDER BY item_id", (cart_id,))
+            items = cur.fetchall()
+            if not items:
+                raise MagentoError(400, "A server error stopped your order from being placed. Please try to place your order again.")
+            cur.execute("SELECT address_type, email, firstname, lastname, street, city, region, postcode, country_id, "
+                        "telephone, shipping_method, shipping_amount FROM quote_address WHERE quote_id = %s", (cart_id,))
+            addresses = {row[0]: row for row in cur.fetchall()}
+            if "shipping" not in addresses:
+                raise MagentoError(400, "The shipping address is missing. Set the address and try again.")
+            stock_id = self._stock_id(cur, store_id)
+            for item in items:  # checked again at placement, as Magento does
+                if self._salable(conn, item[2], stock_id) < float(item[4]):
+                    raise MagentoError(400, "The requested qty is not available")
+            cur.execute(f"INSERT INTO sequence_order_{store_id} () VALUES ()")
+            increment_id = f"{store_id}{cur.lastrowid:09d}"
+            ship = addresses["shipping"]
+            subtotal = sum(_money(float(i[5]) * float(i[4])) for i in items)
+            shipping_amount = _money(ship[11])
+            grand = _money(subtotal + shipping_amount)
+            qty_total = sum(float(i[4]) for i in items)
+            cur.execute(
+                "INSERT INTO sales_order (state, status, increment_id, store_id, quote_id, customer_email, "
+                "customer_firstname, customer_lastname, customer_is_guest, customer_group_id, subtotal, base_subtotal, "
+                "shipping_amount, base_shipping_amount, grand_total, base_grand_total, total_qty_ordered, "
+                "base_total_qty_ordered, order_currency_code, base_currency_code, global_currency_code, "
+                "store_currency_code, shipping_method, shipping_description, total_item_count, tax_amount, "
+                "base_tax_amount) VALUES ('new', 'pending', %s, %s, %s, %s, %s, %s, 1, 0, %s, %s, %s, %s, %s, %s, "
+                "%s, %s, 'USD', 'USD', 'USD', 'USD', %s, %s, %s, 0, 0)",
+                (increment_id, store_id, cart_id, ship[1], ship[2], ship[3], subtotal, subtotal, shipping_amount,
+                 shipping_amount, grand, grand, qty_total, qty_total, ship[10], ship[10], len(items)))
+            order_id = cur.lastrowid
+            for item in items:
+                row_total = _money(float(item[5]) * float(item[4]))
+                cur.execute("INSERT INTO sales_order_item (order_id, store_id, quote_item_id, product_id, sku, name, "
+                            "product_type, qty_ordered, price, base_price, original_price, row_total, base_row_total) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                            (order_id, store_id, item[0], item[1], item[2], item[3], item[6], item[4], item[5],
+                             item[5], item[5], row_total, row_total))
+            address_ids = {}
+            for kind, address in addresses.items():
+                cur.execute("INSERT INTO sales_order_address (parent_id, address_type, email, firstname, lastname, "
+                            "street, city, region, postcode, country_id, telephone) VALUES "
+                            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", (order_id, kind, *address[1:10]))
+                address_ids[kind] = cur.lastrowid
+            cur.execute("UPDATE sales_order SET shipping_address_id = %s, billing_address_id = %s WHERE entity_id = %s",
+                        (address_ids.get("shipping"), address_ids.get("billing"), order_id))
+            cur.execute("INSERT INTO sales_order_payment (parent_id, method, amount_ordered, base_amount_ordered, "
+                        "shipping_amount, base_shipping_amount) VALUES (%s, %s, %s, %s, %s, %s)",
+                        (order_id, method, grand, grand, shipping_amount, shipping_amount))
+            by_sku: dict[str, float] = {}
+            for item in items:
+                by_sku[item[2]] = by_sku.get(item[2], 0.0) + float(item[4])
+            self._reserve(cur, stock_id, {sku: -qty for sku, qty in by_sku.items()}, "order_placed",
+                          order_id, increment_id)
+            cur.execute("UPDATE quote SET is_active = 0, reserved_order_id = %s WHERE entity_id = %s",
+                        (increment_id, cart_id))
+        return int(order_id)
+
+    @staticmethod
+    def _reserve(cur: Any, stock_id: int, quantities: dict[str, float], event: str, order_id: int,
+                 increment_id: str) -> None:
+        """One reservation per SKU, metadata as Magento's ReservationBuilder writes it."""
+        metadata = json.dumps({"event_type": event, "object_type": "order", "object_id": str(order_id),
+                               "object_increment_id": increment_id}, separators=(",", ":"))
+        cur.executemany("INSERT INTO inventory_reservation (stock_id, sku, quantity, metadata) VALUES (%s, %s, %s, %s)",
+                        [(stock_id, sku, qty, metadata) for sku, qty in quantities.items() if qty])
+
+    # orders -----------------------------------------------------------------------------------------
+    ORDER_FIELDS = ("entity_id", "increment_id", "state", "status", "store_id", "quote_id", "ext_order_id",
+                    "customer_email", "customer_firstname", "customer_lastname", "customer_is_guest", "subtotal",
+                    "shipping_amount", "tax_amount", "grand_total", "total_qty_ordered", "shipping_method",
+                    "order_currency_code", "created_at")
+    ITEM_FIELDS = ("item_id", "sku", "name", "product_type", "qty_ordered", "qty_shipped", "qty_canceled",
+                   "qty_invoiced", "qty_refunded", "price", "row_total", "tax_amount")
+
+    def _order_json(self, cur: Any, order_id: int) -> dict:
+        cur.execute(f"SELECT {', '.join(self.ORDER_FIELDS)} FROM sales_order WHERE entity_id = %s", (order_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise MagentoError(404, "The entity that was requested doesn't exist. Verify the entity and try again.")
+        order: dict[str, Any] = dict(zip(self.ORDER_FIELDS, row))
+        for key in ("subtotal", "shipping_amount", "tax_amount", "grand_total", "total_qty_ordered"):
+            order[key] = float(order[key] or 0)
+        cur.execute(f"SELECT {', '.join(self.ITEM_FIELDS)} FROM sales_order_item WHERE order_id = %s ORDER BY item_id",
+                    (order_id,))
+        order["items"] = [{k: (float(v) if k.startswith(("qty", "price", "row", "tax")) and v is not None else v)
+                           for k, v in zip(self.ITEM_FIELDS, r)} for r in cur.fetchall()]
+        cur.execute("SELECT address_type, firstname, lastname, street, city, region, postcode, country_id, telephone, "
+                    "email FROM sales_order_address WHERE parent_id = %s", (order_id,))
+        addresses = {r[0]: dict(zip(("address_type", "firstname", "lastname", "street", "city", "region", "postcode",
+                                     "country_id", "telephone", "email"), r)) for r in cur.fetchall()}
+        for address in addresses.values():
+            address["street"] = (address["street"] or "").split("\n")
+        order["billing_address"] = addresses.get("billing")
+        order["extension_attributes"] = {"shipping_assignments": [
+            {"shipping": {"address": addresses.get("shipping"), "method": order["shipping_method"]}}]}
+        cur.execute("SELECT method FROM sales_order_payment WHERE parent_id = %s", (order_id,))
+        payment = cur.fetchone()
+        order["payment"] = {"method": payment[0]} if payment else None
+        return order
+
+    def order_get(self, conn: Any, store_id: int, body: dict, request: Request, order_id: int) -> dict:
+        with conn.cursor() as cur:
+            return self._order_json(cur, order_id)
+
+    SEARCHABLE = {"entity_id", "increment_id", "ext_order_id", "quote_id", "state", "status", "store_id"}
+
+    def orders_search(self, conn: Any, store_id: int, body: dict, request: Request) -> dict:
+        clauses, values = [], []
+        group = 0
+        while f"searchCriteria[filter_groups][{group}][filters][0][field]" in request.args:
+            prefix = f"searchCriteria[filter_groups][{group}][filters][0]"
+            field = request.args[f"{prefix}[field]"]
+            value = request.args.get(f"{prefix}[value]")
+            condition = request.args.get(f"{prefix}[condition_type]", "eq")
+            if field not in self.SEARCHABLE or condition not in ("eq", "in"):
+                raise MagentoError(400, '"%fieldName" is not a valid search field.', {"fieldName": field})
+            if condition == "in":
+                parts = (value or "").split(",")
+                clauses.append(f"{field} IN ({', '.join(['%s'] * len(parts))})")
+                values += parts
+            else:
+                clauses.append(f"{field} = %s")
+                values.append(value)
+            group += 1
+        size = int(request.args.get("searchCriteria[pageSize]", "20"))
+        where = " AND ".join(clauses) or "1 = 1"
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT entity_id FROM sales_order WHERE {where} ORDER BY entity_id LIMIT %s",
+                        [*values, size])
+            ids = [r[0] for r in cur.fetchall()]
+            items = [self._order_json(cur, order_id) for order_id in ids]
+        return {"items": items, "search_criteria": {"filter_groups": []}, "total_count": len(items)}
+
+    def order_save(self, conn: Any, store_id: int, body: dict, request: Request) -> dict:
+        entity = body.get("entity") or {}
+        if not isinstance(entity.get("entity_id"), int):
+            raise MagentoError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": "entity_id"})
+        with conn.cursor() as cur:
+            self._order_json(cur, entity["entity_id"])
+            if "ext_order_id" in entity:
+                cur.execute("UPDATE sales_order SET ext_order_id = %s WHERE entity_id = %s",
+                            (entity["ext_order_id"], entity["entity_id"]))
+            return self._order_json(cur, entity["entity_id"])
+
+    # merchant actions -------------------------------------------------------------------------------
+    def _order_row(self, cur: Any, order_id: int) -> tuple:
+        cur.execute("SELECT entity_id, increment_id, state, store_id FROM sales_order WHERE entity_id = %s FOR UPDATE",
+                    (order_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise MagentoError(404, "The entity that was requested doesn't exist. Verify the entity and try again.")
+        return row
+
+    def _items(self, cur: Any, order_id: int) -> dict[int, dict[str, Any]]:
+        cur.execute("SELECT item_id, sku, qty_ordered, qty_shipped, qty_canceled, qty_refunded, qty_invoiced, price "
+                    "FROM sales_order_item WHERE order_id = %s", (order_id,))
+        return {r[0]: {"sku": r[1], "ordered": float(r[2] or 0), "shipped": float(r[3] or 0),
+                       "canceled": float(r[4] or 0), "refunded": float(r[5] or 0), "invoiced": float(r[6] or 0),
+                       "price": float(r[7] or 0)} for r in cur.fetchall()}
+
+    def order_ship(self, conn: Any, store_id: int, body: dict, request: Request, order_id: int) -> int:
+        with conn.cursor() as cur:
+            order = self._order_row(cur, order_id)
+            if order[2] in ("canceled", "closed", "complete"):
+                raise MagentoError(400, "A shipment document can not be created. The order does not allow a shipment.")
+            items = self._items(cur, order_id)
+            wanted = {int(i["order_item_id"]): float(i["qty"]) for i in body.get("items") or []} or \
+                {item_id: i["ordered"] - i["shipped"] - i["canceled"] - i["refunded"] for item_id, i in items.items()}
+            for item_id, qty in wanted.items():
+                item = items.get(item_id)
+                if item is None or qty <= 0 or qty > item["ordered"] - item["shipped"] - item["canceled"] - item["refunded"]:
+                    raise MagentoError(400, "Shipment Document Validation Error(s):\nYou can't create a shipment "
+                                            "without products.")
+            cur.execute("INSERT INTO sales_shipment (order_id, store_id, total_qty, increment_id) VALUES (%s, %s, %s, %s)",
+                        (order_id, order[3], sum(wanted.values()), order[1]))
+            shipment_id = cur.lastrowid
+            stock_id = self._stock_id(cur, order[3])
+            for item_id, qty in wanted.items():
+                cur.execute("INSERT INTO sales_shipment_item (parent_id, order_item_id, sku, qty, price) "
+                            "VALUES (%s, %s, %s, %s, %s)", (shipment_id, item_id, items[item_id]["sku"], qty,
+                                                            items[item_id]["price"]))
+                cur.execute("UPDATE sales_order_item SET qty_shipped = qty_shipped + %s WHERE item_id = %s", (qty, item_id))
+                self._deduct(cur, stock_id, items[item_id]["sku"], qty)
+            for track in body.get("tracks") or []:
+                cur.execute("INSERT INTO sales_shipment_track (parent_id, order_id, track_number, title, carrier_code) "
+                            "VALUES (%s, %s, %s, %s, %s)", (shipment_id, order_id, track.get("track_number"),
+                                                            track.get("title"), track.get("carrier_code")))
+            by_sku: dict[str, float] = {}
+            for item_id, qty in wanted.items():
+                by_sku[items[item_id]["sku"]] = by_sku.get(items[item_id]["sku"], 0.0) + qty
+            self._reserve(cur, stock_id, by_sku, "shipment_created", order_id, order[1])
+            self._settle_state(cur, order_id)
+            return int(shipment_id)
+
+    @staticmethod
+    def _deduct(cur: Any, stock_id: int, sku: str, qty: float) -> None:
+        """Source deduction: the stock's sources by priority, like MSI's default selection."""
+        cur.execute("SELECT isi.source_item_id, isi.source_code, isi.quantity FROM inventory_source_item isi "
+                    "JOIN inventory_source_stock_link l ON l.source_code = isi.source_code AND l.stock_id = %s "
+                    "WHERE isi.sku = %s AND isi.status = 1 ORDER BY l.priority", (stock_id, sku))
+        remaining = qty
+        for source_item_id, source_code, quantity in cur.fetchall():
+            take = min(remaining, float(quantity))
+            if take <= 0:
+                continue
+            cur.execute("UPDATE inventory_source_item SET quantity = quantity - %s WHERE source_item_id = %s",
+                        (take, source_item_id))
+            if source_code == "default":
+                cur.execute("UPDATE cataloginventory_stock_item si JOIN catalog_product_entity p "
+                            "ON p.entity_id = si.product_id SET si.qty = si.qty - %s WHERE p.sku = %s", (take, sku))
+            remaining -= take
+            if remaining <= 0:
+                break
+
+    def _settle_state(self, cur: Any, order_id: int) -> None:
+        items = self._items(cur, order_id)
+        open_qty = sum(i["ordered"] - i["shipped"] - i["canceled"] - i["refunded"] for i in items.values())
+        if all(i["canceled"] >= i["ordered"] for i in items.values()):
+            state = "canceled"
+        elif open_qty <= 0:
+            state = "closed" if all(i["refunded"] + i["canceled"] >= i["ordered"] for i in items.values()) else "complete"
+        else:
+            state = "processing"
+        cur.execute("UPDATE sales_order SET state = %s, status = %s WHERE entity_id = %s", (state, state, order_id))
+
+    def order_cancel(self, conn: Any, store_id: int, body: dict, request: Request, order_id: int) -> bool:
+        with conn.cursor() as cur:
+            order = self._order_row(cur, order_id)
+            if order[2] in ("canceled", "closed", "complete"):
+                return False
+            items = self._items(cur, order_id)
+            by_sku: dict[str, float] = {}
+            for item_id, item in items.items():
+                remaining = item["ordered"] - item["shipped"] - item["canceled"] - item["refunded"] - item["invoiced"]
+                if remaining > 0:
+                    cur.execute("UPDATE sales_order_item SET qty_canceled = qty_canceled + %s WHERE item_id = %s",
+                                (remaining, item_id))
+                    by_sku[item["sku"]] = by_sku.get(item["sku"], 0.0) + remaining
+            self._reserve(cur, self._stock_id(cur, order[3]), by_sku, "order_canceled", order_id, order[1])
+            cur.execute("UPDATE sales_order SET state = 'canceled', status = 'canceled' WHERE entity_id = %s",
+                        (order_id,))
+            return True
+
+    def order_invoice(self, conn: Any, store_id: int, body: dict, request: Request, order_id: int) -> int:
+        with conn.cursor() as cur:
+            order = self._order_row(cur, order_id)
+            items = self._items(cur, order_id)
+            cur.execute("INSERT INTO sales_invoice (order_id, store_id, state, increment_id) VALUES (%s, %s, 2, %s)",
+                        (order_id, order[3], order[1]))
+            invoice_id = cur.lastrowid
+            for item_id, item in items.items():
+                qty = item["ordered"] - item["invoiced"] - item["canceled"]
+                if qty > 0:
+                    cur.execute("INSERT INTO sales_invoice_item (parent_id, order_item_id, sku, qty, price, row_total) "
+                                "VALUES (%s, %s, %s, %s, %s, %s)", (invoice_id, item_id, item["sku"], qty,
+                                                                    item["price"], _money(item["price"] * qty)))
+                    cur.execute("UPDATE sales_order_item SET qty_invoiced = qty_invoiced + %s WHERE item_id = %s",
+                                (qty, item_id))
+            if order[2] == "new":
+                cur.execute("UPDATE sales_order SET state = 'processing', status = 'processing' WHERE entity_id = %s",
+                            (order_id,))
+            return int(invoice_id)
+
+    def order_refund(self, conn: Any, store_id: int, body: dict, request: Request, order_id: int) -> int:
+        arguments = body.get("arguments") or {}
+        return_to_stock = {int(i) for i in (arguments.get("return_to_stock_items") or [])}
+        with conn.cursor() as cur:
+            order = self._order_row(cur, order_id)
+            items = self._items(cur, order_id)
+            wanted = {int(i["order_item_id"]): float(i["qty"]) for i in body.get("items") or []}
+            for item_id, qty in wanted.items():
+                item = items.get(item_id)
+                if item is None or qty <= 0 or qty > item["ordered"] - item["refunded"] - item["canceled"]:
+                    raise MagentoError(400, "The most money available to refund is %1.", ["0"])
+            shipping = _money(arguments.get("shipping_amount"))
+            subtotal = sum(_money(items[i]["price"] * q) for i, q in wanted.items())
+            cur.execute("INSERT INTO sales_creditmemo (order_id, store_id, state, increment_id, subtotal, "
+                        "shipping_amount, base_shipping_amount, grand_total, base_grand_total) "
+                        "VALUES (%s, %s, 2, %s, %s, %s, %s, %s, %s)",
+                        (order_id, order[3], order[1], subtotal, shipping, shipping, subtotal + shipping,
+                         subtotal + shipping))
+            memo_id = cur.lastrowid
+            stock_id = self._stock_id(cur, order[3])
+            compensate: dict[str, float] = {}
+            for item_id, qty in wanted.items():
+                item = items[item_id]
+                row_total = _money(item["price"] * qty)
+                cur.execute("INSERT INTO sales_creditmemo_item (parent_id, order_item_id, sku, qty, price, row_total, "
+                            "tax_amount) VALUES (%s, %s, %s, %s, %s, %s, 0)",
+                            (memo_id, item_id, item["sku"], qty, item["price"], row_total))
+                cur.execute("UPDATE sales_order_item SET qty_refunded = qty_refunded + %s WHERE item_id = %s",
+                            (qty, item_id))
+                never_shipped = max(0.0, min(qty, item["ordered"] - item["shipped"] - item["refunded"] - item["canceled"]))
+                if never_shipped:
+                    compensate[item["sku"]] = compensate.get(item["sku"], 0.0) + never_shipped
+                shipped_back = qty - never_shipped
+                if shipped_back and item_id in return_to_stock:
+                    cur.execute("UPDATE inventory_source_item isi JOIN inventory_source_stock_link l "
+                                "ON l.source_code = isi.source_code AND l.stock_id = %s SET isi.quantity = "
+                                "isi.quantity + %s WHERE isi.sku = %s ORDER BY l.priority LIMIT 1",
+                                (stock_id, shipped_back, item["sku"]))
+            self._reserve(cur, stock_id, compensate, "creditmemo_created", order_id, order[1])
+            self._settle_state(cur, order_id)
+            return int(memo_id)
+
+    # RMA (Adobe Commerce) --------------------------------------------------------------------------
+    def rma_create(self, conn: Any, store_id: int, body: dict, request: Request) -> dict:
+        if not self.rma_enabled:
+            raise NotFound()
+        entity = body.get("rmaDataObject") or {}
+        order_id = entity.get("order_id")
+        items = entity.get("items") or []
+        if not isinstance(order_id, int) or not items:
+            raise MagentoError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": "order_id, items"})
+        with conn.cursor() as cur:
+            order = self._order_row(cur, order_id)
+            known = self._items(cur, order_id)
+            cur.execute("INSERT INTO magento_rma (status, is_active, increment_id, order_id, order_increment_id, "
+                        "store_id, customer_custom_email) VALUES ('pending', 1, %s, %s, %s, %s, %s)",
+                        (f"R{order[1]}-{int(time.time() * 1000) % 100000}", order_id, order[1], order[3],
+                         entity.get("customer_custom_email")))
+            rma_id = cur.lastrowid
+            for item in items:
+                item_id = int(item.get("order_item_id", 0))
+                if item_id not in known:
+                    raise MagentoError(400, "The order item %1 does not belong to the order.", [item_id])
+                cur.execute("INSERT INTO magento_rma_item_entity (rma_entity_id, order_item_id, qty_requested, "
+                            "status, product_sku, product_name) VALUES (%s, %s, %s, 'pending', %s, %s)",
+                            (rma_id, item_id, item.get("qty_requested", 1), known[item_id]["sku"],
+                             known[item_id]["sku"]))
+            return self._rma_json(cur, rma_id)
+
+    def _rma_json(self, cur: Any, rma_id: int) -> dict:
+        cur.execute("SELECT entity_id, increment_id, order_id, status FROM magento_rma WHERE entity_id = %s", (rma_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise MagentoError(404, "The entity that was requested doesn't exist. Verify the entity and try again.")
+        cur.execute("SELECT entity_id, order_item_id, qty_requested, status FROM magento_rma_item_entity "
+                    "WHERE rma_entity_id = %s", (rma_id,))
+        items = [{"entity_id": r[0], "order_item_id": r[1], "qty_requested": float(r[2] or 0), "status": r[3]}
+                 for r in cur.fetchall()]
+        return {"entity_id": row[0], "increment_id": row[1], "order_id": row[2], "status": row[3], "items": items}
+
+    def rma_get(self, conn: Any, store_id: int, body: dict, request: Request, rma_id: int) -> dict:
+        if not self.rma_enabled:
+            raise NotFound()
+        with conn.cursor() as cur:
+            return self._rma_json(cur, rma_id)
+
+
+def connect_commerce(host: str, port: int, user: str, password: str, database: str) -> Any:
+    return lambda: pymysql.connect(host=host, port=port, user=user, password=password, database=database,
+                                   autocommit=False)
