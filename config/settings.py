@@ -380,6 +380,17 @@ class WorkersSettings(Section):
     max_batch_ms: int = Field(3_000, ge=0, description="... or for at most this long.")
     retry_base_s: float = Field(0.5, gt=0)
     retry_cap_s: float = Field(60.0, gt=0)
+    order_poll_s: float = Field(
+        5.0, gt=0, le=3600, description="How often new and changed Walmart orders are polled (GET /v3/orders "
+                                         "allows 5000/min).")
+    order_poll_overlap_s: float = Field(
+        120.0, ge=0, description="Each poll reaches back this far before the last one, so an order modified at "
+                                 "a window's edge is not missed (the importer ignores repeats).")
+    order_initial_lookback_h: float = Field(24.0, gt=0, description="On the first start, import orders this old.")
+    out_of_stock_cancel_reason: Literal[
+        "SELLER_CANCEL_OUT_OF_STOCK", "SELLER_CANCEL_PRICING_ERROR", "SELLER_CANCEL_FRAUD_STOP_SHIPMENT",
+        "SELLER_CANCEL_ADDRESS_NOT_SERVICEABLE"] = Field(
+        "SELLER_CANCEL_OUT_OF_STOCK", description="Reason used when Commerce refuses an order for stock.")
 
 
 class LogSettings(Section):

@@ -43,7 +43,34 @@ DDL = (
       KEY walmart_return_map_po (purchase_order_id),
       KEY walmart_return_map_memo (creditmemo_id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    # Where each Walmart order stands, for the importer's recovery and for support staff.
+    """CREATE TABLE IF NOT EXISTS walmart_order_state (
+      purchase_order_id VARCHAR(32) NOT NULL PRIMARY KEY,
+      status VARCHAR(32) NOT NULL,
+      cart_id INT UNSIGNED NULL,
+      commerce_order_id INT UNSIGNED NULL,
+      order_date BIGINT NULL,
+      imported_at TIMESTAMP(3) NULL,
+      last_error VARCHAR(512) NULL,
+      attempts INT NOT NULL DEFAULT 0,
+      updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+      KEY walmart_order_state_status (status)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    """CREATE TABLE IF NOT EXISTS walmart_poll_watermarks (
+      name VARCHAR(32) NOT NULL PRIMARY KEY,
+      value_ms BIGINT NOT NULL,
+      polled_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
 )
+
+
+@dataclass(frozen=True)
+class OrderState:
+    purchase_order_id: str
+    status: str
+    cart_id: int | None
+    commerce_order_id: int | None
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -74,6 +101,47 @@ class OrderMap:
                             "sku, quantity) VALUES (%s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
                             "commerce_item_id = VALUES(commerce_item_id)",
                             [(purchase_order_id, *line) for line in lines])
+
+    def commerce_order_of(self, purchase_order_id: str) -> int | None:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT commerce_order_id FROM walmart_order_map WHERE purchase_order_id = %s",
+                        (purchase_order_id,))
+            row = cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def state(self, purchase_order_id: str) -> OrderState | None:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT purchase_order_id, status, cart_id, commerce_order_id, last_error "
+                        "FROM walmart_order_state WHERE purchase_order_id = %s", (purchase_order_id,))
+            row = cur.fetchone()
+        return OrderState(*row) if row else None
+
+    def set_state(self, purchase_order_id: str, status: str, *, cart_id: int | None = None,
+                  commerce_order_id: int | None = None, error: str | None = None,
+                  order_date: int | None = None) -> None:
+        """Upsert; ``None`` keeps what is recorded (except the error, which is replaced)."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO walmart_order_state (purchase_order_id, status, cart_id, commerce_order_id, order_date, "
+                "last_error, attempts, imported_at) VALUES (%s, %s, %s, %s, %s, %s, 1, "
+                "IF(%s IS NULL, NULL, CURRENT_TIMESTAMP(3))) ON DUPLICATE KEY UPDATE status = VALUES(status), "
+                "cart_id = COALESCE(VALUES(cart_id), cart_id), "
+                "commerce_order_id = COALESCE(VALUES(commerce_order_id), commerce_order_id), "
+                "order_date = COALESCE(VALUES(order_date), order_date), last_error = VALUES(last_error), "
+                "attempts = attempts + 1, imported_at = COALESCE(imported_at, VALUES(imported_at))",
+                (purchase_order_id, status, cart_id, commerce_order_id, order_date, (error or None) and error[:500],
+                 commerce_order_id))
+
+    def watermark(self, name: str) -> int | None:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT value_ms FROM walmart_poll_watermarks WHERE name = %s", (name,))
+            row = cur.fetchone()
+        return int(row[0]) if row else None
+
+    def set_watermark(self, name: str, value_ms: int) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("INSERT INTO walmart_poll_watermarks (name, value_ms) VALUES (%s, %s) "
+                        "ON DUPLICATE KEY UPDATE value_ms = VALUES(value_ms)", (name, value_ms))
 
     def return_creditmemos(self, purchase_order_id: str) -> list[int]:
         """Credit memos of this PO that belong to Walmart returns (refunded via the returns API)."""

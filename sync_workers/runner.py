@@ -11,7 +11,8 @@ from sync_workers.consumer import WorkerLoop
 from sync_workers.state import ValueState, connect_state
 from sync_workers.walmart.client import WalmartClient
 
-WORKERS = ("inventory", "price", "shipment", "cancellation", "refund")
+WORKERS = ("inventory", "price", "shipment", "cancellation", "refund", "order_import")
+POLLERS = ("order_poller",)
 ORDER_WORKERS = ("shipment", "cancellation", "refund")
 
 
@@ -25,6 +26,13 @@ def build_worker(name: str, settings: Settings, client: WalmartClient | None = N
     if name not in WORKERS:
         raise ValueError(f"unknown worker {name!r}; available: {', '.join(WORKERS)}")
     client = client or WalmartClient(settings.walmart)
+    if name == "order_import":
+        from sync_workers.commerce.client import CommerceClient
+        from sync_workers.order_importer import OrderImporter
+        from sync_workers.order_map import OrderMap
+
+        return WorkerLoop(settings, OrderImporter(settings, client, CommerceClient(settings.commerce_api),
+                                                  OrderMap(connect_state(settings))))
     from sync_workers.inventory.worker import InventoryWorker
     from sync_workers.price.worker import PriceWorker
 
@@ -42,3 +50,12 @@ def build_worker(name: str, settings: Settings, client: WalmartClient | None = N
     handler = worker_class(settings, client, commerce_connection(settings),
                            ValueState(connect_state(settings), name))
     return WorkerLoop(settings, handler)
+
+
+def build_poller(name: str, settings: Settings, client: WalmartClient | None = None) -> Any:
+    if name not in POLLERS:
+        raise ValueError(f"unknown poller {name!r}; available: {', '.join(POLLERS)}")
+    from sync_workers.order_map import OrderMap
+    from sync_workers.order_poller import OrderPoller
+
+    return OrderPoller(settings, client or WalmartClient(settings.walmart), OrderMap(connect_state(settings)))

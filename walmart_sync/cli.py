@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from cdc_listener.preflight import Finding
 from config import ConfigError, Settings, load_settings
-from sync_workers.runner import WORKERS
+from sync_workers.runner import POLLERS, WORKERS
 from walmart_sync.logs import configure_logging, redact, register_secrets
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="checkpoint (default), current, FILE:POS or gtid:D-S-N")
 
     work = commands.add_parser("work", help="run a push worker (Commerce -> Walmart)")
-    work.add_argument("worker", choices=WORKERS,
+    work.add_argument("worker", choices=(*WORKERS, *POLLERS),
                       help="which worker")
 
     run = commands.add_parser("run", help="run the listener and every worker in one process")
@@ -199,7 +199,14 @@ def cmd_work(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
-    loop = build_worker(args.worker, settings)
+    if args.worker in POLLERS:
+        from sync_workers.runner import build_poller
+
+        loop = build_poller(args.worker, settings)
+        ready = loop.ready
+    else:
+        loop = build_worker(args.worker, settings)
+        ready = lambda: (loop.running.is_set(), "consuming")  # noqa: E731
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: loop.stop())
     try:
@@ -209,7 +216,7 @@ def cmd_work(args: argparse.Namespace) -> int:
               f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
         return EXIT_CONFIG
     with ops_server as ops:
-        ops.add_readiness_check("worker", lambda: (loop.running.is_set(), "consuming"))
+        ops.add_readiness_check("worker", ready)
         loop.run()
     return EXIT_OK
 
@@ -219,13 +226,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from cdc_listener.listener import Listener
     from cdc_listener.position import parse_start
-    from sync_workers.runner import build_worker
+    from sync_workers.runner import build_poller, build_worker
     from walmart_sync.ops_server import OpsServer
     from walmart_sync.supervisor import Component, Supervisor
 
     settings = _settings(args)
     configure_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
-    known = ("listener", *WORKERS)
+    known = ("listener", *WORKERS, *POLLERS)
     chosen = [n.strip() for n in args.only.split(",") if n.strip()] or list(known)
     unknown = sorted(set(chosen) - set(known))
     if unknown:
@@ -246,6 +253,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             loop = build_worker(name, settings)
             components.append(Component(name, loop.run, loop.stop,
                                         lambda loop=loop: (loop.running.is_set(), "consuming")))
+    for name in POLLERS:
+        if name in chosen:
+            poller = build_poller(name, settings)
+            components.append(Component(name, poller.run, poller.stop, poller.ready))
     supervisor = Supervisor(components)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stop())

@@ -1,0 +1,106 @@
+"""A small typed client for the Commerce REST endpoints the order importer calls.
+
+Magento answers errors as ``{"message": ..., "parameters": ...}`` with ``%name`` placeholders;
+the client fills them in so logs and dead letters read as the merchant's admin would show them.
+4xx are the caller's to judge (out of stock, unknown SKU); 5xx and connection failures are
+transient. The integration token never appears in errors or logs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import requests
+
+from config.settings import CommerceApiSettings
+
+
+class CommerceError(Exception):
+    def __init__(self, status: int | None, message: str):
+        super().__init__(f"Commerce {status or 'unreachable'}: {message}")
+        self.status = status
+        self.message = message
+
+
+class CommerceClientError(CommerceError):
+    """4xx: Commerce refused the request as made."""
+
+
+class CommerceServerError(CommerceError):
+    """5xx or no answer: worth retrying."""
+
+
+def _message(body: Any) -> str:
+    if not isinstance(body, dict):
+        return str(body)[:300]
+    message = str(body.get("message", ""))
+    parameters = body.get("parameters")
+    if isinstance(parameters, dict):
+        message = re.sub(r"%(\w+)", lambda m: str(parameters.get(m.group(1), m.group(0))), message)
+    elif isinstance(parameters, list):
+        message = re.sub(r"%(\d+)", lambda m: str(parameters[int(m.group(1)) - 1])
+                         if 0 < int(m.group(1)) <= len(parameters) else m.group(0), message)
+    return message
+
+
+class CommerceClient:
+    def __init__(self, settings: CommerceApiSettings, session: requests.Session | None = None):
+        self.settings = settings
+        self.base = settings.rest_url
+        self.session = session or requests.Session()
+
+    def _call(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.settings.token.get_secret_value()}",
+                   "Accept": "application/json"}
+        try:
+            response = self.session.request(method, self.base + path, json=json, params=params, headers=headers,
+                                            timeout=self.settings.request_timeout_s)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise CommerceServerError(None, f"{method} {path}: {type(exc).__name__}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        if response.status_code >= 500:
+            raise CommerceServerError(response.status_code, _message(body))
+        if response.status_code >= 400:
+            raise CommerceClientError(response.status_code, _message(body))
+        return body
+
+    # cart flow
+    def create_cart(self) -> int:
+        return int(self._call("POST", "/carts/"))
+
+    def add_item(self, cart_id: int, sku: str, qty: int, price: float | None = None) -> dict[str, Any]:
+        item: dict[str, Any] = {"sku": sku, "qty": qty, "quote_id": cart_id}
+        if price is not None:
+            item["price"] = price
+        return self._call("POST", f"/carts/{cart_id}/items", json={"cartItem": item})
+
+    def set_shipping(self, cart_id: int, address: dict[str, Any], carrier: str, method: str,
+                     shipping_amount: float) -> dict[str, Any]:
+        return self._call("POST", f"/carts/{cart_id}/shipping-information", json={"addressInformation": {
+            "shipping_address": address, "billing_address": address, "shipping_carrier_code": carrier,
+            "shipping_method_code": method, "extension_attributes": {"shipping_amount": shipping_amount}}})
+
+    def place_order(self, cart_id: int, payment_method: str) -> int:
+        return int(self._call("PUT", f"/carts/{cart_id}/order", json={"paymentMethod": {"method": payment_method}}))
+
+    # orders
+    def find_orders(self, field: str, value: str | int) -> list[dict[str, Any]]:
+        params = {"searchCriteria[filter_groups][0][filters][0][field]": field,
+                  "searchCriteria[filter_groups][0][filters][0][value]": str(value),
+                  "searchCriteria[filter_groups][0][filters][0][condition_type]": "eq"}
+        return list(self._call("GET", "/orders", params=params).get("items") or [])
+
+    def get_order(self, order_id: int) -> dict[str, Any]:
+        return self._call("GET", f"/orders/{order_id}")
+
+    def set_ext_order_id(self, order_id: int, ext_order_id: str) -> dict[str, Any]:
+        return self._call("POST", "/orders", json={"entity": {"entity_id": order_id, "ext_order_id": ext_order_id}})
+
+    # returns (Adobe Commerce RMA)
+    def create_rma(self, order_id: int, items: list[dict[str, Any]], email: str | None = None) -> dict[str, Any]:
+        return self._call("POST", "/returns", json={"rmaDataObject": {
+            "order_id": order_id, "items": items, "customer_custom_email": email}})
