@@ -22,6 +22,7 @@ bench: setup
 	$(BIN)/python bench/cdc_latency.py --quick
 	$(BIN)/python bench/e2e_latency.py --quick
 	$(BIN)/python bench/burst.py --quick
+	$(BIN)/python bench/order_import.py --quick
 
 setup: mariadb $(STAMP)
 

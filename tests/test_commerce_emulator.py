@@ -118,3 +118,38 @@ def test_ship_deducts_sources_and_compensates_the_reservation(commerce) -> None:
     cancelled = place(base, [("WS-000005", 1, 3.0)])
     assert call("POST", f"{base}/orders/{cancelled}/cancel").json() is True
     assert call("GET", f"{base}/orders/{cancelled}").json()["items"][0]["qty_canceled"] == 1.0
+
+
+def test_cli_serves_the_emulator_and_keeps_the_password_out_of_its_output(commerce, stack) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from devstack.mariadb import free_port
+    from tests.cdc_helpers import REPO
+
+    env, _, _ = commerce
+    mysql = stack.endpoints.mysql
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "walmart_sync.cli", "emulator", "commerce", "--dsn",
+                             f"mysql://{mysql.user}:{mysql.password}@{mysql.host}:{mysql.port}/{env.commerce_db}",
+                             "--token", "cli-token", "--port", str(port), "--no-rma"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}/rest/walmart_us/V1"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                created = call("POST", f"{base}/carts/", token="cli-token")
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, proc.stderr.read() if proc.poll() is not None else "no answer"
+                time.sleep(0.1)
+        assert created.status_code == 200 and isinstance(created.json(), int)
+        assert call("POST", f"{base}/returns", {"rmaDataObject": {}}, token="cli-token").status_code == 404
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert "Commerce REST emulator on" in out
+    if mysql.password:
+        assert mysql.password not in out + err

@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help="SKUs the seller has listed (more via POST /_emulator/items)")
     walmart.add_argument("--time-scale", type=float, default=1.0,
                          help="rate-limit refill speed-up (60 makes 100/hour behave like 100/minute)")
+    commerce = emulator_sub.add_parser(
+        "commerce", help="the Commerce REST emulator (cart flow, orders, merchant actions, RMA) over a Commerce DB")
+    commerce.add_argument("--dsn", required=True, metavar="mysql://USER:PASSWORD@HOST:PORT/DB",
+                          help="a Commerce database account allowed to write (not the sidecar's)")
+    commerce.add_argument("--token", default=os.environ.get("COMMERCE_EMULATOR_TOKEN", ""),
+                          help="the integration token it accepts (or COMMERCE_EMULATOR_TOKEN)")
+    commerce.add_argument("--host", default="127.0.0.1")
+    commerce.add_argument("--port", type=int, default=18081)
+    commerce.add_argument("--no-rma", action="store_true", help="behave like Open Source (no RMA module)")
 
     health = commands.add_parser(
         "healthcheck", help="probe this deployment's ops endpoint (for container HEALTHCHECKs)")
@@ -310,6 +319,9 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     from devstack.walmart_emulator.app import WalmartEmulator
     from devstack.walmart_emulator.server import EmulatorServer
 
+    if args.emulator_name == "commerce":
+        return _serve_commerce_emulator(args)
+
     credentials = dict(pair.split(":", 1) for pair in args.client) or {"local-client": "local-secret"}
     app = WalmartEmulator(credentials, time_scale=args.time_scale)
     skus = [s for s in args.items.split(",") if s]
@@ -318,6 +330,38 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     server = EmulatorServer(app, args.host, args.port)
     print(f"Walmart emulator on {server.url} (clients: {', '.join(credentials)}; inspect "
           f"{server.url}/_emulator/state); Ctrl-C to stop", flush=True)
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._server.server_close()
+    return EXIT_OK
+
+
+def _serve_commerce_emulator(args: argparse.Namespace) -> int:
+    import pymysql
+
+    from config.settings import parse_mysql_dsn
+    from devstack.commerce_emulator.app import CommerceEmulator
+    from devstack.walmart_emulator.server import EmulatorServer
+
+    if not args.token:
+        print("walmart-sync emulator commerce: give --token (or COMMERCE_EMULATOR_TOKEN)", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        dsn = parse_mysql_dsn(args.dsn)
+    except ValueError as exc:
+        print(f"walmart-sync emulator commerce: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_CONFIG
+    register_secrets([dsn.password.get_secret_value(), args.token])
+    app = CommerceEmulator(lambda: pymysql.connect(host=dsn.host, port=dsn.port, user=dsn.user,
+                                                   password=dsn.password.get_secret_value(),
+                                                   database=dsn.database, autocommit=False),
+                           args.token, rma_enabled=not args.no_rma)
+    server = EmulatorServer(app, args.host, args.port)
+    print(f"Commerce REST emulator on {server.url}/rest/<store_code>/V1 (database {dsn.database}); "
+          "Ctrl-C to stop", flush=True)
     try:
         server._server.serve_forever()
     except KeyboardInterrupt:
