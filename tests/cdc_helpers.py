@@ -196,3 +196,25 @@ def emulator_state(emulator: Any) -> dict[str, Any]:
     import requests
 
     return requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()
+
+
+def replay_through_fresh_group(settings: Any, worker_class: type) -> None:
+    """Run an order worker under a new consumer group over every event so far, as after a crash
+    before the offset commit, and return once it has handled them."""
+    from sync_workers.consumer import WorkerLoop
+    from sync_workers.order_map import OrderMap
+    from sync_workers.runner import commerce_connection
+    from sync_workers.state import connect_state
+    from sync_workers.walmart.client import WalmartClient
+
+    replay_class = type(f"Replay{worker_class.__name__}", (worker_class,), {"name": f"{worker_class.name}_replay"})
+    replay = WorkerLoop(settings, replay_class(settings, WalmartClient(settings.walmart),
+                                               commerce_connection(settings), OrderMap(connect_state(settings))))
+    thread = threading.Thread(target=replay.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: replay.batches >= 1, 30, "the replay to process the events")
+        time.sleep(1.0)
+    finally:
+        replay.stop()
+        thread.join(30)

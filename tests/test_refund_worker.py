@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 
 import pytest
 
-from sync_workers.consumer import WorkerLoop
 from sync_workers.order_map import OrderMap
 from sync_workers.refund_worker import RefundWorker
-from sync_workers.runner import commerce_connection
 from sync_workers.state import connect_state
-from sync_workers.walmart.client import WalmartClient
-from tests.cdc_helpers import create_order, emulator_state, wait_for, worker_pipeline
+from tests.cdc_helpers import replay_through_fresh_group, create_order, emulator_state, wait_for, worker_pipeline
 
 
 @pytest.fixture
@@ -76,19 +71,7 @@ def test_credit_memos_refund_shipped_and_cancel_unshipped_once(pipeline) -> None
 
     # A crash before the offset commit means the events come again: a fresh consumer group replays
     # every refund event and Walmart gets nothing twice.
-    class Replay(RefundWorker):
-        name = "refund_replay"
-
-    replay = WorkerLoop(settings, Replay(settings, WalmartClient(settings.walmart), commerce_connection(settings),
-                                         OrderMap(connect_state(settings))))
-    thread = threading.Thread(target=replay.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: replay.batches >= 1, 30, "the replay to process the events")
-        time.sleep(1.0)
-    finally:
-        replay.stop()
-        thread.join(30)
+    replay_through_fresh_group(settings, RefundWorker)
     calls = emulator_state(emulator)["calls"]
     assert (calls.get("order_refund"), calls.get("order_cancel")) == (2, 1)
 

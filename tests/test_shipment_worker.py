@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
-from sync_workers.consumer import WorkerLoop
 from sync_workers.order_map import OrderMap
-from sync_workers.runner import commerce_connection
 from sync_workers.shipment_worker import ShipmentWorker
 from sync_workers.state import connect_state
-from sync_workers.walmart.client import WalmartClient
-from tests.cdc_helpers import create_order, emulator_state, wait_for, worker_pipeline
+from tests.cdc_helpers import replay_through_fresh_group, create_order, emulator_state, wait_for, worker_pipeline
 
 
 @pytest.fixture
@@ -83,18 +79,6 @@ def test_partial_shipments_late_tracks_and_replays(pipeline) -> None:
 
     # A crash after Walmart's update but before the commit means the events come again: a fresh
     # consumer group replays every shipment event, and nothing is shipped twice.
-    class Replay(ShipmentWorker):
-        name = "shipment_replay"
-
-    replay = WorkerLoop(settings, Replay(settings, WalmartClient(settings.walmart), commerce_connection(settings),
-                                         OrderMap(connect_state(settings))))
-    thread = threading.Thread(target=replay.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: replay.batches >= 1, 30, "the replay to process the events")
-        time.sleep(1.0)
-    finally:
-        replay.stop()
-        thread.join(30)
+    replay_through_fresh_group(settings, ShipmentWorker)
     assert shipping_calls(emulator) == calls
     assert walmart_lines(emulator, po) == {"1": {"Shipped": 2}, "2": {"Shipped": 1}}

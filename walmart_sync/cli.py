@@ -328,15 +328,8 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     for client_id in credentials:
         app.seed_items(client_id, skus)
     server = EmulatorServer(app, args.host, args.port)
-    print(f"Walmart emulator on {server.url} (clients: {', '.join(credentials)}; inspect "
-          f"{server.url}/_emulator/state); Ctrl-C to stop", flush=True)
-    try:
-        server._server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server._server.server_close()
-    return EXIT_OK
+    return _serve_until_interrupted(server, f"Walmart emulator on {server.url} (clients: {', '.join(credentials)}; "
+                                            f"inspect {server.url}/_emulator/state)")
 
 
 def _serve_commerce_emulator(args: argparse.Namespace) -> int:
@@ -360,8 +353,12 @@ def _serve_commerce_emulator(args: argparse.Namespace) -> int:
                                                    database=dsn.database, autocommit=False),
                            args.token, rma_enabled=not args.no_rma)
     server = EmulatorServer(app, args.host, args.port)
-    print(f"Commerce REST emulator on {server.url}/rest/<store_code>/V1 (database {dsn.database}); "
-          "Ctrl-C to stop", flush=True)
+    return _serve_until_interrupted(server, f"Commerce REST emulator on {server.url}/rest/<store_code>/V1 "
+                                            f"(database {dsn.database})")
+
+
+def _serve_until_interrupted(server, banner: str) -> int:
+    print(f"{banner}; Ctrl-C to stop", flush=True)
     try:
         server._server.serve_forever()
     except KeyboardInterrupt:
