@@ -93,7 +93,8 @@ class WorkerLoop:
         workers = self.settings.workers
         full = self._max_poll_records
         records: list[Record] = []
-        window_ends = hard_end = None
+        window_ends: float | None = None
+        hard_end = float("inf")
         while not self._stop.is_set():
             # idle: wait up to poll_timeout_ms; inside a window: never past its end
             timeout = self.poll_timeout_ms if window_ends is None else \
@@ -107,7 +108,7 @@ class WorkerLoop:
             if not records:
                 return records
             now = time.monotonic()
-            if window_ends is None or hard_end is None:
+            if window_ends is None:
                 window_ends = now + workers.coalesce_ms / 1000
                 hard_end = now + workers.max_batch_ms / 1000
             if not polled or len(records) >= workers.max_batch_records or now >= hard_end:

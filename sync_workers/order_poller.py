@@ -22,7 +22,6 @@ from cdc_listener.publisher import ensure_topics
 from config import Settings
 from sync_workers.order_map import OrderMap
 from sync_workers.walmart.client import WalmartClient
-from sync_workers.walmart.errors import WalmartError
 from walmart_sync.kafka_clients import producer_kwargs, topic_name
 from walmart_sync.logs import get_logger
 
@@ -91,7 +90,8 @@ class OrderPoller:
                     self.poll_once()
                     attempt = 0
                     wait = self.settings.workers.order_poll_s
-                except (WalmartError, Exception) as exc:  # noqa: BLE001 - keep polling; the watermark holds
+                except Exception as exc:  # noqa: BLE001 - Walmart, Kafka or the state store: keep polling;
+                    # the watermark holds, so nothing is skipped
                     attempt += 1
                     wait = min(self.settings.workers.retry_cap_s,
                                self.settings.workers.retry_base_s * 2 ** attempt)

@@ -21,9 +21,6 @@ from sync_workers.order_map import MappedOrder
 from sync_workers.order_worker import OrderWorker
 from sync_workers.walmart.orders import CancelLine, RefundLine, WalmartOrder
 
-RETURN_MEMOS_TABLE = "walmart_return_map"
-
-
 class RefundWorker(OrderWorker):
     name = "refund"
     families = ("refund",)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from kafka import KafkaProducer
 
@@ -38,7 +38,7 @@ def order_pipeline(stack, workdir, edition: str = "open_source", workers: tuple[
             workers={"coalesce_ms": 50, "order_poll_s": 0.3}, cdc={"checkpoint_interval_ms": 100})
         runners = [build_poller("order_poller", settings)] + [build_worker(w, settings) for w in workers]
         threads = [threading.Thread(target=r.run, daemon=True) for r in runners]
-        with (ListenerThread(settings) if listener else _nothing()):
+        with (ListenerThread(settings) if listener else nullcontext()):
             for thread in threads:
                 thread.start()
             try:
@@ -48,11 +48,6 @@ def order_pipeline(stack, workdir, edition: str = "open_source", workers: tuple[
                     runner.stop()
                 for thread in threads:
                     thread.join(30)
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 def state_of(settings, po: str):
