@@ -40,7 +40,8 @@ from cdc_listener.position import (
     merge_mariadb_gtid,
 )
 from cdc_listener.preflight import check_server_id, check_source
-from cdc_listener.publisher import PublisherProcess, ensure_topics
+from cdc_listener.publisher import PublisherProcess
+from walmart_sync.kafka_clients import ensure_topics
 from cdc_listener.stream import RECONNECTED, BinlogSource, check_position_available, current_position
 from cdc_listener.translate import WATCHED_TABLES, translate
 from config import Settings

@@ -91,21 +91,6 @@ class TransactionTracker:
             return sum(s.outstanding for s in self._slots)
 
 
-def ensure_topics(kafka: KafkaSettings, topics: list[str]) -> None:
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    from walmart_sync.kafka_clients import connection_kwargs
-
-    admin = KafkaAdminClient(**connection_kwargs(kafka, "walmart-sync-listener-admin"))
-    try:
-        for topic in topics:
-            try:
-                admin.create_topics([NewTopic(topic, kafka.partitions, kafka.replication_factor)])
-            except TopicAlreadyExistsError:
-                pass
-    finally:
-        admin.close()
 
 
 def _publisher_main(inbox: Any, outbox: Any, kafka_json: str, topics: list[str],

@@ -18,11 +18,10 @@ from datetime import datetime, timezone
 
 from kafka import KafkaProducer
 
-from cdc_listener.publisher import ensure_topics
 from config import Settings
 from sync_workers.order_map import OrderMap
 from sync_workers.walmart.client import WalmartClient
-from walmart_sync.kafka_clients import producer_kwargs, topic_name
+from walmart_sync.kafka_clients import ensure_topics, producer_kwargs, topic_name
 from walmart_sync.logs import get_logger
 
 WATERMARK = "orders"

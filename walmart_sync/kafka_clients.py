@@ -62,3 +62,20 @@ def consumer_kwargs(kafka: KafkaSettings, group: str, client_id: str) -> dict[st
 
 def topic_name(kafka: KafkaSettings, stream: str) -> str:
     return f"{kafka.topic_prefix}.{stream}"
+
+
+def ensure_topics(kafka: KafkaSettings, topics: list[str]) -> None:
+    """Create the topics a component publishes to with the configured partitions (brokers that
+    auto-create would otherwise pick their own default); existing ones are left alone."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(**connection_kwargs(kafka, "walmart-sync-admin"))
+    try:
+        for topic in topics:
+            try:
+                admin.create_topics([NewTopic(topic, kafka.partitions, kafka.replication_factor)])
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
