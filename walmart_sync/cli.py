@@ -156,6 +156,18 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def open_ops_server(settings: Settings, command: str):
+    """The /healthz, /readyz endpoint, or None after saying why it could not be bound."""
+    from walmart_sync.ops_server import OpsServer
+
+    try:
+        return OpsServer(settings.ops.host, settings.ops.port)
+    except OSError as exc:
+        print(f"walmart-sync {command}: cannot serve the ops endpoint on {settings.ops.host}:"
+              f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
+        return None
+
+
 def listener_ready(listener) -> tuple[bool, str]:
     """Ready once the binlog stream delivers (not merely holding the lock): a change committed
     before that may precede a ``--from current`` start position."""
@@ -170,7 +182,6 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from cdc_listener.listener import Listener
     from cdc_listener.position import ListenerError, parse_start
     from walmart_sync.logs import get_logger
-    from walmart_sync.ops_server import OpsServer
 
     settings = _settings(args)
     configure_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
@@ -183,11 +194,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: listener.stop())
     log = get_logger("cli")
-    try:
-        ops_server = OpsServer(settings.ops.host, settings.ops.port)
-    except OSError as exc:
-        print(f"walmart-sync listen: cannot serve the ops endpoint on {settings.ops.host}:"
-              f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
+    ops_server = open_ops_server(settings, "listen")
+    if ops_server is None:
         return EXIT_CONFIG
     with ops_server as ops:
         ops.add_readiness_check("listener", lambda: listener_ready(listener))
@@ -204,7 +212,6 @@ def cmd_work(args: argparse.Namespace) -> int:
     import signal
 
     from sync_workers.runner import build_worker
-    from walmart_sync.ops_server import OpsServer
 
     settings = _settings(args)
     configure_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
@@ -218,11 +225,8 @@ def cmd_work(args: argparse.Namespace) -> int:
         ready = lambda: (loop.running.is_set(), "consuming")  # noqa: E731
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: loop.stop())
-    try:
-        ops_server = OpsServer(settings.ops.host, settings.ops.port)
-    except OSError as exc:
-        print(f"walmart-sync work: cannot serve the ops endpoint on {settings.ops.host}:"
-              f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
+    ops_server = open_ops_server(settings, "work")
+    if ops_server is None:
         return EXIT_CONFIG
     with ops_server as ops:
         ops.add_readiness_check("worker", ready)
@@ -236,7 +240,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cdc_listener.listener import Listener
     from cdc_listener.position import parse_start
     from sync_workers.runner import build_poller, build_worker
-    from walmart_sync.ops_server import OpsServer
     from walmart_sync.supervisor import Component, Supervisor
 
     settings = _settings(args)
@@ -269,11 +272,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     supervisor = Supervisor(components)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stop())
-    try:
-        ops_server = OpsServer(settings.ops.host, settings.ops.port)
-    except OSError as exc:
-        print(f"walmart-sync run: cannot serve the ops endpoint on {settings.ops.host}:"
-              f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
+    ops_server = open_ops_server(settings, "run")
+    if ops_server is None:
         return EXIT_CONFIG
     with ops_server as ops:
         for component in components:
@@ -378,22 +378,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "config":
-            return cmd_config_check(args)
-        if args.command == "work":
-            return cmd_work(args)
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "dlq":
-            return cmd_dlq(args)
-        if args.command == "emulator":
-            return cmd_emulator(args)
-        if args.command == "listen":
-            return cmd_listen(args)
-        if args.command == "healthcheck":
-            return cmd_healthcheck(args)
-        if args.command == "demo":
-            return cmd_demo(args)
+        commands = {"config": cmd_config_check, "work": cmd_work, "run": cmd_run, "dlq": cmd_dlq,
+                    "emulator": cmd_emulator, "listen": cmd_listen, "healthcheck": cmd_healthcheck,
+                    "demo": cmd_demo}
+        if args.command in commands:
+            return commands[args.command](args)
     except ConfigError as exc:
         print(f"walmart-sync: {redact(str(exc))}", file=sys.stderr)
         return EXIT_CONFIG
