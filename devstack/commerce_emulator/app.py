@@ -86,11 +86,15 @@ class CommerceEmulator:
             Rule(f"{prefix}/orders", endpoint="order_save", methods=["POST"]),
             Rule(f"{prefix}/orders/<int:order_id>", endpoint="order_get", methods=["GET"]),
             Rule(f"{prefix}/orders/<int:order_id>/cancel", endpoint="order_cancel", methods=["POST"]),
+            Rule(f"{prefix}/orders/<int:order_id>/comments", endpoint="order_comment", methods=["POST"]),
             Rule(f"{prefix}/order/<int:order_id>/ship", endpoint="order_ship", methods=["POST"]),
             Rule(f"{prefix}/order/<int:order_id>/invoice", endpoint="order_invoice", methods=["POST"]),
             Rule(f"{prefix}/order/<int:order_id>/refund", endpoint="order_refund", methods=["POST"]),
             Rule(f"{prefix}/returns", endpoint="rma_create", methods=["POST"]),
+            Rule(f"{prefix}/returns", endpoint="rma_search", methods=["GET"]),
             Rule(f"{prefix}/returns/<int:rma_id>", endpoint="rma_get", methods=["GET"]),
+            Rule(f"{prefix}/returns/<int:rma_id>", endpoint="rma_update", methods=["PUT"]),
+            Rule(f"{prefix}/returns/<int:rma_id>/comments", endpoint="rma_comments", methods=["GET"]),
         ], strict_slashes=False)
 
     # plumbing -------------------------------------------------------------------------------------
@@ -196,11 +200,12 @@ class CommerceEmulator:
             if self._salable(conn, sku, self._stock_id(cur, store_id)) < in_cart + qty:
                 raise MagentoError(400, "The requested qty is not available")
             price = _money(item.get("price")) if item.get("price") is not None else self._catalog_price(cur, product[0])
+            tax = _money((item.get("extension_attributes") or {}).get("tax_amount"))
             cur.execute("INSERT INTO quote_item (quote_id, product_id, store_id, sku, name, qty, price, base_price, "
-                        "custom_price, original_custom_price, row_total, base_row_total, product_type) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        "custom_price, original_custom_price, row_total, base_row_total, product_type, tax_amount, "
+                        "base_tax_amount) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                         (cart_id, product[0], store_id, sku, item.get("name") or sku, qty, price, price, price, price,
-                         _money(price * qty), _money(price * qty), product[1] or "simple"))
+                         _money(price * qty), _money(price * qty), product[1] or "simple", tax, tax))
             return {"item_id": cur.lastrowid, "sku": sku, "qty": qty, "name": item.get("name") or sku,
                     "price": price, "product_type": product[1] or "simple", "quote_id": str(cart_id)}
 
@@ -226,13 +231,14 @@ class CommerceEmulator:
             cur.execute("DELETE FROM quote_address WHERE quote_id = %s", (cart_id,))
             for kind, address in (("shipping", shipping), ("billing", billing)):
                 cur.execute("INSERT INTO quote_address (quote_id, address_type, email, firstname, lastname, street, "
-                            "city, region, postcode, country_id, telephone, shipping_method, shipping_amount) "
-                            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                            "city, region, postcode, country_id, telephone, shipping_method, shipping_amount, "
+                            "shipping_tax_amount) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                             (cart_id, kind, address.get("email"), address.get("firstname"), address.get("lastname"),
                              "\n".join(address.get("street") or []), address.get("city"), address.get("region"),
                              address.get("postcode"), address.get("country_id"), address.get("telephone"),
                              f"{info['shipping_carrier_code']}_{info['shipping_method_code']}" if kind == "shipping" else None,
-                             _money(extension.get("shipping_amount")) if kind == "shipping" else 0))
+                             _money(extension.get("shipping_amount")) if kind == "shipping" else 0,
+                             _money(extension.get("shipping_tax_amount")) if kind == "shipping" else 0))
             cur.execute("UPDATE quote SET customer_email = %s, customer_firstname = %s, customer_lastname = %s "
                         "WHERE entity_id = %s", (shipping.get("email"), shipping.get("firstname"),
                                                  shipping.get("lastname"), cart_id))
@@ -246,13 +252,14 @@ class CommerceEmulator:
             raise MagentoError(400, "The requested Payment Method is not available.")
         with conn.cursor() as cur:
             self._quote(cur, cart_id)
-            cur.execute("SELECT item_id, product_id, sku, name, qty, price, product_type FROM quote_item "
+            cur.execute("SELECT item_id, product_id, sku, name, qty, price, product_type, tax_amount FROM quote_item "
                         "WHERE quote_id = %s ORDER BY item_id", (cart_id,))
             items = cur.fetchall()
             if not items:
                 raise MagentoError(400, "A server error stopped your order from being placed. Please try to place your order again.")
             cur.execute("SELECT address_type, email, firstname, lastname, street, city, region, postcode, country_id, "
-                        "telephone, shipping_method, shipping_amount FROM quote_address WHERE quote_id = %s", (cart_id,))
+                        "telephone, shipping_method, shipping_amount, shipping_tax_amount FROM quote_address WHERE quote_id = %s",
+                        (cart_id,))
             addresses = {row[0]: row for row in cur.fetchall()}
             if "shipping" not in addresses:
                 raise MagentoError(400, "The shipping address is missing. Set the address and try again.")
@@ -260,12 +267,13 @@ class CommerceEmulator:
             for item in items:  # checked again at placement, as Magento does
                 if self._salable(conn, item[2], stock_id) < float(item[4]):
                     raise MagentoError(400, "The requested qty is not available")
-            cur.execute(f"INSERT INTO sequence_order_{store_id} () VALUES ()")
-            increment_id = f"{store_id}{cur.lastrowid:09d}"
+            increment_id = self._next_increment(cur, "order", store_id)
             ship = addresses["shipping"]
             subtotal = sum(_money(float(i[5]) * float(i[4])) for i in items)
             shipping_amount = _money(ship[11])
-            grand = _money(subtotal + shipping_amount)
+            shipping_tax = _money(ship[12])
+            tax = _money(sum(float(i[7] or 0) for i in items) + shipping_tax)
+            grand = _money(subtotal + shipping_amount + tax)
             qty_total = sum(float(i[4]) for i in items)
             cur.execute(
                 "INSERT INTO sales_order (state, status, increment_id, store_id, quote_id, customer_email, "
@@ -273,18 +281,22 @@ class CommerceEmulator:
                 "shipping_amount, base_shipping_amount, grand_total, base_grand_total, total_qty_ordered, "
                 "base_total_qty_ordered, order_currency_code, base_currency_code, global_currency_code, "
                 "store_currency_code, shipping_method, shipping_description, total_item_count, tax_amount, "
-                "base_tax_amount) VALUES ('new', 'pending', %s, %s, %s, %s, %s, %s, 1, 0, %s, %s, %s, %s, %s, %s, "
-                "%s, %s, 'USD', 'USD', 'USD', 'USD', %s, %s, %s, 0, 0)",
+                "base_tax_amount, shipping_tax_amount, base_shipping_tax_amount) VALUES ('new', 'pending', %s, %s, "
+                "%s, %s, %s, %s, 1, 0, %s, %s, %s, %s, %s, %s, %s, %s, 'USD', 'USD', 'USD', 'USD', %s, %s, %s, %s, "
+                "%s, %s, %s)",
                 (increment_id, store_id, cart_id, ship[1], ship[2], ship[3], subtotal, subtotal, shipping_amount,
-                 shipping_amount, grand, grand, qty_total, qty_total, ship[10], ship[10], len(items)))
+                 shipping_amount, grand, grand, qty_total, qty_total, ship[10], ship[10], len(items), tax, tax,
+                 shipping_tax, shipping_tax))
             order_id = cur.lastrowid
             for item in items:
                 row_total = _money(float(item[5]) * float(item[4]))
+                item_tax = _money(item[7])
                 cur.execute("INSERT INTO sales_order_item (order_id, store_id, quote_item_id, product_id, sku, name, "
-                            "product_type, qty_ordered, price, base_price, original_price, row_total, base_row_total) "
-                            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                            "product_type, qty_ordered, price, base_price, original_price, row_total, base_row_total, "
+                            "tax_amount, base_tax_amount) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+                            "%s, %s)",
                             (order_id, store_id, item[0], item[1], item[2], item[3], item[6], item[4], item[5],
-                             item[5], item[5], row_total, row_total))
+                             item[5], item[5], row_total, row_total, item_tax, item_tax))
             address_ids = {}
             for kind, address in addresses.items():
                 cur.execute("INSERT INTO sales_order_address (parent_id, address_type, email, firstname, lastname, "
@@ -304,6 +316,12 @@ class CommerceEmulator:
             cur.execute("UPDATE quote SET is_active = 0, reserved_order_id = %s WHERE entity_id = %s",
                         (increment_id, cart_id))
         return int(order_id)
+
+    @staticmethod
+    def _next_increment(cur: Any, entity: str, store_id: int) -> str:
+        """Magento's SalesSequence: a row in ``sequence_<entity>_<store>``, prefixed by the store."""
+        cur.execute(f"INSERT INTO sequence_{entity}_{int(store_id)} () VALUES ()")
+        return f"{store_id}{cur.lastrowid:09d}"
 
     @staticmethod
     def _reserve(cur: Any, stock_id: int, quantities: dict[str, float], event: str, order_id: int,
@@ -354,7 +372,9 @@ class CommerceEmulator:
 
     SEARCHABLE = {"entity_id", "increment_id", "ext_order_id", "quote_id", "state", "status", "store_id"}
 
-    def orders_search(self, conn: Any, store_id: int, body: dict, request: Request) -> dict:
+    @staticmethod
+    def _search_filters(request: Request, searchable: set[str]) -> tuple[str, list[Any]]:
+        """searchCriteria filter groups (AND between groups) with eq / in conditions, as SQL."""
         clauses, values = [], []
         group = 0
         while f"searchCriteria[filter_groups][{group}][filters][0][field]" in request.args:
@@ -362,7 +382,7 @@ class CommerceEmulator:
             field = request.args[f"{prefix}[field]"]
             value = request.args.get(f"{prefix}[value]")
             condition = request.args.get(f"{prefix}[condition_type]", "eq")
-            if field not in self.SEARCHABLE or condition not in ("eq", "in"):
+            if field not in searchable or condition not in ("eq", "in"):
                 raise MagentoError(400, '"%fieldName" is not a valid search field.', {"fieldName": field})
             if condition == "in":
                 parts = (value or "").split(",")
@@ -372,8 +392,11 @@ class CommerceEmulator:
                 clauses.append(f"{field} = %s")
                 values.append(value)
             group += 1
+        return " AND ".join(clauses) or "1 = 1", values
+
+    def orders_search(self, conn: Any, store_id: int, body: dict, request: Request) -> dict:
+        where, values = self._search_filters(request, self.SEARCHABLE)
         size = int(request.args.get("searchCriteria[pageSize]", "20"))
-        where = " AND ".join(clauses) or "1 = 1"
         with conn.cursor() as cur:
             cur.execute(f"SELECT entity_id FROM sales_order WHERE {where} ORDER BY entity_id LIMIT %s",
                         [*values, size])
@@ -402,11 +425,11 @@ class CommerceEmulator:
         return row
 
     def _items(self, cur: Any, order_id: int) -> dict[int, dict[str, Any]]:
-        cur.execute("SELECT item_id, sku, qty_ordered, qty_shipped, qty_canceled, qty_refunded, qty_invoiced, price "
-                    "FROM sales_order_item WHERE order_id = %s", (order_id,))
+        cur.execute("SELECT item_id, sku, qty_ordered, qty_shipped, qty_canceled, qty_refunded, qty_invoiced, price, "
+                    "tax_amount FROM sales_order_item WHERE order_id = %s", (order_id,))
         return {r[0]: {"sku": r[1], "ordered": float(r[2] or 0), "shipped": float(r[3] or 0),
                        "canceled": float(r[4] or 0), "refunded": float(r[5] or 0), "invoiced": float(r[6] or 0),
-                       "price": float(r[7] or 0)} for r in cur.fetchall()}
+                       "price": float(r[7] or 0), "tax": float(r[8] or 0)} for r in cur.fetchall()}
 
     def order_ship(self, conn: Any, store_id: int, body: dict, request: Request, order_id: int) -> int:
         with conn.cursor() as cur:
@@ -422,7 +445,7 @@ class CommerceEmulator:
                     raise MagentoError(400, "Shipment Document Validation Error(s):\nYou can't create a shipment "
                                             "without products.")
             cur.execute("INSERT INTO sales_shipment (order_id, store_id, total_qty, increment_id) VALUES (%s, %s, %s, %s)",
-                        (order_id, order[3], sum(wanted.values()), order[1]))
+                        (order_id, order[3], sum(wanted.values()), self._next_increment(cur, "shipment", order[3])))
             shipment_id = cur.lastrowid
             stock_id = self._stock_id(cur, order[3])
             for item_id, qty in wanted.items():
@@ -496,7 +519,7 @@ class CommerceEmulator:
             order = self._order_row(cur, order_id)
             items = self._items(cur, order_id)
             cur.execute("INSERT INTO sales_invoice (order_id, store_id, state, increment_id) VALUES (%s, %s, 2, %s)",
-                        (order_id, order[3], order[1]))
+                        (order_id, order[3], self._next_increment(cur, "invoice", order[3])))
             invoice_id = cur.lastrowid
             for item_id, item in items.items():
                 qty = item["ordered"] - item["invoiced"] - item["canceled"]
@@ -513,7 +536,10 @@ class CommerceEmulator:
 
     def order_refund(self, conn: Any, store_id: int, body: dict, request: Request, order_id: int) -> int:
         arguments = body.get("arguments") or {}
-        return_to_stock = {int(i) for i in (arguments.get("return_to_stock_items") or [])}
+        # Magento: arguments.extension_attributes.return_to_stock_items
+        listed = (arguments.get("extension_attributes") or {}).get("return_to_stock_items") \
+            or arguments.get("return_to_stock_items") or []
+        return_to_stock = {int(i) for i in listed}
         with conn.cursor() as cur:
             order = self._order_row(cur, order_id)
             items = self._items(cur, order_id)
@@ -524,11 +550,16 @@ class CommerceEmulator:
                     raise MagentoError(400, "The most money available to refund is %1.", ["0"])
             shipping = _money(arguments.get("shipping_amount"))
             subtotal = sum(_money(items[i]["price"] * q) for i, q in wanted.items())
+            # an item's tax is refunded in proportion to the quantity, as Magento's totals collectors do
+            taxes = {i: _money(items[i]["tax"] * q / items[i]["ordered"]) if items[i]["ordered"] else 0.0
+                     for i, q in wanted.items()}
+            tax = _money(sum(taxes.values()))
+            grand = _money(subtotal + shipping + tax)
             cur.execute("INSERT INTO sales_creditmemo (order_id, store_id, state, increment_id, subtotal, "
-                        "shipping_amount, base_shipping_amount, grand_total, base_grand_total) "
-                        "VALUES (%s, %s, 2, %s, %s, %s, %s, %s, %s)",
-                        (order_id, order[3], order[1], subtotal, shipping, shipping, subtotal + shipping,
-                         subtotal + shipping))
+                        "shipping_amount, base_shipping_amount, tax_amount, base_tax_amount, grand_total, "
+                        "base_grand_total) VALUES (%s, %s, 2, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        (order_id, order[3], self._next_increment(cur, "creditmemo", order[3]), subtotal, shipping,
+                         shipping, tax, tax, grand, grand))
             memo_id = cur.lastrowid
             stock_id = self._stock_id(cur, order[3])
             compensate: dict[str, float] = {}
@@ -536,8 +567,8 @@ class CommerceEmulator:
                 item = items[item_id]
                 row_total = _money(item["price"] * qty)
                 cur.execute("INSERT INTO sales_creditmemo_item (parent_id, order_item_id, sku, qty, price, row_total, "
-                            "tax_amount) VALUES (%s, %s, %s, %s, %s, %s, 0)",
-                            (memo_id, item_id, item["sku"], qty, item["price"], row_total))
+                            "tax_amount) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                            (memo_id, item_id, item["sku"], qty, item["price"], row_total, taxes[item_id]))
                 cur.execute("UPDATE sales_order_item SET qty_refunded = qty_refunded + %s WHERE item_id = %s",
                             (qty, item_id))
                 never_shipped = max(0.0, min(qty, item["ordered"] - item["shipped"] - item["refunded"] - item["canceled"]))
@@ -553,49 +584,135 @@ class CommerceEmulator:
             self._settle_state(cur, order_id)
             return int(memo_id)
 
-    # RMA (Adobe Commerce) --------------------------------------------------------------------------
-    def rma_create(self, conn: Any, store_id: int, body: dict, request: Request) -> dict:
+    def order_comment(self, conn: Any, store_id: int, body: dict, request: Request, order_id: int) -> bool:
+        history = body.get("statusHistory") or {}
+        if not history.get("comment"):
+            raise MagentoError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": "comment"})
+        with conn.cursor() as cur:
+            order = self._order_row(cur, order_id)
+            cur.execute("INSERT INTO sales_order_status_history (parent_id, is_customer_notified, is_visible_on_front, "
+                        "comment, status, entity_name) VALUES (%s, %s, %s, %s, %s, 'order')",
+                        (order_id, int(bool(history.get("is_customer_notified"))),
+                         int(bool(history.get("is_visible_on_front"))), history["comment"],
+                         history.get("status") or order[2]))
+        return True
+
+    # RMA (Adobe Commerce's Magento_Rma) ------------------------------------------------------------
+    RMA_STATUSES = ("pending", "authorized", "partially_authorized", "received", "received_on_item", "approved",
+                    "approved_on_item", "rejected", "rejected_on_item", "denied", "closed", "processed_closed")
+    RMA_ITEM_STATUSES = ("pending", "authorized", "received", "approved", "rejected", "denied")
+
+    def _rma_enabled(self) -> None:
         if not self.rma_enabled:
-            raise NotFound()
+            raise NotFound()  # Open Source: no such route
+
+    def rma_create(self, conn: Any, store_id: int, body: dict, request: Request) -> dict:
+        """POST /V1/returns (rmaRmaManagementV1): RMAs only for shipped quantity, as Magento checks."""
+        self._rma_enabled()
         entity = body.get("rmaDataObject") or {}
         order_id = entity.get("order_id")
         items = entity.get("items") or []
+        status = entity.get("status") or "pending"
         if not isinstance(order_id, int) or not items:
             raise MagentoError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": "order_id, items"})
+        if status not in self.RMA_STATUSES:
+            raise MagentoError(400, "The RMA status %1 is not valid.", [status])
         with conn.cursor() as cur:
             order = self._order_row(cur, order_id)
             known = self._items(cur, order_id)
+            increment_id = self._next_increment(cur, "rma_item", order[3])
             cur.execute("INSERT INTO magento_rma (status, is_active, increment_id, order_id, order_increment_id, "
-                        "store_id, customer_custom_email) VALUES ('pending', 1, %s, %s, %s, %s, %s)",
-                        (f"R{order[1]}-{int(time.time() * 1000) % 100000}", order_id, order[1], order[3],
-                         entity.get("customer_custom_email")))
+                        "store_id, customer_custom_email) VALUES (%s, 1, %s, %s, %s, %s, %s)",
+                        (status, increment_id, order_id, order[1], order[3], entity.get("customer_custom_email")))
             rma_id = cur.lastrowid
             for item in items:
                 item_id = int(item.get("order_item_id", 0))
+                qty = float(item.get("qty_requested") or 0)
                 if item_id not in known:
                     raise MagentoError(400, "The order item %1 does not belong to the order.", [item_id])
+                if qty <= 0 or qty > known[item_id]["shipped"]:
+                    raise MagentoError(400, "A quantity of %1 of item %2 cannot be returned: only shipped "
+                                            "quantity can.", [qty, item_id])
+                item_status = item.get("status") or "pending"
+                if item_status not in self.RMA_ITEM_STATUSES:
+                    raise MagentoError(400, "The RMA item status %1 is not valid.", [item_status])
                 cur.execute("INSERT INTO magento_rma_item_entity (rma_entity_id, order_item_id, qty_requested, "
-                            "status, product_sku, product_name) VALUES (%s, %s, %s, 'pending', %s, %s)",
-                            (rma_id, item_id, item.get("qty_requested", 1), known[item_id]["sku"],
+                            "qty_authorized, status, product_sku, product_name) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                            (rma_id, item_id, qty, item.get("qty_authorized"), item_status, known[item_id]["sku"],
                              known[item_id]["sku"]))
+            for comment in entity.get("comments") or []:
+                cur.execute("INSERT INTO magento_rma_status_history (rma_entity_id, comment, status, is_admin, "
+                            "is_visible_on_front) VALUES (%s, %s, %s, 1, %s)",
+                            (rma_id, comment.get("comment"), status, int(bool(comment.get("is_visible_on_front")))))
+            cur.execute("INSERT INTO magento_rma_grid (entity_id, status, increment_id, order_id, order_increment_id, "
+                        "store_id, customer_name) SELECT %s, %s, %s, o.entity_id, o.increment_id, o.store_id, "
+                        "CONCAT_WS(' ', o.customer_firstname, o.customer_lastname) FROM sales_order o "
+                        "WHERE o.entity_id = %s", (rma_id, status, increment_id, order_id))
+            return self._rma_json(cur, rma_id)
+
+    def rma_update(self, conn: Any, store_id: int, body: dict, request: Request, rma_id: int) -> dict:
+        """PUT /V1/returns/{id}: the RMA's status and its items' status and quantities."""
+        self._rma_enabled()
+        entity = body.get("rmaDataObject") or {}
+        with conn.cursor() as cur:
+            self._rma_json(cur, rma_id)
+            if entity.get("status"):
+                if entity["status"] not in self.RMA_STATUSES:
+                    raise MagentoError(400, "The RMA status %1 is not valid.", [entity["status"]])
+                cur.execute("UPDATE magento_rma SET status = %s WHERE entity_id = %s", (entity["status"], rma_id))
+                cur.execute("UPDATE magento_rma_grid SET status = %s WHERE entity_id = %s", (entity["status"], rma_id))
+            for item in entity.get("items") or []:
+                fields = {k: item[k] for k in ("status", "qty_authorized", "qty_approved", "qty_returned")
+                          if item.get(k) is not None}
+                if "status" in fields and fields["status"] not in self.RMA_ITEM_STATUSES:
+                    raise MagentoError(400, "The RMA item status %1 is not valid.", [fields["status"]])
+                if fields:
+                    cur.execute(f"UPDATE magento_rma_item_entity SET {', '.join(f'{k} = %s' for k in fields)} "
+                                "WHERE entity_id = %s AND rma_entity_id = %s",
+                                [*fields.values(), int(item.get("entity_id", 0)), rma_id])
+            for comment in entity.get("comments") or []:
+                cur.execute("INSERT INTO magento_rma_status_history (rma_entity_id, comment, status, is_admin) "
+                            "VALUES (%s, %s, %s, 1)", (rma_id, comment.get("comment"), entity.get("status")))
             return self._rma_json(cur, rma_id)
 
     def _rma_json(self, cur: Any, rma_id: int) -> dict:
-        cur.execute("SELECT entity_id, increment_id, order_id, status FROM magento_rma WHERE entity_id = %s", (rma_id,))
+        cur.execute("SELECT entity_id, increment_id, order_id, order_increment_id, status, store_id, "
+                    "customer_custom_email FROM magento_rma WHERE entity_id = %s", (rma_id,))
         row = cur.fetchone()
         if row is None:
             raise MagentoError(404, "The entity that was requested doesn't exist. Verify the entity and try again.")
-        cur.execute("SELECT entity_id, order_item_id, qty_requested, status FROM magento_rma_item_entity "
-                    "WHERE rma_entity_id = %s", (rma_id,))
-        items = [{"entity_id": r[0], "order_item_id": r[1], "qty_requested": float(r[2] or 0), "status": r[3]}
+        cur.execute("SELECT entity_id, order_item_id, qty_requested, qty_authorized, qty_returned, status, "
+                    "product_sku FROM magento_rma_item_entity WHERE rma_entity_id = %s ORDER BY entity_id", (rma_id,))
+        items = [{"entity_id": r[0], "rma_entity_id": rma_id, "order_item_id": r[1], "qty_requested": float(r[2] or 0),
+                  "qty_authorized": None if r[3] is None else float(r[3]),
+                  "qty_returned": None if r[4] is None else float(r[4]), "status": r[5], "product_sku": r[6]}
                  for r in cur.fetchall()]
-        return {"entity_id": row[0], "increment_id": row[1], "order_id": row[2], "status": row[3], "items": items}
+        return {"entity_id": row[0], "increment_id": row[1], "order_id": row[2], "order_increment_id": row[3],
+                "status": row[4], "store_id": row[5], "customer_custom_email": row[6], "items": items}
 
     def rma_get(self, conn: Any, store_id: int, body: dict, request: Request, rma_id: int) -> dict:
-        if not self.rma_enabled:
-            raise NotFound()
+        self._rma_enabled()
         with conn.cursor() as cur:
             return self._rma_json(cur, rma_id)
+
+    def rma_search(self, conn: Any, store_id: int, body: dict, request: Request) -> dict:
+        """GET /V1/returns?searchCriteria... (rmaRmaRepositoryV1 getList), filtered by order or status."""
+        self._rma_enabled()
+        clauses, values = self._search_filters(request, {"order_id", "status", "increment_id", "entity_id"})
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT entity_id FROM magento_rma WHERE {clauses} ORDER BY entity_id", values)
+            items = [self._rma_json(cur, r[0]) for r in cur.fetchall()]
+        return {"items": items, "search_criteria": {"filter_groups": []}, "total_count": len(items)}
+
+    def rma_comments(self, conn: Any, store_id: int, body: dict, request: Request, rma_id: int) -> dict:
+        self._rma_enabled()
+        with conn.cursor() as cur:
+            self._rma_json(cur, rma_id)
+            cur.execute("SELECT entity_id, comment, status, created_at, is_admin FROM magento_rma_status_history "
+                        "WHERE rma_entity_id = %s ORDER BY entity_id", (rma_id,))
+            items = [{"entity_id": r[0], "rma_entity_id": rma_id, "comment": r[1], "status": r[2],
+                      "created_at": str(r[3]), "admin": bool(r[4])} for r in cur.fetchall()]
+        return {"items": items, "total_count": len(items)}
 
 
 def connect_commerce(host: str, port: int, user: str, password: str, database: str) -> Any:

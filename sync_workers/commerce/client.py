@@ -72,17 +72,22 @@ class CommerceClient:
     def create_cart(self) -> int:
         return int(self._call("POST", "/carts/"))
 
-    def add_item(self, cart_id: int, sku: str, qty: int, price: float | None = None) -> dict[str, Any]:
+    def add_item(self, cart_id: int, sku: str, qty: int, price: float | None = None,
+                 tax: float | None = None) -> dict[str, Any]:
+        """``price`` and ``tax`` (the row's tax) are the marketplace's, applied by the channel extension."""
         item: dict[str, Any] = {"sku": sku, "qty": qty, "quote_id": cart_id}
         if price is not None:
             item["price"] = price
+        if tax:
+            item["extension_attributes"] = {"tax_amount": tax}
         return self._call("POST", f"/carts/{cart_id}/items", json={"cartItem": item})
 
     def set_shipping(self, cart_id: int, address: dict[str, Any], carrier: str, method: str,
-                     shipping_amount: float) -> dict[str, Any]:
+                     shipping_amount: float, shipping_tax: float = 0.0) -> dict[str, Any]:
         return self._call("POST", f"/carts/{cart_id}/shipping-information", json={"addressInformation": {
             "shipping_address": address, "billing_address": address, "shipping_carrier_code": carrier,
-            "shipping_method_code": method, "extension_attributes": {"shipping_amount": shipping_amount}}})
+            "shipping_method_code": method, "extension_attributes": {
+                "shipping_amount": shipping_amount, "shipping_tax_amount": shipping_tax}}})
 
     def place_order(self, cart_id: int, payment_method: str) -> int:
         return int(self._call("PUT", f"/carts/{cart_id}/order", json={"paymentMethod": {"method": payment_method}}))
@@ -100,7 +105,33 @@ class CommerceClient:
     def set_ext_order_id(self, order_id: int, ext_order_id: str) -> dict[str, Any]:
         return self._call("POST", "/orders", json={"entity": {"entity_id": order_id, "ext_order_id": ext_order_id}})
 
-    # returns (Adobe Commerce RMA)
-    def create_rma(self, order_id: int, items: list[dict[str, Any]], email: str | None = None) -> dict[str, Any]:
+    def cancel_order(self, order_id: int) -> bool:
+        """False when Magento says the order cannot be cancelled (shipped, invoiced, on hold)."""
+        return bool(self._call("POST", f"/orders/{order_id}/cancel"))
+
+    def comment_order(self, order_id: int, comment: str) -> None:
+        self._call("POST", f"/orders/{order_id}/comments", json={"statusHistory": {
+            "comment": comment, "is_customer_notified": 0, "is_visible_on_front": 0}})
+
+    # returns (Adobe Commerce's Magento_Rma)
+    def create_rma(self, order_id: int, items: list[dict[str, Any]], comment: str, status: str = "authorized",
+                   email: str | None = None) -> dict[str, Any]:
         return self._call("POST", "/returns", json={"rmaDataObject": {
-            "order_id": order_id, "items": items, "customer_custom_email": email}})
+            "order_id": order_id, "status": status, "items": items, "customer_custom_email": email,
+            "comments": [{"comment": comment, "is_visible_on_front": 0}]}})
+
+    def find_rmas(self, order_id: int) -> list[dict[str, Any]]:
+        params = {"searchCriteria[filter_groups][0][filters][0][field]": "order_id",
+                  "searchCriteria[filter_groups][0][filters][0][value]": str(order_id),
+                  "searchCriteria[filter_groups][0][filters][0][condition_type]": "eq"}
+        return list(self._call("GET", "/returns", params=params).get("items") or [])
+
+    def get_rma(self, rma_id: int) -> dict[str, Any]:
+        return self._call("GET", f"/returns/{rma_id}")
+
+    def rma_comments(self, rma_id: int) -> list[str]:
+        return [str(c.get("comment") or "") for c in self._call("GET", f"/returns/{rma_id}/comments").get("items") or []]
+
+    def update_rma(self, rma_id: int, status: str, items: list[dict[str, Any]], comment: str) -> dict[str, Any]:
+        return self._call("PUT", f"/returns/{rma_id}", json={"rmaDataObject": {
+            "entity_id": rma_id, "status": status, "items": items, "comments": [{"comment": comment}]}})
