@@ -153,6 +153,7 @@ class WalmartEmulator:
             Rule("/_emulator/catalog", endpoint="inspect_seed_catalog", methods=["POST"]),
             Rule("/_emulator/faults", endpoint="inspect_faults", methods=["POST"]),
             Rule("/_emulator/clock", endpoint="inspect_clock", methods=["POST"]),
+            Rule("/_emulator/orders/<po>/lines/<line>/cancel", endpoint="inspect_line_cancel", methods=["POST"]),
         ])
 
     # clock and state -----------------------------------------------------------------------------
@@ -800,6 +801,31 @@ class WalmartEmulator:
             return _json({"error": str(exc)}, 400)
         return _json({"ok": True})
 
+    def customer_cancel(self, client_id: str, po: str, line: str) -> str:
+        """A shopper cancelling a line on walmart.com (the emulator's own hook, not a Walmart API):
+        cancelled at once before acknowledgement, an intent to cancel after."""
+        return self._line_change(client_id, po, lambda order: order.customer_cancel(line))
+
+    def walmart_cancel(self, client_id: str, po: str, line: str, reason: str = "AUTO_CANCEL") -> None:
+        """Walmart cancelling a line on its own (the emulator's own hook, not a Walmart API)."""
+        self._line_change(client_id, po, lambda order: order.walmart_cancel(line, reason))
+
+    def _line_change(self, client_id: str, po: str, change: Any) -> Any:
+        with self._lock:
+            order = self._order(self.seller(client_id), po)
+            try:
+                return change(order)
+            except OrderError as exc:
+                raise WalmartApiError(exc.status, exc.code, exc.description, field=exc.field) from None
+
+    def inspect_line_cancel(self, request: Request, po: str, line: str) -> Response:
+        """POST /_emulator/orders/{po}/lines/{n}/cancel?by=customer|walmart"""
+        client_id = request.args.get("client_id") or next(iter(self.credentials))
+        if request.args.get("by", "customer") == "walmart":
+            self.walmart_cancel(client_id, po, line, request.args.get("reason", "AUTO_CANCEL"))
+            return _json({"outcome": "cancelled"})
+        return _json({"outcome": self.customer_cancel(client_id, po, line)})
+
     def inspect_clock(self, request: Request) -> Response:
         body = _body(request) or {}
         self.clock_offset += float(body.get("advance_s", 0))
@@ -833,9 +859,29 @@ def _parse_order_date(value: str | None, name: str) -> int | None:
                           field=name, wrapped=True)
 
 
-def _iso_within(value: str, start: str | None, end: str | None) -> bool:
-    """Returns filter on ISO-8601 dates; a date-only bound compares by prefix."""
-    return (start is None or value >= start) and (end is None or value[:len(end)] <= end)
+def _iso_instant(value: str, name: str, end: bool = False) -> datetime:
+    """The returns API's date filters: 2013-08-16, 2013-08-16T10:30:15Z or 2020-04-17T10:42:41.000+0000."""
+    text = value.strip().replace(" ", "+")  # an unencoded '+' arrives as a space
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ",
+                "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        if fmt == "%Y-%m-%d" and end:  # a date-only end bound covers the whole day
+            parsed = parsed.replace(hour=23, minute=59, second=59, microsecond=999999)
+        return parsed
+    raise WalmartApiError(400, "INVALID_REQUEST_PARAM.GMP_RETURNS_API", f"Invalid date format for {name}",
+                          field=name)
+
+
+def _iso_within(value: str, start: str | None, end: str | None, name: str = "date") -> bool:
+    """Returns filter on ISO-8601 dates."""
+    instant = _iso_instant(value, name)
+    return ((start is None or instant >= _iso_instant(start, name))
+            and (end is None or instant <= _iso_instant(end, name, end=True)))
 
 
 def _within(value: int, start: int | None, end: int | None) -> bool:

@@ -178,6 +178,32 @@ class Order:
             line.move(OPEN, quantity, LineStatus("Shipped", quantity, tracking=tracking))
         self.touch()
 
+    def customer_cancel(self, line_number: str) -> str:
+        """A shopper cancels a line: quantity the seller has not acknowledged Walmart cancels itself;
+        for acknowledged quantity it can only ask the seller (intentToCancel). Returns which."""
+        line = self.line(line_number)
+        created = line.quantity_in("Created")
+        if created:
+            line.move(("Created",), created, LineStatus("Cancelled", created, cancellation_reason="CUSTOMER_CANCEL"))
+            outcome = "cancelled"
+        elif line.quantity_in("Acknowledged"):
+            line.intent_to_cancel = True
+            outcome = "intent_to_cancel"
+        else:
+            raise OrderError(f"The Line: {line.number} of PO: {self.purchase_order_id} has nothing left to cancel")
+        self.touch()
+        return outcome
+
+    def walmart_cancel(self, line_number: str, reason: str = "AUTO_CANCEL") -> None:
+        """Walmart cancels a line's open quantity itself (unshipped 30 days, fraud, a customer
+        cancelling before the seller acknowledged)."""
+        line = self.line(line_number)
+        open_quantity = line.quantity_in(*OPEN)
+        if not open_quantity:
+            raise OrderError(f"The Line: {line.number} of PO: {self.purchase_order_id} has nothing left to cancel")
+        line.move(OPEN, open_quantity, LineStatus("Cancelled", open_quantity, cancellation_reason=reason))
+        self.touch()
+
     def deliver(self) -> None:
         for line in self.lines:
             shipped = line.quantity_in("Shipped")
