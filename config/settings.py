@@ -280,12 +280,14 @@ class CommerceApiSettings(Section):
     token: SecretStr = Field(description="Integration access token (Bearer).")
     store_code: str = Field("default", pattern=r"^[a-z0-9_]+$|^all$")
     request_timeout_s: float = Field(30.0, gt=0)
+    rma: Literal["auto", "on", "off"] = Field(
+        "auto", description="Walmart returns become RMAs (Adobe Commerce's Magento_Rma). auto: when the store "
+                            "answers POST /V1/returns; off: returns are only recorded for support staff "
+                            "(Open Source has no RMA module).")
 
     @property
     def rest_url(self) -> str:
         return f"{str(self.base_url).rstrip('/')}/rest/{self.store_code}/V1"
-
-
 
 
 class MappingSettings(Section):
@@ -387,6 +389,13 @@ class WorkersSettings(Section):
         120.0, ge=0, description="Each poll reaches back this far before the last one, so an order modified at "
                                  "a window's edge is not missed (the importer ignores repeats).")
     order_initial_lookback_h: float = Field(24.0, gt=0, description="On the first start, import orders this old.")
+    return_poll_s: float = Field(
+        15.0, gt=0, le=3600, description="How often new and changed Walmart returns are polled (GET /v3/returns "
+                                          "allows 50/min, shared with return refunds' read-backs).")
+    intent_to_cancel: Literal["cancel", "notify"] = Field(
+        "cancel", description="A Walmart customer's request to cancel lines not yet shipped: cancel the Commerce "
+                              "order (the cancellation worker then tells Walmart), or only comment on it for the "
+                              "merchant to decide.")
     out_of_stock_cancel_reason: Literal[
         "SELLER_CANCEL_OUT_OF_STOCK", "SELLER_CANCEL_PRICING_ERROR", "SELLER_CANCEL_FRAUD_STOP_SHIPMENT",
         "SELLER_CANCEL_ADDRESS_NOT_SERVICEABLE"] = Field(

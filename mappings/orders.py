@@ -1,6 +1,8 @@
 """A Walmart purchase order as the Commerce cart that becomes its Commerce order (pure).
 
-Prices are Walmart's (the PRODUCT charge per unit), shipping is the sum of SHIPPING charges, the
+Prices are Walmart's (the PRODUCT charge per unit), tax is Walmart's (the charges' tax, which
+Walmart collects and remits as marketplace facilitator, so Commerce must not compute its own),
+shipping is the sum of SHIPPING charges, the
 customer is a guest with Walmart's relay e-mail, the address is Walmart's shipping address. Only
 quantity still open on Walmart (Created or Acknowledged) is ordered: a line Walmart already
 cancelled is not bought.
@@ -24,6 +26,7 @@ class CartLine:
     sku: str
     qty: int
     unit_price: float
+    tax: float = 0.0  # Walmart's tax on this quantity of the line
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,20 @@ class CartRequest:
     address: dict[str, Any]
     shipping_amount: float
     email: str
+    shipping_tax: float = 0.0
 
 
-def _charges(line: dict[str, Any], charge_type: str) -> float:
+def _charges(line: dict[str, Any], charge_type: str, tax: bool = False) -> float:
+    """The line's charges of one type, or (``tax``) the tax on them."""
     total = 0.0
     for charge in (line.get("charges") or {}).get("charge") or []:
         if charge.get("chargeType") == charge_type:
-            total += float((charge.get("chargeAmount") or {}).get("amount") or 0)
+            amount = ((charge.get("tax") or {}).get("taxAmount") or {}) if tax else (charge.get("chargeAmount") or {})
+            try:
+                total += float(amount.get("amount") or 0)
+            except (TypeError, ValueError):
+                raise OrderShapeError(f"line {line.get('lineNumber')}: {charge_type} charge amount is not a number") \
+                    from None
     return round(total, 2)
 
 
@@ -53,7 +63,7 @@ def walmart_order_to_cart(order: dict[str, Any]) -> CartRequest:
     lines = ((order.get("orderLines") or {}).get("orderLine")) or []
     if not po or not lines:
         raise OrderShapeError("order without purchaseOrderId or order lines")
-    cart_lines, shipping = [], 0.0
+    cart_lines, shipping, shipping_tax = [], 0.0, 0.0
     for line in lines:
         sku = (line.get("item") or {}).get("sku")
         try:
@@ -66,10 +76,13 @@ def walmart_order_to_cart(order: dict[str, Any]) -> CartRequest:
         if qty <= 0:
             continue
         product = _charges(line, "PRODUCT")
-        if product < 0:
-            raise OrderShapeError(f"line {line.get('lineNumber')}: negative product charge")
-        cart_lines.append(CartLine(str(line.get("lineNumber")), sku, qty, round(product / ordered, 2)))
+        tax = _charges(line, "PRODUCT", tax=True)
+        if product < 0 or tax < 0:
+            raise OrderShapeError(f"line {line.get('lineNumber')}: negative product charge or tax")
+        cart_lines.append(CartLine(str(line.get("lineNumber")), sku, qty, round(product / ordered, 2),
+                                   round(tax * qty / ordered, 2)))
         shipping += _charges(line, "SHIPPING")
+        shipping_tax += _charges(line, "SHIPPING", tax=True)
     info = order.get("shippingInfo") or {}
     postal = info.get("postalAddress") or {}
     name = (postal.get("name") or "").split()
@@ -81,4 +94,84 @@ def walmart_order_to_cart(order: dict[str, Any]) -> CartRequest:
                "country_id": COUNTRIES.get(str(postal.get("country") or "USA").upper(), "US"),
                "telephone": info.get("phone") or "0000000000",
                "email": order.get("customerEmailId") or f"{order.get('customerOrderId')}@relay.walmart.com"}
-    return CartRequest(cart_lines, address, round(shipping, 2), address["email"])
+    return CartRequest(cart_lines, address, round(shipping, 2), address["email"], round(shipping_tax, 2))
+
+
+# Walmart-side changes after import ----------------------------------------------------------------
+# Walmart cancels lines on its own (a customer cancelling before the seller acknowledged, Walmart's
+# auto-cancel of unshipped orders) and customers ask to cancel acknowledged lines (intentToCancel).
+# Commerce must follow: what Walmart cancelled must not be shipped, and an intent to cancel is
+# honoured (or shown to the merchant) before the warehouse ships it.
+
+@dataclass(frozen=True)
+class CommerceItemQty:
+    """A Commerce order item of a Walmart PO line (sales_order_item quantities)."""
+
+    line_number: str
+    ordered: int
+    shipped: int
+    canceled: int
+    refunded: int
+
+
+@dataclass(frozen=True)
+class WalmartLineQty:
+    line_number: str
+    quantity: int          # orderLineQuantity
+    cancelled: int         # Cancelled on Walmart
+    intent_to_cancel: bool
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    walmart_cancelled: dict[str, int]  # line -> units Walmart cancelled that Commerce still has open
+    intent_lines: list[str]            # lines the customer asked to cancel, still open in Commerce
+    cancel_order: bool                 # every unit still open in Commerce is to be cancelled
+
+    def __bool__(self) -> bool:
+        return bool(self.walmart_cancelled or self.intent_lines)
+
+    def note(self, purchase_order_id: str) -> str:
+        parts = []
+        if self.walmart_cancelled:
+            parts.append("Walmart cancelled " + ", ".join(f"{q} unit(s) of line {n}"
+                                                          for n, q in sorted(self.walmart_cancelled.items())))
+        if self.intent_lines:
+            parts.append("the customer asked Walmart to cancel line(s) " + ", ".join(sorted(self.intent_lines)))
+        return f"Walmart PO {purchase_order_id}: " + "; ".join(parts) + ". Do not ship these units."
+
+
+def walmart_side_signature(lines: list[WalmartLineQty]) -> str:
+    """What Walmart says about cancellations; a change means Commerce must be looked at again."""
+    cancelled = ",".join(f"{l.line_number}={l.cancelled}" for l in lines if l.cancelled)
+    intents = ",".join(l.line_number for l in lines if l.intent_to_cancel)
+    return f"c:{cancelled};i:{intents}" if cancelled or intents else ""
+
+
+def walmart_side_follow_up(items: list[CommerceItemQty], lines: list[WalmartLineQty],
+                           honour_intent: bool) -> FollowUp:
+    by_line = {l.line_number: l for l in lines}
+    cancelled: dict[str, int] = {}
+    intents: list[str] = []
+    to_cancel_all = True
+    anything = False
+    for item in items:
+        line = by_line.get(item.line_number)
+        never_shipped_refund = max(0, item.refunded - item.shipped)
+        closed = item.canceled + never_shipped_refund
+        still_open = max(0, item.ordered - item.shipped - closed)
+        if line is None:
+            to_cancel_all = to_cancel_all and still_open == 0
+            continue
+        # units Walmart had already cancelled when the order was imported were never ordered here
+        closed_on_walmart_by_commerce = closed + (line.quantity - item.ordered)
+        extra = max(0, min(line.cancelled - closed_on_walmart_by_commerce, still_open))
+        if extra:
+            cancelled[item.line_number] = extra
+        intent = line.intent_to_cancel and still_open - extra > 0
+        if intent:
+            intents.append(item.line_number)
+        covered = extra + (still_open - extra if intent and honour_intent else 0)
+        anything = anything or covered > 0
+        to_cancel_all = to_cancel_all and covered == still_open
+    return FollowUp(cancelled, intents, anything and to_cancel_all)

@@ -95,3 +95,76 @@ def plan_refund(items: list[CreditedItem], walmart: dict[str, WalmartLine], ship
             by_line.setdefault(first, LineRefund(first)).shipping += shipping_due
     plan.refunds = [by_line[n] for n in sorted(by_line, key=int)]
     return plan
+
+
+# Walmart returns -----------------------------------------------------------------------------------
+# A credit memo that refunds units a Walmart customer returned must go through Walmart's Returns
+# API (POST /v3/returns/{id}/refund), which refunds by return line and quantity; the rest through
+# the order refund above. Which part of a credit memo item is which is decided once, when the
+# refund worker first sees it: units of the item still returned and not yet covered by earlier
+# credit memos are the return's.
+
+@dataclass(frozen=True)
+class MemoItem:
+    creditmemo_id: int
+    order_item_id: int
+    qty: int
+    amount: float   # row_total - discount
+    tax: float
+
+
+@dataclass(frozen=True)
+class ReturnedUnits:
+    return_order_id: str
+    line_number: int
+    order_item_id: int
+    quantity: int
+
+
+def route_to_returns(memo_items: list[MemoItem], returned: list[ReturnedUnits],
+                     decided: dict[tuple[int, int], int]) -> dict[tuple[int, int], int]:
+    """Return quantities for the (credit memo, item) pairs not decided yet, oldest memo first."""
+    available: dict[int, int] = {}
+    for line in returned:
+        available[line.order_item_id] = available.get(line.order_item_id, 0) + line.quantity
+    for (_memo, item), qty in decided.items():
+        available[item] = available.get(item, 0) - qty
+    new: dict[tuple[int, int], int] = {}
+    for memo in sorted(memo_items, key=lambda m: (m.creditmemo_id, m.order_item_id)):
+        key = (memo.creditmemo_id, memo.order_item_id)
+        if key in decided or key in new:
+            continue
+        take = max(0, min(memo.qty, available.get(memo.order_item_id, 0)))
+        new[key] = take
+        available[memo.order_item_id] = available.get(memo.order_item_id, 0) - take
+    return new
+
+
+def order_share(memo_items: list[MemoItem], routes: dict[tuple[int, int], int]) -> dict[int, tuple[int, float, float]]:
+    """Per order item: (quantity, amount, tax) the credit memos refund through the order, i.e.
+    without the units routed to returns (their amounts scaled away with them)."""
+    share: dict[int, tuple[int, float, float]] = {}
+    for memo in memo_items:
+        to_return = routes.get((memo.creditmemo_id, memo.order_item_id), 0)
+        qty = memo.qty - to_return
+        if qty <= 0:
+            continue
+        part = qty / memo.qty
+        q, a, t = share.get(memo.order_item_id, (0, 0.0, 0.0))
+        share[memo.order_item_id] = (q + qty, round(a + memo.amount * part, 2), round(t + memo.tax * part, 2))
+    return share
+
+
+def return_refund_targets(returned: list[ReturnedUnits],
+                          routes: dict[tuple[int, int], int]) -> dict[tuple[str, int], int]:
+    """How many units of each return line Walmart should show refunded: the units credit memos
+    routed to returns, per item, spread over that item's return lines oldest first."""
+    routed: dict[int, int] = {}
+    for (_memo, item), qty in routes.items():
+        routed[item] = routed.get(item, 0) + qty
+    targets: dict[tuple[str, int], int] = {}
+    for line in sorted(returned, key=lambda l: (l.return_order_id, l.line_number)):
+        take = min(line.quantity, routed.get(line.order_item_id, 0))
+        targets[(line.return_order_id, line.line_number)] = take
+        routed[line.order_item_id] = routed.get(line.order_item_id, 0) - take
+    return targets

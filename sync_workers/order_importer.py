@@ -10,6 +10,11 @@ Steps for a PO, each safe to repeat after a crash at any point:
    Walmart's prices, Walmart's shipping address and charge, the offline payment method; place it.
 4. Set ``ext_order_id``, record the PO <-> order and line <-> item mapping, acknowledge the PO.
 
+5. Later polls of the PO: lines Walmart cancelled on its own and lines the customer asked to cancel
+   (intentToCancel) are followed in Commerce: the order is cancelled there when nothing else of
+   it is open (the cancellation worker then confirms intents to Walmart), else the merchant gets a
+   comment on the order. What was acted on is recorded, so repeated polls act once.
+
 Commerce refusing for stock cancels the Walmart lines with ``workers.out_of_stock_cancel_reason``;
 an unknown SKU or a malformed order goes to the dead-letter topic; both are visible in
 ``walmart_order_state`` with the reason. Commerce or Walmart unavailable retries the batch.
@@ -19,20 +24,29 @@ from __future__ import annotations
 
 from typing import Any
 
-import pymysql
 from pydantic import ValidationError
 
 from config import Settings
-from mappings.orders import OrderShapeError, walmart_order_to_cart
-from sync_workers.commerce.client import CommerceClient, CommerceClientError, CommerceServerError
-from sync_workers.consumer import DeadLetter, Record, TransientError
+from mappings.orders import (
+    CommerceItemQty,
+    OrderShapeError,
+    WalmartLineQty,
+    walmart_order_to_cart,
+    walmart_side_follow_up,
+    walmart_side_signature,
+)
+from sync_workers.commerce.client import CommerceClient, CommerceClientError
+from sync_workers.consumer import DeadLetter, Record
+from sync_workers.importing import import_documents
 from sync_workers.order_map import OrderMap
 from sync_workers.walmart.client import WalmartClient
-from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
+from sync_workers.walmart.errors import WalmartClientError
 from sync_workers.walmart.orders import CancelLine, WalmartOrder
 from walmart_sync.logs import get_logger
 
 OUT_OF_STOCK = "The requested qty is not available"
+# statuses of a PO whose acknowledgement is behind it
+SETTLED = frozenset({"acknowledged", "cancelled_by_walmart", "cancelled_on_request", "walmart_changes_noted"})
 
 
 class OrderImporter:
@@ -53,24 +67,7 @@ class OrderImporter:
         pass
 
     def handle(self, records: list[Record]) -> list[DeadLetter]:
-        latest: dict[str, tuple[Record, dict[str, Any]]] = {}
-        dead: list[DeadLetter] = []
-        for record in records:
-            raw = (record.event or {}).get("order")
-            if not isinstance(raw, dict) or not raw.get("purchaseOrderId"):
-                dead.append(DeadLetter(record, "Walmart order event without an order", "MALFORMED_ORDER"))
-                continue
-            latest[str(raw["purchaseOrderId"])] = (record, raw)  # a PO polled twice: the newest wins
-        try:
-            for po, (record, raw) in latest.items():
-                reason = self._import(po, raw)
-                if reason is not None:
-                    dead.append(DeadLetter(record, reason[0], reason[1]))
-        except (CommerceServerError, WalmartServerError) as exc:
-            raise TransientError(str(exc)) from exc
-        except pymysql.MySQLError as exc:
-            raise TransientError(f"state store: {exc.args[-1]}") from exc
-        return dead
+        return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._import)
 
     def _import(self, po: str, raw: dict[str, Any]) -> tuple[str, str] | None:
         """Returns (reason, code) when the order cannot be imported; raises when it is worth retrying."""
@@ -99,6 +96,7 @@ class OrderImporter:
             self.imported += 1
             self.log.info("order imported", po=po, commerce_order=found.get("increment_id"))
         self._acknowledge(po, order, commerce_id)
+        self._follow(po, order, commerce_id)
         return None
 
     def _existing(self, po: str) -> dict[str, Any] | None:
@@ -119,9 +117,9 @@ class OrderImporter:
         self.orders.set_state(po, "creating", cart_id=cart_id, order_date=order.orderDate)
         try:
             for line in cart.lines:
-                self.commerce.add_item(cart_id, line.sku, line.qty, line.unit_price)
+                self.commerce.add_item(cart_id, line.sku, line.qty, line.unit_price, line.tax)
             self.commerce.set_shipping(cart_id, cart.address, mapping.shipping_carrier_code,
-                                       mapping.shipping_method_code, cart.shipping_amount)
+                                       mapping.shipping_method_code, cart.shipping_amount, cart.shipping_tax)
             order_id = self.commerce.place_order(cart_id, mapping.payment_method)
         except CommerceClientError as exc:
             if exc.message.startswith(OUT_OF_STOCK):
@@ -161,7 +159,7 @@ class OrderImporter:
 
     def _acknowledge(self, po: str, order: WalmartOrder, commerce_id: int) -> None:
         current = self.orders.state(po)
-        if current is not None and current.status == "acknowledged":
+        if current is not None and current.status in SETTLED:
             return  # an older poll of the PO still saying Created
         if not any(line.quantity("Created") for line in order.orderLines.orderLine):
             self.orders.set_state(po, "acknowledged", commerce_order_id=commerce_id)
@@ -173,3 +171,32 @@ class OrderImporter:
             return
         self.acknowledged += 1
         self.orders.set_state(po, "acknowledged", commerce_order_id=commerce_id)
+
+    def _follow(self, po: str, order: WalmartOrder, commerce_id: int) -> None:
+        lines = [WalmartLineQty(l.lineNumber, int(l.orderLineQuantity.amount), l.quantity("Cancelled"),
+                                str(l.intentToCancel or "").upper() in ("Y", "YES", "TRUE"))
+                 for l in order.orderLines.orderLine]
+        signature = walmart_side_signature(lines)
+        current = self.orders.state(po)
+        if not signature or (current is not None and current.walmart_followed == signature):
+            return
+        found = self.commerce.get_order(commerce_id)
+        mapped = self.orders.for_commerce_orders([commerce_id]).get(commerce_id)
+        item_lines = mapped.lines if mapped else {}
+        items = [CommerceItemQty(item_lines[int(i["item_id"])], int(i.get("qty_ordered") or 0),
+                                 int(i.get("qty_shipped") or 0), int(i.get("qty_canceled") or 0),
+                                 int(i.get("qty_refunded") or 0))
+                 for i in found.get("items") or [] if int(i["item_id"]) in item_lines]
+        follow = walmart_side_follow_up(items, lines, self.settings.workers.intent_to_cancel == "cancel")
+        if follow:
+            note = follow.note(po)
+            cancelled = (follow.cancel_order and found.get("state") not in ("canceled", "closed", "complete")
+                         and self.commerce.cancel_order(commerce_id))
+            self.commerce.comment_order(commerce_id, note + (" The order was cancelled by walmart-sync."
+                                                             if cancelled else ""))
+            status = ("walmart_changes_noted" if not cancelled else
+                      "cancelled_by_walmart" if not follow.intent_lines else "cancelled_on_request")
+            self.orders.set_state(po, status, commerce_order_id=commerce_id, error=note)
+            self.log.warning("Walmart-side cancellation followed in Commerce", po=po, commerce_order=commerce_id,
+                             cancelled=bool(cancelled), detail=note)
+        self.orders.set_followed(po, signature)

@@ -28,21 +28,6 @@ DDL = (
       PRIMARY KEY (purchase_order_id, line_number),
       KEY walmart_order_line_map_item (commerce_item_id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
-    # Walmart returns and what became of them in Commerce; a credit memo refunded through the
-    # returns API is recorded here so the order refund path leaves it alone.
-    """CREATE TABLE IF NOT EXISTS walmart_return_map (
-      return_order_id VARCHAR(32) NOT NULL PRIMARY KEY,
-      purchase_order_id VARCHAR(32) NOT NULL,
-      customer_order_id VARCHAR(32) NOT NULL,
-      commerce_order_id INT UNSIGNED NULL,
-      commerce_rma_id INT UNSIGNED NULL,
-      creditmemo_id INT UNSIGNED NULL,
-      status VARCHAR(24) NOT NULL,
-      detail VARCHAR(512) NULL,
-      updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
-      KEY walmart_return_map_po (purchase_order_id),
-      KEY walmart_return_map_memo (creditmemo_id)
-    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
     # Where each Walmart order stands, for the importer's recovery and for support staff.
     """CREATE TABLE IF NOT EXISTS walmart_order_state (
       purchase_order_id VARCHAR(32) NOT NULL PRIMARY KEY,
@@ -53,8 +38,19 @@ DDL = (
       imported_at TIMESTAMP(3) NULL,
       last_error VARCHAR(512) NULL,
       attempts INT NOT NULL DEFAULT 0,
+      walmart_followed VARCHAR(255) NULL,
       updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       KEY walmart_order_state_status (status)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    # What each poller last published per document, so an unchanged document polled again in the
+    # overlap window is not published (and dead-lettered, or retried) again.
+    """CREATE TABLE IF NOT EXISTS walmart_poll_seen (
+      name VARCHAR(32) NOT NULL,
+      doc_id VARCHAR(32) NOT NULL,
+      content_hash CHAR(40) NOT NULL,
+      seen_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+      PRIMARY KEY (name, doc_id),
+      KEY walmart_poll_seen_age (name, seen_at)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
     """CREATE TABLE IF NOT EXISTS walmart_poll_watermarks (
       name VARCHAR(32) NOT NULL PRIMARY KEY,
@@ -71,6 +67,7 @@ class OrderState:
     cart_id: int | None
     commerce_order_id: int | None
     last_error: str | None
+    walmart_followed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +108,7 @@ class OrderMap:
 
     def state(self, purchase_order_id: str) -> OrderState | None:
         with self.conn.cursor() as cur:
-            cur.execute("SELECT purchase_order_id, status, cart_id, commerce_order_id, last_error "
+            cur.execute("SELECT purchase_order_id, status, cart_id, commerce_order_id, last_error, walmart_followed "
                         "FROM walmart_order_state WHERE purchase_order_id = %s", (purchase_order_id,))
             row = cur.fetchone()
         return OrderState(*row) if row else None
@@ -132,6 +129,25 @@ class OrderMap:
                 (purchase_order_id, status, cart_id, commerce_order_id, order_date, (error or None) and error[:500],
                  commerce_order_id))
 
+    def set_followed(self, purchase_order_id: str, signature: str) -> None:
+        """The Walmart-side changes (cancellations, intents to cancel) already acted on."""
+        with self.conn.cursor() as cur:
+            cur.execute("UPDATE walmart_order_state SET walmart_followed = %s WHERE purchase_order_id = %s",
+                        (signature[:255], purchase_order_id))
+
+    def lines_of(self, purchase_order_ids: list[str]) -> dict[tuple[str, str], tuple[int, int | None, str | None]]:
+        """(PO, line number) -> (Commerce order id, Commerce item id, Commerce increment id)."""
+        if not purchase_order_ids:
+            return {}
+        marks = ", ".join(["%s"] * len(purchase_order_ids))
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT l.purchase_order_id, l.line_number, m.commerce_order_id, l.commerce_item_id, "
+                        f"m.commerce_increment_id FROM walmart_order_line_map l JOIN walmart_order_map m "
+                        f"ON m.purchase_order_id = l.purchase_order_id WHERE l.purchase_order_id IN ({marks}) "
+                        f"AND m.commerce_order_id IS NOT NULL", purchase_order_ids)
+            return {(po, str(line)): (int(order), None if item is None else int(item), increment)
+                    for po, line, order, item, increment in cur.fetchall()}
+
     def watermark(self, name: str) -> int | None:
         with self.conn.cursor() as cur:
             cur.execute("SELECT value_ms FROM walmart_poll_watermarks WHERE name = %s", (name,))
@@ -143,12 +159,26 @@ class OrderMap:
             cur.execute("INSERT INTO walmart_poll_watermarks (name, value_ms) VALUES (%s, %s) "
                         "ON DUPLICATE KEY UPDATE value_ms = VALUES(value_ms)", (name, value_ms))
 
-    def return_creditmemos(self, purchase_order_id: str) -> list[int]:
-        """Credit memos of this PO that belong to Walmart returns (refunded via the returns API)."""
+    def published(self, name: str, doc_ids: list[str]) -> dict[str, str]:
+        if not doc_ids:
+            return {}
         with self.conn.cursor() as cur:
-            cur.execute("SELECT creditmemo_id FROM walmart_return_map WHERE purchase_order_id = %s "
-                        "AND creditmemo_id IS NOT NULL", (purchase_order_id,))
-            return [int(row[0]) for row in cur.fetchall()]
+            cur.execute(f"SELECT doc_id, content_hash FROM walmart_poll_seen WHERE name = %s AND doc_id IN "
+                        f"({', '.join(['%s'] * len(doc_ids))})", [name, *doc_ids])
+            return dict(cur.fetchall())
+
+    def mark_published(self, name: str, hashes: dict[str, str]) -> None:
+        if not hashes:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany("INSERT INTO walmart_poll_seen (name, doc_id, content_hash) VALUES (%s, %s, %s) "
+                            "ON DUPLICATE KEY UPDATE content_hash = VALUES(content_hash)",
+                            [(name, doc_id, h) for doc_id, h in hashes.items()])
+
+    def prune_published(self, name: str, older_than_s: float) -> int:
+        with self.conn.cursor() as cur:
+            return cur.execute("DELETE FROM walmart_poll_seen WHERE name = %s AND seen_at < "
+                               "CURRENT_TIMESTAMP(3) - INTERVAL %s SECOND", (name, int(older_than_s)))
 
     def for_commerce_orders(self, order_ids: list[int]) -> dict[int, MappedOrder]:
         if not order_ids:

@@ -7,19 +7,34 @@ refunded without shipping. Being state-based, a replay after a crash refunds not
 
 A refund of shipped quantity whose shipment has not reached Walmart yet (the shipment worker is
 behind, or retrying) is retried later rather than refused: Walmart would reject it now and
-accept it in a few seconds. Credit memos of Walmart returns are refunded through the returns API
-by the return importer and skipped here.
+accept it in a few seconds.
+
+Units a Walmart customer returned (the return importer records them) are refunded through the
+Returns API instead: the first time the worker sees a credit memo item it decides, once, how many
+of its units refund a return (those returned and not yet covered by an earlier credit memo), and
+Walmart is asked to refund those return lines; the rest of the memo goes through the order.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mappings.refunds import CreditedItem, WalmartLine, plan_refund
+from mappings.refunds import (
+    CreditedItem,
+    MemoItem,
+    ReturnedUnits,
+    WalmartLine,
+    order_share,
+    plan_refund,
+    return_refund_targets,
+    route_to_returns,
+)
 from sync_workers.consumer import TransientError
 from sync_workers.order_map import MappedOrder
 from sync_workers.order_worker import OrderWorker
+from sync_workers.return_map import ReturnMap
 from sync_workers.walmart.orders import CancelLine, RefundLine, WalmartOrder
+
 
 class RefundWorker(OrderWorker):
     name = "refund"
@@ -28,30 +43,27 @@ class RefundWorker(OrderWorker):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.returns = ReturnMap(self.orders.conn)
         self.refunded_lines = 0
         self.cancelled_lines = 0
+        self.return_refunds = 0
 
-    def _credited(self, order: MappedOrder) -> tuple[list[CreditedItem], float]:
-        excluded = self.orders.return_creditmemos(order.purchase_order_id)
-        skip = f" AND c.entity_id NOT IN ({', '.join(str(int(i)) for i in excluded)})" if excluded else ""
+    def _read_commerce(self, order: MappedOrder) -> tuple[list[MemoItem], float, dict[int, tuple[int, int]]]:
+        """The order's credit memo items, refunded shipping, and (shipped, canceled) per order item."""
         with self.commerce.cursor() as cur:
             cur.execute("SELECT item_id, qty_shipped, qty_canceled FROM sales_order_item WHERE order_id = %s",
                         (order.commerce_order_id,))
             order_items = {int(i): (int(s or 0), int(c or 0)) for i, s, c in cur.fetchall()}
-            cur.execute("SELECT ci.order_item_id, SUM(ci.qty), SUM(COALESCE(ci.row_total, 0) - "
+            cur.execute("SELECT ci.parent_id, ci.order_item_id, SUM(ci.qty), SUM(COALESCE(ci.row_total, 0) - "
                         "COALESCE(ci.discount_amount, 0)), SUM(COALESCE(ci.tax_amount, 0)) "
                         "FROM sales_creditmemo_item ci JOIN sales_creditmemo c ON c.entity_id = ci.parent_id "
-                        f"WHERE c.order_id = %s{skip} GROUP BY ci.order_item_id", (order.commerce_order_id,))
-            memo_items = {int(i): (int(q or 0), float(a or 0), float(t or 0)) for i, q, a, t in cur.fetchall()}
-            cur.execute(f"SELECT COALESCE(SUM(c.shipping_amount), 0) FROM sales_creditmemo c "
-                        f"WHERE c.order_id = %s{skip}", (order.commerce_order_id,))
+                        "WHERE c.order_id = %s GROUP BY ci.parent_id, ci.order_item_id", (order.commerce_order_id,))
+            memo_items = [MemoItem(int(m), int(i), int(q or 0), float(a or 0), float(t or 0))
+                          for m, i, q, a, t in cur.fetchall() if int(q or 0) > 0]
+            cur.execute("SELECT COALESCE(SUM(shipping_amount), 0) FROM sales_creditmemo WHERE order_id = %s",
+                        (order.commerce_order_id,))
             shipping = float(cur.fetchone()[0] or 0)
-        items = []
-        for item_id, line_number in order.lines.items():
-            shipped, canceled = order_items.get(item_id, (0, 0))
-            qty, amount, tax = memo_items.get(item_id, (0, 0.0, 0.0))
-            items.append(CreditedItem(line_number, shipped, canceled, qty, amount, tax))
-        return items, shipping
+        return memo_items, shipping, order_items
 
     @staticmethod
     def _walmart_lines(walmart: WalmartOrder) -> dict[str, WalmartLine]:
@@ -63,9 +75,58 @@ class RefundWorker(OrderWorker):
             shipping_charged=line.charged("SHIPPING")) for line in walmart.orderLines.orderLine}
 
     def reconcile(self, order: MappedOrder) -> None:
-        items, shipping = self._credited(order)
-        if not any(item.refunded_qty for item in items) and not shipping:
+        memo_items, shipping, order_items = self._read_commerce(order)
+        if not memo_items and not shipping:
             return
+        returned = [ReturnedUnits(l.return_order_id, l.line_number, l.commerce_item_id, l.quantity)
+                    for l in self.returns.lines_of_order(order.commerce_order_id) if l.commerce_item_id is not None]
+        routes = self.returns.routes(order.commerce_order_id)
+        if returned:
+            new = route_to_returns(memo_items, returned, routes)
+            self.returns.add_routes(order.commerce_order_id, new)
+            routes = routes | new
+            self._refund_returns(order, returned, routes)
+        self._refund_order(order, memo_items, routes, shipping, order_items)
+
+    def _refund_returns(self, order: MappedOrder, returned: list[ReturnedUnits],
+                        routes: dict[tuple[int, int], int]) -> None:
+        """Return lines Walmart should show refunded, compared with what it last confirmed; only a
+        return with something due is read back (GET /v3/returns is 50/min) and refunded."""
+        targets = return_refund_targets(returned, routes)
+        confirmed = {(l.return_order_id, l.line_number): l.refunded_qty
+                     for l in self.returns.lines_of_order(order.commerce_order_id)}
+        due = sorted({key[0] for key, want in targets.items() if want > confirmed.get(key, 0)})
+        for return_order_id in due:
+            walmart = self.client.returns.get(return_order_id)
+            send, now = [], {}
+            for line in walmart.returnOrderLines:
+                have = int(line.refundedQty or 0)
+                want = targets.get((return_order_id, line.returnOrderLineNumber), 0)
+                if want > have:
+                    send.append((line.returnOrderLineNumber, want - have))
+                now[line.returnOrderLineNumber] = max(want, have)
+            if send:
+                self.client.returns.refund(return_order_id, walmart.customerOrderId, send)
+                self.return_refunds += 1
+                self.log.info("return refunded on Walmart", po=order.purchase_order_id, return_order=return_order_id,
+                              lines=len(send), units=sum(q for _, q in send))
+            self.returns.set_refunded(return_order_id, now)
+
+    def _refund_order(self, order: MappedOrder, memo_items: list[MemoItem], routes: dict[tuple[int, int], int],
+                      shipping: float, order_items: dict[int, tuple[int, int]]) -> None:
+        share = order_share(memo_items, routes)
+        if not share and not shipping:
+            return
+        returned_units: dict[int, int] = {}
+        for (_memo, item), qty in routes.items():
+            returned_units[item] = returned_units.get(item, 0) + qty
+        items = []
+        for item_id, line_number in order.lines.items():
+            shipped, canceled = order_items.get(item_id, (0, 0))
+            qty, amount, tax = share.get(item_id, (0, 0.0, 0.0))
+            # units refunded through a return are shipped units this refund cannot claim again
+            items.append(CreditedItem(line_number, shipped - returned_units.get(item_id, 0), canceled, qty,
+                                      amount, tax))
         walmart = self.client.orders.get(order.purchase_order_id)
         plan = plan_refund(items, self._walmart_lines(walmart), shipping)
         reason = self.settings.mapping.refund_reason

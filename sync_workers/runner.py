@@ -11,8 +11,8 @@ from sync_workers.consumer import WorkerLoop
 from sync_workers.state import ValueState, connect_state
 from sync_workers.walmart.client import WalmartClient
 
-WORKERS = ("inventory", "price", "shipment", "cancellation", "refund", "order_import")
-POLLERS = ("order_poller",)
+WORKERS = ("inventory", "price", "shipment", "cancellation", "refund", "order_import", "return_import")
+POLLERS = ("order_poller", "return_poller")
 ORDER_WORKERS = ("shipment", "cancellation", "refund")
 
 
@@ -33,6 +33,15 @@ def build_worker(name: str, settings: Settings, client: WalmartClient | None = N
 
         return WorkerLoop(settings, OrderImporter(settings, client, CommerceClient(settings.commerce_api),
                                                   OrderMap(connect_state(settings))))
+    if name == "return_import":
+        from sync_workers.commerce.client import CommerceClient
+        from sync_workers.order_map import OrderMap
+        from sync_workers.return_importer import ReturnImporter
+        from sync_workers.return_map import ReturnMap
+
+        state = connect_state(settings)
+        return WorkerLoop(settings, ReturnImporter(settings, CommerceClient(settings.commerce_api), OrderMap(state),
+                                                   ReturnMap(state)))
     from sync_workers.inventory.worker import InventoryWorker
     from sync_workers.price.worker import PriceWorker
 
@@ -56,6 +65,6 @@ def build_poller(name: str, settings: Settings, client: WalmartClient | None = N
     if name not in POLLERS:
         raise ValueError(f"unknown poller {name!r}; available: {', '.join(POLLERS)}")
     from sync_workers.order_map import OrderMap
-    from sync_workers.order_poller import OrderPoller
+    from sync_workers.pollers import POLLER_CLASSES
 
-    return OrderPoller(settings, client or WalmartClient(settings.walmart), OrderMap(connect_state(settings)))
+    return POLLER_CLASSES[name](settings, client or WalmartClient(settings.walmart), OrderMap(connect_state(settings)))

@@ -4,66 +4,24 @@ worker -> Walmart: the loop closes, once per PO, with the failure cases handled.
 from __future__ import annotations
 
 import json
-import threading
-import uuid
-from contextlib import contextmanager, nullcontext
 
 from kafka import KafkaProducer
 
-from devstack.commerce_emulator.app import CommerceEmulator
-from devstack.walmart_emulator.app import WalmartEmulator
-from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.order_map import OrderMap
-from sync_workers.runner import build_poller, build_worker
 from sync_workers.state import connect_state
-from tests.cdc_helpers import ListenerThread, wait_for
-
-TOKEN = "commerce-integration-token"
-LISTED = [f"WS-{n:06d}" for n in range(1, 21)]
-
-
-@contextmanager
-def order_pipeline(stack, workdir, edition: str = "open_source", workers: tuple[str, ...] = ("order_import",),
-                   listener: bool = False):
-    from devstack.environment import prepare_environment
-
-    env = prepare_environment(stack.endpoints, workdir, edition, products=20, name=f"oi_{uuid.uuid4().hex[:6]}")
-    walmart = WalmartEmulator({"local-client": "local-secret"})
-    walmart.seed_items("local-client", LISTED + ["WS-999999"])  # the last one is not in Commerce
-    commerce = CommerceEmulator(lambda: env.admin_connection(autocommit=False), TOKEN)
-    with EmulatorServer(walmart) as walmart_server, EmulatorServer(commerce) as commerce_server:
-        settings = env.settings(
-            walmart={"base_url": walmart_server.url, "client_id": "local-client", "client_secret": "local-secret"},
-            commerce_api={"base_url": commerce_server.url, "token": TOKEN, "store_code": "walmart_us"},
-            workers={"coalesce_ms": 50, "order_poll_s": 0.3}, cdc={"checkpoint_interval_ms": 100})
-        runners = [build_poller("order_poller", settings)] + [build_worker(w, settings) for w in workers]
-        threads = [threading.Thread(target=r.run, daemon=True) for r in runners]
-        with (ListenerThread(settings) if listener else nullcontext()):
-            for thread in threads:
-                thread.start()
-            try:
-                yield env, settings, walmart, commerce, runners
-            finally:
-                for runner in runners:
-                    runner.stop()
-                for thread in threads:
-                    thread.join(30)
-
-
-def state_of(settings, po: str):
-    return OrderMap(connect_state(settings)).state(po)
-
+from tests.cdc_helpers import wait_for
+from tests.order_helpers import order_pipeline, state_of
 
 def commerce_orders(env, po: str) -> list[tuple]:
     with env.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute("SELECT entity_id, increment_id, grand_total, shipping_amount, customer_email FROM sales_order "
-                    "WHERE ext_order_id = %s", (po,))
+        cur.execute("SELECT entity_id, increment_id, grand_total, shipping_amount, customer_email, tax_amount "
+                    "FROM sales_order WHERE ext_order_id = %s", (po,))
         return cur.fetchall()
 
 
 def test_a_walmart_order_becomes_one_commerce_order_and_the_loop_closes(stack, tmp_path) -> None:
     with order_pipeline(stack, tmp_path, workers=("order_import", "inventory"), listener=True) as \
-            (env, settings, walmart, commerce, runners):
+            (env, settings, walmart, merchant, runners):
         order = walmart.create_order("local-client", [
             {"sku": "WS-000003", "quantity": 2, "unitPrice": 11.25, "shippingPrice": 4.5},
             {"sku": "WS-000004", "quantity": 1, "unitPrice": 30.0}])
@@ -71,14 +29,17 @@ def test_a_walmart_order_becomes_one_commerce_order_and_the_loop_closes(stack, t
         wait_for(lambda: (s := state_of(settings, po)) and s.status == "acknowledged", 30, "the PO acknowledged")
         rows = commerce_orders(env, po)
         assert len(rows) == 1
-        order_id, increment_id, grand_total, shipping, email = rows[0]
-        assert (float(grand_total), float(shipping)) == (2 * 11.25 + 30.0 + 4.5, 4.5)
+        order_id, increment_id, grand_total, shipping, email, tax = rows[0]
+        # Walmart's tax (the emulator charges 8%) is carried over, not recomputed by Commerce
+        walmart_tax = sum(line.tax for line in order.lines)
+        assert round(walmart_tax, 2) == 4.2
+        assert (float(grand_total), float(shipping), float(tax)) == (2 * 11.25 + 30.0 + 4.5 + 4.2, 4.5, 4.2)
         assert email == f"{order.customer_order_id}@relay.walmart.com"
         with env.admin_connection() as conn, conn.cursor() as cur:
-            cur.execute("SELECT sku, qty_ordered, price FROM sales_order_item WHERE order_id = %s ORDER BY item_id",
-                        (order_id,))
-            assert [(s, float(q), float(p)) for s, q, p in cur.fetchall()] == \
-                [("WS-000003", 2.0, 11.25), ("WS-000004", 1.0, 30.0)]
+            cur.execute("SELECT sku, qty_ordered, price, tax_amount FROM sales_order_item WHERE order_id = %s "
+                        "ORDER BY item_id", (order_id,))
+            assert [(s, float(q), float(p), float(t)) for s, q, p, t in cur.fetchall()] == \
+                [("WS-000003", 2.0, 11.25, 1.8), ("WS-000004", 1.0, 30.0, 2.4)]
             cur.execute("SELECT city, postcode, firstname, lastname FROM sales_order_address WHERE parent_id = %s "
                         "AND address_type = 'shipping'", (order_id,))
             assert cur.fetchone() == ("Bentonville", "72716", "Jane", "Doe")
@@ -104,7 +65,7 @@ def test_a_walmart_order_becomes_one_commerce_order_and_the_loop_closes(stack, t
 
 
 def test_out_of_stock_unknown_sku_and_malformed_orders(stack, tmp_path) -> None:
-    with order_pipeline(stack, tmp_path) as (env, settings, walmart, commerce, runners):
+    with order_pipeline(stack, tmp_path) as (env, settings, walmart, merchant, runners):
         loop = runners[1]
         short = walmart.create_order("local-client", [{"sku": "WS-000005", "quantity": 5000}])
         unknown = walmart.create_order("local-client", [{"sku": "WS-999999", "quantity": 1}])

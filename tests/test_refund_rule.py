@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from mappings.refunds import CreditedItem, WalmartLine, plan_refund
+from mappings.refunds import (
+    CreditedItem,
+    MemoItem,
+    ReturnedUnits,
+    WalmartLine,
+    order_share,
+    plan_refund,
+    return_refund_targets,
+    route_to_returns,
+)
 
 
 def walmart(number: str, quantity: int, shipped: int = 0, cancelled: int = 0, product: float = 0.0,
@@ -50,3 +59,30 @@ def test_shipping_is_spread_over_lines_with_a_shipping_charge() -> None:
     assert [(r.line_number, r.shipping) for r in plan.refunds] == [("1", 4.0), ("2", 3.5)]
     lines["1"] = walmart("1", 1, shipped=1, shipping=4.0, shipping_refunded=4.0)
     assert [(r.line_number, r.shipping) for r in plan_refund([], lines, 7.5).refunds] == [("2", 3.5)]
+
+
+# credit memos that refund Walmart returns ------------------------------------------------------------
+
+
+def test_returned_units_are_routed_to_returns_once_oldest_memo_first() -> None:
+    returned = [ReturnedUnits("R1", 1, order_item_id=10, quantity=2)]
+    memos = [MemoItem(5, 10, qty=1, amount=8.0, tax=0.64), MemoItem(6, 10, qty=2, amount=16.0, tax=1.28),
+             MemoItem(6, 11, qty=1, amount=30.0, tax=2.4)]
+    routes = route_to_returns(memos, returned, {})
+    assert routes == {(5, 10): 1, (6, 10): 1, (6, 11): 0}
+    # decided pairs are never decided again, even if more returns arrive later
+    later = returned + [ReturnedUnits("R2", 1, order_item_id=11, quantity=1)]
+    assert route_to_returns(memos, later, routes) == {}
+    assert route_to_returns(memos + [MemoItem(7, 11, 1, 30.0, 2.4)], later, routes) == {(7, 11): 1}
+
+
+def test_the_order_refund_keeps_only_the_units_not_routed_to_returns() -> None:
+    memos = [MemoItem(6, 10, qty=2, amount=16.0, tax=1.28), MemoItem(6, 11, qty=1, amount=30.0, tax=2.4)]
+    assert order_share(memos, {(6, 10): 1, (6, 11): 0}) == {10: (1, 8.0, 0.64), 11: (1, 30.0, 2.4)}
+    assert order_share(memos, {(6, 10): 2, (6, 11): 1}) == {}
+
+
+def test_routed_units_spread_over_the_items_return_lines_oldest_first() -> None:
+    returned = [ReturnedUnits("R2", 1, 10, 2), ReturnedUnits("R1", 1, 10, 1), ReturnedUnits("R1", 2, 11, 1)]
+    assert return_refund_targets(returned, {(5, 10): 2, (5, 11): 0}) == \
+        {("R1", 1): 1, ("R1", 2): 0, ("R2", 1): 1}

@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the listener and every worker in one process")
     run.add_argument("--only", default="", metavar="NAMES",
-                     help=f"comma-separated subset of: listener, {', '.join(WORKERS)}")
+                     help=f"comma-separated subset of: listener, {', '.join((*WORKERS, *POLLERS))}")
     run.add_argument("--from", dest="start", default="checkpoint",
                      help="where the listener starts (as for `listen --from`)")
 

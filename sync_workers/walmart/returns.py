@@ -35,6 +35,16 @@ class ReturnOrder(WalmartModel):
     returnOrderDate: str | None = None
     returnOrderLines: list[ReturnLine]
 
+    @property
+    def overall_status(self) -> str:
+        """INITIATED while any line is, then DELIVERED while any line is, else COMPLETED (or the
+        lines' common status, e.g. CANCELLED)."""
+        statuses = {line.status or "INITIATED" for line in self.returnOrderLines}
+        for status in ("INITIATED", "DELIVERED"):
+            if status in statuses:
+                return status
+        return statuses.pop() if len(statuses) == 1 else "COMPLETED"
+
     def line(self, number: int) -> ReturnLine:
         return next(l for l in self.returnOrderLines if l.returnOrderLineNumber == number)
 

@@ -1,0 +1,86 @@
+"""Pure order rules (mappings/orders.py): Walmart's charges and tax into a cart, and which
+Walmart-side cancellations Commerce still has to follow."""
+
+from __future__ import annotations
+
+import pytest
+
+from mappings.orders import (
+    CommerceItemQty,
+    OrderShapeError,
+    WalmartLineQty,
+    walmart_order_to_cart,
+    walmart_side_follow_up,
+    walmart_side_signature,
+)
+
+
+def walmart_line(number: str, sku: str, qty: int, product: float, tax: float, shipping: float = 0.0,
+                 shipping_tax: float = 0.0, statuses: tuple[tuple[str, int], ...] = ()) -> dict:
+    charges = [{"chargeType": "PRODUCT", "chargeAmount": {"amount": product},
+                "tax": {"taxAmount": {"amount": tax}}}]
+    if shipping:
+        charges.append({"chargeType": "SHIPPING", "chargeAmount": {"amount": shipping},
+                        "tax": {"taxAmount": {"amount": shipping_tax}}})
+    return {"lineNumber": number, "item": {"sku": sku}, "orderLineQuantity": {"amount": str(qty)},
+            "charges": {"charge": charges}, "orderLineStatuses": {"orderLineStatus": [
+                {"status": s, "statusQuantity": {"amount": str(q)}} for s, q in (statuses or (("Created", qty),))]}}
+
+
+def order(*lines: dict) -> dict:
+    return {"purchaseOrderId": "P1", "customerOrderId": "C1", "orderLines": {"orderLine": list(lines)},
+            "shippingInfo": {"postalAddress": {"name": "Jane Q Doe", "address1": "1 Main", "city": "Bentonville",
+                                               "postalCode": "72716", "country": "USA"}}}
+
+
+def test_walmart_tax_is_carried_per_open_unit_and_on_shipping() -> None:
+    cart = walmart_order_to_cart(order(
+        walmart_line("1", "A", 4, 40.0, 3.2, shipping=5.0, shipping_tax=0.4,
+                     statuses=(("Created", 3), ("Cancelled", 1))),
+        walmart_line("2", "B", 1, 10.0, 0.8)))
+    assert [(l.sku, l.qty, l.unit_price, l.tax) for l in cart.lines] == [("A", 3, 10.0, 2.4), ("B", 1, 10.0, 0.8)]
+    assert (cart.shipping_amount, cart.shipping_tax) == (5.0, 0.4)
+    assert cart.address["lastname"] == "Q Doe"
+
+
+def test_a_charge_that_is_not_a_number_is_a_shape_error() -> None:
+    bad = walmart_line("1", "A", 1, 10.0, 0.8)
+    bad["charges"]["charge"][0]["tax"]["taxAmount"]["amount"] = "ten"
+    with pytest.raises(OrderShapeError, match="not a number"):
+        walmart_order_to_cart(order(bad))
+
+
+def item(line: str, ordered: int, shipped: int = 0, canceled: int = 0, refunded: int = 0) -> CommerceItemQty:
+    return CommerceItemQty(line, ordered, shipped, canceled, refunded)
+
+
+def wline(line: str, quantity: int, cancelled: int = 0, intent: bool = False) -> WalmartLineQty:
+    return WalmartLineQty(line, quantity, cancelled, intent)
+
+
+def test_walmart_cancelling_everything_open_cancels_the_commerce_order() -> None:
+    follow = walmart_side_follow_up([item("1", 2), item("2", 1, shipped=1)],
+                                    [wline("1", 2, cancelled=2), wline("2", 1)], honour_intent=True)
+    assert follow.walmart_cancelled == {"1": 2} and follow.cancel_order
+
+
+def test_cancellations_commerce_made_itself_are_not_followed_back() -> None:
+    # Commerce cancelled 1 and refunded 1 before shipping; Walmart shows those 2 cancelled
+    assert not walmart_side_follow_up([item("1", 3, canceled=1, refunded=1)], [wline("1", 3, cancelled=2)], True)
+    # units Walmart had cancelled before the import were never ordered in Commerce
+    assert not walmart_side_follow_up([item("1", 2)], [wline("1", 3, cancelled=1)], True)
+
+
+def test_a_partial_change_is_noted_and_intents_follow_the_setting() -> None:
+    follow = walmart_side_follow_up([item("1", 2), item("2", 1)], [wline("1", 2, intent=True), wline("2", 1)], True)
+    assert follow.intent_lines == ["1"] and not follow.cancel_order
+    assert "asked Walmart to cancel line(s) 1" in follow.note("P1")
+    assert walmart_side_follow_up([item("1", 2)], [wline("1", 2, intent=True)], True).cancel_order
+    assert not walmart_side_follow_up([item("1", 2)], [wline("1", 2, intent=True)], False).cancel_order
+    # an intent on a line already shipped is Walmart's to refuse, not Commerce's to follow
+    assert not walmart_side_follow_up([item("1", 2, shipped=2)], [wline("1", 2, intent=True)], True)
+
+
+def test_the_signature_changes_only_with_walmart_side_facts() -> None:
+    assert walmart_side_signature([wline("1", 2)]) == ""
+    assert walmart_side_signature([wline("1", 2, cancelled=1), wline("2", 1, intent=True)]) == "c:1=1;i:2"
