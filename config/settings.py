@@ -380,7 +380,13 @@ class WorkersSettings(Section):
         50_000, ge=1, description="While Kafka returns full polls (a backlog), keep reading up to this many "
                                   "records into one batch.")
     max_batch_ms: int = Field(3_000, ge=0, description="... or for at most this long.")
+    bulk_scan_rows: int = Field(
+        250, ge=0, description="A source transaction with at least this many watched row changes (an import, a "
+                                "warehouse sync), or a consumer backlog this large, makes the inventory and price "
+                                "workers compare every product's value with Walmart's at once instead of waiting "
+                                "for each event to be decoded, so the whole burst goes in one feed. 0: off.")
     retry_base_s: float = Field(0.5, gt=0)
+
     retry_cap_s: float = Field(60.0, gt=0)
     order_poll_s: float = Field(
         5.0, gt=0, le=3600, description="How often new and changed Walmart orders are polled (GET /v3/orders "

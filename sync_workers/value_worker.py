@@ -7,11 +7,19 @@ feed would be processed, otherwise the budget's worth as singles and the rest in
 (push_plan.py). Submitted feeds are recorded in the state schema and polled on a timer; when one completes its successes are confirmed and all
 its SKUs are checked again, so a value that changed meanwhile, or a failed item, is pushed afresh.
 Walmart refusing a SKU for good dead-letters that SKU's records.
+
+Bursts: a transaction of thousands of rows (an import, a warehouse sync) is committed whole before
+the listener has decoded its first rows, and decoding it takes seconds. Waiting for every event
+would submit the feed late, or split the burst over several feeds (10 an hour). So when a batch
+shows a large source transaction (its row ordinal, from the event id) or a large consumer backlog,
+the worker compares every product's value with Walmart's at once: the database already holds the
+whole burst, and one feed carries it. The events still to come find their values in flight.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -27,6 +35,9 @@ from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.feeds import BUCKETS as FEED_BUCKETS
 from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
 from walmart_sync.logs import get_logger
+
+
+BULK_SCAN_INTERVAL_S = 30.0
 
 
 class ValueWorker:
@@ -51,6 +62,9 @@ class ValueWorker:
         self.backlog_records = 0  # records queued behind the current batch; the loop keeps it current
         self._feed_submitted: dict[str, float] = {}
         self._scheduled: set[str] = set()  # SKUs with a due check in the state store
+        self._scanned_txns: deque[str] = deque(maxlen=256)  # bulk transactions already compared in full
+        self._last_scan = float("-inf")
+        self.bulk_scans = 0
         self._pool = ThreadPoolExecutor(settings.workers.single_concurrency, thread_name_prefix=f"{self.name}-push")
 
     # to implement ------------------------------------------------------------------------------
@@ -87,10 +101,43 @@ class ValueWorker:
                 continue
             if self._wanted(sku):
                 by_sku.setdefault(sku, []).append(record)
-        refused = self.sync(set(by_sku) | self._take_due())
+        skus = set(by_sku) | self._take_due()
+        if self._bulk(records):
+            skus |= self._catalogue()
+        refused = self.sync(skus)
         for sku, (reason, code) in refused.items():
             dead += [DeadLetter(record, reason, code) for record in by_sku.get(sku, [])]
         return dead
+
+    def _bulk(self, records: list[Record]) -> bool:
+        """A batch of a large source transaction not compared in full yet, or a large backlog."""
+        threshold = self.settings.workers.bulk_scan_rows
+        if threshold <= 0:
+            return False
+        large: set[str] = set()
+        for record in records:
+            txn, _, rest = str((record.event or {}).get("event_id") or "").rpartition("/")[0].rpartition("/")
+            if txn and rest.isdigit() and int(rest) + 1 >= threshold and txn not in self._scanned_txns:
+                large.add(txn)
+        if self.clock() - self._last_scan < BULK_SCAN_INTERVAL_S:
+            return False  # an importer committing every few hundred rows: one comparison at a time
+        backlog = self.backlog_records >= threshold
+        if not large and not backlog:
+            return False
+        self._scanned_txns.extend(large)
+        self._last_scan = self.clock()
+        self.bulk_scans += 1
+        self.log.info("burst: comparing every product with Walmart", transactions=sorted(large),
+                      backlog=self.backlog_records)
+        return True
+
+    def _catalogue(self) -> set[str]:
+        try:
+            with self.commerce.cursor() as cur:
+                cur.execute("SELECT DISTINCT sku FROM catalog_product_entity WHERE sku IS NOT NULL")
+                return {sku for (sku,) in cur.fetchall() if self._wanted(sku)}
+        except pymysql.MySQLError as exc:
+            raise TransientError(f"database: {exc.args[-1]}") from exc
 
     def tick(self) -> None:
         if self.clock() >= self._next_feed_poll:

@@ -110,3 +110,26 @@ def test_unlisted_skus_and_poison_messages_are_dead_lettered(pipeline) -> None:
     assert "Walmart refused the inventory update" in dict(unlisted.headers)["dlq.reason"].decode()
     assert walmart_quantity(emulator, "WS-000040") is None
     assert loop.dead_lettered >= 2
+
+
+def test_a_large_transaction_compares_every_product_at_once(stack, tmp_path) -> None:
+    """The listener needs seconds to decode a bulk import; the database already holds all of it.
+    A change whose event has not arrived (here: one made without a binlog event at all) is
+    still pushed, in the same feed, because a large transaction makes the worker compare every
+    product with Walmart."""
+    with worker_pipeline(stack, tmp_path, "open_source", "inventory", 40, LISTED,
+                         workers={"bulk_scan_rows": 30, "feed_threshold": 8}) as (env, _settings, emulator, _app, loop):
+        with env.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin = 0")  # no event will ever name WS-000031
+            set_source(cur, "WS-000031", "wh_east", 77, 1)
+            set_source(cur, "WS-000031", "wh_west", 0, 0)
+        assert walmart_quantity(emulator, "WS-000031") is None
+        skus = [f"WS-{n:06d}" for n in range(1, 21)]
+        with env.admin_connection(autocommit=False) as conn, conn.cursor() as cur:
+            for n, sku in enumerate(skus):   # 40 rows in one transaction: a bulk change
+                set_source(cur, sku, "wh_east", 50 + n, 1)
+                set_source(cur, sku, "wh_west", 0, 0)
+            conn.commit()
+        until_walmart_shows(emulator, {"WS-000031": 77, **{sku: 50 + n for n, sku in enumerate(skus)}}, timeout=60)
+        assert loop.handler.bulk_scans == 1
+        assert loop.handler.pushed_feeds == 1
