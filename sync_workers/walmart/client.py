@@ -155,9 +155,8 @@ class WalmartClient:
         attempt = throttled = 0
         refreshed = False
         while True:
-            while (wait := bucket.wait_s()) > 0:
-                self.sleep(wait)
-            bucket.try_take()
+            while not bucket.try_take():  # threads share the bucket: only a token taken counts
+                self.sleep(max(bucket.wait_s(), 0.001))
             correlation_id = str(uuid.uuid4())
             headers = self._headers(correlation_id)
             if auth_header is not None:
@@ -171,6 +170,7 @@ class WalmartClient:
                     method, self.base_url + path, params=params, json=json, data=data, files=files,
                     headers=headers, timeout=self.settings.request_timeout_s)
             except (requests.Timeout, requests.ConnectionError) as exc:
+                bucket.answered()
                 self.log.warning("walmart request failed", api=api, correlation_id=correlation_id,
                                  error=type(exc).__name__, attempt=attempt)
                 if idempotent and attempt + 1 < self.max_attempts:
@@ -181,6 +181,7 @@ class WalmartClient:
                 raise WalmartServerError(f"{method} {path}: {type(exc).__name__}",
                                          correlation_id=correlation_id) from exc
             self._observe_limits(bucket, response)
+            bucket.answered()
             status = response.status_code
             self.log.debug("walmart request", api=api, method=method, path=path, status=status,
                            correlation_id=correlation_id,

@@ -68,6 +68,7 @@ class TokenBucket:
         self._tokens = float(limit.capacity)
         self._at = clock()
         self._lock = threading.Lock()
+        self.in_flight = 0  # requests sent on a token and not answered yet
 
     def _refill(self) -> None:
         now = self._clock()
@@ -79,8 +80,14 @@ class TokenBucket:
             self._refill()
             if self._tokens >= 1:
                 self._tokens -= 1
+                self.in_flight += 1
                 return True
             return False
+
+    def answered(self) -> None:
+        """A request sent on a token got its answer (or failed)."""
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
 
     def wait_s(self) -> float:
         """Seconds until one token is available (0 when one is now)."""
@@ -102,13 +109,18 @@ class TokenBucket:
             return (1 - (self._tokens % 1)) / self.rate
 
     def correct(self, tokens_left: int, next_refill_in_s: float | None) -> None:
-        """Adopt the server's view: it counts every client of this seller, not just us."""
+        """Adopt the server's view: it counts every client of this seller, not just us. Called
+        before this answer is counted as answered: the other requests still in flight may not be
+        in the server's count yet, so they are taken off it (with a few in flight, a stale count
+        would otherwise send them into a 429)."""
         with self._lock:
             self._refill()
-            self._tokens = float(min(self.capacity, max(0, tokens_left)))
+            others = max(0, self.in_flight - 1)
+            self._tokens = float(min(self.capacity, max(0, tokens_left) - others))  # may go below 0: a debt
             if next_refill_in_s is not None and tokens_left < self.capacity:
-                # the fraction already accrued towards the next token
-                self._tokens += max(0.0, 1 - next_refill_in_s * self.rate)
+                # the fraction already accrued towards the next token, less what the answer's
+                # travel time and the header's millisecond rounding make uncertain
+                self._tokens += max(0.0, 1 - (next_refill_in_s + 0.002) * self.rate - 0.25)
 
     def empty_until(self, seconds_from_now: float) -> None:
         """After a 429: nothing until the server's replenish time."""
