@@ -14,11 +14,10 @@ new active one.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from typing import Any
 
 from cdc_listener.position import BinlogPosition
+from walmart_sync.locks import NamedLock
 
 CHECKPOINT_DDL = """
 CREATE TABLE IF NOT EXISTS cdc_checkpoint (
@@ -68,50 +67,8 @@ class CheckpointStore:
         self.conn.commit()
 
 
-class LeaderLock:
-    """A named lock held on its own state-store connection for the listener's whole life."""
+class LeaderLock(NamedLock):
+    """The listener's lock, held on its own state-store connection for the listener's whole life."""
 
     def __init__(self, conn: Any, name: str):
-        self.conn = conn
-        # Named locks are server-wide: scope the name to this state schema so sidecars of two
-        # stores sharing one state server never block each other (64 characters at most).
-        with conn.cursor() as cur:
-            cur.execute("SELECT DATABASE()")
-            schema = cur.fetchone()[0] or ""
-        scoped = f"wsync.{schema}.cdc.{name}"
-        if len(scoped) > 64:
-            scoped = "wsync." + hashlib.sha1(scoped.encode()).hexdigest()
-        self.lock_name = scoped
-        self._held = False
-        self._lock = threading.Lock()
-
-    def try_acquire(self, wait_s: float) -> bool:
-        with self.conn.cursor() as cur:
-            cur.execute("SELECT GET_LOCK(%s, %s)", (self.lock_name, wait_s))
-            self._held = cur.fetchone()[0] == 1
-        return self._held
-
-    def holder_connection_id(self) -> int | None:
-        with self.conn.cursor() as cur:
-            cur.execute("SELECT IS_USED_LOCK(%s)", (self.lock_name,))
-            value = cur.fetchone()[0]
-        return None if value is None else int(value)
-
-    def still_held(self) -> bool:
-        """True only if this connection is alive and still the lock's owner."""
-        with self._lock:
-            try:
-                with self.conn.cursor() as cur:
-                    cur.execute("SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self.lock_name,))
-                    return cur.fetchone()[0] == 1
-            except Exception:
-                return False
-
-    def release(self) -> None:
-        if self._held:
-            try:
-                with self.conn.cursor() as cur:
-                    cur.execute("SELECT RELEASE_LOCK(%s)", (self.lock_name,))
-            except Exception:
-                pass  # a dead connection released it already
-            self._held = False
+        super().__init__(conn, f"cdc.{name}")
