@@ -23,6 +23,7 @@ bench: setup
 	$(BIN)/python bench/e2e_latency.py --quick
 	$(BIN)/python bench/burst.py --quick
 	$(BIN)/python bench/order_import.py --quick
+	$(BIN)/python bench/listing_match.py --quick
 
 setup: mariadb $(STAMP)
 

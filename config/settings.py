@@ -361,8 +361,9 @@ class CdcSettings(Section):
 class WorkersSettings(Section):
     """The push workers (Commerce -> Walmart)."""
 
-    push_skus: Literal["all"] | list[str] = Field(
-        "all", description="Which SKUs are pushed until listing management decides: all, or a list.")
+    push_skus: Literal["matched", "all"] | list[str] = Field(
+        "matched", description="Which SKUs the inventory and price workers push: matched (listings matched on Walmart, "
+                               "see walmart-sync listings), all (the Walmart catalogue is managed elsewhere), or a list.")
     ship_node: str | None = Field(None, description="Walmart ship node for inventory; None = default.")
     coalesce_ms: int = Field(200, ge=0, le=60_000,
                              description="Collect changes this long so one push carries the latest.")
@@ -408,6 +409,31 @@ class WorkersSettings(Section):
         "SELLER_CANCEL_OUT_OF_STOCK", description="Reason used when Commerce refuses an order for stock.")
 
 
+ItemCondition = Literal["New", "New without box", "New without tags", "Restored Premium", "Restored",
+                        "Remanufactured", "Open Box", "Pre-Owned: Like New", "Pre-Owned: Good", "Pre-Owned: Fair",
+                        "New with defects"]
+
+
+class ListingsSettings(Section):
+    """Listing management: which Commerce products are on the Walmart channel, matched by UPC/GTIN/EAN/ISBN."""
+
+    auto_add: Literal["off", "all", "attribute_sets"] = Field(
+        "off", description="Products the CDC listener sees created are added to the channel: off, all, or those "
+                           "in `attribute_sets`.")
+    attribute_sets: list[str] = Field(default_factory=list,
+                                      description="Attribute set names or ids for auto_add = attribute_sets.")
+    auto_match: bool = Field(True, description="The listings worker matches drafts and polls match feeds by itself.")
+    match_interval_s: float = Field(30.0, gt=0, description="How often the listings worker looks for drafts and "
+                                                            "polls open match feeds.")
+    condition: ItemCondition = Field("New", description="Item condition sent with setup-by-match.")
+
+    @model_validator(mode="after")
+    def _sets_named(self) -> ListingsSettings:
+        if self.auto_add == "attribute_sets" and not self.attribute_sets:
+            raise ValueError("auto_add = attribute_sets needs attribute_sets (names or ids)")
+        return self
+
+
 class LogSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = Field(
@@ -438,6 +464,7 @@ class Settings(BaseSettings):
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     cdc: CdcSettings = Field(default_factory=CdcSettings)
     workers: WorkersSettings = Field(default_factory=WorkersSettings)
+    listings: ListingsSettings = Field(default_factory=ListingsSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
 

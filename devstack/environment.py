@@ -67,8 +67,11 @@ def prepare_environment(
     products: int = 100,
     name: str = "magento",
     kafka_topic_prefix: str | None = None,
+    push_skus: str = "all",
 ) -> CommerceEnvironment:
-    """Create and seed ``name`` (Commerce) and ``<name>_sync`` (state) and write their config."""
+    """Create and seed ``name`` (Commerce) and ``<name>_sync`` (state) and write their config.
+
+    ``push_skus`` is the workers' rule (``all`` here by default, ``matched`` in production)."""
     state_db = f"{name}_sync"
     create_commerce_database(endpoints.mysql, name, edition)
     password = secrets.token_urlsafe(18)
@@ -92,6 +95,9 @@ def prepare_environment(
         "commerce_api": {"base_url": "http://127.0.0.1:18081",
                          "token": secrets.token_urlsafe(24)},
         "mapping": {"website_code": "walmart_us", "website_id": 2, "store_id": 2, "stock_id": 2},
+        # Tests of the push workers list their SKUs on the emulator directly; the listings tests
+        # and the demo use listing management (matched), the production default.
+        "workers": {"push_skus": push_skus},
         "ops": {"host": "127.0.0.1", "port": free_port()},
     })
     return CommerceEnvironment(endpoints, edition, name, state_db, sidecar, config_path, summary)

@@ -11,7 +11,7 @@ from sync_workers.consumer import WorkerLoop
 from sync_workers.state import ValueState, connect_state
 from sync_workers.walmart.client import WalmartClient
 
-WORKERS = ("inventory", "price", "shipment", "cancellation", "refund", "order_import", "return_import")
+WORKERS = ("inventory", "price", "shipment", "cancellation", "refund", "order_import", "return_import", "listings")
 POLLERS = ("order_poller", "return_poller")
 ORDER_WORKERS = ("shipment", "cancellation", "refund")
 
@@ -42,6 +42,11 @@ def build_worker(name: str, settings: Settings, client: WalmartClient | None = N
         state = connect_state(settings)
         return WorkerLoop(settings, ReturnImporter(settings, CommerceClient(settings.commerce_api), OrderMap(state),
                                                    ReturnMap(state)))
+    if name == "listings":
+        from sync_workers.listings.worker import ListingWorker, build_matcher
+
+        return WorkerLoop(settings, ListingWorker(settings, build_matcher(
+            settings, client, commerce_connection(settings), connect_state(settings))))
     from sync_workers.inventory.worker import InventoryWorker
     from sync_workers.price.worker import PriceWorker
 

@@ -29,6 +29,7 @@ import pymysql
 
 from config import Settings
 from sync_workers.consumer import DeadLetter, Record, TransientError
+from sync_workers.listings.store import ListingStore
 from sync_workers.push_plan import plan_push
 from sync_workers.state import ValueState
 from sync_workers.walmart.client import WalmartClient
@@ -65,6 +66,7 @@ class ValueWorker:
         self._scanned_txns: deque[str] = deque(maxlen=256)  # bulk transactions already compared in full
         self._last_scan = float("-inf")
         self.bulk_scans = 0
+        self.listings = ListingStore(state.conn)
         self._pool = ThreadPoolExecutor(settings.workers.single_concurrency, thread_name_prefix=f"{self.name}-push")
 
     # to implement ------------------------------------------------------------------------------
@@ -83,9 +85,17 @@ class ValueWorker:
         return {}
 
     # batches -------------------------------------------------------------------------------------
-    def _wanted(self, sku: str) -> bool:
+    def _pushable(self, skus: set[str]) -> set[str]:
+        """``workers.push_skus``: matched listings (walmart-sync listings), all, or a list."""
         rule = self.settings.workers.push_skus
-        return rule == "all" or sku in rule
+        if rule == "all":
+            return skus
+        if rule == "matched":
+            try:
+                return self.listings.matched(skus) if skus else set()
+            except pymysql.MySQLError as exc:
+                raise TransientError(f"state store: {exc.args[-1]}") from exc
+        return skus & set(rule)
 
     def handle(self, records: list[Record]) -> list[DeadLetter]:
         by_sku: dict[str, list[Record]] = {}
@@ -99,12 +109,11 @@ class ValueWorker:
                 dead.append(DeadLetter(record, f"{event.get('family')} event without a SKU "
                                                "(unknown product id)", "UNKNOWN_SKU"))
                 continue
-            if self._wanted(sku):
-                by_sku.setdefault(sku, []).append(record)
+            by_sku.setdefault(sku, []).append(record)
         skus = set(by_sku) | self._take_due()
         if self._bulk(records):
             skus |= self._catalogue()
-        refused = self.sync(skus)
+        refused = self.sync(self._pushable(skus))
         for sku, (reason, code) in refused.items():
             dead += [DeadLetter(record, reason, code) for record in by_sku.get(sku, [])]
         return dead
@@ -132,10 +141,13 @@ class ValueWorker:
         return True
 
     def _catalogue(self) -> set[str]:
+        """Every SKU this worker may push (narrowed by ``_pushable`` after)."""
         try:
+            if self.settings.workers.push_skus == "matched":
+                return self.listings.matched()
             with self.commerce.cursor() as cur:
                 cur.execute("SELECT DISTINCT sku FROM catalog_product_entity WHERE sku IS NOT NULL")
-                return {sku for (sku,) in cur.fetchall() if self._wanted(sku)}
+                return {sku for (sku,) in cur.fetchall()}
         except pymysql.MySQLError as exc:
             raise TransientError(f"database: {exc.args[-1]}") from exc
 
@@ -146,7 +158,7 @@ class ValueWorker:
         skus = self._take_due()
         if skus:
             try:
-                self.sync(skus)
+                self.sync(self._pushable(skus))
             except TransientError:
                 self._recheck |= skus
 

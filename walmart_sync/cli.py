@@ -73,6 +73,25 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_replay.add_argument("offsets", type=int, nargs="*", help="offsets to replay (default: all)")
     dlq_replay.add_argument("--force", action="store_true", help="replay letters replayed before too")
 
+    listings = commands.add_parser("listings", help="put products on the Walmart channel and match them by UPC/GTIN")
+    listings_sub = listings.add_subparsers(dest="listings_command", metavar="ACTION", required=True)
+    listings_add = listings_sub.add_parser("add", help="add products: by SKU, by attribute set, or all")
+    chosen = listings_add.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--sku", action="append", metavar="SKU", help="a SKU (repeatable, or comma-separated)")
+    chosen.add_argument("--attribute-set", action="append", metavar="NAME_OR_ID",
+                        help="every product of an attribute set (repeatable)")
+    chosen.add_argument("--all", action="store_true", help="every product")
+    listings_match = listings_sub.add_parser(
+        "match", help="look drafts up on Walmart, submit setup-by-match feeds and record every outcome")
+    listings_match.add_argument("--timeout", type=float, default=4 * 3600, metavar="SECONDS",
+                                help="stop waiting for match feeds after this long (default 4 h)")
+    listings_match.add_argument("--poll", type=float, metavar="SECONDS",
+                                help="seconds between match feed polls (default workers.feed_poll_s)")
+    listings_status = listings_sub.add_parser("status", help="counts per status and each listing with its reason")
+    listings_status.add_argument("--json", action="store_true")
+    listings_status.add_argument("--status", choices=["draft", "submitted", "matched", "unmatched", "error"])
+    listings_status.add_argument("--limit", type=int, default=200)
+
     emulator = commands.add_parser("emulator", help="run a local emulator (for the demo and trials)")
     emulator_sub = emulator.add_subparsers(dest="emulator_name", metavar="NAME", required=True)
     walmart = emulator_sub.add_parser("walmart", help="the Walmart Marketplace seller API emulator")
@@ -84,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="SKUs the seller has listed (more via POST /_emulator/items)")
     walmart.add_argument("--time-scale", type=float, default=1.0,
                          help="rate-limit refill speed-up (60 makes 100/hour behave like 100/minute)")
+    walmart.add_argument("--feed-delays", default="1,2", metavar="INPROGRESS_S,DONE_S",
+                         help="seconds after submission a feed turns INPROGRESS and is processed (before "
+                              "--time-scale; default 1,2)")
     commerce = emulator_sub.add_parser(
         "commerce", help="the Commerce REST emulator (cart flow, orders, merchant actions, RMA) over a Commerce DB")
     commerce.add_argument("--dsn", required=True, metavar="mysql://USER:PASSWORD@HOST:PORT/DB",
@@ -315,6 +337,19 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_listings(args: argparse.Namespace) -> int:
+    from walmart_sync import listings_cli
+
+    settings = _settings(args)
+    configure_logging(args.log_level or "warning", args.log_format or settings.log.format)
+    if args.listings_command == "add":
+        skus = [s.strip() for raw in args.sku or [] for s in raw.split(",") if s.strip()] or None
+        return listings_cli.add(settings, skus, args.attribute_set)
+    if args.listings_command == "match":
+        return listings_cli.match(settings, args.timeout, args.poll)
+    return listings_cli.status(settings, args.json, args.status, args.limit)
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from devstack.walmart_emulator.app import WalmartEmulator
     from devstack.walmart_emulator.server import EmulatorServer
@@ -323,7 +358,13 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         return _serve_commerce_emulator(args)
 
     credentials = dict(pair.split(":", 1) for pair in args.client) or {"local-client": "local-secret"}
-    app = WalmartEmulator(credentials, time_scale=args.time_scale)
+    try:
+        delays = tuple(float(part) for part in args.feed_delays.split(","))
+        assert len(delays) == 2 and 0 <= delays[0] <= delays[1]
+    except (ValueError, AssertionError):
+        print("walmart-sync emulator walmart: --feed-delays is two numbers, e.g. 60,900", file=sys.stderr)
+        return EXIT_CONFIG
+    app = WalmartEmulator(credentials, time_scale=args.time_scale, feed_delays_s=delays)
     skus = [s for s in args.items.split(",") if s]
     for client_id in credentials:
         app.seed_items(client_id, skus)
@@ -380,6 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {"config": cmd_config_check, "work": cmd_work, "run": cmd_run, "dlq": cmd_dlq,
                     "emulator": cmd_emulator, "listen": cmd_listen, "healthcheck": cmd_healthcheck,
+                    "listings": cmd_listings,
                     "demo": cmd_demo}
         if args.command in commands:
             return commands[args.command](args)

@@ -115,6 +115,7 @@ class WalmartEmulator:
         self._lock = threading.RLock()
         self.clock_offset = 0.0
         self.catalog: dict[str, dict[str, Any]] = {}
+        self._catalog_gtins: dict[str, str] = {}  # GTIN-14 -> item id: Walmart's catalogue is keyed by GTIN
         self.feed_delays_s = feed_delays_s
         self.feed_size_limits = {t: size for t, (_b, size) in FEED_TYPES.items()} | dict(feed_size_limits or {})
         self._po_numbers = itertools.count(1_000_000_001 + random.Random(0).randint(0, 10**6) * 1000)
@@ -184,6 +185,13 @@ class WalmartEmulator:
                 item_id = str(entry.get("itemId") or len(self.catalog) + 100_000_001)
                 self.catalog[item_id] = {"itemId": item_id, "isMarketPlaceItem": True,
                                          "condition": "New", "images": [], **entry}
+                if entry.get("gtin"):
+                    self._catalog_gtins[str(entry["gtin"]).zfill(14)] = item_id
+
+    def catalogue_item(self, gtin14: str) -> dict[str, Any] | None:
+        with self._lock:
+            item_id = self._catalog_gtins.get(gtin14)
+            return self.catalog.get(item_id) if item_id else None
 
     def set_faults(self, **changes: Any) -> None:
         for key, value in changes.items():
@@ -412,7 +420,7 @@ class WalmartEmulator:
                 if feed.status == "RECEIVED" and elapsed >= first:
                     feed.status = "INPROGRESS"
                 if feed.status == "INPROGRESS" and elapsed >= second:
-                    process(feed, state.items, self.catalog,
+                    process(feed, state.items, self.catalogue_item,
                             set_inventory=lambda sku, node, qty: state.inventory.__setitem__((sku, node), qty),
                             set_price=lambda sku, pricing: state.prices.__setitem__(sku, pricing),
                             add_item=lambda sku, fields: self.seed_items(state.client_id, [sku], **fields))
@@ -530,18 +538,24 @@ class WalmartEmulator:
                                   field="gtin")
         wanted_gtin = (gtin or (upc.zfill(14) if upc else None))
         with self._lock:
-            found = [_search_result(entry) for entry in self.catalog.values()
-                     if (wanted_gtin and str(entry.get("gtin", "")).zfill(14) == wanted_gtin)
-                     or (query and query.lower() in str(entry.get("title", "")).lower())]
+            if wanted_gtin:
+                hit = self.catalogue_item(wanted_gtin)
+                found = [_search_result(hit)] if hit else []
+            else:
+                found = [_search_result(entry) for entry in self.catalog.values()
+                         if query and query.lower() in str(entry.get("title", "")).lower()]
         return _json({"items": found[:20]})
 
     def catalog_search(self, request: Request, state: SellerState) -> Response:
         body = _body(request) or {}
         query = body.get("query") or {}
+        filters = [f for f in body.get("filters") or [] if f.get("op") == "equals"
+                   and f.get("field") in ("lifecycleStatus", "publishedStatus")]
         limit = min(200, max(1, int(request.args.get("limit", "100") or 100)))
         with self._lock:
             selected = [item for sku, item in sorted(state.items.items())
-                        if not query or str(item.get(query.get("field", ""), "")) == str(query.get("value"))]
+                        if (not query or str(item.get(query.get("field", ""), "")) == str(query.get("value")))
+                        and all(str(item.get(f["field"])) in [str(v) for v in f.get("values", [])] for f in filters)]
         offset = _decode_cursor(request.args["nextCursor"]) if request.args.get("nextCursor") else 0
         page = selected[offset:offset + limit]
         payload = [{"sku": i["sku"], "wpid": i["wpid"], "upc": i.get("upc", ""), "gtin": i.get("gtin", ""),

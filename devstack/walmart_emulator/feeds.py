@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mappings.identifiers import InvalidIdentifier, normalize_identifier, to_gtin14
+from mappings.listings import isbn10_to_13
 
 # feedType -> (rate-limit bucket, max file bytes) per Walmart's published limits
 FEED_TYPES: dict[str, tuple[str, int]] = {
@@ -102,7 +103,7 @@ def _quantity(value: Any) -> int | None:
     return None
 
 
-def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: dict[str, dict[str, Any]],
+def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callable[[str], dict[str, Any] | None],
             set_inventory: Callable[[str, str, int], None], set_price: Callable[[str, dict[str, Any]], None],
             add_item: Callable[[str, dict[str, Any]], None]) -> None:
     """Apply a completed feed's effects and record each item's outcome (once)."""
@@ -149,7 +150,7 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: dict[s
     feed.status = "PROCESSED"
 
 
-def _match(index: int, item: Any, catalog: dict[str, dict[str, Any]],
+def _match(index: int, item: Any, catalog: Callable[[str], dict[str, Any] | None],
            add_item: Callable[[str, dict[str, Any]], None]) -> ItemResult:
     body = item.get("Item", {}) if isinstance(item, dict) else {}
     sku = str(body.get("sku", ""))
@@ -160,14 +161,19 @@ def _match(index: int, item: Any, catalog: dict[str, dict[str, Any]],
     except InvalidIdentifier as exc:
         return ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
                           f"productIdentifiers: {exc.reason}")
-    gtin = to_gtin14(code) if id_type != "isbn" or len(code) == 13 else code
-    match = next((c for c in catalog.values() if str(c.get("gtin", "")).zfill(14) == gtin), None)
+    gtin = to_gtin14(isbn10_to_13(code) if id_type == "isbn" and len(code) == 10 else code)
+    match = catalog(gtin)
     if match is None:
         return ItemResult(index, sku, "DATA_ERROR", "ERR_EXT_DATA_0101116",
                           f"No Walmart catalogue item matches {id_type.upper()} {code}")
     price = body.get("price")
     if not isinstance(price, (int, float)) or price <= 0:
         return ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034", "price must be a positive number")
+    reference = match.get("price")
+    if isinstance(reference, (int, float)) and reference > 0 and not reference / 3 <= price <= reference * 3:
+        # Walmart's price reasonableness: an offer far from the catalogue item's price is refused
+        return ItemResult(index, sku, "DATA_ERROR", "ERR_EXT_DATA_0101116",
+                          f"The price {price} conflicts with the Walmart catalogue item's price {reference}")
     wpid = f"W{match['itemId']}"
     add_item(sku, {"wpid": wpid, "gtin": gtin, "upc": code if len(code) == 12 else "",
                    "productName": match.get("title", sku), "itemId": match["itemId"],

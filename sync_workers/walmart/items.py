@@ -35,6 +35,7 @@ class CatalogueItem(WalmartModel):
 class CatalogSearchHit(WalmartModel):
     sku: str
     wpid: str | None = None
+    itemId: str | None = None
     gtin: str | None = None
     upc: str | None = None
     publishedStatus: dict[str, Any] | None = None
@@ -70,7 +71,14 @@ class ItemsApi:
         return [CatalogueItem.model_validate(item) for item in body.get("items", [])]
 
     def search_catalog(self, field: str, value: str, limit: int = 100) -> Iterator[CatalogSearchHit]:
-        body_json = {"query": {"field": field, "value": value}}
+        return self._catalog_pages({"query": {"field": field, "value": value}}, limit)
+
+    def catalog_items(self, limit: int = 200) -> Iterator[CatalogSearchHit]:
+        """Every active item of the seller's catalogue, a page (``limit``) per call."""
+        return self._catalog_pages({"filters": [{"field": "lifecycleStatus", "op": "equals", "values": ["ACTIVE"]}]},
+                                   limit)
+
+    def _catalog_pages(self, body_json: dict[str, Any], limit: int) -> Iterator[CatalogSearchHit]:
         params: dict[str, Any] = {"limit": limit}
         while True:
             body = self.client._send("catalog_search", "POST", "/v3/items/catalog/search",
