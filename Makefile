@@ -8,12 +8,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test bench setup mariadb schema docs clean
+.PHONY: demo test bench setup mariadb chromium schema docs clean
 
 demo: setup
 	$(BIN)/walmart-sync demo
 
-test: setup
+test: setup chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
@@ -29,6 +29,9 @@ setup: mariadb $(STAMP)
 
 mariadb:
 	@bash scripts/ensure-mariadb.sh
+
+chromium:
+	@bash scripts/ensure-chromium.sh
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -67,6 +67,7 @@ class Listener:
         self._last_saved: tuple[BinlogPosition, int | None] | None = None
         self._acked_seen: dict[str, int] = {}
         self.state = "starting"
+        self.behind_s = 0.0  # binlog time of the event being processed vs now; 0 when caught up
 
     # connections ---------------------------------------------------------------------------
     def _source_connection(self) -> Any:
@@ -247,7 +248,8 @@ class Listener:
                 op = OPS[kind]
                 ts_ms = event.timestamp * 1000
                 metrics.saw_event()
-                metrics.seconds_behind_source.set(max(0.0, self.clock() - event.timestamp))
+                self.behind_s = max(0.0, self.clock() - event.timestamp)
+                metrics.seconds_behind_source.set(self.behind_s)
                 table = event.table
                 info = {"server_id": server_id, "gtid": txn_gtid, "log_file": source.position[0],
                         "log_pos": event.packet.log_pos, "ts_ms": ts_ms, "database": event.schema,
@@ -305,6 +307,7 @@ class Listener:
                     slot, txn_gtid = None, None
             elif kind is HeartbeatLogEvent:
                 if slot is None and publisher.in_flight == 0:
+                    self.behind_s = 0.0
                     metrics.seconds_behind_source.set(0)
             if time.monotonic() >= next_checkpoint:
                 metrics.in_flight.set(publisher.in_flight)

@@ -442,8 +442,30 @@ class LogSettings(Section):
 
 
 class OpsSettings(Section):
-    host: str = Field("127.0.0.1", description="Bind address of /metrics, /healthz, /readyz.")
+    """The operations endpoint (/metrics, /healthz, /readyz, /status) and the lag thresholds."""
+
+    host: str = Field("127.0.0.1", description="Bind address of /metrics, /healthz, /readyz and /status.")
     port: int = Field(9108, ge=0, le=65535)
+    status_token: SecretStr | None = Field(
+        None, description="Required (?token= or Authorization: Bearer) for /status when host is not a loopback "
+                          "address; /healthz, /readyz and /metrics stay open for probes and Prometheus.")
+    lag_sample_s: float = Field(15.0, gt=0, description="How often one sidecar process samples every stage's lag "
+                                                        "into the state store (the trend `lag` and /status judge).")
+    lag_history_s: float = Field(3600.0, gt=0, description="How long lag samples are kept.")
+    max_consumer_lag_s: float = Field(120.0, gt=0, description="A consumer group whose oldest uncommitted message "
+                                                               "is older than this is over its threshold.")
+    max_binlog_lag_s: float = Field(60.0, gt=0, description="The listener's checkpoint may be this far behind "
+                                                            "the binlog.")
+    max_pending_age_s: float = Field(300.0, gt=0, description="The oldest change not yet confirmed by Walmart, per "
+                                                              "stream, and the oldest order being imported.")
+    max_poll_age_s: float | None = Field(None, gt=0, description="Seconds since a poller's last complete poll; "
+                                                                 "default ten poll intervals, at least 60 s.")
+    max_dead_letters: int = Field(0, ge=0, description="Dead letters not replayed, per worker, before the stage "
+                                                       "is over its threshold.")
+    liveness_s: float = Field(30.0, gt=0, description="A worker whose heartbeat (every 5 s, in the state store) is "
+                                                     "older than this counts as stopped.")
+    ready_max_lag_s: float = Field(60.0, gt=0, description="/readyz fails while the listener is further behind "
+                                                           "the binlog than this.")
 
 
 class Settings(BaseSettings):

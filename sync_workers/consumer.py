@@ -24,8 +24,10 @@ from typing import Any, Protocol
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 
 from config import Settings
+from sync_workers.component_status import ComponentStatus
 from walmart_sync.kafka_clients import consumer_kwargs, producer_kwargs, topic_name
 from walmart_sync.logs import get_logger
+from walmart_sync.metrics import METRICS
 
 
 @dataclass
@@ -77,6 +79,7 @@ class WorkerLoop:
         self.batches = 0
         self.retries = 0
         self.running = threading.Event()
+        self.status = ComponentStatus(settings, handler.name)
         self._max_poll_records = settings.kafka.tuning_for(handler.name).max_poll_records or 500
 
     def stop(self) -> None:
@@ -123,6 +126,7 @@ class WorkerLoop:
         consumer = KafkaConsumer(**consumer_kwargs(kafka, self.handler.name, f"walmart-sync-{self.handler.name}"))
         consumer.subscribe(topics, listener=_AssignmentLog(self.log))
         producer = KafkaProducer(**producer_kwargs(kafka, f"walmart-sync-{self.handler.name}-dlq"))
+        self.status.start_heartbeat()
         attempt = 0
         try:
             while not self._stop.is_set():
@@ -147,6 +151,8 @@ class WorkerLoop:
                                                   self.settings.workers.retry_base_s * 2 ** attempt))
                     self.log.warning("batch failed; retrying", error=str(exc), attempt=attempt,
                                      pause_s=round(pause, 2), records=len(records))
+                    METRICS.worker_retries.labels(self.handler.name).inc()
+                    self.status.failed(str(exc))
                     _rewind(consumer, records)
                     self.sleep(pause)
                     continue
@@ -156,9 +162,16 @@ class WorkerLoop:
                 producer.flush(timeout=30)
                 consumer.commit(_next_offsets(records))
                 self.batches += 1
+                METRICS.worker_batches.labels(self.handler.name).inc()
+                METRICS.worker_records.labels(self.handler.name).inc(len(records))
+                METRICS.worker_last_success.labels(self.handler.name).set_to_current_time()
+                self.status.succeeded()
+                if dead:
+                    self.status.failed(f"dead-lettered {len(dead)} record(s): {dead[-1].reason}")
         finally:
             producer.close(timeout=10)
             consumer.close()
+            self.status.close()
 
     def _dead_letter(self, producer: KafkaProducer, letter: DeadLetter) -> None:
         record = letter.record
@@ -174,6 +187,7 @@ class WorkerLoop:
         producer.send(dlq_topic(self.settings, self.handler.name), key=record.key, value=record.value,
                       headers=headers)
         self.dead_lettered += 1
+        METRICS.dead_letters.labels(self.handler.name, letter.error_code or "").inc()
         self.log.warning("dead-lettered a record", reason=letter.reason, code=letter.error_code,
                          topic=record.topic, partition=record.partition, offset=record.offset)
 

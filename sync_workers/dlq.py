@@ -8,6 +8,7 @@ not replayed twice unless asked (``force``).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,33 @@ def read_letters(settings: Settings, worker: str, limit: int | None = None) -> l
         consumer.close()
     letters.sort(key=lambda letter: (letter.timestamp_ms, letter.partition, letter.offset))
     return letters[:limit] if limit else letters
+
+
+def recent_letters(settings: Settings, worker: str, limit: int = 5) -> list[Letter]:
+    """The last ``limit`` letters of each partition, newest first, read up to the high watermark
+    (no waiting for a timeout: the status page calls this on every refresh)."""
+    topic = dlq_topic(settings, worker)
+    consumer = KafkaConsumer(**connection_kwargs(settings.kafka, "walmart-sync-dlq-reader"),
+                             enable_auto_commit=False, fetch_max_wait_ms=50)
+    letters: list[Letter] = []
+    try:
+        assigned = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not assigned:
+            return []
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        ends: dict[TopicPartition, int] = {}
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and (len(ends) < len(assigned) or
+                                               any(consumer.position(tp) < end for tp, end in ends.items())):
+            for tp, records in consumer.poll(timeout_ms=100).items():
+                letters += [Letter(r.partition, r.offset, r.timestamp, r.key, r.value,
+                                   {k: v.decode(errors="replace") for k, v in r.headers}) for r in records]
+            ends = {tp: hw for tp in assigned if (hw := consumer.highwater(tp)) is not None}
+    finally:
+        consumer.close()
+    letters.sort(key=lambda letter: (letter.timestamp_ms, letter.partition, letter.offset), reverse=True)
+    return letters[:limit]
 
 
 def show(letter: Letter) -> str:

@@ -22,6 +22,7 @@ an unknown SKU or a malformed order goes to the dead-letter topic; both are visi
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import ValidationError
@@ -43,6 +44,7 @@ from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError
 from sync_workers.walmart.orders import CancelLine, WalmartOrder
 from walmart_sync.logs import get_logger
+from walmart_sync.metrics import METRICS
 
 OUT_OF_STOCK = "The requested qty is not available"
 # statuses of a PO whose acknowledgement is behind it
@@ -94,6 +96,7 @@ class OrderImporter:
                 found = self.commerce.set_ext_order_id(commerce_id, po)
             self._record(po, order, found)
             self.imported += 1
+            METRICS.order_import_delay.observe(max(0.0, time.time() - order.orderDate / 1000))
             self.log.info("order imported", po=po, commerce_order=found.get("increment_id"))
         self._acknowledge(po, order, commerce_id)
         self._follow(po, order, commerce_id)

@@ -25,10 +25,12 @@ from typing import Any
 from kafka import KafkaProducer
 
 from config import Settings
+from sync_workers.component_status import ComponentStatus
 from sync_workers.order_map import OrderMap
 from sync_workers.walmart.client import WalmartClient
 from walmart_sync.kafka_clients import ensure_topics, producer_kwargs, topic_name
 from walmart_sync.logs import get_logger
+from walmart_sync.metrics import METRICS
 
 
 def _iso(ms: int) -> str:
@@ -60,6 +62,7 @@ class WalmartPoller:
         self.failures = 0
         self.last_success: float | None = None  # wall clock of the last complete poll (freshness)
         self.last_error: str | None = None
+        self.status = ComponentStatus(settings, self.name)
 
     @property
     def interval_s(self) -> float:
@@ -102,12 +105,17 @@ class WalmartPoller:
         self.published += len(futures)
         self.last_success = time.time()
         self.last_error = None
+        METRICS.polls.labels(self.name, "ok").inc()
+        METRICS.poll_last_success.labels(self.name).set(self.last_success)
+        METRICS.polled_documents.labels(self.name).inc(len(futures))
+        self.status.succeeded()
         if futures:
             self.log.info(f"{self.doc_type}s polled", published=len(futures), since=_iso(since))
         return len(futures)
 
     def run(self) -> None:
         attempt = 0
+        self.status.start_heartbeat()
         try:
             while not self._stop.is_set():
                 self.running.set()
@@ -120,6 +128,8 @@ class WalmartPoller:
                     attempt += 1
                     self.failures += 1
                     self.last_error = str(exc)
+                    METRICS.polls.labels(self.name, "failed").inc()
+                    self.status.failed(f"poll failed: {exc}")
                     wait = min(self.settings.workers.retry_cap_s,
                                self.settings.workers.retry_base_s * 2 ** attempt)
                     self.log.warning("poll failed; will retry", error=str(exc), attempt=attempt,
@@ -127,6 +137,7 @@ class WalmartPoller:
                 self._stop.wait(wait)
         finally:
             self.producer.close(timeout=10)
+            self.status.close()
 
     def ready(self) -> tuple[bool, str]:
         if self.last_success is None:

@@ -16,6 +16,24 @@ POLLERS = ("order_poller", "return_poller")
 ORDER_WORKERS = ("shipment", "cancellation", "refund")
 
 
+def worker_families() -> dict[str, tuple[str, ...]]:
+    """Worker -> the event families (topics) its consumer group reads, from the handler classes."""
+    from sync_workers.cancellation_worker import CancellationWorker
+    from sync_workers.inventory.worker import InventoryWorker
+    from sync_workers.listings.worker import ListingWorker
+    from sync_workers.order_importer import OrderImporter
+    from sync_workers.price.worker import PriceWorker
+    from sync_workers.refund_worker import RefundWorker
+    from sync_workers.return_importer import ReturnImporter
+    from sync_workers.shipment_worker import ShipmentWorker
+
+    classes = (InventoryWorker, PriceWorker, ShipmentWorker, CancellationWorker, RefundWorker, OrderImporter,
+               ReturnImporter, ListingWorker)
+    families = {cls.name: tuple(cls.families) for cls in classes}
+    assert set(families) == set(WORKERS), "every worker has a consumer group"
+    return {name: families[name] for name in WORKERS}
+
+
 def commerce_connection(settings: Settings) -> Any:
     db = settings.commerce_db
     return pymysql.connect(host=db.host, port=db.port, user=db.user, password=db.password.get_secret_value(),

@@ -141,13 +141,11 @@ class ValueWorker:
         return True
 
     def _catalogue(self) -> set[str]:
-        """Every SKU this worker may push (narrowed by ``_pushable`` after)."""
+        """Every SKU this worker may push."""
+        from sync_workers.resync import pushable_skus
+
         try:
-            if self.settings.workers.push_skus == "matched":
-                return self.listings.matched()
-            with self.commerce.cursor() as cur:
-                cur.execute("SELECT DISTINCT sku FROM catalog_product_entity WHERE sku IS NOT NULL")
-                return {sku for (sku,) in cur.fetchall()}
+            return pushable_skus(self.settings, self.state.conn, self.commerce)
         except pymysql.MySQLError as exc:
             raise TransientError(f"database: {exc.args[-1]}") from exc
 

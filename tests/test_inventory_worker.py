@@ -133,3 +133,18 @@ def test_a_large_transaction_compares_every_product_at_once(stack, tmp_path) -> 
         until_walmart_shows(emulator, {"WS-000031": 77, **{sku: 50 + n for n, sku in enumerate(skus)}}, timeout=60)
         assert loop.handler.bulk_scans == 1
         assert loop.handler.pushed_feeds == 1
+
+
+def test_resync_pushes_what_the_binlog_never_showed(pipeline) -> None:
+    env, _settings, emulator, _loop = pipeline
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION sql_log_bin = 0")  # as after a purged binlog: no event will come
+        set_source(cur, "WS-000033", "wh_east", 66, 1)
+        set_source(cur, "WS-000033", "wh_west", 0, 0)
+    from tests.cdc_helpers import cli_process
+
+    proc = cli_process(env.config_path, "resync", "inventory")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "inventory: 40 SKU(s) due for a comparison with Walmart" in out
+    until_walmart_shows(emulator, {"WS-000033": 66})

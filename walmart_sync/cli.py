@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 from cdc_listener.preflight import Finding
 from config import ConfigError, Settings, load_settings
@@ -72,6 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_replay.add_argument("worker", choices=WORKERS)
     dlq_replay.add_argument("offsets", type=int, nargs="*", help="offsets to replay (default: all)")
     dlq_replay.add_argument("--force", action="store_true", help="replay letters replayed before too")
+
+    lag = commands.add_parser(
+        "lag", help="how far behind every stage is (binlog, consumer groups, Walmart, polls, dead letters); "
+                    "exits 1 when a stage is over its threshold")
+    lag.add_argument("--json", action="store_true")
+    lag.add_argument("--window", type=float, default=300.0, metavar="SECONDS",
+                     help="history (kept by the running sidecar) the trend is judged on (default 300)")
+    lag.add_argument("--samples", type=int, default=2, help="readings taken now (default 2)")
+    lag.add_argument("--gap", type=float, default=2.5, metavar="SECONDS", help="seconds between them (default 2.5)")
+
+    resync = commands.add_parser(
+        "resync", help="compare every pushed SKU with Walmart again (after a purged binlog, a restore, a "
+                       "change made behind the binlog's back); the running workers push the differences")
+    resync.add_argument("streams", nargs="*", choices=["inventory", "price"], default=[],
+                        help="which (default both)")
 
     listings = commands.add_parser("listings", help="put products on the Walmart channel and match them by UPC/GTIN")
     listings_sub = listings.add_subparsers(dest="listings_command", metavar="ACTION", required=True)
@@ -178,23 +194,45 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
-def open_ops_server(settings: Settings, command: str):
-    """The /healthz, /readyz endpoint, or None after saying why it could not be bound."""
+@contextmanager
+def operations(settings: Settings, command: str):
+    """The ops endpoint (/healthz, /readyz, /metrics, /status) and the lag sampler for the life of
+    a long-running command; yields None after saying why the port could not be bound."""
+    from walmart_sync.lag.sampler import LagSampler
+    from walmart_sync.metrics import REGISTRY
     from walmart_sync.ops_server import OpsServer
+    from walmart_sync.status_page import StatusSource
 
+    token = settings.ops.status_token.get_secret_value() if settings.ops.status_token else None
     try:
-        return OpsServer(settings.ops.host, settings.ops.port)
+        server = OpsServer(settings.ops.host, settings.ops.port, registry=REGISTRY,
+                           status=StatusSource(settings), status_token=token)
     except OSError as exc:
         print(f"walmart-sync {command}: cannot serve the ops endpoint on {settings.ops.host}:"
               f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
-        return None
+        yield None
+        return
+    if token is None and settings.ops.host not in ("127.0.0.1", "::1", "localhost"):
+        from walmart_sync.logs import get_logger
+
+        get_logger("ops").warning("the status page is open to every client that reaches the ops port; set "
+                                  "ops.status_token to require a token from other hosts", host=settings.ops.host)
+    sampler = LagSampler(settings).start()
+    try:
+        with server:
+            yield server
+    finally:
+        sampler.stop()
 
 
 def listener_ready(listener) -> tuple[bool, str]:
-    """Ready once the binlog stream delivers (not merely holding the lock): a change committed
-    before that may precede a ``--from current`` start position."""
+    """Ready once the binlog stream delivers (not merely holding the lock: a change committed
+    before that may precede a ``--from current`` start position) and while caught up within
+    ``ops.ready_max_lag_s``."""
     if listener.state == "active" and not listener.streaming.is_set():
         return False, "active, connecting to the binlog"
+    if listener.state == "active" and listener.behind_s > listener.settings.ops.ready_max_lag_s:
+        return False, f"active, {listener.behind_s:.0f} s behind the binlog"
     return listener.state in ("active", "standby"), listener.state
 
 
@@ -202,7 +240,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
     import signal
 
     from cdc_listener.listener import Listener
+    from cdc_listener.metrics import ListenerMetrics
     from cdc_listener.position import ListenerError, parse_start
+    from walmart_sync.metrics import REGISTRY
     from walmart_sync.logs import get_logger
 
     settings = _settings(args)
@@ -212,14 +252,13 @@ def cmd_listen(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"walmart-sync: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    listener = Listener(settings, start)
+    listener = Listener(settings, start, ListenerMetrics(REGISTRY))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: listener.stop())
     log = get_logger("cli")
-    ops_server = open_ops_server(settings, "listen")
-    if ops_server is None:
-        return EXIT_CONFIG
-    with ops_server as ops:
+    with operations(settings, "listen") as ops:
+        if ops is None:
+            return EXIT_CONFIG
         ops.add_readiness_check("listener", lambda: listener_ready(listener))
         try:
             listener.run()
@@ -247,10 +286,9 @@ def cmd_work(args: argparse.Namespace) -> int:
         ready = lambda: (loop.running.is_set(), "consuming")  # noqa: E731
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: loop.stop())
-    ops_server = open_ops_server(settings, "work")
-    if ops_server is None:
-        return EXIT_CONFIG
-    with ops_server as ops:
+    with operations(settings, "work") as ops:
+        if ops is None:
+            return EXIT_CONFIG
         ops.add_readiness_check("worker", ready)
         loop.run()
     return EXIT_OK
@@ -260,7 +298,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     import signal
 
     from cdc_listener.listener import Listener
+    from cdc_listener.metrics import ListenerMetrics
     from cdc_listener.position import parse_start
+    from walmart_sync.metrics import REGISTRY
     from sync_workers.runner import build_poller, build_worker
     from walmart_sync.supervisor import Component, Supervisor
 
@@ -280,7 +320,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     components = []
     if "listener" in chosen:
-        listener = Listener(settings, start)
+        listener = Listener(settings, start, ListenerMetrics(REGISTRY))
         components.append(Component("listener", listener.run, listener.stop, lambda: listener_ready(listener)))
     for name in WORKERS:
         if name in chosen:
@@ -294,10 +334,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     supervisor = Supervisor(components)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stop())
-    ops_server = open_ops_server(settings, "run")
-    if ops_server is None:
-        return EXIT_CONFIG
-    with ops_server as ops:
+    with operations(settings, "run") as ops:
+        if ops is None:
+            return EXIT_CONFIG
         for component in components:
             ops.add_readiness_check(component.name, component.ready)
         supervisor.start()
@@ -334,6 +373,25 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     chosen = [l for l in letters if not args.offsets or l.offset in args.offsets]
     replayed, skipped = dlq.replay(settings, args.worker, chosen, force=args.force)
     print(f"replayed {replayed}, skipped {skipped} already replayed (use --force to repeat)")
+    return EXIT_OK
+
+
+def cmd_lag(args: argparse.Namespace) -> int:
+    from walmart_sync.lag import cli as lag_cli
+
+    settings = _settings(args)
+    configure_logging(args.log_level or "error", args.log_format or settings.log.format)
+    return lag_cli.run(settings, args.json, args.window, max(1, args.samples), args.gap)
+
+
+def cmd_resync(args: argparse.Namespace) -> int:
+    from sync_workers.resync import schedule_resync
+
+    settings = _settings(args)
+    configure_logging(args.log_level or "warning", args.log_format or settings.log.format)
+    counts = schedule_resync(settings, args.streams or ["inventory", "price"])
+    for stream, count in counts.items():
+        print(f"{stream}: {count} SKU(s) due for a comparison with Walmart; the {stream} worker pushes what differs")
     return EXIT_OK
 
 
@@ -421,7 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {"config": cmd_config_check, "work": cmd_work, "run": cmd_run, "dlq": cmd_dlq,
                     "emulator": cmd_emulator, "listen": cmd_listen, "healthcheck": cmd_healthcheck,
-                    "listings": cmd_listings,
+                    "listings": cmd_listings, "lag": cmd_lag, "resync": cmd_resync,
                     "demo": cmd_demo}
         if args.command in commands:
             return commands[args.command](args)

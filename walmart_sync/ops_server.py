@@ -2,44 +2,91 @@
 
 ``/healthz`` answers while the process is alive; ``/readyz`` answers 200 only while every
 registered readiness check passes (connected, caught up), and 503 with the failing checks
-otherwise, so an orchestrator stops routing to or restarts a stuck process. Bound to localhost
-unless configured otherwise. Metrics join this server in the operability work.
+otherwise, so an orchestrator stops routing to or restarts a stuck process. ``/metrics`` is the
+Prometheus exposition of the process's registry. ``/status`` is the status page (and
+``/status.json`` its data), behind ``ops.status_token`` for clients that are not on this host when
+a token is configured. Bound to localhost unless configured otherwise.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 ReadinessCheck = Callable[[], tuple[bool, str]]
 
 
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 class OpsServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 9108):
+    def __init__(self, host: str = "127.0.0.1", port: int = 9108, registry: Any = None, status: Any = None,
+                 status_token: str | None = None):
         self._checks: dict[str, ReadinessCheck] = {}
+        self.registry = registry
+        self.status = status  # a walmart_sync.status_page.StatusSource, or None
+        self.status_token = status_token
+        self._status_lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                if self.path == "/healthz":
+                url = urlsplit(self.path)
+                if url.path == "/healthz":
                     self._reply(200, {"status": "alive"})
-                elif self.path == "/readyz":
+                elif url.path == "/readyz":
                     results = server.readiness()
                     ready = all(ok for ok, _ in results.values())
                     self._reply(200 if ready else 503, {
                         "status": "ready" if ready else "not ready",
                         "checks": {k: {"ok": ok, "detail": d} for k, (ok, d) in results.items()},
                     })
+                elif url.path == "/metrics" and server.registry is not None:
+                    self._send(200, generate_latest(server.registry), CONTENT_TYPE_LATEST)
+                elif url.path in ("/status", "/status.json") and server.status is not None:
+                    self._status(url.path, parse_qs(url.query).get("token", [""])[0])
                 else:
-                    self._reply(404, {"error": f"no such endpoint {self.path}"})
+                    self._reply(404, {"error": f"no such endpoint {url.path}"})
+
+            def _status(self, path: str, token: str) -> None:
+                if server.status_token and not _loopback(self.client_address[0]):
+                    offered = token or self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    if not hmac.compare_digest(offered.encode(), server.status_token.encode()):
+                        self._reply(401, {"error": "the status page needs ?token= (ops.status_token)"})
+                        return
+                from walmart_sync.status_page import render
+
+                try:
+                    with server._status_lock:
+                        data = server.status.data()
+                except Exception as exc:  # noqa: BLE001 - a page saying why beats a dropped connection
+                    self._reply(503, {"error": f"status unavailable: {type(exc).__name__}: {exc}"})
+                    return
+                if path == "/status.json":
+                    self._send(200, data.model_dump_json(indent=2).encode(), "application/json")
+                else:
+                    self._send(200, render(data).encode(), "text/html; charset=utf-8")
 
             def _reply(self, status: int, body: dict) -> None:
-                payload = json.dumps(body).encode()
+                self._send(status, json.dumps(body).encode(), "application/json")
+
+            def _send(self, status: int, payload: bytes, content_type: str) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 self.wfile.write(payload)
 
@@ -74,6 +121,8 @@ class OpsServer:
     def stop(self) -> None:
         self._http.shutdown()
         self._http.server_close()
+        if self.status is not None:
+            self.status.close()
 
     def __enter__(self) -> OpsServer:
         return self.start()

@@ -40,6 +40,7 @@ from sync_workers.walmart.items import ItemsApi
 from sync_workers.walmart.orders import OrdersApi
 from sync_workers.walmart.returns import ReturnsApi
 from walmart_sync.logs import get_logger
+from walmart_sync.metrics import METRICS
 
 TOKEN_REFRESH_MARGIN_S = 60.0
 MAX_THROTTLED_RETRIES = 100
@@ -93,6 +94,12 @@ def seconds_until(header: str | None, now_epoch_s: float) -> float | None:
     if number > 1e9:
         return max(0.0, number - now_epoch_s)
     return max(0.0, number)
+
+
+def _outcome(status: int) -> str:
+    if status == 429:
+        return "throttled"
+    return "ok" if status < 400 else "client_error" if status < 500 else "server_error"
 
 
 class WalmartClient:
@@ -156,7 +163,9 @@ class WalmartClient:
         refreshed = False
         while True:
             while not bucket.try_take():  # threads share the bucket: only a token taken counts
-                self.sleep(max(bucket.wait_s(), 0.001))
+                wait = max(bucket.wait_s(), 0.001)
+                METRICS.walmart_throttled_seconds.labels(api, "bucket_wait").inc(wait)
+                self.sleep(wait)
             correlation_id = str(uuid.uuid4())
             headers = self._headers(correlation_id)
             if auth_header is not None:
@@ -171,6 +180,7 @@ class WalmartClient:
                     headers=headers, timeout=self.settings.request_timeout_s)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 bucket.answered()
+                METRICS.walmart_requests.labels(api, "network_error").inc()
                 self.log.warning("walmart request failed", api=api, correlation_id=correlation_id,
                                  error=type(exc).__name__, attempt=attempt)
                 if idempotent and attempt + 1 < self.max_attempts:
@@ -183,6 +193,9 @@ class WalmartClient:
             self._observe_limits(bucket, response)
             bucket.answered()
             status = response.status_code
+            METRICS.walmart_seconds.labels(api).observe(time.monotonic() - started)
+            METRICS.walmart_requests.labels(api, _outcome(status)).inc()
+            METRICS.walmart_tokens.labels(api).set(bucket.tokens())
             self.log.debug("walmart request", api=api, method=method, path=path, status=status,
                            correlation_id=correlation_id,
                            ms=round((time.monotonic() - started) * 1000, 1))
@@ -196,6 +209,7 @@ class WalmartClient:
                 pause = seconds_until(response.headers.get("x-next-replenishment-time"), time.time())
                 pause = (pause if pause is not None else 1.0) + self.rng.uniform(0, 0.25)
                 bucket.empty_until(pause)
+                METRICS.walmart_throttled_seconds.labels(api, "throttled").inc(pause)
                 self.log.info("walmart throttled; pausing this API", api=api, pause_s=round(pause, 3),
                               correlation_id=correlation_id)
                 if throttled > MAX_THROTTLED_RETRIES:

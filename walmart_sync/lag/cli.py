@@ -1,0 +1,70 @@
+"""``walmart-sync lag``: every stage's lag in one table (or JSON), and an exit status cron jobs and
+monitors can use: 0 when every stage is within its threshold, 1 otherwise, 2 when the stages
+cannot be read at all.
+
+A trend needs more than one reading: the command takes ``--samples`` readings ``--gap`` seconds
+apart and adds the history the running sidecar keeps (one reading every ``ops.lag_sample_s``)
+within ``--window`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from config import Settings
+from walmart_sync.lag.report import LagReport, overall
+from walmart_sync.lag.sampler import close_builder, open_builder
+
+
+def take_report(settings: Settings, window_s: float, samples: int, gap_s: float) -> LagReport:
+    builder = open_builder(settings)
+    try:
+        fresh = [builder.sample()]
+        for _ in range(max(0, samples - 1)):
+            time.sleep(gap_s)
+            fresh.append(builder.sample())
+        return builder.build(window_s, fresh)
+    finally:
+        close_builder(builder)
+
+
+def _cell(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
+
+
+def format_table(report: LagReport) -> str:
+    lines = [f"{'STAGE':<44}{'STATUS':<7}{'LAG':>9}{'LAG(s)':>10}  {'OVER':<5}DETAIL"]
+    for s in report.stages:
+        lines.append(f"{s.label[:43]:<44}{s.status:<7}{_cell(s.lag_messages):>9}{_cell(s.lag_seconds):>10}  "
+                     f"{'yes' if s.over else '':<5}{s.detail}")
+        for p in s.partitions:
+            lines.append(f"{'  ' + p.topic + ' / ' + str(p.partition):<44}{p.status:<7}{p.lag:>9}"
+                         f"{p.lag_seconds:>10.1f}  {'':<5}committed {_cell(p.committed)}, end {p.end}")
+    over = report.over
+    lines.append("")
+    lines.append(f"overall {overall(report)}: " + (f"{len(over)} stage(s) over threshold: "
+                                                   + ", ".join(s.label for s in over) if over
+                                                   else "every stage within its threshold"))
+    if report.absent_groups:
+        lines.append("not running (no consumer group yet): " + ", ".join(report.absent_groups))
+    return "\n".join(lines)
+
+
+def run(settings: Settings, as_json: bool, window_s: float, samples: int, gap_s: float) -> int:
+    try:
+        report = take_report(settings, window_s, samples, gap_s)
+    except Exception as exc:  # noqa: BLE001 - the stages could not be read at all: say why, exit 2
+        from walmart_sync.logs import redact
+
+        print(f"walmart-sync lag: cannot read the stages: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    if as_json:
+        print(json.dumps({**report.model_dump(mode="json"), "overall": overall(report),
+                          "over": [s.stage for s in report.over]}, indent=2))
+    else:
+        print(format_table(report))
+    return 1 if report.over else 0
