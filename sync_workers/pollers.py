@@ -38,6 +38,14 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def document_key(document: Any, id_field: str) -> str:
+    """The document's id, or for a document without one a stable stand-in (the importer
+    dead-letters it with the reason; the poller must not stop on it)."""
+    if isinstance(document, dict) and document.get(id_field):
+        return str(document[id_field])[:32]
+    return "no-id-" + hashlib.sha1(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
 class WalmartPoller:
     """One Walmart listing polled by a modification watermark onto one topic."""
 
@@ -160,8 +168,8 @@ class OrderPoller(WalmartPoller):
         return self.settings.workers.order_poll_s
 
     def fetch(self, since_ms: int) -> Iterator[tuple[str, dict[str, Any]]]:
-        for order in self.client.orders.list_orders(lastModifiedStartDate=_iso(since_ms)):
-            yield order.purchaseOrderId, order.model_dump(mode="json", exclude_none=True)
+        for order in self.client.orders.order_documents(lastModifiedStartDate=_iso(since_ms)):
+            yield document_key(order, "purchaseOrderId"), order
 
 
 class ReturnPoller(WalmartPoller):
@@ -178,8 +186,8 @@ class ReturnPoller(WalmartPoller):
         return self.settings.workers.return_poll_s
 
     def fetch(self, since_ms: int) -> Iterator[tuple[str, dict[str, Any]]]:
-        for found in self.client.returns.list_returns(limit=200, returnLastModifiedStartDate=_iso(since_ms)):
-            yield found.returnOrderId, found.model_dump(mode="json", exclude_none=True)
+        for found in self.client.returns.return_documents(limit=200, returnLastModifiedStartDate=_iso(since_ms)):
+            yield document_key(found, "returnOrderId"), found
 
 
 POLLER_CLASSES: dict[str, type[WalmartPoller]] = {"order_poller": OrderPoller, "return_poller": ReturnPoller}

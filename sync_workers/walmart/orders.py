@@ -119,7 +119,7 @@ class OrdersApi:
         self.client = client
 
     # reads ---------------------------------------------------------------------------------------
-    def _pages(self, api: str, path: str, params: dict[str, Any]) -> Iterator[WalmartOrder]:
+    def _pages(self, api: str, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         next_params: dict[str, Any] | str = params
         while True:
             try:
@@ -132,18 +132,24 @@ class OrdersApi:
                     return  # Walmart's way of saying: no orders match
                 raise
             listing = response.json()["list"]
-            for order in listing["elements"].get("order", []):
-                yield WalmartOrder.model_validate(order)
+            yield from listing["elements"].get("order", [])
             cursor = listing["meta"].get("nextCursor")
             if not cursor:
                 return
             next_params = cursor
 
     def list_orders(self, limit: int = 100, **filters: Any) -> Iterator[WalmartOrder]:
+        for document in self.order_documents(limit, **filters):
+            yield WalmartOrder.model_validate(document)
+
+    def order_documents(self, limit: int = 100, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Orders as Walmart sent them, unvalidated: the poller passes a malformed one on to the
+        importer, which dead-letters it, instead of failing every poll on it."""
         return self._pages("orders", "/v3/orders", {"limit": limit, **_clean(filters)})
 
     def list_released(self, limit: int = 100, **filters: Any) -> Iterator[WalmartOrder]:
-        return self._pages("orders_released", "/v3/orders/released", {"limit": limit, **_clean(filters)})
+        for document in self._pages("orders_released", "/v3/orders/released", {"limit": limit, **_clean(filters)}):
+            yield WalmartOrder.model_validate(document)
 
     def get(self, purchase_order_id: str) -> WalmartOrder:
         response = self.client._send("order", "GET", f"/v3/orders/{purchase_order_id}")

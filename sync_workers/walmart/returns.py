@@ -54,6 +54,11 @@ class ReturnsApi:
         self.client = client
 
     def list_returns(self, limit: int = 100, **filters: Any) -> Iterator[ReturnOrder]:
+        for document in self.return_documents(limit, **filters):
+            yield ReturnOrder.model_validate(document)
+
+    def return_documents(self, limit: int = 100, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Returns as Walmart sent them, unvalidated (see OrdersApi.order_documents)."""
         params: dict[str, Any] | str = {"limit": limit, **{k: v for k, v in filters.items() if v is not None}}
         while True:
             if isinstance(params, str):
@@ -61,8 +66,7 @@ class ReturnsApi:
             else:
                 response = self.client._send("returns", "GET", "/v3/returns", params=params)
             body = response.json()
-            for item in body.get("returnOrders", []):
-                yield ReturnOrder.model_validate(item)
+            yield from body.get("returnOrders", [])
             cursor = body.get("meta", {}).get("nextCursor")
             if not cursor:
                 return
