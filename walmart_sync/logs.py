@@ -109,9 +109,9 @@ def configure_logging(level: str = "info", fmt: LogFormat = "auto", stream: Any 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Chatty third-party loggers stay at WARNING unless we debug.
+    # Chatty third-party loggers stay at WARNING (or the level asked, if higher) unless we debug.
     for noisy in ("kafka", "urllib3", "pymysqlreplication"):
-        logging.getLogger(noisy).setLevel("DEBUG" if level == "debug" else "WARNING")
+        logging.getLogger(noisy).setLevel("DEBUG" if level == "debug" else max(logging.WARNING, root.level))
 
 
 def get_logger(component: str, **ids: Any) -> structlog.stdlib.BoundLogger:
