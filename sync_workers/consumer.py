@@ -25,7 +25,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, Offse
 
 from config import Settings
 from sync_workers.component_status import ComponentStatus
-from walmart_sync.kafka_clients import consumer_kwargs, producer_kwargs, topic_name
+from walmart_sync.kafka_clients import consumer_kwargs, ensure_topics, producer_kwargs, topic_name
 from walmart_sync.logs import get_logger
 from walmart_sync.metrics import METRICS
 
@@ -79,6 +79,7 @@ class WorkerLoop:
         self.batches = 0
         self.retries = 0
         self.running = threading.Event()
+        self.assigned = threading.Event()  # joined its consumer group (ready: changes are consumed)
         self.status = ComponentStatus(settings, handler.name)
         self._max_poll_records = settings.kafka.tuning_for(handler.name).max_poll_records or 500
 
@@ -123,8 +124,11 @@ class WorkerLoop:
     def run(self) -> None:
         kafka = self.settings.kafka
         topics = [topic_name(kafka, family) for family in self.handler.families]
+        # with the configured partitions, not whatever a broker that auto-creates would pick when a
+        # worker subscribes before the listener or a poller has created its topic
+        ensure_topics(kafka, topics)
         consumer = KafkaConsumer(**consumer_kwargs(kafka, self.handler.name, f"walmart-sync-{self.handler.name}"))
-        consumer.subscribe(topics, listener=_AssignmentLog(self.log))
+        consumer.subscribe(topics, listener=_AssignmentLog(self.log, self.assigned))
         producer = KafkaProducer(**producer_kwargs(kafka, f"walmart-sync-{self.handler.name}-dlq"))
         self.status.start_heartbeat()
         attempt = 0
@@ -195,14 +199,16 @@ class WorkerLoop:
 class _AssignmentLog(ConsumerRebalanceListener):
     """Rebalances are what an operator scaling workers out needs to see."""
 
-    def __init__(self, log: Any):
+    def __init__(self, log: Any, assigned: threading.Event):
         self.log = log
+        self.assigned = assigned
 
     def on_partitions_revoked(self, revoked: Any) -> None:
         if revoked:
             self.log.info("partitions revoked", partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in revoked))
 
     def on_partitions_assigned(self, assigned: Any) -> None:
+        self.assigned.set()
         self.log.info("partitions assigned", partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 
 

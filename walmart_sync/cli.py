@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="history (kept by the running sidecar) the trend is judged on (default 300)")
     lag.add_argument("--samples", type=int, default=2, help="readings taken now (default 2)")
     lag.add_argument("--gap", type=float, default=2.5, metavar="SECONDS", help="seconds between them (default 2.5)")
+    lag.add_argument("--partitions", action="store_true", help="list every partition, not only those lagging")
 
     resync = commands.add_parser(
         "resync", help="compare every pushed SKU with Walmart again (after a purged binlog, a restore, a "
@@ -225,16 +226,6 @@ def operations(settings: Settings, command: str):
         sampler.stop()
 
 
-def listener_ready(listener) -> tuple[bool, str]:
-    """Ready once the binlog stream delivers (not merely holding the lock: a change committed
-    before that may precede a ``--from current`` start position) and while caught up within
-    ``ops.ready_max_lag_s``."""
-    if listener.state == "active" and not listener.streaming.is_set():
-        return False, "active, connecting to the binlog"
-    if listener.state == "active" and listener.behind_s > listener.settings.ops.ready_max_lag_s:
-        return False, f"active, {listener.behind_s:.0f} s behind the binlog"
-    return listener.state in ("active", "standby"), listener.state
-
 
 def cmd_listen(args: argparse.Namespace) -> int:
     import signal
@@ -243,6 +234,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from cdc_listener.metrics import ListenerMetrics
     from cdc_listener.position import ListenerError, parse_start
     from walmart_sync.metrics import REGISTRY
+    from walmart_sync.supervisor import listener_ready
     from walmart_sync.logs import get_logger
 
     settings = _settings(args)
@@ -282,8 +274,10 @@ def cmd_work(args: argparse.Namespace) -> int:
         loop = build_poller(args.worker, settings)
         ready = loop.ready
     else:
+        from walmart_sync.supervisor import worker_ready
+
         loop = build_worker(args.worker, settings)
-        ready = lambda: (loop.running.is_set(), "consuming")  # noqa: E731
+        ready = lambda: worker_ready(loop)  # noqa: E731
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: loop.stop())
     with operations(settings, "work") as ops:
@@ -297,12 +291,8 @@ def cmd_work(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import signal
 
-    from cdc_listener.listener import Listener
-    from cdc_listener.metrics import ListenerMetrics
     from cdc_listener.position import parse_start
-    from walmart_sync.metrics import REGISTRY
-    from sync_workers.runner import build_poller, build_worker
-    from walmart_sync.supervisor import Component, Supervisor
+    from walmart_sync.supervisor import Supervisor, build_components
 
     settings = _settings(args)
     configure_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
@@ -318,19 +308,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"walmart-sync: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    components = []
-    if "listener" in chosen:
-        listener = Listener(settings, start, ListenerMetrics(REGISTRY))
-        components.append(Component("listener", listener.run, listener.stop, lambda: listener_ready(listener)))
-    for name in WORKERS:
-        if name in chosen:
-            loop = build_worker(name, settings)
-            components.append(Component(name, loop.run, loop.stop,
-                                        lambda loop=loop: (loop.running.is_set(), "consuming")))
-    for name in POLLERS:
-        if name in chosen:
-            poller = build_poller(name, settings)
-            components.append(Component(name, poller.run, poller.stop, poller.ready))
+    components = build_components(settings, chosen, start)
     supervisor = Supervisor(components)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stop())
@@ -381,7 +359,7 @@ def cmd_lag(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(args.log_level or "error", args.log_format or settings.log.format)
-    return lag_cli.run(settings, args.json, args.window, max(1, args.samples), args.gap)
+    return lag_cli.run(settings, args.json, args.window, max(1, args.samples), args.gap, args.partitions)
 
 
 def cmd_resync(args: argparse.Namespace) -> int:

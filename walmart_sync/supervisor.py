@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from walmart_sync.logs import get_logger
 
@@ -72,3 +73,43 @@ class Supervisor:
     @property
     def failed(self) -> list[str]:
         return [c.name for c in self.components if c.error is not None]
+
+
+def listener_ready(listener: Any) -> tuple[bool, str]:
+    """Ready once the binlog stream delivers (not merely holding the lock: a change committed
+    before that may precede a ``--from current`` start position) and while caught up within
+    ``ops.ready_max_lag_s``."""
+    if listener.state == "active" and not listener.streaming.is_set():
+        return False, "active, connecting to the binlog"
+    if listener.state == "active" and listener.behind_s > listener.settings.ops.ready_max_lag_s:
+        return False, f"active, {listener.behind_s:.0f} s behind the binlog"
+    return listener.state in ("active", "standby"), listener.state
+
+
+def worker_ready(loop: Any) -> tuple[bool, str]:
+    """Ready once it has joined its consumer group: a change published from then on is consumed."""
+    if loop.assigned.is_set():
+        return True, "consuming"
+    return False, "joining its consumer group" if loop.running.is_set() else "starting"
+
+
+def build_components(settings: Any, chosen: list[str], start: Any = None) -> list[Component]:
+    """The listener, workers and pollers named in ``chosen``, as supervised components."""
+    from cdc_listener.listener import Listener
+    from cdc_listener.metrics import ListenerMetrics
+    from sync_workers.runner import POLLERS, WORKERS, build_poller, build_worker
+    from walmart_sync.metrics import REGISTRY
+
+    components = []
+    if "listener" in chosen:
+        listener = Listener(settings, start, ListenerMetrics(REGISTRY))
+        components.append(Component("listener", listener.run, listener.stop, lambda: listener_ready(listener)))
+    for name in WORKERS:
+        if name in chosen:
+            loop = build_worker(name, settings)
+            components.append(Component(name, loop.run, loop.stop, lambda loop=loop: worker_ready(loop)))
+    for name in POLLERS:
+        if name in chosen:
+            poller = build_poller(name, settings)
+            components.append(Component(name, poller.run, poller.stop, poller.ready))
+    return components
