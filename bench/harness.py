@@ -23,19 +23,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cdc_listener.listener import Listener  # noqa: E402
 from devstack.environment import CommerceEnvironment, prepare_environment  # noqa: E402
 from devstack.stack import LocalStack  # noqa: E402
-from devstack.walmart_emulator.app import WalmartEmulator  # noqa: E402
+from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits  # noqa: E402
 from devstack.walmart_emulator.server import EmulatorServer  # noqa: E402
 from sync_workers.consumer import WorkerLoop  # noqa: E402
 from sync_workers.runner import build_worker  # noqa: E402
-from sync_workers.walmart.limits import PUBLISHED_LIMITS  # noqa: E402
 
 CLIENT = ("local-client", "local-secret")
 
 
-def scaled_rate_limits(time_scale: float) -> dict[str, dict[str, float]]:
-    return {api: {"capacity": limit.capacity,
-                  "per_minute": limit.capacity * 60.0 / limit.per_seconds * time_scale}
-            for api, limit in PUBLISHED_LIMITS.items()}
+scaled_rate_limits = client_rate_limits
 
 
 @dataclass

@@ -99,6 +99,13 @@ class SellerState:
 DEFAULT_SHIP_NODE = "default"
 
 
+def client_rate_limits(time_scale: float) -> dict[str, dict[str, float]]:
+    """The ``walmart.rate_limits`` that tell the sidecar's client an emulator runs ``time_scale``
+    times faster (what an operator writes for a seller with raised limits)."""
+    return {api: {"capacity": limit.capacity, "per_minute": limit.capacity * 60.0 / limit.per_seconds * time_scale}
+            for api, limit in PUBLISHED_LIMITS.items()}
+
+
 class WalmartEmulator:
     def __init__(self, credentials: dict[str, str] | None = None, time_scale: float = 1.0,
                  faults: FaultConfig | None = None, limits: dict[str, Any] | None = None,

@@ -36,13 +36,16 @@ def _cell(value: float | int | None, digits: int = 1) -> str:
     return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
 
 
-def format_table(report: LagReport) -> str:
-    lines = [f"{'STAGE':<44}{'STATUS':<7}{'LAG':>9}{'LAG(s)':>10}  {'OVER':<5}DETAIL"]
+def format_table(report: LagReport, all_partitions: bool = False) -> str:
+    """Partitions are listed where they lag or are not OK (all of them with ``all_partitions``)."""
+    lines = [f"{'STAGE':<36}{'STATUS':<7}{'LAG':>9}{'LAG(s)':>10}  {'OVER':<5}DETAIL"]
     for s in report.stages:
-        lines.append(f"{s.label[:43]:<44}{s.status:<7}{_cell(s.lag_messages):>9}{_cell(s.lag_seconds):>10}  "
+        lines.append(f"{s.label[:35]:<36}{s.status:<7}{_cell(s.lag_messages):>9}{_cell(s.lag_seconds):>10}  "
                      f"{'yes' if s.over else '':<5}{s.detail}")
         for p in s.partitions:
-            lines.append(f"{'  ' + p.topic + ' / ' + str(p.partition):<44}{p.status:<7}{p.lag:>9}"
+            if not all_partitions and p.lag == 0 and p.status == "OK":
+                continue
+            lines.append(f"{('  ' + p.topic + ' / ' + str(p.partition))[-35:]:<36}{p.status:<7}{p.lag:>9}"
                          f"{p.lag_seconds:>10.1f}  {'':<5}committed {_cell(p.committed)}, end {p.end}")
     over = report.over
     lines.append("")
@@ -54,7 +57,8 @@ def format_table(report: LagReport) -> str:
     return "\n".join(lines)
 
 
-def run(settings: Settings, as_json: bool, window_s: float, samples: int, gap_s: float) -> int:
+def run(settings: Settings, as_json: bool, window_s: float, samples: int, gap_s: float,
+        all_partitions: bool = False) -> int:
     try:
         report = take_report(settings, window_s, samples, gap_s)
     except Exception as exc:  # noqa: BLE001 - the stages could not be read at all: say why, exit 2
@@ -66,5 +70,5 @@ def run(settings: Settings, as_json: bool, window_s: float, samples: int, gap_s:
         print(json.dumps({**report.model_dump(mode="json"), "overall": overall(report),
                           "over": [s.stage for s in report.over]}, indent=2))
     else:
-        print(format_table(report))
+        print(format_table(report, all_partitions))
     return 1 if report.over else 0

@@ -117,12 +117,12 @@ class ReportBuilder:
             latest = samples[-1]
             groups[name] = (latest, evaluation)
             stages.append(StageRow(
-                stage=f"group:{name}", label=f"consumer group {latest.group_id}", status=evaluation.status,
+                stage=f"group:{name}", label=f"{name} consumer group", status=evaluation.status,
                 over=evaluation.status in ("STALL", "STOP", "ERR") or latest.lag_seconds > ops.max_consumer_lag_s,
                 lag_messages=latest.lag, lag_seconds=round(latest.lag_seconds, 1),
                 threshold=f"status OK/WARN and lag < {ops.max_consumer_lag_s:.0f} s",
-                detail=f"{evaluation.detail}; {latest.members if latest.members is not None else '?'} member(s), "
-                       f"{latest.state}",
+                detail=f"{evaluation.detail}; {latest.members if latest.members is not None else '?'} member(s) "
+                       f"in {latest.group_id} ({latest.state})",
                 group_id=latest.group_id, members=latest.members,
                 partitions=[PartitionRow(topic=p.topic, partition=p.partition, committed=p.committed, end=p.end,
                                          lag=p.lag, lag_seconds=p.lag_seconds,
@@ -207,7 +207,7 @@ class ReportBuilder:
             if err_at is not None and (ok_at is None or err_at >= ok_at):
                 details.append(f"last error {_age(err_at, now):.0f} s ago: {err}")
             over = pending > threshold
-            rows.append(StageRow(stage=f"walmart:{stream}", label=f"Walmart {stream}: oldest change not confirmed",
+            rows.append(StageRow(stage=f"walmart:{stream}", label=f"Walmart {stream} pending",
                                  status="WARN" if over else "OK", over=over, lag_seconds=pending,
                                  threshold=f"< {threshold:.0f} s", detail="; ".join(details) or "nothing pending"))
         return rows
@@ -222,10 +222,10 @@ class ReportBuilder:
             age = _age(watermarks[name], now) or 0.0
             threshold = self.settings.ops.max_poll_age_s or max(60.0, 10 * intervals[name])
             over = age > threshold
-            rows.append(StageRow(stage=f"poll:{name}", label=f"Walmart {name} polled ({poller})",
+            rows.append(StageRow(stage=f"poll:{name}", label=f"Walmart {name} polled",
                                  status="STOP" if over else "OK", over=over, lag_seconds=age,
                                  threshold=f"< {threshold:.0f} s since the last complete poll",
-                                 detail=f"every {intervals[name]:g} s"))
+                                 detail=f"{poller}, every {intervals[name]:g} s"))
         return rows
 
     def _dead_letters(self) -> list[StageRow]:

@@ -1,0 +1,199 @@
+"""Do Walmart (the emulator) and Commerce (the database) agree? The invariants the demo prints and
+the fault suite asserts after every round of kills and faults:
+
+- inventory: every pushed SKU's Walmart quantity equals Commerce's salable quantity;
+- price: every pushed SKU's Walmart price equals Commerce's effective price;
+- orders: every Walmart purchase order is exactly one Commerce order (none when Commerce refused it
+  for stock and the lines were cancelled), and Walmart shows it acknowledged;
+- order lines: every line's shipped, cancelled and refunded quantities on Walmart are what Commerce
+  says; more on Walmart is a duplicate effect, less is a lost one;
+- returns: every returned unit the merchant refunded is refunded on Walmart once.
+
+Read-only; the emulator's in-memory state is inspected directly (it is in this process).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mappings.inventory import walmart_quantity
+from mappings.price import effective_price
+from sync_workers.inventory.salable import read_positions
+from sync_workers.price.reader import PriceReader
+
+CENT = 0.005
+
+
+@dataclass
+class Check:
+    name: str
+    checked: int = 0
+    lost: list[str] = field(default_factory=list)        # Walmart behind Commerce
+    duplicates: list[str] = field(default_factory=list)  # Walmart beyond Commerce
+
+    @property
+    def ok(self) -> bool:
+        return not self.lost and not self.duplicates
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"{self.checked} checked, all agree"
+        parts = []
+        if self.lost:
+            parts.append(f"{len(self.lost)} behind on Walmart (e.g. {'; '.join(self.lost[:3])})")
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} applied twice (e.g. {'; '.join(self.duplicates[:3])})")
+        return f"{self.checked} checked: " + ", ".join(parts)
+
+
+def pushed_skus(settings: Any, state: Any, commerce: Any) -> list[str]:
+    from sync_workers.resync import pushable_skus
+
+    return sorted(pushable_skus(settings, state, commerce))
+
+
+def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce: Any, skus: list[str]
+                              ) -> tuple[Check, Check]:
+    seller = app.seller(client_id)
+    app._complete_due_feeds(seller)  # Walmart applies a feed when its processing ends
+    mapping = settings.mapping
+    node = settings.workers.ship_node or "default"
+    inventory, price = Check("inventory"), Check("price")
+    positions = read_positions(commerce, skus, mapping.stock_id, mapping.msi_enabled)
+    records = PriceReader(commerce, mapping.store_id).read(skus)
+    now = datetime.now()
+    for sku in skus:
+        inventory.checked += 1
+        want = walmart_quantity(positions[sku], mapping.inventory_safety_buffer)
+        have = seller.inventory.get((sku, node))
+        if have != want:
+            inventory.lost.append(f"{sku}: Walmart {have}, Commerce {want}")
+        target = effective_price(records[sku], now) if sku in records else None
+        if target is None or target <= 0:
+            continue
+        price.checked += 1
+        shown = (seller.prices.get(sku) or {}).get("currentPrice", {}).get("amount")
+        if shown is None or abs(float(shown) - float(target)) > CENT:
+            price.lost.append(f"{sku}: Walmart {shown}, Commerce {float(target):.2f}")
+    return inventory, price
+
+
+def check_orders(app: Any, client_id: str, commerce: Any, state: Any) -> tuple[Check, Check]:
+    """(orders, order lines)."""
+    from sync_workers.return_map import ReturnMap
+
+    seller = app.seller(client_id)
+    orders, lines = Check("orders"), Check("order lines")
+    with state.cursor() as cur:
+        cur.execute("SELECT purchase_order_id, status FROM walmart_order_state")
+        statuses = dict(cur.fetchall())
+        cur.execute("SELECT m.purchase_order_id, m.commerce_order_id, l.line_number, l.commerce_item_id FROM "
+                    "walmart_order_map m JOIN walmart_order_line_map l ON l.purchase_order_id = m.purchase_order_id")
+        mapped: dict[str, tuple[int, dict[str, int]]] = {}
+        for po, order_id, number, item_id in cur.fetchall():
+            if item_id is not None:
+                mapped.setdefault(po, (int(order_id), {}))[1][str(number)] = int(item_id)
+    returns = ReturnMap(state)
+    for po, order in list(seller.orders.items()):
+        orders.checked += 1
+        with commerce.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM sales_order WHERE ext_order_id = %s", (po,))
+            count = int(cur.fetchone()[0])
+        refused = statuses.get(po) in ("cancelled_out_of_stock", "failed_unknown_sku", "failed_malformed")
+        if count > 1:
+            orders.duplicates.append(f"PO {po}: {count} Commerce orders")
+        elif count == 0 and not refused:
+            orders.lost.append(f"PO {po}: no Commerce order (status {statuses.get(po)})")
+        if count and any(line.quantity_in("Created") for line in order.lines):
+            orders.lost.append(f"PO {po}: not acknowledged on Walmart")
+        if po in mapped:
+            _compare_lines(lines, po, order, *mapped[po], commerce, returns.routes(mapped[po][0]))
+    return orders, lines
+
+
+def _compare_lines(check: Check, po: str, order: Any, order_id: int, items: dict[str, int], commerce: Any,
+                   routes: dict[tuple[int, int], int]) -> None:
+    """Walmart's line quantities and refunds against what Commerce's rows call for, by the same rules
+    the workers apply (mappings/refunds.py): refunds of shipped units, cancellations of the rest."""
+    from mappings.refunds import CreditedItem, MemoItem, WalmartLine, order_share, plan_refund
+
+    with commerce.cursor() as cur:
+        cur.execute("SELECT item_id, qty_shipped, qty_canceled, qty_refunded FROM sales_order_item WHERE order_id = %s",
+                    (order_id,))
+        quantities = {int(i): (int(s or 0), int(c or 0), int(r or 0)) for i, s, c, r in cur.fetchall()}
+        cur.execute("SELECT ci.parent_id, ci.order_item_id, SUM(ci.qty), SUM(COALESCE(ci.row_total, 0) - "
+                    "COALESCE(ci.discount_amount, 0)), SUM(COALESCE(ci.tax_amount, 0)) FROM sales_creditmemo_item ci "
+                    "JOIN sales_creditmemo c ON c.entity_id = ci.parent_id WHERE c.order_id = %s "
+                    "GROUP BY ci.parent_id, ci.order_item_id", (order_id,))
+        memos = [MemoItem(int(m), int(i), int(q or 0), float(a or 0), float(t or 0)) for m, i, q, a, t in cur.fetchall()
+                 if int(q or 0) > 0]
+    share = order_share(memos, routes)
+    returned: dict[int, int] = {}
+    for (_memo, item), qty in routes.items():
+        returned[item] = returned.get(item, 0) + qty
+    credited, fresh = [], {}
+    for line in order.lines:
+        item_id = items.get(line.number)
+        if item_id is None or item_id not in quantities:
+            continue
+        check.checked += 1
+        shipped, canceled, refunded = quantities[item_id]
+        label = f"PO {po} line {line.number}"
+        walmart_shipped = line.quantity_in("Shipped", "Delivered")
+        for what, walmart, commerce_qty in (
+                ("shipped", walmart_shipped, shipped),
+                ("cancelled", line.quantity_in("Cancelled"), canceled + max(0, refunded - shipped))):
+            if walmart > commerce_qty:
+                check.duplicates.append(f"{label}: {what} {walmart} on Walmart, {commerce_qty} in Commerce")
+            elif walmart < commerce_qty:
+                check.lost.append(f"{label}: {what} {walmart} on Walmart, {commerce_qty} in Commerce")
+        qty, amount, tax = share.get(item_id, (0, 0.0, 0.0))
+        credited.append(CreditedItem(line.number, shipped - returned.get(item_id, 0), canceled, qty, amount, tax))
+        fresh[line.number] = WalmartLine(line.number, line.quantity, walmart_shipped, 0, line.quantity, 0.0, 0.0, 0.0,
+                                         line.shipping)
+    expected = {r.line_number: r.product for r in plan_refund(credited, fresh, 0.0).refunds}
+    for line in order.lines:
+        if line.number not in fresh:
+            continue
+        refunded_product = round(sum(-float(c["charge"]["chargeAmount"]["amount"]) for r in line.refunds
+                                     for c in r["refundCharges"]["refundCharge"]
+                                     if c["charge"].get("chargeType") == "PRODUCT"), 2)
+        want = round(expected.get(line.number, 0.0), 2)
+        label = f"PO {po} line {line.number}"
+        if refunded_product > want + CENT:
+            check.duplicates.append(f"{label}: refunded {refunded_product} on Walmart, {want} credited")
+        elif refunded_product < want - CENT:
+            check.lost.append(f"{label}: refunded {refunded_product} on Walmart, {want} credited")
+
+
+def check_returns(app: Any, client_id: str, state: Any) -> Check:
+    check = Check("returns")
+    seller = app.seller(client_id)
+    with state.cursor() as cur:
+        cur.execute("SELECT return_order_id, line_number, refunded_qty FROM walmart_return_line_map")
+        recorded = {(rid, int(n)): int(q) for rid, n, q in cur.fetchall()}
+        cur.execute("SELECT COALESCE(SUM(return_qty), 0) FROM walmart_creditmemo_route")
+        routed = int(cur.fetchone()[0] or 0)
+    walmart_refunded = 0
+    for rid, found in list(seller.returns.items()):
+        for line in found.lines:
+            check.checked += 1
+            walmart_refunded += line.refunded
+            mine = recorded.get((rid, line.number))
+            if mine is not None and line.refunded < mine:
+                check.lost.append(f"return {rid} line {line.number}: {line.refunded} refunded on Walmart, {mine} "
+                                  "recorded")
+    if walmart_refunded > routed:
+        check.duplicates.append(f"{walmart_refunded} returned unit(s) refunded on Walmart, {routed} credited")
+    elif walmart_refunded < routed:
+        check.lost.append(f"{walmart_refunded} returned unit(s) refunded on Walmart, {routed} credited")
+    return check
+
+
+def check_all(settings: Any, app: Any, client_id: str, commerce: Any, state: Any) -> list[Check]:
+    skus = pushed_skus(settings, state, commerce)
+    inventory, price = check_inventory_and_price(settings, app, client_id, commerce, skus)
+    orders, lines = check_orders(app, client_id, commerce, state)
+    return [inventory, price, orders, lines, check_returns(app, client_id, state)]
