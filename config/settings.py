@@ -130,6 +130,7 @@ class ConsumerTuning(Section):
     fetch_max_wait_ms: int | None = Field(None, ge=0)
     fetch_min_bytes: int | None = Field(None, ge=1)
     max_partition_fetch_bytes: int | None = Field(None, ge=1024)
+    fetch_max_bytes: int | None = Field(None, ge=1024)
     auto_offset_reset: Literal["earliest", "latest"] | None = None
 
     @model_validator(mode="after")
@@ -151,6 +152,7 @@ DEFAULT_CONSUMER_TUNING = ConsumerTuning(
     fetch_max_wait_ms=100,
     fetch_min_bytes=1,
     max_partition_fetch_bytes=1_048_576,
+    fetch_max_bytes=8_388_608,  # what a fetch may bring at once (Kafka's own default: 50 MB of memory)
     auto_offset_reset="earliest",
 )
 
@@ -378,7 +380,7 @@ class WorkersSettings(Section):
         4, ge=1, le=32, description="Single inventory/price updates in flight at once (the API budget still "
                                     "bounds the rate).")
     max_batch_records: int = Field(
-        50_000, ge=1, description="While Kafka returns full polls (a backlog), keep reading up to this many "
+        20_000, ge=1, description="While Kafka returns full polls (a backlog), keep reading up to this many "
                                   "records into one batch.")
     max_batch_ms: int = Field(3_000, ge=0, description="... or for at most this long.")
     bulk_scan_rows: int = Field(

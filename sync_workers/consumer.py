@@ -30,7 +30,7 @@ from walmart_sync.logs import get_logger
 from walmart_sync.metrics import METRICS
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     topic: str
     partition: int
@@ -54,6 +54,9 @@ class TransientError(Exception):
 class BatchHandler(Protocol):
     name: str
     families: tuple[str, ...]
+    # the event fields the handler reads (None: all): a batch holds up to workers.max_batch_records
+    # parsed events, and slim ones keep a backlog's batch within a worker's memory budget
+    event_fields: tuple[str, ...] | None
 
     def handle(self, records: list[Record]) -> list[DeadLetter]: ...
 
@@ -141,8 +144,9 @@ class WorkerLoop:
                 records = self._collect(consumer)
                 if not records:
                     continue
+                fields = getattr(self.handler, "event_fields", None)
                 dead = [DeadLetter(r, "not a JSON change event", "MALFORMED_EVENT")
-                        for r in records if not _parse(r)]
+                        for r in records if not _parse(r, fields)]
                 parsed = [r for r in records if r.event is not None]
                 if hasattr(self.handler, "backlog_records"):
                     self.handler.backlog_records = _backlog(consumer)
@@ -212,14 +216,14 @@ class _AssignmentLog(ConsumerRebalanceListener):
         self.log.info("partitions assigned", partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 
 
-def _parse(record: Record) -> bool:
+def _parse(record: Record, fields: tuple[str, ...] | None = None) -> bool:
     try:
         event = json.loads(record.value)
     except (ValueError, UnicodeDecodeError, TypeError):
         return False
     if not isinstance(event, dict) or not isinstance(event.get("family"), str):
         return False
-    record.event = event
+    record.event = event if fields is None else {k: event[k] for k in fields if k in event}
     return True
 
 

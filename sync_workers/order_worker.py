@@ -23,6 +23,7 @@ from walmart_sync.logs import get_logger
 class OrderWorker:
     name: str
     families: tuple[str, ...]
+    event_fields = ("family", "order_id")
     action: str  # for messages: "shipment", "cancellation"
 
     def __init__(self, settings: Settings, client: WalmartClient, commerce: Any, orders: OrderMap):

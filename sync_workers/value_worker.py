@@ -44,6 +44,7 @@ BULK_SCAN_INTERVAL_S = 30.0
 class ValueWorker:
     name: str
     families: tuple[str, ...]
+    event_fields = ("family", "sku", "event_id")
     feed_type: str
     single_api: str  # the client's bucket for single updates
 

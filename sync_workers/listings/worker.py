@@ -25,6 +25,7 @@ from walmart_sync.logs import get_logger
 class ListingWorker:
     name = "listings"
     families = ("catalog",)
+    event_fields = ("family", "type", "op", "sku", "after")
 
     def __init__(self, settings: Settings, matcher: ListingMatcher):
         self.settings = settings

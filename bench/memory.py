@@ -1,0 +1,153 @@
+"""Benchmark: resident memory of each sidecar process with a 1,000,000-event backlog.
+
+    python bench/memory.py [--quick] [--events 1000000] [--seconds 60]
+
+Two backlogs, each of ``--events`` changes:
+- the binlog: that many watched rows (MSI reservations) committed before the listener starts
+  from a position before them; the listener (decoder) and its publisher process are measured
+  while they work through it;
+- Kafka: that many stock events and as many price events already on their topics when the
+  inventory and price workers start (Walmart emulator at generous limits, in this process).
+
+RSS (VmRSS from /proc, the process alone) is sampled every 0.5 s for ``--seconds`` (or until the
+backlog is gone); the peak per process is reported. Last line: JSON with events and
+``rss_mb`` per process, and ``max_rss_mb``. Target: every process < 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import CLIENT, print_table  # noqa: E402
+from devstack.environment import prepare_environment  # noqa: E402
+from devstack.mariadb import free_port  # noqa: E402
+from devstack.processes import child_pids  # noqa: E402
+from devstack.stack import LocalStack  # noqa: E402
+from devstack.walmart_emulator.app import WalmartEmulator  # noqa: E402
+from devstack.walmart_emulator.server import EmulatorServer  # noqa: E402
+from walmart_sync.kafka_clients import ensure_topics, topic_name  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SKUS = 2_000
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def spawn(config: Path, overrides: list[str], *command: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")}
+    sets = [arg for o in overrides for arg in ("--set", o)]
+    return subprocess.Popen([sys.executable, "-m", "walmart_sync.cli", "--config", str(config), "--log-level",
+                             "error", *sets, *command], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def watch(processes: dict[str, subprocess.Popen[bytes]], seconds: float, done: object = None) -> dict[str, float]:
+    """Peak RSS per process (and per child, named '<name>/child') over the window."""
+    peaks: dict[str, float] = {}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for name, proc in processes.items():
+            peaks[name] = max(peaks.get(name, 0.0), rss_mb(proc.pid))
+            for n, child in enumerate(child_pids(proc.pid)):
+                comm = Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace") \
+                    if Path(f"/proc/{child}/cmdline").exists() else ""
+                if "resource_tracker" in comm:
+                    continue  # multiprocessing's bookkeeping process, a few MB
+                key = f"{name}/publisher" if name == "listener" else f"{name}/child{n}"
+                peaks[key] = max(peaks.get(key, 0.0), rss_mb(child))
+        if done is not None and done():
+            break
+        time.sleep(0.5)
+    return {k: round(v, 1) for k, v in peaks.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="100,000 events, 20 s")
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    if args.quick:
+        args.events, args.seconds = 100_000, 20.0
+    results: dict[str, float] = {}
+    with LocalStack() as stack:
+        env = prepare_environment(stack.endpoints, stack.base_dir / "bench", "open_source", SKUS)
+        skus = env.seed.skus
+        settings = env.settings()
+        # the binlog backlog, committed before the listener starts
+        with env.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SHOW MASTER STATUS")
+            log_file, log_pos = cur.fetchone()[:2]
+            batch = 5_000
+            for start in range(0, args.events, batch):
+                rows = [(2, skus[n % SKUS], -1, '{"event_type":"order_placed","object_type":"order"}')
+                        for n in range(start, min(args.events, start + batch))]
+                cur.executemany("INSERT INTO inventory_reservation (stock_id, sku, quantity, metadata) "
+                                "VALUES (%s, %s, %s, %s)", rows)
+        print(f"binlog backlog: {args.events} rows committed", file=sys.stderr)
+        # the Kafka backlog, on the topics before the workers start
+        from kafka import KafkaProducer
+
+        topics = {family: topic_name(settings.kafka, family) for family in ("stock", "price")}
+        ensure_topics(settings.kafka, list(topics.values()))
+        producer = KafkaProducer(bootstrap_servers=env.endpoints.bootstrap_servers, linger_ms=20,
+                                 batch_size=256 * 1024)
+        for family, topic in topics.items():
+            for n in range(args.events):
+                sku = skus[n % SKUS]
+                event = {"schema_version": 1, "event_id": f"0-1-{n}/0/0", "family": family, "type": "reservation"
+                         if family == "stock" else "price", "op": "insert", "key": sku, "sku": sku,
+                         "entity": {"reservation_id": n}, "before": None, "after": {"quantity": "-1.0000"},
+                         "source": {"server_id": 1, "log_file": "binlog.000001", "log_pos": n, "ts_ms": 0,
+                                    "database": "magento", "table": "inventory_reservation", "txn": f"0-1-{n}"}}
+                producer.send(topic, key=sku.encode(), value=json.dumps(event).encode())
+        producer.flush()
+        producer.close()
+        print(f"Kafka backlog: {args.events} stock and {args.events} price events", file=sys.stderr)
+        app = WalmartEmulator({CLIENT[0]: CLIENT[1]}, time_scale=1000.0, feed_delays_s=(0.1, 0.2))
+        app.seed_items(CLIENT[0], skus)
+        with EmulatorServer(app) as emulator:
+            overrides = [f"walmart.base_url={emulator.url}", f"walmart.client_id={CLIENT[0]}",
+                         f"walmart.client_secret={CLIENT[1]}", "workers.feed_poll_s=0.5",
+                         "workers.feed_expected_s=0.2"]
+            processes = {
+                "listener": spawn(env.config_path, overrides + [f"ops.port={free_port()}"], "listen", "--from",
+                                  f"{log_file}:{log_pos}"),
+                "inventory worker": spawn(env.config_path, overrides + [f"ops.port={free_port()}"], "work",
+                                          "inventory"),
+                "price worker": spawn(env.config_path, overrides + [f"ops.port={free_port()}"], "work", "price"),
+            }
+            try:
+                results = watch(processes, args.seconds)
+            finally:
+                for proc in processes.values():
+                    proc.terminate()
+                for proc in processes.values():
+                    try:
+                        proc.wait(30)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+    peak = max(results.values(), default=0.0)
+    print_table([(name, f"{mb:.1f} MB", "< 150 MB") for name, mb in results.items()])
+    print(json.dumps({"events": args.events, "seconds": args.seconds, "rss_mb": results, "max_rss_mb": peak}))
+    return 0 if peak < 150 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
