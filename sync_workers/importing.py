@@ -25,7 +25,7 @@ def import_documents(records: list[Record], field: str, id_key: str, code: str,
     for record in records:
         raw = (record.event or {}).get(field)
         if not isinstance(raw, dict) or not raw.get(id_key):
-            dead.append(DeadLetter(record, f"Walmart {field} event without a {field}", code))
+            dead.append(DeadLetter(record, f"no {field} with a {id_key} in the Walmart {field} event", code))
             continue
         latest[str(raw[id_key])] = (record, raw)  # polled twice: the newest wins
     try:

@@ -118,17 +118,21 @@ class OrderImporter:
         mapping = self.settings.mapping
         cart_id = self.commerce.create_cart()
         self.orders.set_state(po, "creating", cart_id=cart_id, order_date=order.orderDate)
+        step = "the shipping information"
         try:
             for line in cart.lines:
+                step = f"line {line.line_number} (SKU {line.sku})"
                 self.commerce.add_item(cart_id, line.sku, line.qty, line.unit_price, line.tax)
+            step = "the shipping information"
             self.commerce.set_shipping(cart_id, cart.address, mapping.shipping_carrier_code,
                                        mapping.shipping_method_code, cart.shipping_amount, cart.shipping_tax)
+            step = "placing the order"
             order_id = self.commerce.place_order(cart_id, mapping.payment_method)
         except CommerceClientError as exc:
             if exc.message.startswith(OUT_OF_STOCK):
                 return self._out_of_stock(po, order, exc)
             code = "UNKNOWN_SKU" if exc.status == 404 else "COMMERCE_REFUSED"
-            reason = f"Commerce refused Walmart order {po}: {exc.message}"
+            reason = f"Commerce refused Walmart order {po} at {step}: {exc.message}"
             self.orders.set_state(po, "failed_" + code.lower(), error=reason)
             return reason, code
         return self.commerce.get_order(order_id)

@@ -94,6 +94,9 @@ class SellerState:
     orders: dict[str, Order] = field(default_factory=dict)
     returns: dict[str, ReturnOrder] = field(default_factory=dict)
     feeds: dict[str, Feed] = field(default_factory=dict)
+    # documents served as they are, malformed on purpose: (last modified ms, document)
+    raw_orders: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    raw_returns: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 DEFAULT_SHIP_NODE = "default"
@@ -228,7 +231,10 @@ class WalmartEmulator:
             response = _json(error_body("METHOD_NOT_ALLOWED", exc.description or ""), exc.code or 500)
         except _Dropped:
             _drop_connection(environ)
-            return []
+            # wsgiref ignores the broken pipe of writing this to the closed socket; returning
+            # without start_response would make it print a traceback instead
+            start_response("500 Internal Server Error", [("Content-Length", "0")])
+            return [b""]
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
@@ -619,6 +625,9 @@ class WalmartEmulator:
                                bounds["lastModifiedEndDate"]):
                     continue
                 selected.append(order.to_json())
+            if not released and not status:
+                selected += [doc for modified, doc in state.raw_orders
+                             if _within(modified, bounds["lastModifiedStartDate"], bounds["lastModifiedEndDate"])]
         if not selected:
             raise WalmartApiError(404, "CONTENT_NOT_FOUND.GMP_ORDER_API",
                                   "Failed when called getAllOrders. Orders not found for given search "
@@ -731,6 +740,9 @@ class WalmartEmulator:
                         and _iso_within(r.created, bounds["returnCreationStartDate"], bounds["returnCreationEndDate"])
                         and _iso_within(r.last_modified, bounds["returnLastModifiedStartDate"],
                                         bounds["returnLastModifiedEndDate"])]
+            selected += [doc for modified, doc in state.raw_returns
+                         if _iso_within(modified, bounds["returnLastModifiedStartDate"],
+                                        bounds["returnLastModifiedEndDate"])]
         offset = int(args.get("offset", "0") or 0)
         page = selected[offset:offset + limit]
         cursor = ""
@@ -821,6 +833,17 @@ class WalmartEmulator:
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
         return _json({"ok": True})
+
+    def serve_raw(self, client_id: str, orders: list[dict[str, Any]] = (), returns: list[dict[str, Any]] = ()
+                  ) -> None:
+        """Serve documents in the orders and returns listings exactly as given (the emulator's hook
+        for the bad-input suite: Walmart's own data is never malformed on purpose)."""
+        from devstack.walmart_emulator.returns import iso_now
+
+        state = self.seller(client_id)
+        with self._lock:
+            state.raw_orders += [(now_ms(), dict(doc)) for doc in orders]
+            state.raw_returns += [(iso_now(), dict(doc)) for doc in returns]
 
     def customer_cancel(self, client_id: str, po: str, line: str) -> str:
         """A shopper cancelling a line on walmart.com (the emulator's own hook, not a Walmart API):
