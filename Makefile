@@ -17,13 +17,7 @@ test: setup chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(BIN)/python bench/stack_and_seed.py
-	$(BIN)/python bench/cdc_throughput.py --quick
-	$(BIN)/python bench/cdc_latency.py --quick
-	$(BIN)/python bench/e2e_latency.py --quick
-	$(BIN)/python bench/burst.py --quick
-	$(BIN)/python bench/order_import.py --quick
-	$(BIN)/python bench/listing_match.py --quick
+	$(BIN)/python bench/run_all.py --quick
 
 setup: mariadb $(STAMP)
 

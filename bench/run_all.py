@@ -1,0 +1,127 @@
+"""Run every benchmark and write one report: each figure against its target, and the latencies
+against what Channel Manager publishes (inventory up to 10 min; price, shipment, cancellation and
+refund up to 5 min; a Walmart order up to 30 + 5 min to become a Commerce order).
+
+    python bench/run_all.py [--quick] [--only burst,chaos] [--out bench/results/report.json]
+
+Each script runs as its own process (one at a time: the machine has two cores) and prints a
+short table and, last, one JSON line; this collects those lines. The report goes to --out and a
+table to the terminal. Exit 1 when a script failed or a target was missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+MINUTE_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Target:
+    figure: str                               # a key of the script's JSON
+    target: str                               # as people read it
+    met: Callable[[dict], bool]
+    channel_manager_ms: float | None = None   # the published figure the latency compares with
+
+
+SCRIPTS: dict[str, tuple[list[str], list[Target]]] = {
+    "stack_and_seed": ([], [
+        Target("stack_start_s", "< 3 s", lambda r: r["stack_start_s"] < 3),
+        Target("seed_open_source_s", "< 10 s for 10,000 products", lambda r: r["seed_open_source_s"] < 10)]),
+    "cdc_throughput": (["--quick"], [
+        Target("ratio", ">= 0.8 of raw decoding", lambda r: r["ratio"] >= 0.8),
+        Target("listener_rss_mb", "< 150 MB", lambda r: r["listener_rss_mb"] < 150)]),
+    "cdc_latency": (["--quick"], [Target("p99_ms", "< 100 ms", lambda r: r["p99_ms"] < 100)]),
+    "e2e_latency": (["--quick"], [
+        Target("inventory_p99_ms", "< 1000 ms", lambda r: r["inventory_p99_ms"] < 1000, 10 * MINUTE_MS),
+        Target("price_p99_ms", "< 1000 ms", lambda r: r["price_p99_ms"] < 1000, 5 * MINUTE_MS),
+        Target("shipment_p99_ms", "< 1000 ms", lambda r: r["shipment_p99_ms"] < 1000, 5 * MINUTE_MS)]),
+    "burst": (["--quick"], [
+        Target("ratio", "<= 1.2 of Walmart's floor", lambda r: r["ratio"] <= 1.2),
+        Target("mismatches", "0", lambda r: r["mismatches"] == 0)]),
+    "order_import": (["--quick"], [
+        Target("p99_ms", "<= poll interval + 2000 ms", lambda r: r["p99_ms"] <= r["poll_interval_ms"] + 2000,
+               35 * MINUTE_MS)]),
+    "listing_match": (["--quick"], [
+        Target("throttled", "0 (within Walmart's limits)", lambda r: r["throttled"] == 0),
+        Target("ratio", "<= 1.3 of Walmart's floor", lambda r: r["ratio"] <= 1.3)]),
+    "chaos": (["--quick"], [
+        Target("lost", "0", lambda r: r["lost"] == 0),
+        Target("duplicate_effects", "0", lambda r: r["duplicate_effects"] == 0),
+        Target("rounds", "50 (full run)", lambda r: r["rounds"] >= 50)]),
+    "memory": (["--quick"], [Target("max_rss_mb", "< 150 MB per process", lambda r: r["max_rss_mb"] < 150)]),
+}
+# the full runs drop --quick; these take their default (long) settings
+FULL_ARGS = {name: [] for name in SCRIPTS}
+
+
+def run(name: str, args: list[str]) -> tuple[dict | None, float, int, str]:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, str(BENCH / f"{name}.py"), *args], capture_output=True, text=True,
+                          timeout=3 * 3600)
+    seconds = time.monotonic() - started
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    try:
+        result = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        result = None
+    return result, seconds, proc.returncode, (proc.stderr or "")[-2000:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="every script's short version")
+    parser.add_argument("--only", default="", help="comma-separated scripts to run")
+    parser.add_argument("--out", default=str(BENCH / "results" / "report.json"))
+    args = parser.parse_args()
+    chosen = [n for n in SCRIPTS if not args.only or n in args.only.split(",")]
+    report = {"quick": args.quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "scripts": {}}
+    rows = []
+    failed = False
+    for name in chosen:
+        script_args, targets = SCRIPTS[name]
+        print(f"running bench/{name}.py {' '.join(script_args if args.quick else FULL_ARGS[name])}...",
+              file=sys.stderr, flush=True)
+        result, seconds, code, stderr = run(name, script_args if args.quick else FULL_ARGS[name])
+        entry: dict = {"exit_code": code, "seconds": round(seconds, 1), "result": result, "figures": []}
+        if result is None:
+            failed = True
+            entry["error"] = stderr
+            rows.append((name, "-", "no result", "", "FAILED", ""))
+        for target in targets:
+            if result is None or target.figure not in result:
+                continue
+            value = result[target.figure]
+            try:
+                met = target.met(result)
+            except (KeyError, TypeError):
+                met = False
+            failed = failed or not met
+            versus = ""
+            if target.channel_manager_ms and isinstance(value, (int, float)) and value > 0:
+                versus = f"{target.channel_manager_ms / value:,.0f}x faster than {target.channel_manager_ms / 60000:g} min"
+            entry["figures"].append({"figure": target.figure, "value": value, "target": target.target, "met": met,
+                                     "channel_manager_ms": target.channel_manager_ms})
+            rows.append((name, target.figure, str(value), target.target, "ok" if met else "MISSED", versus))
+        report["scripts"][name] = entry
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"{'script':<16}{'figure':<20}{'value':>12}  {'target':<30}{'':<8}vs Channel Manager")
+    for name, figure, value, target, verdict, versus in rows:
+        print(f"{name:<16}{figure:<20}{value:>12}  {target:<30}{verdict:<8}{versus}")
+    print(f"report: {out}")
+    print(json.dumps({"report": str(out), "scripts": len(chosen), "all_met": not failed}))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
