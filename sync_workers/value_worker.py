@@ -122,15 +122,13 @@ class ValueWorker:
     def _bulk(self, records: list[Record]) -> bool:
         """A batch of a large source transaction not compared in full yet, or a large backlog."""
         threshold = self.settings.workers.bulk_scan_rows
-        if threshold <= 0:
-            return False
+        if threshold <= 0 or self.clock() - self._last_scan < BULK_SCAN_INTERVAL_S:
+            return False  # off, or an importer committing every few hundred rows: one comparison at a time
         large: set[str] = set()
         for record in records:
             txn, _, rest = str((record.event or {}).get("event_id") or "").rpartition("/")[0].rpartition("/")
             if txn and rest.isdigit() and int(rest) + 1 >= threshold and txn not in self._scanned_txns:
                 large.add(txn)
-        if self.clock() - self._last_scan < BULK_SCAN_INTERVAL_S:
-            return False  # an importer committing every few hundred rows: one comparison at a time
         backlog = self.backlog_records >= threshold
         if not large and not backlog:
             return False
