@@ -15,7 +15,7 @@ from devstack.chaos import run_chaos
 @pytest.mark.chaos
 def test_faults_lose_nothing_and_apply_nothing_twice(stack, tmp_path) -> None:
     report = run_chaos(stack, tmp_path, rounds=6, seed=11, broker_pause_s=6.0, converge_timeout_s=150.0,
-                       say=lambda text: None)
+                       round_s=(0.5, 1.5), say=lambda text: None)
     summary = report.as_json()
     assert sum(report.kills.values()) == 6 and report.broker_pauses == 1, summary
     assert report.walmart_fault_windows and report.storms_429 and report.commerce_fault_windows, summary
