@@ -30,6 +30,7 @@ class Target:
     target: str                               # as people read it
     met: Callable[[dict], bool]
     channel_manager_ms: float | None = None   # the published figure the latency compares with
+    full_only: bool = False                   # a target of the full run (the quick one is shorter by design)
 
 
 SCRIPTS: dict[str, tuple[list[str], list[Target]]] = {
@@ -56,7 +57,7 @@ SCRIPTS: dict[str, tuple[list[str], list[Target]]] = {
     "chaos": (["--quick"], [
         Target("lost", "0", lambda r: r["lost"] == 0),
         Target("duplicate_effects", "0", lambda r: r["duplicate_effects"] == 0),
-        Target("rounds", "50 (full run)", lambda r: r["rounds"] >= 50)]),
+        Target("rounds", "50 (full run)", lambda r: r["rounds"] >= 50, full_only=True)]),
     "memory": (["--quick"], [Target("max_rss_mb", "< 150 MB per process", lambda r: r["max_rss_mb"] < 150)]),
 }
 # the full runs drop --quick; these take their default (long) settings
@@ -97,7 +98,7 @@ def main() -> int:
             entry["error"] = stderr
             rows.append((name, "-", "no result", "", "FAILED", ""))
         for target in targets:
-            if result is None or target.figure not in result:
+            if result is None or target.figure not in result or (target.full_only and args.quick):
                 continue
             value = result[target.figure]
             try:

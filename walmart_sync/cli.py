@@ -196,10 +196,10 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def operations(settings: Settings, command: str):
+def operations(settings: Settings, command: str, sample_lag: bool = True):
     """The ops endpoint (/healthz, /readyz, /metrics, /status) and the lag sampler for the life of
-    a long-running command; yields None after saying why the port could not be bound."""
-    from walmart_sync.lag.sampler import LagSampler
+    a long-running command; yields None after saying why the port could not be bound. The
+    listener alone does not sample: decoding is CPU-bound, and any worker process samples."""
     from walmart_sync.metrics import REGISTRY
     from walmart_sync.ops_server import OpsServer
     from walmart_sync.status_page import StatusSource
@@ -218,12 +218,17 @@ def operations(settings: Settings, command: str):
 
         get_logger("ops").warning("the status page is open to every client that reaches the ops port; set "
                                   "ops.status_token to require a token from other hosts", host=settings.ops.host)
-    sampler = LagSampler(settings).start()
+    sampler = None
+    if sample_lag:
+        from walmart_sync.lag.sampler import LagSampler
+
+        sampler = LagSampler(settings).start()
     try:
         with server:
             yield server
     finally:
-        sampler.stop()
+        if sampler is not None:
+            sampler.stop()
 
 
 
@@ -248,7 +253,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: listener.stop())
     log = get_logger("cli")
-    with operations(settings, "listen") as ops:
+    with operations(settings, "listen", sample_lag=False) as ops:
         if ops is None:
             return EXIT_CONFIG
         ops.add_readiness_check("listener", lambda: listener_ready(listener))

@@ -33,13 +33,17 @@ def open_builder(settings: Settings) -> ReportBuilder:
     return ReportBuilder(settings, state, commerce, KafkaLagReader(settings.kafka))
 
 
+def _close_quietly(closable: Any) -> None:
+    try:
+        closable.close()
+    except Exception:  # noqa: BLE001 - closing what may be dead already
+        pass
+
+
 def close_builder(builder: ReportBuilder) -> None:
-    for closing in (builder.reader.close, builder.state.close, getattr(builder.commerce, "close", None)):
-        if closing is not None:
-            try:
-                closing()
-            except Exception:  # noqa: BLE001 - closing what may be dead already
-                pass
+    for closable in (builder.reader, builder.state, builder.commerce):
+        if closable is not None:
+            _close_quietly(closable)
 
 
 def publish(report: LagReport, metrics: SidecarMetrics = METRICS) -> None:
@@ -91,36 +95,42 @@ class LagSampler:
         self._thread.join(10)
 
     def run(self) -> None:
-        builder: ReportBuilder | None = None
+        from sync_workers.state import connect_state
+
+        state: Any = None
         lock: NamedLock | None = None
+        builder: ReportBuilder | None = None
         try:
             while not self._stop.is_set():
                 try:
-                    if builder is None:
-                        builder = open_builder(self.settings)
-                        lock = NamedLock(builder.state, "ops.lag_sampler")
+                    if lock is None:
+                        state = connect_state(self.settings)
+                        lock = NamedLock(state, "ops.lag_sampler")
                     self.sampling = lock.still_held() or lock.try_acquire(0)
-                    self._round(builder)
+                    if self.sampling:  # the others stand by: one history, one set of lag gauges
+                        if builder is None:
+                            builder = open_builder(self.settings)
+                        self._round(builder)
                 except Exception as exc:  # noqa: BLE001 - a lag reading failing must not stop the sidecar
                     self.log.warning("lag sample failed; will try again", error=str(exc))
                     if builder is not None:
                         close_builder(builder)
-                    builder, lock = None, None
+                    builder = None
+                    if state is not None:
+                        _close_quietly(state)
+                    state, lock = None, None
                 self._stop.wait(self.settings.ops.lag_sample_s)
         finally:
             if builder is not None:
                 close_builder(builder)
+            if state is not None:
+                _close_quietly(state)
 
     def _round(self, builder: ReportBuilder) -> None:
         ops = self.settings.ops
-        fresh: list[dict[str, Any]] = []
-        if self.sampling:
-            samples = builder.sample()
-            builder.history.record(samples)
-            builder.history.prune(time.time() - ops.lag_history_s)
-            fresh = []  # recorded: the history now holds them
-        report = builder.build(window_s=max(300.0, 4 * ops.lag_sample_s), fresh=fresh)
+        builder.history.record(builder.sample())
+        builder.history.prune(time.time() - ops.lag_history_s)
+        report = builder.build(window_s=max(300.0, 4 * ops.lag_sample_s))
         self.last_report = report
-        if self.sampling:
-            publish(report, self.metrics)
+        publish(report, self.metrics)
         self.rounds += 1
