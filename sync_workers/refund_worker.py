@@ -78,23 +78,23 @@ class RefundWorker(OrderWorker):
         memo_items, shipping, order_items = self._read_commerce(order)
         if not memo_items and not shipping:
             return
+        lines = self.returns.lines_of_order(order.commerce_order_id)
         returned = [ReturnedUnits(l.return_order_id, l.line_number, l.commerce_item_id, l.quantity)
-                    for l in self.returns.lines_of_order(order.commerce_order_id) if l.commerce_item_id is not None]
+                    for l in lines if l.commerce_item_id is not None]
         routes = self.returns.routes(order.commerce_order_id)
         if returned:
             new = route_to_returns(memo_items, returned, routes)
             self.returns.add_routes(order.commerce_order_id, new)
             routes = routes | new
-            self._refund_returns(order, returned, routes)
+            confirmed = {(l.return_order_id, l.line_number): l.refunded_qty for l in lines}
+            self._refund_returns(order, returned, routes, confirmed)
         self._refund_order(order, memo_items, routes, shipping, order_items)
 
-    def _refund_returns(self, order: MappedOrder, returned: list[ReturnedUnits],
-                        routes: dict[tuple[int, int], int]) -> None:
+    def _refund_returns(self, order: MappedOrder, returned: list[ReturnedUnits], routes: dict[tuple[int, int], int],
+                        confirmed: dict[tuple[str, int], int]) -> None:
         """Return lines Walmart should show refunded, compared with what it last confirmed; only a
         return with something due is read back (GET /v3/returns is 50/min) and refunded."""
         targets = return_refund_targets(returned, routes)
-        confirmed = {(l.return_order_id, l.line_number): l.refunded_qty
-                     for l in self.returns.lines_of_order(order.commerce_order_id)}
         due = sorted({key[0] for key, want in targets.items() if want > confirmed.get(key, 0)})
         for return_order_id in due:
             walmart = self.client.returns.get(return_order_id)
