@@ -65,7 +65,7 @@ class StatusData(BaseModel):
 
 
 def _rows(builder: ReportBuilder, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    return builder._query(builder.state, sql, args)
+    return builder.query(builder.state, sql, args)
 
 
 def _stamp(value: Any) -> str | None:

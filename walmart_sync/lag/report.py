@@ -101,7 +101,7 @@ class ReportBuilder:
         for samples in series.values():
             samples.sort(key=lambda s: s.taken_at)
         ops = self.settings.ops
-        beats = {name: _age(at, now) for name, at in self._query(
+        beats = {name: _age(at, now) for name, at in self.query(
             self.state, "SELECT component, alive_at FROM component_status WHERE alive_at IS NOT NULL")}
         stages = [self._binlog(now)]
         groups: dict[str, tuple[GroupSample, Evaluation]] = {}
@@ -138,7 +138,7 @@ class ReportBuilder:
                          window_s=window_s, stages=stages, absent_groups=absent)
 
     # stages -------------------------------------------------------------------------------------------
-    def _query(self, conn: Any, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def query(self, conn: Any, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             with conn.cursor() as cur:
                 cur.execute(sql, args)
@@ -153,7 +153,7 @@ class ReportBuilder:
         from walmart_sync.locks import NamedLock
 
         threshold = self.settings.ops.max_binlog_lag_s
-        rows = self._query(self.state, "SELECT log_file, log_pos, binlog_ts_ms, updated_at FROM cdc_checkpoint "
+        rows = self.query(self.state, "SELECT log_file, log_pos, binlog_ts_ms, updated_at FROM cdc_checkpoint "
                                        "WHERE name = %s", (self.settings.cdc.name,))
         holder = NamedLock(self.state, f"cdc.{self.settings.cdc.name}").holder_connection_id()
         if not rows:
@@ -179,12 +179,12 @@ class ReportBuilder:
                         detail=detail)
 
     def _streams(self, now: float, groups: dict[str, tuple[GroupSample, Evaluation]]) -> list[StageRow]:
-        components = {name: (ok_at, err_at, err) for name, ok_at, err_at, err in self._query(
+        components = {name: (ok_at, err_at, err) for name, ok_at, err_at, err in self.query(
             self.state, "SELECT component, last_success_at, last_error_at, last_error FROM component_status")}
-        feeds = {worker: (n, oldest) for worker, n, oldest in self._query(
+        feeds = {worker: (n, oldest) for worker, n, oldest in self.query(
             self.state, "SELECT worker, COUNT(*), MIN(submitted_at) FROM walmart_feeds WHERE status = 'SUBMITTED' "
                         "GROUP BY worker")}
-        due = {kind: (n, oldest) for kind, n, oldest in self._query(
+        due = {kind: (n, oldest) for kind, n, oldest in self.query(
             self.state, "SELECT kind, COUNT(*), MIN(next_check_at) FROM walmart_values WHERE next_check_at <= NOW() "
                         "GROUP BY kind")}
         threshold = self.settings.ops.max_pending_age_s
@@ -214,7 +214,7 @@ class ReportBuilder:
 
     def _pollers(self, now: float) -> list[StageRow]:
         rows = []
-        watermarks = dict(self._query(self.state, "SELECT name, polled_at FROM walmart_poll_watermarks"))
+        watermarks = dict(self.query(self.state, "SELECT name, polled_at FROM walmart_poll_watermarks"))
         intervals = {"orders": self.settings.workers.order_poll_s, "returns": self.settings.workers.return_poll_s}
         for name, poller in POLLERS.items():
             if name not in watermarks:
@@ -233,7 +233,7 @@ class ReportBuilder:
 
         workers = list(worker_groups(self.settings))
         sizes = self.reader.topic_sizes([dlq_topic(self.settings, w) for w in workers])
-        replayed = dict(self._query(self.state, "SELECT worker, COUNT(*) FROM dlq_replays GROUP BY worker"))
+        replayed = dict(self.query(self.state, "SELECT worker, COUNT(*) FROM dlq_replays GROUP BY worker"))
         rows = []
         limit = self.settings.ops.max_dead_letters
         for worker in workers:
@@ -249,10 +249,10 @@ class ReportBuilder:
         return rows
 
     def _orders(self, now: float) -> StageRow:
-        open_rows = self._query(self.state, "SELECT COUNT(*), MIN(updated_at) FROM walmart_order_state WHERE status "
+        open_rows = self.query(self.state, "SELECT COUNT(*), MIN(updated_at) FROM walmart_order_state WHERE status "
                                             "IN ('creating', 'created')")
-        failed = self._query(self.state, "SELECT COUNT(*) FROM walmart_order_state WHERE status LIKE 'failed%%'")
-        delays = [float(d) for (d,) in self._query(
+        failed = self.query(self.state, "SELECT COUNT(*) FROM walmart_order_state WHERE status LIKE 'failed%%'")
+        delays = [float(d) for (d,) in self.query(
             self.state, "SELECT TIMESTAMPDIFF(MICROSECOND, FROM_UNIXTIME(order_date / 1000), imported_at) / 1e6 FROM "
                         "walmart_order_state WHERE imported_at > NOW() - INTERVAL 1 DAY AND order_date IS NOT NULL")
             if d is not None]
@@ -270,7 +270,7 @@ class ReportBuilder:
                         detail=detail)
 
     def _listings(self) -> StageRow:
-        counts = dict(self._query(self.state, "SELECT status, COUNT(*) FROM walmart_listings GROUP BY status"))
+        counts = dict(self.query(self.state, "SELECT status, COUNT(*) FROM walmart_listings GROUP BY status"))
         detail = ", ".join(f"{status} {counts.get(status, 0)}" for status in
                            ("matched", "submitted", "draft", "unmatched", "error")) if counts else "no listings yet"
         return StageRow(stage="listings", label="listings", status="OK", over=False,

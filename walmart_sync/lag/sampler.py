@@ -82,7 +82,6 @@ class LagSampler:
         self.log = get_logger("lag_sampler")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.run, name="lag-sampler", daemon=True)
-        self.last_report: LagReport | None = None
         self.sampling = False  # this process holds the sampler lock
         self.rounds = 0
 
@@ -131,6 +130,5 @@ class LagSampler:
         builder.history.record(builder.sample())
         builder.history.prune(time.time() - ops.lag_history_s)
         report = builder.build(window_s=max(300.0, 4 * ops.lag_sample_s))
-        self.last_report = report
         publish(report, self.metrics)
         self.rounds += 1
