@@ -14,11 +14,13 @@ RUN groupadd --system --gid 10001 walmart-sync \
 WORKDIR /opt/walmart-sync
 COPY pyproject.toml README.md ./
 COPY walmart_sync ./walmart_sync
+COPY operations ./operations
 COPY cdc_listener ./cdc_listener
 COPY sync_workers ./sync_workers
+COPY domain ./domain
 COPY mappings ./mappings
+COPY plumbing ./plumbing
 COPY config ./config
-COPY devstack ./devstack
 RUN pip install . && rm -rf /opt/walmart-sync/build
 
 USER walmart-sync

@@ -8,13 +8,20 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test bench setup mariadb chromium schema docs clean
+.PHONY: demo test lint bench setup mariadb chromium schema docs clean
 
 demo: setup
 	$(BIN)/walmart-sync demo
 
-test: setup chromium
+test: setup chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The layer rule (.importlinter), ruff and mypy over the production packages.
+PRODUCTION := walmart_sync operations cdc_listener sync_workers domain mappings plumbing config
+lint: setup
+	$(BIN)/lint-imports
+	$(BIN)/ruff check $(PRODUCTION) devstack tests bench
+	$(BIN)/mypy $(PRODUCTION)
 
 bench: setup
 	$(BIN)/python bench/run_all.py --quick
@@ -27,10 +34,11 @@ mariadb:
 chromium:
 	@bash scripts/ensure-chromium.sh
 
-$(STAMP): pyproject.toml
+# The sidecar and, beside it, the dev stack (its own distribution: emulators, demo, seed, chaos).
+$(STAMP): pyproject.toml devstack/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' -e ./devstack
 	@touch $(STAMP)
 
 # Regenerate what is generated from the reference set and the settings model.

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import print_table  # noqa: E402
 from devstack.chaos import run_chaos  # noqa: E402
 from devstack.stack import LocalStack  # noqa: E402
-from walmart_sync.logs import configure_logging  # noqa: E402
+from plumbing.logs import configure_logging  # noqa: E402
 
 
 def main() -> int:

@@ -25,8 +25,8 @@ from devstack.environment import CommerceEnvironment, prepare_environment  # noq
 from devstack.stack import LocalStack  # noqa: E402
 from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits  # noqa: E402
 from devstack.walmart_emulator.server import EmulatorServer  # noqa: E402
-from sync_workers.consumer import WorkerLoop  # noqa: E402
-from sync_workers.runner import build_worker  # noqa: E402
+from sync_workers.runtime.loop import WorkerLoop  # noqa: E402
+from walmart_sync.components import build_worker  # noqa: E402
 
 CLIENT = ("local-client", "local-secret")
 

@@ -33,13 +33,13 @@ from devstack.environment import prepare_environment  # noqa: E402
 from devstack.mariadb import free_port  # noqa: E402
 from devstack.stack import LocalStack  # noqa: E402
 from devstack.walmart_catalogue import catalogue_entries  # noqa: E402
-from sync_workers.listings.worker import build_matcher  # noqa: E402
-from sync_workers.runner import commerce_connection  # noqa: E402
-from sync_workers.state import connect_state  # noqa: E402
+from plumbing.db import connect_commerce  # noqa: E402
+from plumbing.logs import configure_logging  # noqa: E402
+from sync_workers.push.listings.worker import build_matcher  # noqa: E402
+from sync_workers.stores.value_state import connect_state  # noqa: E402
 from sync_workers.walmart.client import WalmartClient  # noqa: E402
 from sync_workers.walmart.limits import PUBLISHED_LIMITS  # noqa: E402
-from walmart_sync.listings_cli import ProgressLine  # noqa: E402
-from walmart_sync.logs import configure_logging  # noqa: E402
+from walmart_sync.commands.listings import ProgressLine  # noqa: E402
 
 FEED_DELAYS_S = (60.0, 900.0)
 
@@ -77,7 +77,7 @@ def main() -> int:
                 requests.post(f"{url}/_emulator/catalog", json={"items": entries[start:start + 2000]}, timeout=60)
             settings = env.settings(walmart={"base_url": url, "client_id": CLIENT[0], "client_secret": CLIENT[1],
                                              "rate_limits": scaled_rate_limits(args.time_scale)})
-            matcher = build_matcher(settings, WalmartClient(settings.walmart), commerce_connection(settings),
+            matcher = build_matcher(settings, WalmartClient(settings.walmart), connect_commerce(settings),
                                     connect_state(settings))
             started = time.monotonic()
             added = matcher.add()

@@ -33,7 +33,7 @@ from devstack.processes import child_pids  # noqa: E402
 from devstack.stack import LocalStack  # noqa: E402
 from devstack.walmart_emulator.app import WalmartEmulator  # noqa: E402
 from devstack.walmart_emulator.server import EmulatorServer  # noqa: E402
-from walmart_sync.kafka_clients import ensure_topics, topic_name  # noqa: E402
+from plumbing.kafka import ensure_topics, topic_name  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SKUS = 2_000

@@ -26,7 +26,7 @@ from devstack.environment import prepare_environment  # noqa: E402
 from devstack.stack import LocalStack  # noqa: E402
 from devstack.walmart_emulator.app import WalmartEmulator  # noqa: E402
 from devstack.walmart_emulator.server import EmulatorServer  # noqa: E402
-from sync_workers.runner import build_poller, build_worker  # noqa: E402
+from walmart_sync.components import build_poller, build_worker  # noqa: E402
 
 TOKEN = "bench-token"
 

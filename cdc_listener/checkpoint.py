@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from cdc_listener.position import BinlogPosition
-from walmart_sync.locks import NamedLock
+from plumbing.locks import NamedLock
 
 CHECKPOINT_DDL = """
 CREATE TABLE IF NOT EXISTS cdc_checkpoint (

@@ -14,10 +14,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-import pymysql
+from pydantic_core import to_json
 from pymysqlreplication.event import (
     GtidEvent,
     HeartbeatLogEvent,
@@ -29,9 +29,6 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 
 from cdc_listener.catalog import CommerceCatalog
 from cdc_listener.checkpoint import CheckpointStore, LeaderLock
-from pydantic_core import to_json
-
-from cdc_listener.events import FAMILIES, SCHEMA_VERSION, event_id
 from cdc_listener.metrics import ListenerMetrics
 from cdc_listener.position import (
     BinlogPosition,
@@ -41,12 +38,18 @@ from cdc_listener.position import (
 )
 from cdc_listener.preflight import check_server_id, check_source
 from cdc_listener.publisher import PublisherProcess
-from walmart_sync.kafka_clients import ensure_topics
-from cdc_listener.stream import RECONNECTED, BinlogSource, check_position_available, current_position
+from cdc_listener.stream import (
+    RECONNECTED,
+    BinlogSource,
+    check_position_available,
+    current_position,
+)
 from cdc_listener.translate import WATCHED_TABLES, translate
 from config import Settings
-from walmart_sync.kafka_clients import topic_name
-from walmart_sync.logs import get_logger
+from domain.events import FAMILIES, SCHEMA_VERSION, event_id
+from plumbing.db import connect_commerce, connect_state_store
+from plumbing.kafka import ensure_topics, topic_name
+from plumbing.logs import get_logger
 
 OPS = {WriteRowsEvent: "insert", UpdateRowsEvent: "update", DeleteRowsEvent: "delete"}
 
@@ -71,16 +74,10 @@ class Listener:
 
     # connections ---------------------------------------------------------------------------
     def _source_connection(self) -> Any:
-        db = self.settings.commerce_db
-        return pymysql.connect(host=db.host, port=db.port, user=db.user,
-                               password=db.password.get_secret_value(), database=db.database,
-                               connect_timeout=db.connect_timeout_s, autocommit=True)
+        return connect_commerce(self.settings)
 
     def _state_connection(self) -> Any:
-        dsn = self.settings.state_store.parsed
-        return pymysql.connect(host=dsn.host, port=dsn.port, user=dsn.user,
-                               password=dsn.password.get_secret_value(), database=dsn.database,
-                               connect_timeout=10, autocommit=True)
+        return connect_state_store(self.settings)
 
     # lifecycle -----------------------------------------------------------------------------
     def stop(self) -> None:
@@ -254,7 +251,7 @@ class Listener:
                 info = {"server_id": server_id, "gtid": txn_gtid, "log_file": source.position[0],
                         "log_pos": event.packet.log_pos, "ts_ms": ts_ms, "database": event.schema,
                         "table": table, "txn": txn}
-                now = datetime.now(timezone.utc)
+                now = datetime.now(UTC)
                 rows_counter = row_counters.get((table, op))
                 if rows_counter is None:
                     rows_counter = row_counters[(table, op)] = metrics.rows.labels(table, op)

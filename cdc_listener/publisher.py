@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cdc_listener.events import FAMILIES
 from cdc_listener.position import BinlogPosition, ListenerError
 from config.settings import KafkaSettings
+from domain.events import FAMILIES
 
 BATCH_ITEMS = 256
 REPORT_INTERVAL_S = 0.01
@@ -98,7 +98,7 @@ def _publisher_main(inbox: Any, outbox: Any, kafka_json: str, topics: list[str],
     """The publisher process: producer, slots, and the reporter thread."""
     from kafka import KafkaProducer
 
-    from walmart_sync.kafka_clients import producer_kwargs
+    from plumbing.kafka import producer_kwargs
 
     kafka = KafkaSettings.model_validate_json(kafka_json)
     producer = KafkaProducer(**producer_kwargs(kafka, "walmart-sync-listener"))
@@ -230,7 +230,7 @@ class PublisherProcess:
         return self._next_slot
 
     def send(self, family: str, key: str, value: bytes, event_id: str, slot: int) -> None:
-        """``value`` is the serialised ``ChangeEvent`` (see cdc_listener.events)."""
+        """``value`` is the serialised ``ChangeEvent`` (see domain.events)."""
         self._batch.append(("e", slot, self._family_index[family], key.encode(), value, event_id))
         self._sent += 1
         if len(self._batch) >= BATCH_ITEMS:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from cdc_listener.events import Family, Operation, ReservationMetadata
+from domain.events import Family, Operation, ReservationMetadata
 
 Row = dict[str, Any]
 

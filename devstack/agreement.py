@@ -20,8 +20,8 @@ from typing import Any
 
 from mappings.inventory import walmart_quantity
 from mappings.price import effective_price
-from sync_workers.inventory.salable import read_positions
-from sync_workers.price.reader import PriceReader
+from sync_workers.commerce.prices import PriceReader
+from sync_workers.commerce.salable import read_positions
 
 CENT = 0.005
 
@@ -49,7 +49,7 @@ class Check:
 
 
 def pushed_skus(settings: Any, state: Any, commerce: Any) -> list[str]:
-    from sync_workers.resync import pushable_skus
+    from sync_workers.push.resync import pushable_skus
 
     return sorted(pushable_skus(settings, state, commerce))
 
@@ -82,7 +82,7 @@ def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce:
 
 def check_orders(app: Any, client_id: str, commerce: Any, state: Any) -> tuple[Check, Check]:
     """(orders, order lines)."""
-    from sync_workers.return_map import ReturnMap
+    from sync_workers.stores.return_map import ReturnMap
 
     seller = app.seller(client_id)
     orders, lines = Check("orders"), Check("order lines")

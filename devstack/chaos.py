@@ -34,7 +34,7 @@ from devstack.environment import CommerceEnvironment, prepare_environment
 from devstack.mariadb import free_port
 from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits
 from devstack.walmart_emulator.server import EmulatorServer
-from sync_workers.resync import schedule_resync
+from sync_workers.push.resync import schedule_resync
 
 REPO = Path(__file__).resolve().parents[1]
 CLIENT = ("local-client", "chaos-secret")
@@ -89,7 +89,7 @@ class Component:
         command = ["listen"] if self.name == "listener" else ["work", self.name]
         sets = [arg for o in self.overrides for arg in ("--set", o)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")}
-        log = open(self.logs / f"{self.name}.log", "ab")  # noqa: SIM115 - the child owns it
+        log = open(self.logs / f"{self.name}.log", "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "walmart_sync.cli", "--config", str(self.config),
                                          "--log-format", "json", "--log-level", "warning", *sets, *command],
                                         cwd=REPO, env=env, stdout=log, stderr=log)
@@ -164,7 +164,7 @@ class Load:
                 tick += 1
                 try:
                     self._step(conn, tick)
-                except Exception:  # noqa: BLE001 - the load keeps going; the checks at the end judge
+                except Exception:
                     conn.ping(reconnect=True)
 
     def _step(self, conn: Any, tick: int) -> None:
@@ -324,8 +324,8 @@ def _replay_everything(env: CommerceEnvironment, components: dict[str, Component
     from kafka import KafkaConsumer, TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    from sync_workers.runner import worker_families
-    from walmart_sync.kafka_clients import topic_name
+    from plumbing.kafka import topic_name
+    from config.components import worker_families
 
     settings = env.settings()
     families = worker_families()
@@ -346,7 +346,7 @@ def _replay_everything(env: CommerceEnvironment, components: dict[str, Component
     for component in workers:
         component.start()
     _wait(lambda: all(c.ready() for c in workers), 90, "the workers back", components)
-    from walmart_sync.lag.kafka_lag import KafkaLagReader
+    from operations.lag.kafka_lag import KafkaLagReader
 
     reader = KafkaLagReader(settings.kafka)
     try:
@@ -359,7 +359,7 @@ def _replay_everything(env: CommerceEnvironment, components: dict[str, Component
 
 def _converge(env: CommerceEnvironment, walmart: WalmartEmulator, components: dict[str, Component],
               deadline: float) -> list[Any]:
-    from sync_workers.state import connect_state
+    from sync_workers.stores.value_state import connect_state
 
     settings = env.settings()
     state = connect_state(settings)
@@ -378,8 +378,8 @@ def _replayed(env: CommerceEnvironment, components: dict[str, Component]) -> int
     """Records the workers handled more than once (after kills): all handled minus all published."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from sync_workers.runner import worker_families
-    from walmart_sync.kafka_clients import topic_name
+    from plumbing.kafka import topic_name
+    from config.components import worker_families
 
     settings = env.settings()
     families = worker_families()

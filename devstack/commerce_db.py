@@ -10,8 +10,8 @@ from importlib import resources
 
 from pymysql.constants import CLIENT
 
-from devstack.commerce_schema.variants import Edition, sequence_table
 from devstack.commerce_schema.ddl import create_table
+from devstack.commerce_schema.variants import Edition, sequence_table
 from devstack.mariadb import MySqlEndpoint
 
 

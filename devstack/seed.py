@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pymysql
@@ -201,7 +201,7 @@ def _seed_structure(cur: Any, edition: Edition, rows: dict[str, int]) -> tuple[d
 def _seed_products(cur: Any, edition: Edition, count: int, attribute_ids: dict[str, int],
                    set_ids: dict[str, int], rng: random.Random, rows: dict[str, int]) -> list[str]:
     staged = edition == "adobe_commerce"
-    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     skus = [sku_for(i) for i in range(1, count + 1)]
     entity_ids = list(range(1, count + 1))
     set_for = [set_ids["Walmart Apparel"] if i % 4 == 0 else set_ids["Default"] for i in entity_ids]

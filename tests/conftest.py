@@ -9,16 +9,11 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from devstack.environment import CommerceEnvironment, prepare_environment
 from devstack.stack import LocalStack, make_stack
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
-MAGENTO_SCHEMA_DIR = SHARED_REFERENCE / "magento-schema"
 
 _database_counter = itertools.count(1)
 
@@ -45,10 +40,3 @@ def commerce_env(stack, tmp_path_factory) -> CommerceEnvironment:
     name = f"m{next(_database_counter)}_{uuid.uuid4().hex[:6]}"
     return prepare_environment(stack.endpoints, tmp_path_factory.mktemp("env"), "open_source",
                                products=50, name=name)
-
-
-def requires_reference(path: Path) -> pytest.MarkDecorator:
-    """Tests that read ../shared say so: a user's clone has no such folder."""
-    return pytest.mark.skipif(
-        not path.exists(), reason=f"reads {path} (the project's reference set), absent in this clone"
-    )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from walmart_sync.logs import get_logger
+from plumbing.logs import get_logger
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Supervisor:
     def _run_one(self, component: Component) -> None:
         try:
             component.run()
-        except BaseException as exc:  # noqa: BLE001 - reported, then everything stops
+        except BaseException as exc:
             component.error = exc
             self.log.error("component failed; stopping the others", component=component.name, error=str(exc))
         finally:
@@ -59,7 +59,7 @@ class Supervisor:
         for component in self.components:
             try:
                 component.stop()
-            except Exception as exc:  # noqa: BLE001 - stopping the rest matters more
+            except Exception as exc:
                 self.log.warning("stop failed", component=component.name, error=str(exc))
 
     def wait(self, timeout_s: float = 60.0) -> bool:
@@ -91,25 +91,3 @@ def worker_ready(loop: Any) -> tuple[bool, str]:
     if loop.assigned.is_set():
         return True, "consuming"
     return False, "joining its consumer group" if loop.running.is_set() else "starting"
-
-
-def build_components(settings: Any, chosen: list[str], start: Any = None) -> list[Component]:
-    """The listener, workers and pollers named in ``chosen``, as supervised components."""
-    from cdc_listener.listener import Listener
-    from cdc_listener.metrics import ListenerMetrics
-    from sync_workers.runner import POLLERS, WORKERS, build_poller, build_worker
-    from walmart_sync.metrics import REGISTRY
-
-    components = []
-    if "listener" in chosen:
-        listener = Listener(settings, start, ListenerMetrics(REGISTRY))
-        components.append(Component("listener", listener.run, listener.stop, lambda: listener_ready(listener)))
-    for name in WORKERS:
-        if name in chosen:
-            loop = build_worker(name, settings)
-            components.append(Component(name, loop.run, loop.stop, lambda loop=loop: worker_ready(loop)))
-    for name in POLLERS:
-        if name in chosen:
-            poller = build_poller(name, settings)
-            components.append(Component(name, poller.run, poller.stop, poller.ready))
-    return components

@@ -40,7 +40,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from mappings.inventory import walmart_quantity
-from sync_workers.inventory.salable import read_positions
+from sync_workers.commerce.salable import read_positions
 
 
 class MagentoError(Exception):

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -895,7 +895,7 @@ def _parse_order_date(value: str | None, name: str) -> int | None:
         return None
     for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
         try:
-            parsed = datetime.strptime(value, fmt).replace(tzinfo=timezone.utc)
+            parsed = datetime.strptime(value, fmt).replace(tzinfo=UTC)
             return int(parsed.timestamp() * 1000)
         except ValueError:
             continue
@@ -913,7 +913,7 @@ def _iso_instant(value: str, name: str, end: bool = False) -> datetime:
         except ValueError:
             continue
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         if fmt == "%Y-%m-%d" and end:  # a date-only end bound covers the whole day
             parsed = parsed.replace(hour=23, minute=59, second=59, microsecond=999999)
         return parsed

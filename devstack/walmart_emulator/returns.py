@@ -9,7 +9,7 @@ refunded the return is COMPLETED. Dates are ISO-8601 strings here, unlike orders
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from devstack.walmart_emulator.orders import Order, OrderError
@@ -24,7 +24,7 @@ RETURN_REASONS = frozenset({
 
 
 def iso_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass

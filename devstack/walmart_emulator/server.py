@@ -13,7 +13,6 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 
-
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
@@ -47,6 +46,13 @@ class EmulatorServer:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread (the ``emulator`` command) until interrupted."""
+        self._server.serve_forever()
+
+    def server_close(self) -> None:
+        self._server.server_close()
 
     def start(self) -> EmulatorServer:
         self._thread.start()

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import base64
 import random
-from urllib.parse import quote
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 import requests
 from pydantic import BaseModel
 
 from config.settings import WalmartSettings
+from plumbing.logs import get_logger
+from plumbing.metrics import METRICS
 from sync_workers.walmart.errors import (
     WalmartAuthError,
     WalmartClientError,
@@ -34,13 +36,11 @@ from sync_workers.walmart.errors import (
     WalmartServerError,
     parse_error_body,
 )
-from sync_workers.walmart.limits import PUBLISHED_LIMITS, Limit, TokenBucket
 from sync_workers.walmart.feeds import FeedsApi
 from sync_workers.walmart.items import ItemsApi
+from sync_workers.walmart.limits import PUBLISHED_LIMITS, Limit, TokenBucket
 from sync_workers.walmart.orders import OrdersApi
 from sync_workers.walmart.returns import ReturnsApi
-from walmart_sync.logs import get_logger
-from walmart_sync.metrics import METRICS
 
 TOKEN_REFRESH_MARGIN_S = 60.0
 MAX_THROTTLED_RETRIES = 100

@@ -1,0 +1,54 @@
+"""Every component the sidecar runs, named once.
+
+The CLI's choices, the settings' per-group consumer tuning, `lag`, the status page and the
+component registry all read this table, so adding a worker is one row here (and its handler),
+not an edit to five lists that drift apart. It lives in the bottom layer because the settings
+validate consumer-group names against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["listener", "worker", "poller"]
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    kind: Kind
+    consumes: tuple[str, ...] = ()  # event families its consumer group reads (one topic each)
+    produces: tuple[str, ...] = ()  # event families it publishes
+    flow: Literal["capture", "push", "pull"] = "push"
+
+
+COMPONENTS: tuple[ComponentSpec, ...] = (
+    ComponentSpec("listener", "listener", produces=("stock", "price", "catalog", "shipment", "cancellation",
+                                                    "refund"), flow="capture"),
+    ComponentSpec("inventory", "worker", consumes=("stock",)),
+    ComponentSpec("price", "worker", consumes=("price",)),
+    ComponentSpec("shipment", "worker", consumes=("shipment",)),
+    ComponentSpec("cancellation", "worker", consumes=("cancellation",)),
+    ComponentSpec("refund", "worker", consumes=("refund",)),
+    ComponentSpec("order_import", "worker", consumes=("walmart_orders",), flow="pull"),
+    ComponentSpec("return_import", "worker", consumes=("walmart_returns",), flow="pull"),
+    ComponentSpec("listings", "worker", consumes=("catalog",)),
+    ComponentSpec("order_poller", "poller", produces=("walmart_orders",), flow="pull"),
+    ComponentSpec("return_poller", "poller", produces=("walmart_returns",), flow="pull"),
+)
+BY_NAME = {spec.name: spec for spec in COMPONENTS}
+WORKERS: tuple[str, ...] = tuple(s.name for s in COMPONENTS if s.kind == "worker")
+POLLERS: tuple[str, ...] = tuple(s.name for s in COMPONENTS if s.kind == "poller")
+ORDER_WORKERS: tuple[str, ...] = ("shipment", "cancellation", "refund")
+# poller watermark name -> poller (the order map keeps one watermark per polled listing)
+POLL_WATERMARKS: dict[str, str] = {"orders": "order_poller", "returns": "return_poller"}
+
+
+def consumed_by(name: str) -> tuple[str, ...]:
+    """The families a worker's consumer group reads: its handler declares exactly these."""
+    return BY_NAME[name].consumes
+
+
+def worker_families() -> dict[str, tuple[str, ...]]:
+    return {name: BY_NAME[name].consumes for name in WORKERS}

@@ -1,0 +1,280 @@
+"""One report over every stage of the sidecar, for `walmart-sync lag`, the status page and the
+metrics: binlog -> Kafka, each consumer group per partition, Walmart pending per stream, poll
+freshness, dead letters, orders and listings. Each stage has a status and says whether it is over
+its threshold (`[ops]` settings), which is what `lag` exits non-zero for.
+
+Sources: the Commerce server's binlog position, the state store (checkpoint, pending values and
+feeds, watermarks, component status, orders, listings, lag history) and Kafka (committed offsets,
+high watermarks, message timestamps) read from outside the groups.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import pymysql
+from pydantic import BaseModel
+
+from config import Settings
+from config.components import POLL_WATERMARKS, worker_families
+from operations.lag.burrow import Evaluation, evaluate, worst
+from operations.lag.history import LagHistory
+from operations.lag.kafka_lag import GroupSample, KafkaLagReader
+from plumbing.kafka import topic_name
+
+STREAMS = ("inventory", "price", "shipment", "cancellation", "refund")
+
+
+class PartitionRow(BaseModel):
+    topic: str
+    partition: int
+    committed: int | None
+    end: int
+    lag: int
+    lag_seconds: float
+    status: str
+
+
+class StageRow(BaseModel):
+    stage: str                  # e.g. "binlog", "group:inventory", "walmart:price", "poll:orders"
+    label: str
+    status: str                 # OK WARN STALL STOP ERR
+    over: bool                  # over its threshold
+    lag_messages: int | None = None
+    lag_seconds: float | None = None
+    threshold: str = ""
+    detail: str = ""
+    partitions: list[PartitionRow] = []
+    trend: list[float] = []     # recent lag readings, oldest first (messages for groups)
+    group_id: str | None = None
+    members: int | None = None
+    counts: dict[str, int] = {}
+
+
+class LagReport(BaseModel):
+    generated_at: str
+    window_s: float
+    stages: list[StageRow]
+    absent_groups: list[str] = []
+
+    @property
+    def over(self) -> list[StageRow]:
+        return [s for s in self.stages if s.over]
+
+
+def worker_groups(settings: Settings) -> dict[str, list[str]]:
+    """Worker name -> the topics its consumer group reads."""
+    return {name: [topic_name(settings.kafka, family) for family in families]
+            for name, families in worker_families().items()}
+
+
+def _age(at: Any, now: float) -> float | None:
+    if at is None:
+        return None
+    stamp = at.timestamp() if isinstance(at, datetime) else float(at)
+    return round(max(0.0, now - stamp), 1)
+
+
+class ReportBuilder:
+    def __init__(self, settings: Settings, state: Any, commerce: Any | None, reader: KafkaLagReader):
+        self.settings = settings
+        self.state = state
+        self.commerce = commerce
+        self.reader = reader
+        self.history = LagHistory(state)
+
+    # sampling ----------------------------------------------------------------------------------------
+    def sample(self) -> dict[str, GroupSample]:
+        return self.reader.sample(worker_groups(self.settings))
+
+    def build(self, window_s: float, fresh: list[dict[str, GroupSample]] | None = None) -> LagReport:
+        """``fresh``: samples taken now (one or more rounds), added to the kept history."""
+        now = time.time()
+        series = self.history.recent(now - window_s)
+        for round_ in fresh or []:
+            for name, sample in round_.items():
+                series.setdefault(name, []).append(sample)
+        for samples in series.values():
+            samples.sort(key=lambda s: s.taken_at)
+        ops = self.settings.ops
+        beats = {name: _age(at, now) for name, at in self.query(
+            self.state, "SELECT component, alive_at FROM component_status WHERE alive_at IS NOT NULL")}
+        stages = [self._binlog(now)]
+        groups: dict[str, tuple[GroupSample, Evaluation]] = {}
+        absent = []
+        for name in worker_groups(self.settings):
+            samples = series.get(name) or []
+            if not samples or not samples[-1].exists and not samples[-1].error:
+                absent.append(name)
+                continue
+            beat_age = beats.get(name)
+            alive = None if beat_age is None else beat_age <= ops.liveness_s
+            evaluation = evaluate(samples, min_window_s=min(window_s / 2, 2.0), alive=alive)
+            latest = samples[-1]
+            groups[name] = (latest, evaluation)
+            stages.append(StageRow(
+                stage=f"group:{name}", label=f"{name} consumer group", status=evaluation.status,
+                over=evaluation.status in ("STALL", "STOP", "ERR") or latest.lag_seconds > ops.max_consumer_lag_s,
+                lag_messages=latest.lag, lag_seconds=round(latest.lag_seconds, 1),
+                threshold=f"status OK/WARN and lag < {ops.max_consumer_lag_s:.0f} s",
+                detail=f"{evaluation.detail}; {latest.members if latest.members is not None else '?'} member(s) "
+                       f"in {latest.group_id} ({latest.state})",
+                group_id=latest.group_id, members=latest.members,
+                partitions=[PartitionRow(topic=p.topic, partition=p.partition, committed=p.committed, end=p.end,
+                                         lag=p.lag, lag_seconds=p.lag_seconds,
+                                         status=evaluation.partitions.get((p.topic, p.partition), "OK"))
+                            for p in latest.partitions],
+                trend=[float(s.lag) for s in samples[-20:]]))
+        stages += self._streams(now, groups)
+        stages += self._pollers(now)
+        stages += self._dead_letters()
+        stages.append(self._orders(now))
+        stages.append(self._listings())
+        return LagReport(generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+                         window_s=window_s, stages=stages, absent_groups=absent)
+
+    # stages -------------------------------------------------------------------------------------------
+    def query(self, conn: Any, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                return list(cur.fetchall())
+        except pymysql.err.ProgrammingError as exc:
+            if exc.args and exc.args[0] == 1146:  # the table is not there yet: that component never ran
+                return []
+            raise
+
+    def _binlog(self, now: float) -> StageRow:
+        from cdc_listener.stream import current_position
+        from plumbing.locks import NamedLock
+
+        threshold = self.settings.ops.max_binlog_lag_s
+        rows = self.query(self.state, "SELECT log_file, log_pos, binlog_ts_ms, updated_at FROM cdc_checkpoint "
+                                       "WHERE name = %s", (self.settings.cdc.name,))
+        holder = NamedLock(self.state, f"cdc.{self.settings.cdc.name}").holder_connection_id()
+        if not rows:
+            return StageRow(stage="binlog", label="binlog -> Kafka (listener)", status="STOP" if holder is None
+                            else "OK", over=holder is None, threshold=f"< {threshold:.0f} s behind",
+                            detail="no checkpoint yet" + ("; no listener is active" if holder is None else ""))
+        log_file, log_pos, ts_ms, updated_at = rows[0]
+        detail = f"checkpoint {log_file}:{log_pos}"
+        lag_s: float | None = None
+        if self.commerce is not None:
+            server = current_position(self.commerce)
+            behind = (server.log_file, server.log_pos) > (log_file, int(log_pos))
+            lag_s = round(max(0.0, now - ts_ms / 1000), 1) if behind and ts_ms else 0.0
+            detail += f", server at {server.log_file}:{server.log_pos}"
+            if behind and server.log_file == log_file:
+                detail += f" ({server.log_pos - int(log_pos)} bytes behind)"
+        detail += "; listener active" if holder is not None else "; NO ACTIVE LISTENER"
+        status = "OK" if lag_s is None or lag_s <= threshold else "WARN"
+        if holder is None and (lag_s or 0) > 0:
+            status = "STOP"
+        return StageRow(stage="binlog", label="binlog -> Kafka (listener)", status=status,
+                        over=status != "OK", lag_seconds=lag_s, threshold=f"< {threshold:.0f} s behind",
+                        detail=detail)
+
+    def _streams(self, now: float, groups: dict[str, tuple[GroupSample, Evaluation]]) -> list[StageRow]:
+        components = {name: (ok_at, err_at, err) for name, ok_at, err_at, err in self.query(
+            self.state, "SELECT component, last_success_at, last_error_at, last_error FROM component_status")}
+        feeds = {worker: (n, oldest) for worker, n, oldest in self.query(
+            self.state, "SELECT worker, COUNT(*), MIN(submitted_at) FROM walmart_feeds WHERE status = 'SUBMITTED' "
+                        "GROUP BY worker")}
+        due = {kind: (n, oldest) for kind, n, oldest in self.query(
+            self.state, "SELECT kind, COUNT(*), MIN(next_check_at) FROM walmart_values WHERE next_check_at <= NOW() "
+                        "GROUP BY kind")}
+        threshold = self.settings.ops.max_pending_age_s
+        rows = []
+        for stream in STREAMS:
+            if stream not in groups and stream not in components:
+                continue
+            ages = [groups[stream][0].lag_seconds] if stream in groups else []
+            details = []
+            if stream in feeds:
+                ages.append(_age(feeds[stream][1], now) or 0.0)
+                details.append(f"{feeds[stream][0]} feed(s) processing")
+            if stream in due:
+                ages.append(_age(due[stream][1], now) or 0.0)
+                details.append(f"{due[stream][0]} SKU(s) due for a push")
+            pending = round(max(ages, default=0.0), 1)
+            ok_at, err_at, err = components.get(stream, (None, None, None))
+            if ok_at is not None:
+                details.append(f"last success {_age(ok_at, now):.0f} s ago")
+            if err_at is not None and (ok_at is None or err_at >= ok_at):
+                details.append(f"last error {_age(err_at, now):.0f} s ago: {err}")
+            over = pending > threshold
+            rows.append(StageRow(stage=f"walmart:{stream}", label=f"Walmart {stream} pending",
+                                 status="WARN" if over else "OK", over=over, lag_seconds=pending,
+                                 threshold=f"< {threshold:.0f} s", detail="; ".join(details) or "nothing pending"))
+        return rows
+
+    def _pollers(self, now: float) -> list[StageRow]:
+        rows = []
+        watermarks = dict(self.query(self.state, "SELECT name, polled_at FROM walmart_poll_watermarks"))
+        intervals = {"orders": self.settings.workers.order_poll_s, "returns": self.settings.workers.return_poll_s}
+        for name, poller in POLL_WATERMARKS.items():
+            if name not in watermarks:
+                continue
+            age = _age(watermarks[name], now) or 0.0
+            threshold = self.settings.ops.max_poll_age_s or max(60.0, 10 * intervals[name])
+            over = age > threshold
+            rows.append(StageRow(stage=f"poll:{name}", label=f"Walmart {name} polled",
+                                 status="STOP" if over else "OK", over=over, lag_seconds=age,
+                                 threshold=f"< {threshold:.0f} s since the last complete poll",
+                                 detail=f"{poller}, every {intervals[name]:g} s"))
+        return rows
+
+    def _dead_letters(self) -> list[StageRow]:
+        from sync_workers.runtime.loop import dlq_topic
+
+        workers = list(worker_groups(self.settings))
+        sizes = self.reader.topic_sizes([dlq_topic(self.settings, w) for w in workers])
+        replayed = dict(self.query(self.state, "SELECT worker, COUNT(*) FROM dlq_replays GROUP BY worker"))
+        rows = []
+        limit = self.settings.ops.max_dead_letters
+        for worker in workers:
+            total = sizes.get(dlq_topic(self.settings, worker), 0)
+            if not total:
+                continue
+            waiting = max(0, total - int(replayed.get(worker, 0)))
+            rows.append(StageRow(stage=f"dlq:{worker}", label=f"dead letters of {worker}",
+                                 status="WARN" if waiting > limit else "OK", over=waiting > limit,
+                                 lag_messages=waiting, threshold=f"<= {limit} not replayed",
+                                 detail=f"{total} dead-lettered, {total - waiting} replayed; "
+                                        f"walmart-sync dlq list {worker}"))
+        return rows
+
+    def _orders(self, now: float) -> StageRow:
+        open_rows = self.query(self.state, "SELECT COUNT(*), MIN(updated_at) FROM walmart_order_state WHERE status "
+                                            "IN ('creating', 'created')")
+        failed = self.query(self.state, "SELECT COUNT(*) FROM walmart_order_state WHERE status LIKE 'failed%%'")
+        delays = [float(d) for (d,) in self.query(
+            self.state, "SELECT TIMESTAMPDIFF(MICROSECOND, FROM_UNIXTIME(order_date / 1000), imported_at) / 1e6 FROM "
+                        "walmart_order_state WHERE imported_at > NOW() - INTERVAL 1 DAY AND order_date IS NOT NULL")
+            if d is not None]
+        count, oldest = open_rows[0] if open_rows else (0, None)
+        age = _age(oldest, now) if count else 0.0
+        threshold = self.settings.ops.max_pending_age_s
+        delays.sort()
+        detail = f"{count} being imported, {failed[0][0] if failed else 0} failed (see walmart_order_state)"
+        if delays:
+            detail += f"; import delay last 24 h: p50 {delays[len(delays) // 2]:.1f} s, max {delays[-1]:.1f} s " \
+                      f"({len(delays)} orders)"
+        over = (age or 0.0) > threshold
+        return StageRow(stage="orders", label="Walmart orders -> Commerce", status="WARN" if over else "OK",
+                        over=over, lag_messages=int(count or 0), lag_seconds=age, threshold=f"< {threshold:.0f} s",
+                        detail=detail)
+
+    def _listings(self) -> StageRow:
+        counts = dict(self.query(self.state, "SELECT status, COUNT(*) FROM walmart_listings GROUP BY status"))
+        detail = ", ".join(f"{status} {counts.get(status, 0)}" for status in
+                           ("matched", "submitted", "draft", "unmatched", "error")) if counts else "no listings yet"
+        return StageRow(stage="listings", label="listings", status="OK", over=False,
+                        lag_messages=int(counts.get("draft", 0)) + int(counts.get("submitted", 0)), detail=detail,
+                        counts={str(k): int(v) for k, v in counts.items()})
+
+
+def overall(report: LagReport) -> str:
+    return worst([s.status for s in report.stages])

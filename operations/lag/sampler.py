@@ -1,0 +1,134 @@
+"""The lag sampler: every ``ops.lag_sample_s`` one sidecar process samples every consumer group
+into the state store (the history the trend is judged on) and publishes every stage's figures as
+Prometheus gauges. Any process with an ops endpoint runs one; a named lock lets exactly one of
+them sample, so a deployment of many containers writes one history and one set of lag gauges.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pymysql
+
+from config import Settings
+from operations.lag.report import LagReport, ReportBuilder
+from plumbing.locks import NamedLock
+from plumbing.logs import get_logger
+from plumbing.metrics import GROUP_STATUS_CODES, METRICS, SidecarMetrics
+
+
+def open_builder(settings: Settings) -> ReportBuilder:
+    """A report builder on its own connections (state store, Commerce server, Kafka)."""
+    from operations.lag.kafka_lag import KafkaLagReader
+    from plumbing.db import connect_commerce
+    from sync_workers.stores.value_state import connect_state
+
+    state = connect_state(settings)
+    try:
+        commerce = connect_commerce(settings)
+    except pymysql.MySQLError:
+        commerce = None  # the binlog stage then reports the checkpoint alone
+    return ReportBuilder(settings, state, commerce, KafkaLagReader(settings.kafka))
+
+
+def _close_quietly(closable: Any) -> None:
+    try:
+        closable.close()
+    except Exception:
+        pass
+
+
+def close_builder(builder: ReportBuilder) -> None:
+    for closable in (builder.reader, builder.state, builder.commerce):
+        if closable is not None:
+            _close_quietly(closable)
+
+
+def publish(report: LagReport, metrics: SidecarMetrics = METRICS) -> None:
+    """Every stage's figures as gauges (the names deploy/ dashboards and alerts use)."""
+    for stage in report.stages:
+        kind, _, name = stage.stage.partition(":")
+        metrics.stage_over_threshold.labels(stage.stage).set(1 if stage.over else 0)
+        if kind == "group":
+            group = stage.group_id or name
+            metrics.consumer_group_status.labels(group).set(GROUP_STATUS_CODES[stage.status])
+            for p in stage.partitions:
+                metrics.consumer_lag_messages.labels(group, p.topic, str(p.partition)).set(p.lag)
+                metrics.consumer_lag_seconds.labels(group, p.topic, str(p.partition)).set(p.lag_seconds)
+            if stage.members is not None:
+                metrics.consumer_group_members.labels(group).set(stage.members)
+        elif kind == "walmart":
+            metrics.stream_pending_age.labels(name).set(stage.lag_seconds or 0)
+        elif kind == "binlog":
+            metrics.binlog_lag_seconds.set(stage.lag_seconds or 0)
+        elif kind == "poll":
+            metrics.poll_age_seconds.labels(name).set(stage.lag_seconds or 0)
+        elif kind == "dlq":
+            metrics.dead_letter_queue.labels(name).set(stage.lag_messages or 0)
+        elif kind == "orders":
+            metrics.orders_open.labels("count").set(stage.lag_messages or 0)
+            metrics.orders_open.labels("oldest_age_seconds").set(stage.lag_seconds or 0)
+        elif kind == "listings":
+            for status, count in stage.counts.items():
+                metrics.listings.labels(status).set(count)
+
+
+class LagSampler:
+    def __init__(self, settings: Settings, metrics: SidecarMetrics = METRICS):
+        self.settings = settings
+        self.metrics = metrics
+        self.log = get_logger("lag_sampler")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.run, name="lag-sampler", daemon=True)
+        self.sampling = False  # this process holds the sampler lock
+        self.rounds = 0
+
+    def start(self) -> LagSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def run(self) -> None:
+        from sync_workers.stores.value_state import connect_state
+
+        state: Any = None
+        lock: NamedLock | None = None
+        builder: ReportBuilder | None = None
+        try:
+            while not self._stop.is_set():
+                try:
+                    if lock is None:
+                        state = connect_state(self.settings)
+                        lock = NamedLock(state, "ops.lag_sampler")
+                    self.sampling = lock.still_held() or lock.try_acquire(0)
+                    if self.sampling:  # the others stand by: one history, one set of lag gauges
+                        if builder is None:
+                            builder = open_builder(self.settings)
+                        self._round(builder)
+                except Exception as exc:
+                    self.log.warning("lag sample failed; will try again", error=str(exc))
+                    if builder is not None:
+                        close_builder(builder)
+                    builder = None
+                    if state is not None:
+                        _close_quietly(state)
+                    state, lock = None, None
+                self._stop.wait(self.settings.ops.lag_sample_s)
+        finally:
+            if builder is not None:
+                close_builder(builder)
+            if state is not None:
+                _close_quietly(state)
+
+    def _round(self, builder: ReportBuilder) -> None:
+        ops = self.settings.ops
+        builder.history.record(builder.sample())
+        builder.history.prune(time.time() - ops.lag_history_s)
+        report = builder.build(window_s=max(300.0, 4 * ops.lag_sample_s))
+        publish(report, self.metrics)
+        self.rounds += 1

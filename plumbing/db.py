@@ -1,0 +1,42 @@
+"""The one way the sidecar opens a MySQL/MariaDB connection.
+
+Every connection (the Commerce source, the state store, the checkpoint and lock connections)
+is made here, so timeouts, autocommit and (later) TLS are decided once, and the password is
+read from its ``SecretStr`` only at the moment PyMySQL needs it: it never sits in a kwargs dict
+that a traceback or a log line could print.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymysql
+from pymysql.connections import Connection
+
+from config.settings import CommerceDatabaseSettings, MySqlDsn, Settings
+
+DbConnection = Connection  # the connection type every reader, store and lock takes
+
+
+def connect(dsn: MySqlDsn, *, connect_timeout_s: float = 10.0, autocommit: bool = True,
+            **extra: Any) -> DbConnection:
+    return pymysql.connect(host=dsn.host, port=dsn.port, user=dsn.user,
+                           password=dsn.password.get_secret_value(), database=dsn.database,
+                           connect_timeout=connect_timeout_s, autocommit=autocommit, **extra)
+
+
+def commerce_dsn(db: CommerceDatabaseSettings, with_database: bool = True) -> MySqlDsn:
+    return MySqlDsn(host=db.host, port=db.port, user=db.user, password=db.password,
+                    database=db.database if with_database else "")
+
+
+def connect_commerce(settings: Settings | CommerceDatabaseSettings, with_database: bool = True,
+                     **extra: Any) -> DbConnection:
+    """The sidecar's read-only account on the Commerce database."""
+    db = settings.commerce_db if isinstance(settings, Settings) else settings
+    return connect(commerce_dsn(db, with_database), connect_timeout_s=db.connect_timeout_s, **extra)
+
+
+def connect_state_store(settings: Settings, connect_timeout_s: float = 10.0) -> DbConnection:
+    """The sidecar's own schema (checkpoints, order map, listings, component status)."""
+    return connect(settings.state_store.parsed, connect_timeout_s=connect_timeout_s)

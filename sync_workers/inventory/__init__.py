@@ -1,1 +1,0 @@
-"""The inventory push worker: Commerce salable quantity -> Walmart."""

@@ -1,1 +1,0 @@
-"""The price push worker: Commerce effective price -> Walmart."""

@@ -1,0 +1,40 @@
+"""What the importers (Walmart orders, Walmart returns -> Commerce) share: each record carries one
+polled Walmart document; a document polled twice in a batch is imported once, newest first; a
+document that cannot be imported is dead-lettered with its reason; Commerce, Walmart or the state
+store being unavailable retries the whole batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pymysql
+
+from sync_workers.commerce.client import CommerceServerError
+from sync_workers.runtime.loop import DeadLetter, Record, TransientError
+from sync_workers.walmart.errors import WalmartServerError
+
+# (reason, error code) when a document cannot be imported; None when it was (or needs nothing)
+Outcome = tuple[str, str] | None
+
+
+def import_documents(records: list[Record], field: str, id_key: str, code: str,
+                     import_one: Callable[[str, dict[str, Any]], Outcome]) -> list[DeadLetter]:
+    latest: dict[str, tuple[Record, dict[str, Any]]] = {}
+    dead: list[DeadLetter] = []
+    for record in records:
+        raw = (record.event or {}).get(field)
+        if not isinstance(raw, dict) or not raw.get(id_key):
+            dead.append(DeadLetter(record, f"no {field} with a {id_key} in the Walmart {field} event", code))
+            continue
+        latest[str(raw[id_key])] = (record, raw)  # polled twice: the newest wins
+    try:
+        for doc_id, (record, raw) in latest.items():
+            refused = import_one(doc_id, raw)
+            if refused is not None:
+                dead.append(DeadLetter(record, *refused))
+    except (CommerceServerError, WalmartServerError) as exc:
+        raise TransientError(str(exc)) from exc
+    except pymysql.MySQLError as exc:
+        raise TransientError(f"state store: {exc.args[-1]}") from exc
+    return dead

@@ -1,0 +1,210 @@
+"""`walmart-sync work order_import`: each Walmart purchase order becomes exactly one Commerce order.
+
+Steps for a PO, each safe to repeat after a crash at any point:
+
+1. Already mapped -> only make sure Walmart has the acknowledgement.
+2. Look for an order Commerce already has for it: by ``ext_order_id`` (set right after placing),
+   else by the cart recorded before placing (``sales_order.quote_id``). A crash between placing
+   and recording is found here, so the order is never created twice.
+3. Otherwise: a cart (recorded in ``walmart_order_state`` before anything is added), the items at
+   Walmart's prices, Walmart's shipping address and charge, the offline payment method; place it.
+4. Set ``ext_order_id``, record the PO <-> order and line <-> item mapping, acknowledge the PO.
+
+5. Later polls of the PO: lines Walmart cancelled on its own and lines the customer asked to cancel
+   (intentToCancel) are followed in Commerce: the order is cancelled there when nothing else of
+   it is open (the cancellation worker then confirms intents to Walmart), else the merchant gets a
+   comment on the order. What was acted on is recorded, so repeated polls act once.
+
+Commerce refusing for stock cancels the Walmart lines with ``workers.out_of_stock_cancel_reason``;
+an unknown SKU or a malformed order goes to the dead-letter topic; both are visible in
+``walmart_order_state`` with the reason. Commerce or Walmart unavailable retries the batch.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import ValidationError
+
+from config import Settings
+from config.components import consumed_by
+from mappings.orders import (
+    CommerceItemQty,
+    OrderShapeError,
+    WalmartLineQty,
+    walmart_order_to_cart,
+    walmart_side_follow_up,
+    walmart_side_signature,
+)
+from plumbing.logs import get_logger
+from plumbing.metrics import METRICS
+from sync_workers.commerce.client import CommerceClient, CommerceClientError
+from sync_workers.pull.importing import import_documents
+from sync_workers.runtime.loop import DeadLetter, Record
+from sync_workers.stores.order_map import OrderMap
+from sync_workers.walmart.client import WalmartClient
+from sync_workers.walmart.errors import WalmartClientError
+from sync_workers.walmart.orders import CancelLine, WalmartOrder
+
+OUT_OF_STOCK = "The requested qty is not available"
+# statuses of a PO whose acknowledgement is behind it
+SETTLED = frozenset({"acknowledged", "cancelled_by_walmart", "cancelled_on_request", "walmart_changes_noted"})
+
+
+class OrderImporter:
+    name = "order_import"
+    families = consumed_by("order_import")
+
+    def __init__(self, settings: Settings, walmart: WalmartClient, commerce: CommerceClient, orders: OrderMap):
+        self.settings = settings
+        self.walmart = walmart
+        self.commerce = commerce
+        self.orders = orders
+        self.log = get_logger("worker.order_import")
+        self.imported = 0
+        self.acknowledged = 0
+        self.cancelled_out_of_stock = 0
+
+    def tick(self) -> None:
+        pass
+
+    def handle(self, records: list[Record]) -> list[DeadLetter]:
+        return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._import)
+
+    def _import(self, po: str, raw: dict[str, Any]) -> tuple[str, str] | None:
+        """Returns (reason, code) when the order cannot be imported; raises when it is worth retrying."""
+        try:
+            order = WalmartOrder.model_validate(raw)
+            cart = walmart_order_to_cart(raw)
+        except (ValidationError, OrderShapeError) as exc:
+            reason = f"malformed Walmart order {po}: {str(exc).splitlines()[0]}"
+            self.orders.set_state(po, "failed_malformed", error=reason)
+            return reason, "MALFORMED_ORDER"
+        commerce_id = self.orders.commerce_order_of(po)
+        if commerce_id is None:
+            if not cart.lines:
+                self.orders.set_state(po, "skipped_nothing_open", error="no open quantity on Walmart")
+                return None
+            found = self._existing(po)
+            if found is None:
+                outcome = self._create(po, order, cart)
+                if outcome is None or isinstance(outcome, tuple):
+                    return outcome  # cancelled for stock, or refused
+                found = outcome
+            commerce_id = int(found["entity_id"])
+            if found.get("ext_order_id") != po:
+                found = self.commerce.set_ext_order_id(commerce_id, po)
+            self._record(po, order, found)
+            self.imported += 1
+            METRICS.order_import_delay.observe(max(0.0, time.time() - order.orderDate / 1000))
+            self.log.info("order imported", po=po, commerce_order=found.get("increment_id"))
+        self._acknowledge(po, order, commerce_id)
+        self._follow(po, order, commerce_id)
+        return None
+
+    def _existing(self, po: str) -> dict[str, Any] | None:
+        found = self.commerce.find_orders("ext_order_id", po)
+        if found:
+            return found[0]
+        state = self.orders.state(po)
+        if state is not None and state.cart_id:
+            placed = self.commerce.find_orders("quote_id", state.cart_id)
+            if placed:
+                self.log.info("found the order placed before a crash", po=po, cart=state.cart_id)
+                return placed[0]
+        return None
+
+    def _create(self, po: str, order: WalmartOrder, cart: Any) -> dict[str, Any] | tuple[str, str] | None:
+        mapping = self.settings.mapping
+        cart_id = self.commerce.create_cart()
+        self.orders.set_state(po, "creating", cart_id=cart_id, order_date=order.orderDate)
+        step = "the shipping information"
+        try:
+            for line in cart.lines:
+                step = f"line {line.line_number} (SKU {line.sku})"
+                self.commerce.add_item(cart_id, line.sku, line.qty, line.unit_price, line.tax)
+            step = "the shipping information"
+            self.commerce.set_shipping(cart_id, cart.address, mapping.shipping_carrier_code,
+                                       mapping.shipping_method_code, cart.shipping_amount, cart.shipping_tax)
+            step = "placing the order"
+            order_id = self.commerce.place_order(cart_id, mapping.payment_method)
+        except CommerceClientError as exc:
+            if exc.message.startswith(OUT_OF_STOCK):
+                return self._out_of_stock(po, order, exc)
+            code = "UNKNOWN_SKU" if exc.status == 404 else "COMMERCE_REFUSED"
+            reason = f"Commerce refused Walmart order {po} at {step}: {exc.message}"
+            self.orders.set_state(po, "failed_" + code.lower(), error=reason)
+            return reason, code
+        return self.commerce.get_order(order_id)
+
+    def _out_of_stock(self, po: str, order: WalmartOrder, exc: CommerceClientError) -> None:
+        reason = self.settings.workers.out_of_stock_cancel_reason
+        lines = [CancelLine(line.lineNumber, line.quantity("Created", "Acknowledged"), reason)
+                 for line in order.orderLines.orderLine if line.quantity("Created", "Acknowledged")]
+        try:
+            if lines:
+                self.walmart.orders.cancel(po, lines)
+        except WalmartClientError as refused:
+            self.orders.set_state(po, "failed_cancel", error=f"out of stock; Walmart refused the cancel: {refused}")
+            return None
+        self.cancelled_out_of_stock += 1
+        self.orders.set_state(po, "cancelled_out_of_stock", error=f"Commerce: {exc.message}")
+        self.log.warning("Commerce is out of stock; cancelled on Walmart", po=po, lines=len(lines), reason=reason)
+        return None
+
+    def _record(self, po: str, order: WalmartOrder, found: dict[str, Any]) -> None:
+        items = list(found.get("items") or [])
+        lines = []
+        for line in order.orderLines.orderLine:
+            match = next((i for i in items if i.get("sku") == line.item.sku), None)
+            if match is not None:
+                items.remove(match)
+            lines.append((line.lineNumber, int(match["item_id"]) if match else None, line.item.sku,
+                          int(line.orderLineQuantity.amount)))
+        self.orders.record(po, order.customerOrderId, int(found["entity_id"]), found.get("increment_id"), lines)
+        self.orders.set_state(po, "created", commerce_order_id=int(found["entity_id"]))
+
+    def _acknowledge(self, po: str, order: WalmartOrder, commerce_id: int) -> None:
+        current = self.orders.state(po)
+        if current is not None and current.status in SETTLED:
+            return  # an older poll of the PO still saying Created
+        if not any(line.quantity("Created") for line in order.orderLines.orderLine):
+            self.orders.set_state(po, "acknowledged", commerce_order_id=commerce_id)
+            return
+        try:
+            self.walmart.orders.acknowledge(po)
+        except WalmartClientError as exc:
+            self.orders.set_state(po, "created", commerce_order_id=commerce_id, error=f"acknowledge refused: {exc}")
+            return
+        self.acknowledged += 1
+        self.orders.set_state(po, "acknowledged", commerce_order_id=commerce_id)
+
+    def _follow(self, po: str, order: WalmartOrder, commerce_id: int) -> None:
+        lines = [WalmartLineQty(l.lineNumber, int(l.orderLineQuantity.amount), l.quantity("Cancelled"),
+                                str(l.intentToCancel or "").upper() in ("Y", "YES", "TRUE"))
+                 for l in order.orderLines.orderLine]
+        signature = walmart_side_signature(lines)
+        current = self.orders.state(po)
+        if not signature or (current is not None and current.walmart_followed == signature):
+            return
+        found = self.commerce.get_order(commerce_id)
+        mapped = self.orders.for_commerce_orders([commerce_id]).get(commerce_id)
+        item_lines = mapped.lines if mapped else {}
+        items = [CommerceItemQty(item_lines[int(i["item_id"])], int(i.get("qty_ordered") or 0),
+                                 int(i.get("qty_shipped") or 0), int(i.get("qty_canceled") or 0),
+                                 int(i.get("qty_refunded") or 0))
+                 for i in found.get("items") or [] if int(i["item_id"]) in item_lines]
+        follow = walmart_side_follow_up(items, lines, self.settings.workers.intent_to_cancel == "cancel")
+        if follow:
+            note = follow.note(po)
+            cancelled = (follow.cancel_order and found.get("state") not in ("canceled", "closed", "complete")
+                         and self.commerce.cancel_order(commerce_id))
+            self.commerce.comment_order(commerce_id, note + (" The order was cancelled by walmart-sync."
+                                                             if cancelled else ""))
+            status = ("walmart_changes_noted" if not cancelled else
+                      "cancelled_by_walmart" if not follow.intent_lines else "cancelled_on_request")
+            self.orders.set_state(po, status, commerce_order_id=commerce_id, error=note)
+            self.log.warning("Walmart-side cancellation followed in Commerce", po=po, commerce_order=commerce_id,
+                             cancelled=bool(cancelled), detail=note)
+        self.orders.set_followed(po, signature)

@@ -1,0 +1,193 @@
+"""`walmart-sync work order_poller|return_poller`: Walmart's orders and returns -> Kafka.
+
+Walmart has no push for either (its notifications need a public endpoint the sidecar does not
+have), so each poller asks every few seconds for what was modified since the previous poll
+began, minus an overlap (Walmart's clock, its indexing delay and a crash between publishing and
+saving the watermark cannot then lose anything at a window's edge), follows the cursor through
+every page, and publishes each document keyed by its id. The watermark is saved only after Kafka
+acknowledged everything published, like the listener's checkpoint, so a crash re-publishes (the
+importers are idempotent) and never skips. A document polled again unchanged (the overlap) is not
+published again: a hash of what was last published is kept per document. Documents modified later
+(a line Walmart cancelled, a customer's intent to cancel, a return delivered) come again and the
+importers notice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaProducer
+
+from config import Settings
+from plumbing.kafka import ensure_topics, producer_kwargs, topic_name
+from plumbing.logs import get_logger
+from plumbing.metrics import METRICS
+from sync_workers.runtime.status import ComponentStatus
+from sync_workers.stores.order_map import OrderMap
+from sync_workers.walmart.client import WalmartClient
+
+
+def _iso(ms: int) -> str:
+    """Walmart's date filters take whole seconds (orders refuse milliseconds); rounded down."""
+    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def document_key(document: Any, id_field: str) -> str:
+    """The document's id, or for a document without one a stable stand-in (the importer
+    dead-letters it with the reason; the poller must not stop on it)."""
+    if isinstance(document, dict) and document.get(id_field):
+        return str(document[id_field])[:32]
+    return "no-id-" + hashlib.sha1(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+class WalmartPoller:
+    """One Walmart listing polled by a modification watermark onto one topic."""
+
+    name: str
+    family: str       # topic suffix, and the envelope's family
+    doc_type: str     # the envelope's type and the key of the document in it
+    watermark_name: str
+
+    def __init__(self, settings: Settings, client: WalmartClient, orders: OrderMap,
+                 producer: KafkaProducer | None = None):
+        self.settings = settings
+        self.client = client
+        self.orders = orders
+        self.producer = producer or KafkaProducer(**producer_kwargs(settings.kafka, f"walmart-sync-{self.name}"))
+        self.topic = topic_name(settings.kafka, self.family)
+        ensure_topics(settings.kafka, [self.topic])
+        self.log = get_logger(self.name)
+        self._stop = threading.Event()
+        self.running = threading.Event()
+        self.polls = 0
+        self.published = 0
+        self.failures = 0
+        self.last_success: float | None = None  # wall clock of the last complete poll (freshness)
+        self.last_error: str | None = None
+        self.status = ComponentStatus(settings, self.name)
+
+    @property
+    def interval_s(self) -> float:
+        raise NotImplementedError
+
+    def fetch(self, since_ms: int) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(key, document) for everything Walmart modified since ``since_ms``."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def poll_once(self) -> int:
+        started_ms = int(time.time() * 1000)
+        workers = self.settings.workers
+        since = self.orders.watermark(self.watermark_name)
+        if since is None:
+            since = started_ms - int(workers.order_initial_lookback_h * 3600 * 1000)
+        since -= int(workers.order_poll_overlap_s * 1000)
+        documents = {key: document for key, document in self.fetch(since)}
+        seen = self.orders.published(self.watermark_name, list(documents))
+        futures, hashes = [], {}
+        for key, document in documents.items():
+            content = json.dumps(document, sort_keys=True)
+            digest = hashlib.sha1(content.encode()).hexdigest()
+            if seen.get(key) == digest:
+                continue  # polled again in the overlap, unchanged
+            hashes[key] = digest
+            envelope = {"schema_version": 1, "family": self.family, "type": self.doc_type, "key": key,
+                        "polled_at": started_ms, self.doc_type: document}
+            futures.append(self.producer.send(self.topic, key=key.encode(), value=json.dumps(envelope).encode()))
+        self.producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=30)  # raises if Kafka refused one: the watermark then stays put
+        self.orders.mark_published(self.watermark_name, hashes)
+        self.orders.set_watermark(self.watermark_name, started_ms)
+        if self.polls % 100 == 0:  # only documents inside the overlap can come again
+            self.orders.prune_published(self.watermark_name, 2 * workers.order_poll_overlap_s + 3600)
+        self.polls += 1
+        self.published += len(futures)
+        self.last_success = time.time()
+        self.last_error = None
+        METRICS.polls.labels(self.name, "ok").inc()
+        METRICS.poll_last_success.labels(self.name).set(self.last_success)
+        METRICS.polled_documents.labels(self.name).inc(len(futures))
+        self.status.succeeded()
+        if futures:
+            self.log.info(f"{self.doc_type}s polled", published=len(futures), since=_iso(since))
+        return len(futures)
+
+    def run(self) -> None:
+        attempt = 0
+        self.status.start_heartbeat()
+        try:
+            while not self._stop.is_set():
+                self.running.set()
+                try:
+                    self.poll_once()
+                    attempt = 0
+                    wait = self.interval_s
+                except Exception as exc:
+                    # the watermark holds, so nothing is skipped
+                    attempt += 1
+                    self.failures += 1
+                    self.last_error = str(exc)
+                    METRICS.polls.labels(self.name, "failed").inc()
+                    self.status.failed(f"poll failed: {exc}")
+                    wait = min(self.settings.workers.retry_cap_s,
+                               self.settings.workers.retry_base_s * 2 ** attempt)
+                    self.log.warning("poll failed; will retry", error=str(exc), attempt=attempt,
+                                     pause_s=round(wait, 2))
+                self._stop.wait(wait)
+        finally:
+            self.producer.close(timeout=10)
+            self.status.close()
+
+    def ready(self) -> tuple[bool, str]:
+        if self.last_success is None:
+            return False, "no complete poll yet"
+        age = time.time() - self.last_success
+        return age < max(60.0, 10 * self.interval_s), f"last poll {age:.1f}s ago"
+
+
+class OrderPoller(WalmartPoller):
+    """GET /v3/orders by lastModifiedStartDate (5000/min): new orders, Walmart-side cancellations,
+    customers' intent to cancel."""
+
+    name = "order_poller"
+    family = "walmart_orders"
+    doc_type = "order"
+    watermark_name = "orders"
+
+    @property
+    def interval_s(self) -> float:
+        return self.settings.workers.order_poll_s
+
+    def fetch(self, since_ms: int) -> Iterator[tuple[str, dict[str, Any]]]:
+        for order in self.client.orders.order_documents(lastModifiedStartDate=_iso(since_ms)):
+            yield document_key(order, "purchaseOrderId"), order
+
+
+class ReturnPoller(WalmartPoller):
+    """GET /v3/returns by returnLastModifiedStartDate (50/min): new returns and their progress
+    (delivered to the return centre, refunded)."""
+
+    name = "return_poller"
+    family = "walmart_returns"
+    doc_type = "return"
+    watermark_name = "returns"
+
+    @property
+    def interval_s(self) -> float:
+        return self.settings.workers.return_poll_s
+
+    def fetch(self, since_ms: int) -> Iterator[tuple[str, dict[str, Any]]]:
+        for found in self.client.returns.return_documents(limit=200, returnLastModifiedStartDate=_iso(since_ms)):
+            yield document_key(found, "returnOrderId"), found
+
+
+POLLER_CLASSES: dict[str, type[WalmartPoller]] = {"order_poller": OrderPoller, "return_poller": ReturnPoller}

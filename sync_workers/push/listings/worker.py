@@ -1,0 +1,88 @@
+"""`walmart-sync work listings`: listing management as a running component.
+
+Products the CDC listener sees created (catalog.product inserts) are put on the channel when
+``listings.auto_add`` says so (all, or chosen attribute sets); every ``listings.match_interval_s``
+the matcher moves drafts on and polls open match feeds (``listings.auto_match``), so a new product
+with a valid UPC is matched, and gets its first inventory and price, without anyone running a
+command.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pymysql
+
+from config import Settings
+from config.components import consumed_by
+from plumbing.logs import get_logger
+from sync_workers.commerce.client import CommerceServerError
+from sync_workers.push.listings.matcher import ListingMatcher
+from sync_workers.runtime.loop import DeadLetter, Record, TransientError
+from sync_workers.walmart.errors import WalmartServerError
+
+
+class ListingWorker:
+    name = "listings"
+    families = consumed_by("listings")
+    event_fields = ("family", "type", "op", "sku", "after")
+
+    def __init__(self, settings: Settings, matcher: ListingMatcher):
+        self.settings = settings
+        self.matcher = matcher
+        self.log = get_logger("worker.listings")
+        self._next_match = 0.0
+        self._set_ids: set[int] | None = None
+        self.auto_added = 0
+
+    def _wanted_sets(self) -> set[int]:
+        if self._set_ids is None:
+            self._set_ids = set(self.matcher.attribute_set_ids(self.settings.listings.attribute_sets))
+        return self._set_ids
+
+    def handle(self, records: list[Record]) -> list[DeadLetter]:
+        rule = self.settings.listings.auto_add
+        if rule == "off":
+            return []
+        new = []
+        for record in records:
+            event = record.event or {}
+            if event.get("type") != "product" or event.get("op") != "insert" or not event.get("sku"):
+                continue
+            if rule == "attribute_sets":
+                set_id = (event.get("after") or {}).get("attribute_set_id")
+                if set_id is None or int(set_id) not in self._wanted_sets():
+                    continue
+            new.append(str(event["sku"]))
+        if new:
+            try:
+                counts = self.matcher.add(skus=sorted(set(new)))
+            except pymysql.MySQLError as exc:
+                raise TransientError(f"database: {exc.args[-1]}") from exc
+            self.auto_added += counts["draft"] + counts["error"]
+            self._next_match = 0.0  # match the new products now rather than at the next interval
+        return []
+
+    def tick(self) -> None:
+        if not self.settings.listings.auto_match or time.monotonic() < self._next_match:
+            return
+        self._next_match = time.monotonic() + self.settings.listings.match_interval_s
+        try:
+            result = self.matcher.step()
+        except (WalmartServerError, CommerceServerError, pymysql.MySQLError) as exc:
+            self.log.warning("listing round failed; will try again", error=str(exc))
+            return
+        if result.pending_feeds or result.drafts_left:  # a feed to poll: at the feed polling pace
+            self._next_match = time.monotonic() + min(self.settings.listings.match_interval_s,
+                                                      self.settings.workers.feed_poll_s)
+        if result.matched or result.unmatched or result.errors or result.feeds_submitted:
+            self.log.info("listing round", matched=result.matched, unmatched=result.unmatched,
+                          errors=result.errors, feeds_submitted=result.feeds_submitted,
+                          open_feeds=result.pending_feeds)
+
+
+def build_matcher(settings: Settings, client: Any, commerce: Any, state_conn: Any) -> ListingMatcher:
+    from sync_workers.stores.listings import ListingStore
+
+    return ListingMatcher(settings, client, commerce, ListingStore(state_conn), state_conn)

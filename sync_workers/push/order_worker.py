@@ -1,0 +1,66 @@
+"""What the order workers (shipment, cancellation) share: events name Commerce orders, and for
+those that came from Walmart the worker reconciles Commerce's state with Walmart's.
+
+Each subclass implements ``reconcile(order)``, which compares states and sends only the
+difference, so a replay of the same events changes nothing. Walmart refusing for good
+dead-letters the order's records; Walmart or the database being unavailable retries the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymysql
+
+from config import Settings
+from plumbing.logs import get_logger
+from sync_workers.runtime.loop import DeadLetter, Record, TransientError
+from sync_workers.stores.order_map import MappedOrder, OrderMap
+from sync_workers.walmart.client import WalmartClient
+from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
+
+
+class OrderWorker:
+    name: str
+    families: tuple[str, ...]
+    event_fields = ("family", "order_id")
+    action: str  # for messages: "shipment", "cancellation"
+
+    def __init__(self, settings: Settings, client: WalmartClient, commerce: Any, orders: OrderMap):
+        self.settings = settings
+        self.client = client
+        self.commerce = commerce
+        self.orders = orders
+        self.log = get_logger(f"worker.{self.name}")
+
+    def reconcile(self, order: MappedOrder) -> None:
+        raise NotImplementedError
+
+    def tick(self) -> None:
+        pass
+
+    def handle(self, records: list[Record]) -> list[DeadLetter]:
+        by_order: dict[int, list[Record]] = {}
+        dead = []
+        for record in records:
+            order_id = (record.event or {}).get("order_id")
+            if not isinstance(order_id, int):
+                dead.append(DeadLetter(record, f"{self.action} event without an order id", "UNKNOWN_ORDER"))
+                continue
+            by_order.setdefault(order_id, []).append(record)
+        try:
+            self.commerce.ping()
+            mapped = self.orders.for_commerce_orders(sorted(by_order))
+            for order_id, order in mapped.items():
+                try:
+                    self.reconcile(order)
+                except WalmartClientError as exc:
+                    code = exc.details[0].code if exc.details else None
+                    dead += [DeadLetter(r, f"Walmart refused the {self.action} of PO "
+                                           f"{order.purchase_order_id}: {exc}", code)
+                             for r in by_order[order_id]]
+        except WalmartServerError as exc:
+            raise TransientError(f"Walmart: {exc}") from exc
+        except pymysql.MySQLError as exc:
+            raise TransientError(f"database: {exc.args[-1]}") from exc
+        return dead

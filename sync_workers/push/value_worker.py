@@ -1,0 +1,298 @@
+"""What the inventory and price workers share: make Walmart hold an absolute value per SKU.
+
+Events only name SKUs. For them the worker reads the current target values from the database in
+one batch (the event is the trigger, the database the truth), skips what Walmart already
+confirmed, and pushes the rest: single calls while the API's budget drains them faster than a
+feed would be processed, otherwise the budget's worth as singles and the rest in one feed
+(push_plan.py). Submitted feeds are recorded in the state schema and polled on a timer; when one completes its successes are confirmed and all
+its SKUs are checked again, so a value that changed meanwhile, or a failed item, is pushed afresh.
+Walmart refusing a SKU for good dead-letters that SKU's records.
+
+Bursts: a transaction of thousands of rows (an import, a warehouse sync) is committed whole before
+the listener has decoded its first rows, and decoding it takes seconds. Waiting for every event
+would submit the feed late, or split the burst over several feeds (10 an hour). So when a batch
+shows a large source transaction (its row ordinal, from the event id) or a large consumer backlog,
+the worker compares every product's value with Walmart's at once: the database already holds the
+whole burst, and one feed carries it. The events still to come find their values in flight.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import pymysql
+
+from config import Settings
+from plumbing.logs import get_logger
+from sync_workers.push.plan import plan_push
+from sync_workers.runtime.loop import DeadLetter, Record, TransientError
+from sync_workers.stores.listings import ListingStore
+from sync_workers.stores.value_state import ValueState
+from sync_workers.walmart.client import WalmartClient
+from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
+from sync_workers.walmart.feeds import BUCKETS as FEED_BUCKETS
+
+BULK_SCAN_INTERVAL_S = 30.0
+
+
+class ValueWorker:
+    name: str
+    families: tuple[str, ...]
+    event_fields = ("family", "sku", "event_id")
+    feed_type: str
+    single_api: str  # the client's bucket for single updates
+
+    def __init__(self, settings: Settings, client: WalmartClient, commerce: Any, state: ValueState,
+                 clock: Callable[[], float] = time.monotonic):
+        self.settings = settings
+        self.client = client
+        self.commerce = commerce
+        self.state = state
+        self.clock = clock
+        self.log = get_logger(f"worker.{self.name}")
+        self._next_feed_poll = 0.0
+        self._recheck: set[str] = set()
+        self.pushed_singles = 0
+        self.pushed_feeds = 0
+        self.feed_eta_s = settings.workers.feed_expected_s
+        self.backlog_records = 0  # records queued behind the current batch; the loop keeps it current
+        self._feed_submitted: dict[str, float] = {}
+        self._scheduled: set[str] = set()  # SKUs with a due check in the state store
+        self._scanned_txns: deque[str] = deque(maxlen=256)  # bulk transactions already compared in full
+        self._last_scan = float("-inf")
+        self.bulk_scans = 0
+        self.listings = ListingStore(state.conn)
+        self._pool = ThreadPoolExecutor(settings.workers.single_concurrency, thread_name_prefix=f"{self.name}-push")
+
+    # to implement ------------------------------------------------------------------------------
+    def read_targets(self, skus: set[str]) -> dict[str, str]:
+        """SKU -> the value Walmart should hold, as sent on the wire."""
+        raise NotImplementedError
+
+    def push_single(self, sku: str, value: str) -> None:
+        raise NotImplementedError
+
+    def feed_payload(self, values: dict[str, str]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def next_checks(self, skus: set[str]) -> dict[str, datetime | None]:
+        """When SKUs must be re-evaluated without an event; none by default."""
+        return {}
+
+    # batches -------------------------------------------------------------------------------------
+    def _pushable(self, skus: set[str]) -> set[str]:
+        """``workers.push_skus``: matched listings (walmart-sync listings), all, or a list."""
+        rule = self.settings.workers.push_skus
+        if rule == "all":
+            return skus
+        if rule == "matched":
+            try:
+                return self.listings.matched(skus) if skus else set()
+            except pymysql.MySQLError as exc:
+                raise TransientError(f"state store: {exc.args[-1]}") from exc
+        return skus & set(rule)
+
+    def handle(self, records: list[Record]) -> list[DeadLetter]:
+        by_sku: dict[str, list[Record]] = {}
+        dead: list[DeadLetter] = []
+        for record in records:
+            event = record.event or {}
+            if event.get("family") not in self.families:
+                continue
+            sku = event.get("sku")
+            if not isinstance(sku, str) or not sku:
+                dead.append(DeadLetter(record, f"{event.get('family')} event without a SKU "
+                                               "(unknown product id)", "UNKNOWN_SKU"))
+                continue
+            by_sku.setdefault(sku, []).append(record)
+        skus = set(by_sku) | self._take_due()
+        if self._bulk(records):
+            skus |= self._catalogue()
+        refused = self.sync(self._pushable(skus))
+        for sku, (reason, code) in refused.items():
+            dead += [DeadLetter(record, reason, code) for record in by_sku.get(sku, [])]
+        return dead
+
+    def _bulk(self, records: list[Record]) -> bool:
+        """A batch of a large source transaction not compared in full yet, or a large backlog."""
+        threshold = self.settings.workers.bulk_scan_rows
+        if threshold <= 0 or self.clock() - self._last_scan < BULK_SCAN_INTERVAL_S:
+            return False  # off, or an importer committing every few hundred rows: one comparison at a time
+        large: set[str] = set()
+        for record in records:
+            txn, _, rest = str((record.event or {}).get("event_id") or "").rpartition("/")[0].rpartition("/")
+            if txn and rest.isdigit() and int(rest) + 1 >= threshold and txn not in self._scanned_txns:
+                large.add(txn)
+        backlog = self.backlog_records >= threshold
+        if not large and not backlog:
+            return False
+        self._scanned_txns.extend(large)
+        self._last_scan = self.clock()
+        self.bulk_scans += 1
+        self.log.info("burst: comparing every product with Walmart", transactions=sorted(large),
+                      backlog=self.backlog_records)
+        return True
+
+    def _catalogue(self) -> set[str]:
+        """Every SKU this worker may push."""
+        from sync_workers.push.resync import pushable_skus
+
+        try:
+            return pushable_skus(self.settings, self.state.conn, self.commerce)
+        except pymysql.MySQLError as exc:
+            raise TransientError(f"database: {exc.args[-1]}") from exc
+
+    def tick(self) -> None:
+        if self.clock() >= self._next_feed_poll:
+            self._next_feed_poll = self.clock() + self.settings.workers.feed_poll_s
+            self._poll_feeds()
+        skus = self._take_due()
+        if skus:
+            try:
+                self.sync(self._pushable(skus))
+            except TransientError:
+                self._recheck |= skus
+
+    def _take_due(self) -> set[str]:
+        """SKUs to look at again without an event: feed outcomes, deferred singles, price windows."""
+        try:
+            due = set(self.state.due(datetime.now()))
+            self._scheduled |= due
+            self._recheck |= due
+        except pymysql.MySQLError as exc:
+            self.log.warning("state store unavailable for scheduled checks", error=str(exc))
+        skus, self._recheck = self._recheck, set()
+        return skus
+
+    # the sync itself ------------------------------------------------------------------------------
+    def sync(self, skus: set[str]) -> dict[str, tuple[str, str | None]]:
+        """Push what differs from Walmart's confirmed values; return SKUs Walmart refused for good."""
+        if not skus:
+            return {}
+        try:
+            self.commerce.ping()
+            targets = self.read_targets(skus)
+            # clear the due checks being served now; set the next ones (price windows)
+            self.state.schedule({sku: None for sku in skus & self._scheduled} | self.next_checks(skus))
+            self._scheduled -= skus
+            confirmed = self.state.confirmed(sorted(skus))
+            in_flight = self._in_flight()
+        except pymysql.MySQLError as exc:
+            raise TransientError(f"database: {exc.args[-1]}") from exc
+        # A value already on its way in a submitted feed is not sent again: in a burst every
+        # batch names the same SKUs, and feeds are the scarcest budget (10 an hour).
+        changed = {sku: value for sku, value in targets.items()
+                   if confirmed.get(sku) != value and in_flight.get(sku) != value}
+        if not changed:
+            return {}
+        single = self.client.buckets[self.single_api]
+        tokens = single.tokens()
+        plan = plan_push(len(changed), tokens, 1.0 / single.rate, self.feed_eta_s,
+                         self.client.buckets[FEED_BUCKETS[self.feed_type]].tokens(),
+                         self.settings.workers.feed_threshold, self.backlog_records)
+        ordered = sorted(changed)
+        if not plan.feed:
+            # Singles, but only as many as the bucket holds now: the rest are deferred (durably,
+            # as due checks) instead of waiting here, so the next batch is decided together
+            # with them and can still turn a growing backlog into a feed.
+            now, deferred = ordered[:tokens], ordered[tokens:]
+            if deferred:
+                try:
+                    self.state.schedule({sku: datetime.now() for sku in deferred})
+                    self._scheduled |= set(deferred)
+                except pymysql.MySQLError as exc:
+                    raise TransientError(f"database: {exc.args[-1]}") from exc
+            return self._push_singles({sku: changed[sku] for sku in now})
+        now, later = ordered[:plan.singles], ordered[plan.singles:]
+        self.log.info("backlog: pushing part as singles and the rest as a feed", singles=len(now),
+                      feed=len(later), feed_eta_s=round(self.feed_eta_s, 1))
+        refused = self._push_feed({sku: changed[sku] for sku in later})  # the feed first: it takes longest
+        refused.update(self._push_singles({sku: changed[sku] for sku in now}))
+        return refused
+
+    def _in_flight(self) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for _feed_id, items in self.state.open_feeds(self.name):  # oldest first: the newest wins
+            values.update(items)
+        return values
+
+    def _push_singles(self, changed: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+        """Single updates, a few in flight at once: against a remote Walmart each call is latency
+        bound (tens of ms), so one at a time would leave most of the API's budget unused."""
+        if not changed:
+            return {}
+        refused: dict[str, tuple[str, str | None]] = {}
+        outcomes: dict[str, Exception | None] = {}
+
+        def push(item: tuple[str, str]) -> None:
+            try:
+                self.push_single(*item)
+                outcomes[item[0]] = None
+            except (WalmartClientError, WalmartServerError) as exc:
+                outcomes[item[0]] = exc
+
+        items = sorted(changed.items())
+        if len(items) == 1 or self.settings.workers.single_concurrency == 1:
+            for item in items:
+                push(item)
+        else:
+            list(self._pool.map(push, items))
+        done = {sku: changed[sku] for sku, error in outcomes.items() if error is None}
+        self.state.confirm(done, "single")
+        self.pushed_singles += len(done)
+        server_error = None
+        for sku, error in outcomes.items():
+            if isinstance(error, WalmartClientError):
+                code = error.details[0].code if error.details else None
+                refused[sku] = (f"Walmart refused the {self.name} update: {error}", code)
+                self.state.failed(sku, str(error))
+            elif isinstance(error, WalmartServerError):
+                server_error = error
+        if server_error is not None:  # what landed is confirmed; the batch retries the rest
+            raise TransientError(f"Walmart: {server_error}") from server_error
+        return refused
+
+    def _push_feed(self, changed: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+        try:
+            feed_id = self.client.feeds.submit(self.feed_type, self.feed_payload(changed),
+                                               **self._feed_options())
+        except WalmartServerError as exc:
+            raise TransientError(f"Walmart feed submission: {exc}") from exc
+        self.state.record_feed(feed_id, self.name, self.feed_type, changed)
+        self._feed_submitted[feed_id] = self.clock()
+        self.pushed_feeds += 1
+        self.log.info("feed submitted", feed_id=feed_id, skus=len(changed))
+        return {}
+
+    def _feed_options(self) -> dict[str, Any]:
+        return {}
+
+    def _poll_feeds(self) -> None:
+        try:
+            open_feeds = self.state.open_feeds(self.name)
+        except pymysql.MySQLError as exc:
+            self.log.warning("state store unavailable for feed polling", error=str(exc))
+            return
+        for feed_id, items in open_feeds:
+            try:
+                result = self.client.feeds.status(feed_id)
+            except (WalmartServerError, WalmartClientError) as exc:
+                self.log.warning("feed status unavailable; will poll again", feed_id=feed_id, error=str(exc))
+                continue
+            if not result.done:
+                continue
+            if feed_id in self._feed_submitted:  # learn how long this seller's feeds take
+                took = self.clock() - self._feed_submitted.pop(feed_id)
+                self.feed_eta_s = 0.7 * self.feed_eta_s + 0.3 * took
+            succeeded = {i.sku: items[i.sku] for i in result.items
+                         if i.ingestionStatus == "SUCCESS" and i.sku in items}
+            self.state.confirm(succeeded, "feed", feed_id)
+            for item in result.failed:
+                self.log.warning("feed item failed", feed_id=feed_id, sku=item.sku, errors=item.errors)
+            self.state.close_feed(feed_id, result.feedStatus)
+            self._recheck |= set(items)  # changed meanwhile, or failed: check and push again

@@ -1,0 +1,112 @@
+"""The push workers' memory in the sidecar's state schema: what Walmart confirmed, pending feeds.
+
+Kept in MySQL rather than in the process so a restarted worker neither re-pushes what Walmart
+already has nor forgets a feed it submitted and must still check. Values are stored as the
+exact strings sent (a quantity, a price with two decimals), so "equal" means equal on the wire.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from config import Settings
+from plumbing.db import connect_state_store
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS walmart_values (
+      kind VARCHAR(16) NOT NULL,
+      sku VARCHAR(64) NOT NULL,
+      value VARCHAR(64) NOT NULL,
+      via VARCHAR(16) NOT NULL,
+      pending_feed_id VARCHAR(128) NULL,
+      last_error VARCHAR(512) NULL,
+      next_check_at DATETIME NULL,
+      confirmed_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+      PRIMARY KEY (kind, sku),
+      KEY walmart_values_next_check (kind, next_check_at)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    """CREATE TABLE IF NOT EXISTS walmart_feeds (
+      feed_id VARCHAR(128) NOT NULL PRIMARY KEY,
+      worker VARCHAR(32) NOT NULL,
+      feed_type VARCHAR(32) NOT NULL,
+      items MEDIUMTEXT NOT NULL,
+      status VARCHAR(16) NOT NULL DEFAULT 'SUBMITTED',
+      submitted_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+      completed_at TIMESTAMP(3) NULL,
+      KEY walmart_feeds_open (worker, status)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+)
+
+
+def connect_state(settings: Settings) -> Any:
+    conn = connect_state_store(settings)
+    with conn.cursor() as cur:
+        for statement in DDL:
+            cur.execute(statement)
+    return conn
+
+
+class ValueState:
+    """Confirmed values of one kind (inventory, price) per SKU, and the worker's open feeds."""
+
+    def __init__(self, conn: Any, kind: str):
+        self.conn = conn
+        self.kind = kind
+
+    def confirmed(self, skus: list[str]) -> dict[str, str]:
+        if not skus:
+            return {}
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT sku, value FROM walmart_values WHERE kind = %s AND sku IN "
+                        f"({', '.join(['%s'] * len(skus))})", [self.kind, *skus])
+            return dict(cur.fetchall())
+
+    def confirm(self, values: dict[str, str], via: str, feed_id: str | None = None) -> None:
+        if not values:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO walmart_values (kind, sku, value, via, pending_feed_id, last_error) "
+                "VALUES (%s, %s, %s, %s, %s, NULL) ON DUPLICATE KEY UPDATE value = VALUES(value), "
+                "via = VALUES(via), pending_feed_id = VALUES(pending_feed_id), last_error = NULL",
+                [(self.kind, sku, value, via, feed_id) for sku, value in values.items()])
+
+    def failed(self, sku: str, error: str) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("INSERT INTO walmart_values (kind, sku, value, via, last_error) VALUES "
+                        "(%s, %s, '', 'none', %s) ON DUPLICATE KEY UPDATE last_error = VALUES(last_error)",
+                        (self.kind, sku, error[:500]))
+
+    def schedule(self, checks: dict[str, datetime | None]) -> None:
+        """When each SKU must be evaluated again without an event (a price window edge)."""
+        if not checks:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO walmart_values (kind, sku, value, via, next_check_at) VALUES (%s, %s, '', 'none', %s) "
+                "ON DUPLICATE KEY UPDATE next_check_at = VALUES(next_check_at)",
+                [(self.kind, sku, at) for sku, at in checks.items()])
+
+    def due(self, now: datetime) -> list[str]:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT sku FROM walmart_values WHERE kind = %s AND next_check_at <= %s",
+                        (self.kind, now))
+            return [row[0] for row in cur.fetchall()]
+
+    def record_feed(self, feed_id: str, worker: str, feed_type: str, items: dict[str, Any]) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("INSERT INTO walmart_feeds (feed_id, worker, feed_type, items) VALUES (%s, %s, %s, %s)",
+                        (feed_id, worker, feed_type, json.dumps(items)))
+
+    def open_feeds(self, worker: str) -> list[tuple[str, dict[str, Any]]]:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT feed_id, items FROM walmart_feeds WHERE worker = %s AND status = 'SUBMITTED' "
+                        "ORDER BY submitted_at", (worker,))
+            return [(feed_id, json.loads(items)) for feed_id, items in cur.fetchall()]
+
+    def close_feed(self, feed_id: str, status: str) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("UPDATE walmart_feeds SET status = %s, completed_at = CURRENT_TIMESTAMP(3) "
+                        "WHERE feed_id = %s", (status, feed_id))

@@ -1,0 +1,84 @@
+"""The ops endpoint and the container health probe, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from operations.ops_server import OpsServer, probe
+
+
+def test_healthz_and_readyz() -> None:
+    state = {"caught_up": False}
+    with OpsServer("127.0.0.1", 0) as ops:
+        ops.add_readiness_check("binlog", lambda: (state["caught_up"], "lag 0.2 s"))
+        assert probe("127.0.0.1", ops.port, "/healthz")[0]
+        ok, body = probe("127.0.0.1", ops.port, "/readyz")
+        assert not ok and json.loads(body)["checks"]["binlog"] == {"ok": False, "detail": "lag 0.2 s"}
+        state["caught_up"] = True
+        assert probe("127.0.0.1", ops.port, "/readyz")[0]
+        ops.add_readiness_check("broken", lambda: 1 / 0)
+        ok, body = probe("127.0.0.1", ops.port, "/readyz")
+        assert not ok and "ZeroDivisionError" in body
+        assert not probe("127.0.0.1", ops.port, "/nope")[0]
+
+
+def test_healthcheck_command_exit_codes() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC_")}
+    with OpsServer("127.0.0.1", 0) as ops:
+        alive = subprocess.run([sys.executable, "-m", "walmart_sync.cli", "healthcheck", "--port",
+                                str(ops.port)], capture_output=True, text=True, env=env, timeout=30)
+        port = ops.port
+    assert alive.returncode == 0 and "alive" in alive.stdout
+    dead = subprocess.run([sys.executable, "-m", "walmart_sync.cli", "healthcheck"],
+                          capture_output=True, text=True, timeout=30,
+                          env={**env, "WALMART_SYNC_OPS__PORT": str(port)})
+    assert dead.returncode == 1 and dead.stdout.startswith("unhealthy")
+
+
+def _non_loopback_address() -> str | None:
+    import socket
+
+    probe_socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe_socket.connect(("10.255.255.255", 1))  # no packet is sent; it picks the outgoing interface
+        address = probe_socket.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        probe_socket.close()
+    return None if address.startswith("127.") else address
+
+
+def test_the_status_page_needs_its_token_from_other_hosts_only() -> None:
+    import pytest
+    import requests
+
+    from operations.lag.report import LagReport
+    from operations.status_page import StatusData
+
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to come from")
+
+    class Source:  # the page's data; what it shows is tests/test_lag.py's concern
+        def data(self) -> StatusData:
+            report = LagReport(generated_at="now", window_s=60, stages=[])
+            return StatusData(report=report, overall="OK", components=[], letters=[], orders=[], returns=[])
+
+        def close(self) -> None:
+            pass
+
+    with OpsServer("0.0.0.0", 0, status=Source(), status_token="s3cret-token") as ops:
+        local = requests.get(f"http://127.0.0.1:{ops.port}/status", timeout=5)
+        assert local.status_code == 200 and "walmart-sync" in local.text  # no login on this host
+        remote = requests.get(f"http://{address}:{ops.port}/status", timeout=5)
+        assert remote.status_code == 401 and "token" in remote.text
+        assert requests.get(f"http://{address}:{ops.port}/status?token=wrong", timeout=5).status_code == 401
+        assert requests.get(f"http://{address}:{ops.port}/status?token=s3cret-token", timeout=5).status_code == 200
+        bearer = requests.get(f"http://{address}:{ops.port}/status.json", timeout=5,
+                              headers={"Authorization": "Bearer s3cret-token"})
+        assert bearer.status_code == 200 and bearer.json()["overall"] == "OK"
+        assert requests.get(f"http://{address}:{ops.port}/healthz", timeout=5).status_code == 200  # probes stay open

@@ -1,0 +1,41 @@
+"""``walmart-sync config check [--json] [--connect]``: validate the settings before trusting them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from walmart_sync.cli.common import EXIT_FAILED, EXIT_OK, print_findings, settings_from
+
+name = "config"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    config_cmd = commands.add_parser("config", help="inspect the effective configuration")
+    config_sub = config_cmd.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = config_sub.add_parser(
+        "check", help="validate settings and print them with secrets masked; non-zero on errors")
+    check.add_argument("--json", action="store_true", help="print the settings as JSON")
+    check.add_argument("--connect", action="store_true",
+                       help="also connect: Commerce DB binlog settings and grants, state store, "
+                       "Kafka round trip")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    effective = settings.model_dump(mode="json")
+    if args.json:
+        print(json.dumps(effective, indent=2))
+    else:
+        print("configuration is valid; effective settings (secrets masked):")
+        for section, values in effective.items():
+            print(f"[{section}]")
+            for key, value in values.items():
+                print(f"  {key} = {json.dumps(value)}")
+    if not args.connect:
+        return EXIT_OK
+    from operations.health import check_commerce_database, check_kafka, check_state_store
+
+    print("connections:")
+    findings = check_commerce_database(settings) + check_state_store(settings) + check_kafka(settings)
+    return EXIT_OK if print_findings(findings) else EXIT_FAILED

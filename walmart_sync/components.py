@@ -1,0 +1,100 @@
+"""The component registry: every listener, worker and poller built from its name.
+
+The only module that knows how each component is assembled from the settings (its handler, its
+clients, its stores). `walmart-sync work`, `run`, the demo and the tests build components here,
+so a process started by hand and one started by the supervisor are the same objects. Names come
+from ``config.components``; flows are imported only when their component is built, so a command
+that needs none of them (``--help``, ``healthcheck``) loads none of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from config import Settings
+from config.components import ORDER_WORKERS, POLLERS, WORKERS
+from plumbing.db import connect_commerce
+from walmart_sync.supervisor import Component, listener_ready, worker_ready
+
+if TYPE_CHECKING:
+    from cdc_listener.position import StartSpec
+    from sync_workers.pull.pollers import WalmartPoller
+    from sync_workers.runtime.loop import WorkerLoop
+    from sync_workers.walmart.client import WalmartClient
+
+
+def build_worker(name: str, settings: Settings, client: WalmartClient | None = None) -> WorkerLoop:
+    from sync_workers.runtime.loop import WorkerLoop
+    from sync_workers.stores.order_map import OrderMap
+    from sync_workers.stores.value_state import ValueState, connect_state
+    from sync_workers.walmart.client import WalmartClient
+
+    if name not in WORKERS:
+        raise ValueError(f"unknown worker {name!r}; available: {', '.join(WORKERS)}")
+    client = client or WalmartClient(settings.walmart)
+    if name == "order_import":
+        from sync_workers.commerce.client import CommerceClient
+        from sync_workers.pull.order_importer import OrderImporter
+
+        return WorkerLoop(settings, OrderImporter(settings, client, CommerceClient(settings.commerce_api),
+                                                  OrderMap(connect_state(settings))))
+    if name == "return_import":
+        from sync_workers.commerce.client import CommerceClient
+        from sync_workers.pull.return_importer import ReturnImporter
+        from sync_workers.stores.return_map import ReturnMap
+
+        state = connect_state(settings)
+        return WorkerLoop(settings, ReturnImporter(settings, CommerceClient(settings.commerce_api), OrderMap(state),
+                                                   ReturnMap(state)))
+    if name == "listings":
+        from sync_workers.push.listings.worker import ListingWorker, build_matcher
+
+        return WorkerLoop(settings, ListingWorker(settings, build_matcher(
+            settings, client, connect_commerce(settings), connect_state(settings))))
+    if name in ORDER_WORKERS:
+        from sync_workers.push.cancellation import CancellationWorker
+        from sync_workers.push.refund import RefundWorker
+        from sync_workers.push.shipment import ShipmentWorker
+
+        order_class = {"shipment": ShipmentWorker, "cancellation": CancellationWorker,
+                       "refund": RefundWorker}[name]
+        return WorkerLoop(settings, order_class(settings, client, connect_commerce(settings),
+                                                OrderMap(connect_state(settings))))
+    from sync_workers.push.inventory import InventoryWorker
+    from sync_workers.push.price import PriceWorker
+
+    worker_class = {"inventory": InventoryWorker, "price": PriceWorker}[name]
+    handler = worker_class(settings, client, connect_commerce(settings), ValueState(connect_state(settings), name))
+    return WorkerLoop(settings, handler)
+
+
+def build_poller(name: str, settings: Settings, client: WalmartClient | None = None) -> WalmartPoller:
+    from sync_workers.pull.pollers import POLLER_CLASSES
+    from sync_workers.stores.order_map import OrderMap
+    from sync_workers.stores.value_state import connect_state
+    from sync_workers.walmart.client import WalmartClient
+
+    if name not in POLLERS:
+        raise ValueError(f"unknown poller {name!r}; available: {', '.join(POLLERS)}")
+    return POLLER_CLASSES[name](settings, client or WalmartClient(settings.walmart), OrderMap(connect_state(settings)))
+
+
+def build_components(settings: Settings, chosen: list[str], start: StartSpec | None = None) -> list[Component]:
+    """The listener, workers and pollers named in ``chosen``, as supervised components."""
+    components = []
+    if "listener" in chosen:
+        from cdc_listener.listener import Listener
+        from cdc_listener.metrics import ListenerMetrics
+        from plumbing.metrics import REGISTRY
+
+        listener = Listener(settings, start, ListenerMetrics(REGISTRY))
+        components.append(Component("listener", listener.run, listener.stop, lambda: listener_ready(listener)))
+    for name in WORKERS:
+        if name in chosen:
+            loop = build_worker(name, settings)
+            components.append(Component(name, loop.run, loop.stop, lambda loop=loop: worker_ready(loop)))
+    for name in POLLERS:
+        if name in chosen:
+            poller = build_poller(name, settings)
+            components.append(Component(name, poller.run, poller.stop, poller.ready))
+    return components
