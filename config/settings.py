@@ -391,6 +391,11 @@ class WorkersSettings(Section):
     retry_base_s: float = Field(0.5, gt=0)
 
     retry_cap_s: float = Field(60.0, gt=0)
+    park_max_s: float = Field(
+        6 * 3600.0, gt=0,
+        description="Longest a record that arrived early (a refund waiting for its shipment) stays parked before it "
+                    "is dead-lettered with its last reason.")
+    park_retry_s: float = Field(30.0, gt=0, description="First wait of a parked record; it doubles up to 10 min.")
     order_poll_s: float = Field(
         5.0, gt=0, le=3600, description="How often new and changed Walmart orders are polled (GET /v3/orders "
                                          "allows 5000/min).")

@@ -324,8 +324,8 @@ def _replay_everything(env: CommerceEnvironment, components: dict[str, Component
     from kafka import KafkaConsumer, TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    from plumbing.kafka import topic_name
     from config.components import worker_families
+    from plumbing.kafka import topic_name
 
     settings = env.settings()
     families = worker_families()
@@ -378,8 +378,8 @@ def _replayed(env: CommerceEnvironment, components: dict[str, Component]) -> int
     """Records the workers handled more than once (after kills): all handled minus all published."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from plumbing.kafka import topic_name
     from config.components import worker_families
+    from plumbing.kafka import topic_name
 
     settings = env.settings()
     families = worker_families()

@@ -87,13 +87,13 @@ def run_demo(products: int, edition: str, keep_running: bool) -> int:
 
 
 def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
+    from config.components import POLLERS, WORKERS
     from devstack.agreement import check_all
     from devstack.commerce_emulator.app import CommerceEmulator
     from devstack.walmart_catalogue import catalogue_entries
     from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits
     from devstack.walmart_emulator.server import EmulatorServer
     from walmart_sync.cli.common import operations
-    from config.components import POLLERS, WORKERS
     from walmart_sync.components import build_components
     from walmart_sync.supervisor import Supervisor
 

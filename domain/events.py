@@ -74,3 +74,62 @@ def event_id(txn: str, ordinal: int, sub: int = 0) -> str:
     it costs nothing to compute on the listener's hot path (a UUIDv5 cost a SHA-1 per event).
     """
     return f"{txn}/{ordinal}/{sub}"
+
+
+class EventIdParts(BaseModel):
+    """An ``event_id`` taken apart: which transaction, which watched row of it, which event of the row."""
+
+    model_config = ConfigDict(frozen=True)
+
+    txn: str
+    ordinal: int
+    sub: int
+
+
+def parse_event_id(value: str) -> EventIdParts | None:
+    """The inverse of ``event_id``; None for anything that is not one (a record from elsewhere).
+
+    The transaction part may itself hold slashes-free colons (``server:file:pos``) or a GTID, so
+    the two numbers are taken from the right.
+    """
+    txn, sep, rest = value.rpartition("/")
+    txn, sep2, ordinal = txn.rpartition("/")
+    if not sep or not sep2 or not txn or not ordinal.isdigit() or not rest.isdigit():
+        return None
+    return EventIdParts(txn=txn, ordinal=int(ordinal), sub=int(rest))
+
+
+PolledFamily = Literal["walmart_orders", "walmart_returns"]
+PolledType = Literal["order", "return"]
+
+
+class PolledDocument(BaseModel):
+    """The envelope the Walmart pollers publish: one Walmart order or return, as Walmart sent it.
+
+    The document itself stays a plain mapping on purpose: a malformed order must reach the
+    importer (which dead-letters it with the reason and moves on), not fail every poll. Its key
+    on the wire is the document type (``"order"`` or ``"return"``), as it always was.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    schema_version: int = SCHEMA_VERSION
+    family: PolledFamily
+    type: PolledType
+    key: str
+    polled_at: int = Field(description="when the poll that published it began (ms since the epoch)")
+    order: dict[str, Any] | None = None
+    return_: dict[str, Any] | None = Field(None, alias="return")
+
+    @classmethod
+    def wrap(cls, family: PolledFamily, doc_type: PolledType, key: str, polled_at: int,
+             document: dict[str, Any]) -> PolledDocument:
+        return cls(family=family, type=doc_type, key=key, polled_at=polled_at,
+                   **{"order" if doc_type == "order" else "return_": document})
+
+    @property
+    def document(self) -> dict[str, Any] | None:
+        return self.order if self.type == "order" else self.return_
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True, exclude_none=True).encode()

@@ -79,3 +79,28 @@ def ensure_topics(kafka: KafkaSettings, topics: list[str]) -> None:
                 pass
     finally:
         admin.close()
+
+
+class ProduceFailed(Exception):
+    """Kafka did not acknowledge a record: whatever depended on it must not be committed."""
+
+
+def send_acknowledged(producer: Any, messages: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]],
+                      timeout_s: float = 30.0) -> list[Any]:
+    """Send ``(topic, key, value, headers)`` messages and wait until the broker acknowledged each.
+
+    kafka-python's ``flush`` only logs a batch that failed; the futures are the only place a
+    failure shows, so every produce whose success an offset, a checkpoint or a watermark depends
+    on goes through here and raises ``ProduceFailed`` before that commit can happen.
+    """
+    futures = [producer.send(topic, key=key, value=value, headers=headers or None)
+               for topic, key, value, headers in messages]
+    if futures:
+        producer.flush(timeout=timeout_s)
+    results = []
+    for future in futures:
+        try:
+            results.append(future.get(timeout=timeout_s))
+        except Exception as exc:  # noqa: BLE001 - KafkaError, KafkaTimeoutError: all mean "not durable"
+            raise ProduceFailed(f"Kafka did not acknowledge a record: {type(exc).__name__}: {exc}") from exc
+    return results

@@ -39,6 +39,10 @@ class SidecarMetrics:
                                       "failure", ["worker"], registry=r)
         self.dead_letters = Counter("walmart_sync_dead_letters_total", "Records sent to the dead-letter topic",
                                     ["worker", "code"], registry=r)
+        self.parked_records = Gauge("walmart_sync_parked_records", "Records parked until due (arrived early)",
+                                    ["worker"], registry=r)
+        self.parked_oldest_seconds = Gauge("walmart_sync_parked_oldest_seconds",
+                                           "How long the oldest parked record has waited", ["worker"], registry=r)
         self.worker_last_success = Gauge(
             "walmart_sync_worker_last_success_timestamp_seconds", "When the worker last committed a batch",
             ["worker"], registry=r)

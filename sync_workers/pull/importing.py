@@ -9,7 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pymysql
+from pydantic import ValidationError
 
+from domain.events import PolledDocument
 from sync_workers.commerce.client import CommerceServerError
 from sync_workers.runtime.loop import DeadLetter, Record, TransientError
 from sync_workers.walmart.errors import WalmartServerError
@@ -23,7 +25,10 @@ def import_documents(records: list[Record], field: str, id_key: str, code: str,
     latest: dict[str, tuple[Record, dict[str, Any]]] = {}
     dead: list[DeadLetter] = []
     for record in records:
-        raw = (record.event or {}).get(field)
+        try:
+            raw = PolledDocument.model_validate(record.event or {}).document
+        except ValidationError:
+            raw = None
         if not isinstance(raw, dict) or not raw.get(id_key):
             dead.append(DeadLetter(record, f"no {field} with a {id_key} in the Walmart {field} event", code))
             continue

@@ -54,6 +54,8 @@ SETTLED = frozenset({"acknowledged", "cancelled_by_walmart", "cancelled_on_reque
 
 class OrderImporter:
     name = "order_import"
+    event_fields: tuple[str, ...] | None = None  # documents are read whole
+    backlog_records = 0
     families = consumed_by("order_import")
 
     def __init__(self, settings: Settings, walmart: WalmartClient, commerce: CommerceClient, orders: OrderMap):

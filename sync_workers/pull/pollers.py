@@ -25,9 +25,11 @@ from typing import Any
 from kafka import KafkaProducer
 
 from config import Settings
-from plumbing.kafka import ensure_topics, producer_kwargs, topic_name
+from domain.events import PolledDocument, PolledFamily, PolledType
+from plumbing.kafka import ensure_topics, producer_kwargs, send_acknowledged, topic_name
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
+from plumbing.retry import backoff_delay
 from sync_workers.runtime.status import ComponentStatus
 from sync_workers.stores.order_map import OrderMap
 from sync_workers.walmart.client import WalmartClient
@@ -50,8 +52,8 @@ class WalmartPoller:
     """One Walmart listing polled by a modification watermark onto one topic."""
 
     name: str
-    family: str       # topic suffix, and the envelope's family
-    doc_type: str     # the envelope's type and the key of the document in it
+    family: PolledFamily  # topic suffix, and the envelope's family
+    doc_type: PolledType  # the envelope's type and the key of the document in it
     watermark_name: str
 
     def __init__(self, settings: Settings, client: WalmartClient, orders: OrderMap,
@@ -92,34 +94,32 @@ class WalmartPoller:
         since -= int(workers.order_poll_overlap_s * 1000)
         documents = {key: document for key, document in self.fetch(since)}
         seen = self.orders.published(self.watermark_name, list(documents))
-        futures, hashes = [], {}
+        messages: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []
+        hashes = {}
         for key, document in documents.items():
             content = json.dumps(document, sort_keys=True)
             digest = hashlib.sha1(content.encode()).hexdigest()
             if seen.get(key) == digest:
                 continue  # polled again in the overlap, unchanged
             hashes[key] = digest
-            envelope = {"schema_version": 1, "family": self.family, "type": self.doc_type, "key": key,
-                        "polled_at": started_ms, self.doc_type: document}
-            futures.append(self.producer.send(self.topic, key=key.encode(), value=json.dumps(envelope).encode()))
-        self.producer.flush(timeout=30)
-        for future in futures:
-            future.get(timeout=30)  # raises if Kafka refused one: the watermark then stays put
+            envelope = PolledDocument.wrap(self.family, self.doc_type, key, started_ms, document)
+            messages.append((self.topic, key.encode(), envelope.to_json(), []))
+        send_acknowledged(self.producer, messages)  # raises if Kafka refused one: the watermark then stays put
         self.orders.mark_published(self.watermark_name, hashes)
         self.orders.set_watermark(self.watermark_name, started_ms)
         if self.polls % 100 == 0:  # only documents inside the overlap can come again
             self.orders.prune_published(self.watermark_name, 2 * workers.order_poll_overlap_s + 3600)
         self.polls += 1
-        self.published += len(futures)
+        self.published += len(messages)
         self.last_success = time.time()
         self.last_error = None
         METRICS.polls.labels(self.name, "ok").inc()
         METRICS.poll_last_success.labels(self.name).set(self.last_success)
-        METRICS.polled_documents.labels(self.name).inc(len(futures))
+        METRICS.polled_documents.labels(self.name).inc(len(messages))
         self.status.succeeded()
-        if futures:
-            self.log.info(f"{self.doc_type}s polled", published=len(futures), since=_iso(since))
-        return len(futures)
+        if messages:
+            self.log.info(f"{self.doc_type}s polled", published=len(messages), since=_iso(since))
+        return len(messages)
 
     def run(self) -> None:
         attempt = 0
@@ -138,8 +138,8 @@ class WalmartPoller:
                     self.last_error = str(exc)
                     METRICS.polls.labels(self.name, "failed").inc()
                     self.status.failed(f"poll failed: {exc}")
-                    wait = min(self.settings.workers.retry_cap_s,
-                               self.settings.workers.retry_base_s * 2 ** attempt)
+                    wait = backoff_delay(attempt, self.settings.workers.retry_base_s,
+                                         self.settings.workers.retry_cap_s)
                     self.log.warning("poll failed; will retry", error=str(exc), attempt=attempt,
                                      pause_s=round(wait, 2))
                 self._stop.wait(wait)

@@ -41,6 +41,8 @@ def rma_marker(return_order_id: str) -> str:
 
 class ReturnImporter:
     name = "return_import"
+    event_fields: tuple[str, ...] | None = None  # documents are read whole
+    backlog_records = 0
     families = consumed_by("return_import")
 
     def __init__(self, settings: Settings, commerce: CommerceClient, orders: OrderMap, returns: ReturnMap):

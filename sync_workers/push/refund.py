@@ -31,7 +31,7 @@ from mappings.refunds import (
     route_to_returns,
 )
 from sync_workers.push.order_worker import OrderWorker
-from sync_workers.runtime.loop import TransientError
+from sync_workers.runtime.errors import NotYet
 from sync_workers.stores.order_map import MappedOrder
 from sync_workers.stores.return_map import ReturnMap
 from sync_workers.walmart.orders import CancelLine, RefundLine, WalmartOrder
@@ -146,5 +146,5 @@ class RefundWorker(OrderWorker):
             self.log.info("refund reported", po=order.purchase_order_id, lines=len(plan.refunds),
                           amount=round(sum(r.product + r.tax + r.shipping for r in plan.refunds), 2))
         if plan.waiting:
-            raise TransientError(f"PO {order.purchase_order_id} lines {', '.join(plan.waiting)}: refunded "
-                                 "quantity is shipped in Commerce but not yet on Walmart; retrying")
+            raise NotYet(f"PO {order.purchase_order_id} lines {', '.join(plan.waiting)}: refunded quantity is "
+                         "shipped in Commerce but not yet on Walmart", self.settings.workers.park_retry_s)

@@ -28,6 +28,7 @@ from typing import Any
 import pymysql
 
 from config import Settings
+from domain.events import parse_event_id
 from plumbing.logs import get_logger
 from sync_workers.push.plan import plan_push
 from sync_workers.runtime.loop import DeadLetter, Record, TransientError
@@ -125,9 +126,9 @@ class ValueWorker:
             return False  # off, or an importer committing every few hundred rows: one comparison at a time
         large: set[str] = set()
         for record in records:
-            txn, _, rest = str((record.event or {}).get("event_id") or "").rpartition("/")[0].rpartition("/")
-            if txn and rest.isdigit() and int(rest) + 1 >= threshold and txn not in self._scanned_txns:
-                large.add(txn)
+            parts = parse_event_id(str((record.event or {}).get("event_id") or ""))
+            if parts and parts.ordinal + 1 >= threshold and parts.txn not in self._scanned_txns:
+                large.add(parts.txn)
         backlog = self.backlog_records >= threshold
         if not large and not backlog:
             return False

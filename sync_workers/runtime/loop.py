@@ -1,39 +1,40 @@
-"""The consumer loop every push worker runs: batch, handle, dead-letter, then commit.
+"""The consumer loop every worker runs: batch, handle, settle (dead-letter or park), then commit.
 
-Offsets are committed only after every record of a batch was applied or dead-lettered, so a
-crash replays (never skips) the batch; handlers are written to be idempotent for that. A record
-that cannot be parsed, or that Walmart refuses for good, goes to ``<prefix>.dlq.<worker>`` with
-Kafka Connect's kind of headers (reason, Walmart error code, source topic/partition/offset) and
-the worker moves on. A transient failure (Walmart 5xx after the client's own retries, the
-database away) rewinds to the batch's first offsets and retries with exponential backoff and
-jitter, so per-key order holds. Records are collected for a short window before handling, so
-ten changes to one SKU become one push.
+Offsets are committed only after every record of a batch was applied, dead-lettered (Kafka
+acknowledged the letter) or parked (the state store holds it), so a crash replays, never skips,
+the batch; handlers are written to be idempotent for that. What a failure means is decided in
+one place (``sync_workers.runtime.errors.classify``): the batch is retried with backoff, the
+record is dead-lettered with Kafka Connect's kind of headers, the record is parked until due,
+or the component stops with the traceback logged. A batch that fails for one bad record is
+handled again record by record, so only that record is dead-lettered. Records are collected for
+a short window before handling, so ten changes to one SKU become one push.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from kafka import (
-    ConsumerRebalanceListener,
-    KafkaConsumer,
-    KafkaProducer,
-    OffsetAndMetadata,
-    TopicPartition,
-)
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.errors import CommitFailedError
 
 from config import Settings
-from plumbing.kafka import consumer_kwargs, ensure_topics, producer_kwargs, topic_name
-from plumbing.logs import get_logger
+from plumbing.db import connect_state_store
+from plumbing.kafka import consumer_kwargs, ensure_topics, producer_kwargs, send_acknowledged, topic_name
+from plumbing.logs import get_logger, redact
 from plumbing.metrics import METRICS
+from plumbing.retry import backoff_delay
+from sync_workers.runtime.errors import NotYet, PermanentError, TransientError, classify, error_code
 from sync_workers.runtime.status import ComponentStatus
+from sync_workers.stores.parked import ParkedRecords
+
+__all__ = ["BatchHandler", "DeadLetter", "NotYet", "Parked", "PermanentError", "Record", "TransientError",
+           "WorkerLoop", "dlq_topic"]
 
 
 @dataclass(slots=True)
@@ -44,6 +45,7 @@ class Record:
     key: bytes | None
     value: bytes
     event: dict[str, Any] | None = None  # parsed JSON, when it parses
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -51,10 +53,19 @@ class DeadLetter:
     record: Record
     reason: str
     error_code: str | None = None
+    error: BaseException | None = None
 
 
-class TransientError(Exception):
-    """Retry the whole batch later; nothing of it is committed."""
+@dataclass
+class Parked:
+    """The record is early: handle it again in ``retry_after_s``."""
+
+    record: Record
+    reason: str
+    retry_after_s: float = 60.0
+
+
+Outcome = DeadLetter | Parked
 
 
 class BatchHandler(Protocol):
@@ -63,8 +74,14 @@ class BatchHandler(Protocol):
     # the event fields the handler reads (None: all): a batch holds up to workers.max_batch_records
     # parsed events, and slim ones keep a backlog's batch within a worker's memory budget
     event_fields: tuple[str, ...] | None
+    # records consumed but not yet handled on this worker's partitions (set by the loop before
+    # each batch: the value workers choose singles or a feed by it)
+    backlog_records: int
 
-    def handle(self, records: list[Record]) -> list[DeadLetter]: ...
+    def handle(self, records: list[Record]) -> Sequence[Outcome]:
+        """Apply the records; return those that were not applied and why. Raise when the batch
+        cannot be applied at all (the loop classifies the exception)."""
+        ...
 
     def tick(self) -> None:
         """Work due without new records (feed polling, rechecks)."""
@@ -73,6 +90,10 @@ class BatchHandler(Protocol):
 
 def dlq_topic(settings: Settings, worker: str) -> str:
     return topic_name(settings.kafka, f"dlq.{worker}")
+
+
+class _Retry(Exception):
+    """The batch must be tried again; carries the cause."""
 
 
 class WorkerLoop:
@@ -85,12 +106,19 @@ class WorkerLoop:
         self.log = get_logger(f"worker.{handler.name}")
         self._stop = threading.Event()
         self.dead_lettered = 0
+        self.parked = 0
         self.batches = 0
         self.retries = 0
+        self.commit_failures = 0
         self.running = threading.Event()
         self.assigned = threading.Event()  # joined its consumer group (ready: changes are consumed)
         self.status = ComponentStatus(settings, handler.name)
         self._max_poll_records = settings.kafka.tuning_for(handler.name).max_poll_records or 500
+        self._tick_resume = 0.0
+        self._tick_attempt = 0
+        self._next_parked_check = 0.0
+        self._parked_keys: set[tuple[str, bytes | None]] = set()
+        handler.backlog_records = 0
 
     def stop(self) -> None:
         self._stop.set()
@@ -117,7 +145,8 @@ class WorkerLoop:
             for partition_records in polled.values():
                 got += len(partition_records)
                 for r in partition_records:
-                    records.append(Record(r.topic, r.partition, r.offset, r.key, r.value))
+                    records.append(Record(r.topic, r.partition, r.offset, r.key, r.value,
+                                          headers=list(r.headers or ())))
             if not records:
                 return records
             now = time.monotonic()
@@ -139,58 +168,119 @@ class WorkerLoop:
         consumer = KafkaConsumer(**consumer_kwargs(kafka, self.handler.name, f"walmart-sync-{self.handler.name}"))
         consumer.subscribe(topics, listener=_AssignmentLog(self.log, self.assigned))
         producer = KafkaProducer(**producer_kwargs(kafka, f"walmart-sync-{self.handler.name}-dlq"))
+        parked = ParkedRecords(connect_state_store(self.settings), self.handler.name)
+        self._parked_keys = parked.parked_keys()
         self.status.start_heartbeat()
         attempt = 0
         try:
             while not self._stop.is_set():
                 self.running.set()
-                if hasattr(self.handler, "backlog_records"):
-                    self.handler.backlog_records = _backlog(consumer)
-                self.handler.tick()
+                self.handler.backlog_records = _backlog(consumer)
+                self._tick()
+                self._handle_due_parked(producer, parked)
                 records = self._collect(consumer)
                 if not records:
                     continue
-                fields = getattr(self.handler, "event_fields", None)
-                dead = [DeadLetter(r, "not a JSON change event", "MALFORMED_EVENT")
-                        for r in records if not _parse(r, fields)]
-                parsed = [r for r in records if r.event is not None]
-                if hasattr(self.handler, "backlog_records"):
-                    self.handler.backlog_records = _backlog(consumer)
+                outcomes: list[Outcome] = []
+                fields = self.handler.event_fields
+                ready = []
+                for r in records:
+                    if not _parse(r, fields):
+                        outcomes.append(DeadLetter(r, "not a JSON change event", "MALFORMED_EVENT"))
+                    elif (r.topic, r.key) in self._parked_keys:
+                        outcomes.append(Parked(r, "behind a parked record of the same key",
+                                               self.settings.workers.park_retry_s))
+                    else:
+                        ready.append(r)
+                self.handler.backlog_records = _backlog(consumer)
                 try:
-                    dead += self.handler.handle(parsed) if parsed else []
-                except TransientError as exc:
+                    outcomes += self._apply(ready) if ready else []
+                except _Retry as retry:
                     attempt += 1
                     self.retries += 1
-                    pause = random.uniform(0, min(self.settings.workers.retry_cap_s,
-                                                  self.settings.workers.retry_base_s * 2 ** attempt))
-                    self.log.warning("batch failed; retrying", error=str(exc), attempt=attempt,
+                    pause = backoff_delay(attempt, self.settings.workers.retry_base_s, self.settings.workers.retry_cap_s)
+                    self.log.warning("batch failed; retrying", error=str(retry.__cause__), attempt=attempt,
                                      pause_s=round(pause, 2), records=len(records))
                     METRICS.worker_retries.labels(self.handler.name).inc()
-                    self.status.failed(str(exc))
+                    self.status.failed(str(retry.__cause__))
                     _rewind(consumer, records)
                     self.sleep(pause)
                     continue
                 attempt = 0
-                for letter in dead:
-                    self._dead_letter(producer, letter)
-                producer.flush(timeout=30)
-                consumer.commit(_next_offsets(records))
+                self._settle(producer, parked, outcomes)
+                try:
+                    consumer.commit(_next_offsets(records))
+                except CommitFailedError as exc:
+                    # The group rebalanced while the batch was handled (a batch that waited for Walmart
+                    # tokens past max.poll.interval.ms): the partitions' new owner handles the records
+                    # again from the last commit; handlers are idempotent, so nothing is applied twice.
+                    self.commit_failures += 1
+                    self.log.warning("commit refused after a rebalance; the new owner replays the batch",
+                                     error=str(exc), records=len(records))
+                    continue
                 self.batches += 1
                 METRICS.worker_batches.labels(self.handler.name).inc()
                 METRICS.worker_records.labels(self.handler.name).inc(len(records))
                 METRICS.worker_last_success.labels(self.handler.name).set_to_current_time()
                 self.status.succeeded()
+                dead = [o for o in outcomes if isinstance(o, DeadLetter)]
                 if dead:
                     self.status.failed(f"dead-lettered {len(dead)} record(s): {dead[-1].reason}")
         finally:
             producer.close(timeout=10)
             consumer.close()
+            parked.conn.close()
             self.status.close()
 
-    def _dead_letter(self, producer: KafkaProducer, letter: DeadLetter) -> None:
+    # outcomes -------------------------------------------------------------------------------------
+    def _apply(self, records: list[Record]) -> list[Outcome]:
+        """Handle records; a failure that belongs to records, not the batch, is narrowed down to
+        the records that cause it by handling them one at a time."""
+        try:
+            return list(self.handler.handle(records))
+        except BaseException as exc:  # noqa: BLE001 - classified below; fatal ones re-raised
+            verdict = classify(exc)
+            if verdict == "retry":
+                raise _Retry() from exc
+            if verdict == "fatal":
+                self.log.error("handler failed; stopping the worker", error=redact(str(exc)),
+                               records=len(records), exc_info=True)
+                raise
+            if len(records) > 1:
+                return [outcome for record in records for outcome in self._apply([record])]
+            record = records[0]
+            if isinstance(exc, NotYet):
+                return [Parked(record, str(exc), exc.retry_after_s)]
+            return [DeadLetter(record, str(exc), error_code(exc), exc)]
+
+    def _settle(self, producer: KafkaProducer, parked: ParkedRecords, outcomes: Sequence[Outcome]) -> None:
+        """Dead letters acknowledged by Kafka and parked records written, before the commit."""
+        letters = [o for o in outcomes if isinstance(o, DeadLetter)]
+        if letters:
+            send_acknowledged(producer, [self._letter(letter) for letter in letters])
+            for letter in letters:
+                self.dead_lettered += 1
+                METRICS.dead_letters.labels(self.handler.name, letter.error_code or "").inc()
+                record = letter.record
+                self.log.warning("dead-lettered a record", reason=letter.reason, code=letter.error_code,
+                                 topic=record.topic, partition=record.partition, offset=record.offset)
+        now = datetime.now()
+        for outcome in outcomes:
+            if isinstance(outcome, Parked):
+                r = outcome.record
+                parked.park(r.topic, r.partition, r.offset, r.key, r.value, r.headers, outcome.reason,
+                            now + timedelta(seconds=outcome.retry_after_s))
+                self._parked_keys.add((r.topic, r.key))
+                self.parked += 1
+                self.log.info("parked a record until due", reason=outcome.reason, topic=r.topic,
+                              partition=r.partition, offset=r.offset, retry_after_s=outcome.retry_after_s)
+
+    def _letter(self, letter: DeadLetter) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
+        """The original record with its own headers, plus why and where it failed (Kafka Connect's
+        ``errors.deadletterqueue.context.headers.enable`` set, under ``dlq.``)."""
         record = letter.record
-        headers = [
-            ("dlq.reason", letter.reason.encode()),
+        headers = [(k, v) for k, v in record.headers if not k.startswith("dlq.")] + [
+            ("dlq.reason", redact(letter.reason).encode()),
             ("dlq.error.code", (letter.error_code or "").encode()),
             ("dlq.source.topic", record.topic.encode()),
             ("dlq.source.partition", str(record.partition).encode()),
@@ -198,12 +288,81 @@ class WorkerLoop:
             ("dlq.worker", self.handler.name.encode()),
             ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
         ]
-        producer.send(dlq_topic(self.settings, self.handler.name), key=record.key, value=record.value,
-                      headers=headers)
-        self.dead_lettered += 1
-        METRICS.dead_letters.labels(self.handler.name, letter.error_code or "").inc()
-        self.log.warning("dead-lettered a record", reason=letter.reason, code=letter.error_code,
-                         topic=record.topic, partition=record.partition, offset=record.offset)
+        if letter.error is not None:
+            headers += [("dlq.exception.class", type(letter.error).__qualname__.encode()),
+                        ("dlq.exception.message", redact(str(letter.error)).encode())]
+        return dlq_topic(self.settings, self.handler.name), record.key, record.value, headers
+
+    # work without new records -----------------------------------------------------------------------
+    def _tick(self) -> None:
+        """The handler's scheduled work, failing like ``handle``: retried later, or fatal."""
+        if time.monotonic() < self._tick_resume:
+            return
+        try:
+            self.handler.tick()
+            self._tick_attempt = 0
+        except BaseException as exc:  # noqa: BLE001 - classified; fatal ones re-raised
+            if classify(exc) == "fatal":
+                self.log.error("scheduled work failed; stopping the worker", error=redact(str(exc)), exc_info=True)
+                raise
+            self._tick_attempt += 1
+            pause = backoff_delay(self._tick_attempt, self.settings.workers.retry_base_s,
+                                  self.settings.workers.retry_cap_s)
+            self._tick_resume = time.monotonic() + pause
+            self.status.failed(f"scheduled work failed: {exc}")
+            self.log.warning("scheduled work failed; will retry", error=str(exc), pause_s=round(pause, 2))
+
+    def _handle_due_parked(self, producer: KafkaProducer, parked: ParkedRecords) -> None:
+        if time.monotonic() < self._next_parked_check:
+            return
+        self._next_parked_check = time.monotonic() + 1.0
+        try:
+            due = parked.claim_due(datetime.now())
+            count, oldest = parked.summary()
+        except Exception as exc:  # noqa: BLE001 - the state store away: try again in a second
+            if classify(exc) == "fatal":
+                raise
+            self.log.warning("parked records unreadable; will retry", error=str(exc))
+            return
+        METRICS.parked_records.labels(self.handler.name).set(count)
+        METRICS.parked_oldest_seconds.labels(self.handler.name).set(
+            (datetime.now() - oldest).total_seconds() if oldest else 0)
+        if not due:
+            if not count:
+                self._parked_keys.clear()
+            return
+        workers = self.settings.workers
+        records, expired = [], []
+        for p in due:
+            record = Record(p.topic, p.partition, p.offset, p.key, p.value, headers=p.headers)
+            waited = (datetime.now() - p.parked_at).total_seconds()
+            if not _parse(record, self.handler.event_fields):
+                expired.append(DeadLetter(record, "not a JSON change event", "MALFORMED_EVENT"))
+            elif waited > workers.park_max_s:
+                expired.append(DeadLetter(record, f"parked {waited / 3600:.1f} h, longer than workers.park_max_s: "
+                                                  f"{p.reason}", "PARKED_TOO_LONG"))
+            else:
+                records.append(record)
+        attempts = {(p.topic, p.partition, p.offset): p.attempts for p in due}
+        try:
+            outcomes = expired + (self._apply(records) if records else [])
+        except _Retry as retry:
+            self.log.warning("parked records could not be handled yet", error=str(retry.__cause__))
+            return  # claims lapse; tried again later
+        letters = [o for o in outcomes if isinstance(o, DeadLetter)]
+        if letters:
+            self._settle(producer, parked, letters)
+        again = {(o.record.topic, o.record.partition, o.record.offset): o for o in outcomes if isinstance(o, Parked)}
+        now = datetime.now()
+        for p in due:
+            key = (p.topic, p.partition, p.offset)
+            if key in again:
+                wait = min(600.0, max(again[key].retry_after_s, workers.park_retry_s * 2 ** attempts[key]))
+                parked.park(p.topic, p.partition, p.offset, p.key, p.value, p.headers, again[key].reason,
+                            now + timedelta(seconds=wait))
+            else:
+                parked.release(p.topic, p.partition, p.offset)
+        self._parked_keys = parked.parked_keys()
 
 
 class _AssignmentLog(ConsumerRebalanceListener):
@@ -243,7 +402,7 @@ def _backlog(consumer: KafkaConsumer) -> int:
             continue
         try:
             total += max(0, high - consumer.position(tp, timeout_ms=0))
-        except Exception:
+        except Exception:  # noqa: BLE001 - a hint only; no position yet means nothing to add
             continue
     return total
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from config.settings import WalmartSettings
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
+from plumbing.retry import backoff_delay
 from sync_workers.walmart.errors import (
     WalmartAuthError,
     WalmartClientError,
@@ -153,7 +154,7 @@ class WalmartClient:
         return headers
 
     def _backoff(self, attempt: int) -> float:
-        return self.rng.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2 ** attempt))
+        return backoff_delay(attempt, self.backoff_base_s, self.backoff_cap_s, self.rng)
 
     def _send(self, api: str, method: str, path: str, *, params: dict[str, Any] | None = None,
               json: Any = None, data: Any = None, files: Any = None,

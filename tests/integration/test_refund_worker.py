@@ -19,7 +19,7 @@ from tests.support.cdc_helpers import (
 @pytest.fixture
 def pipeline(stack, tmp_path):
     with worker_pipeline(stack, tmp_path, "open_source", "refund", 20,
-                         [f"WS-{n:06d}" for n in range(1, 21)]) as running:
+                         [f"WS-{n:06d}" for n in range(1, 21)], workers={"park_retry_s": 0.5}) as running:
         yield running
 
 
@@ -92,7 +92,12 @@ def test_refund_waits_for_the_shipment_then_lands(pipeline) -> None:
                                              [("1", items[0], "WS-000007", 1)])
     with env.admin_connection() as conn, conn.cursor() as cur:
         credit_memo(cur, order_id, {items[0]: (1, 8.0, 0.64)})
-    wait_for(lambda: loop.retries >= 1, 20, "the worker to wait for Walmart's shipment")
+    # parked (not retried in place): the refund partition is not held back while it waits
+    wait_for(lambda: loop.parked >= 1, 20, "the worker to park the refund until Walmart has the shipment")
     assert refunds(app, po) == {"1": []}
+    assert loop.retries == 0
+    with connect_state(settings).cursor() as cur:
+        cur.execute("SELECT reason FROM parked_records WHERE worker = 'refund'")
+        assert "not yet on Walmart" in cur.fetchone()[0]
     walmart.lines[0].statuses[0].status = "Shipped"  # the shipment worker catches up
     wait_for(lambda: refunds(app, po)["1"] == [("PRODUCT", -8.0)], 30, "the refund after the shipment")

@@ -199,6 +199,28 @@ def emulator_state(emulator: Any) -> dict[str, Any]:
     return requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()
 
 
+def committed_to_end(settings: Any, group: str, families: tuple[str, ...]) -> bool:
+    """True once ``group`` has committed every partition of its topics up to the log end: every
+    record so far was handled (applied, dead-lettered or parked), not merely fetched."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.admin import KafkaAdminClient
+
+    from plumbing.kafka import connection_kwargs, topic_name
+
+    kafka = settings.kafka
+    topics = [topic_name(kafka, family) for family in families]
+    consumer = KafkaConsumer(**connection_kwargs(kafka, "walmart-sync-test-ends"))
+    admin = KafkaAdminClient(**connection_kwargs(kafka, "walmart-sync-test-offsets"))
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        ends = consumer.end_offsets(partitions)
+        committed = admin.list_consumer_group_offsets(f"{kafka.topic_prefix}.{group}")
+        return all(end == 0 or (tp in committed and committed[tp].offset >= end) for tp, end in ends.items())
+    finally:
+        consumer.close()
+        admin.close()
+
+
 def replay_through_fresh_group(settings: Any, worker_class: type) -> None:
     """Run an order worker under a new consumer group over every event so far, as after a crash
     before the offset commit, and return once it has handled them."""
@@ -214,8 +236,8 @@ def replay_through_fresh_group(settings: Any, worker_class: type) -> None:
     thread = threading.Thread(target=replay.run, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: replay.batches >= 1, 30, "the replay to process the events")
-        time.sleep(1.0)
+        wait_for(lambda: committed_to_end(settings, replay_class.name, replay_class.families), 60,
+                 "the replay group's committed offsets to reach the end of its topics")
     finally:
         replay.stop()
         thread.join(30)
