@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import CLIENT, pipeline, print_table  # noqa: E402
-from mappings.inventory import walmart_quantity  # noqa: E402
-from sync_workers.commerce.salable import read_positions  # noqa: E402
-from sync_workers.walmart.limits import PUBLISHED_LIMITS  # noqa: E402
+from bench.harness import CLIENT, pipeline, print_table
+from mappings.inventory import walmart_quantity
+from sync_workers.commerce.salable import read_positions
+from sync_workers.walmart.limits import PUBLISHED_LIMITS
 
 FEED_DELAYS_S = (60.0, 300.0)
 

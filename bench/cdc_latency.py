@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cdc_listener.listener import Listener  # noqa: E402
-from devstack.environment import prepare_environment  # noqa: E402
-from devstack.stack import LocalStack  # noqa: E402
+from cdc_listener.listener import Listener
+from devstack.environment import prepare_environment
+from devstack.stack import LocalStack
 
 
 def main() -> int:

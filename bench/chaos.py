@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import print_table  # noqa: E402
-from devstack.chaos import run_chaos  # noqa: E402
-from devstack.stack import LocalStack  # noqa: E402
-from plumbing.logs import configure_logging  # noqa: E402
+from bench.harness import print_table
+from devstack.chaos import run_chaos
+from devstack.stack import LocalStack
+from plumbing.logs import configure_logging
 
 
 def main() -> int:

@@ -23,10 +23,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import CLIENT, pipeline, print_table, summary  # noqa: E402
-from devstack.walmart_emulator.app import WalmartEmulator  # noqa: E402
-from sync_workers.stores.order_map import OrderMap  # noqa: E402
-from sync_workers.stores.value_state import connect_state  # noqa: E402
+from bench.harness import CLIENT, pipeline, print_table, summary
+from devstack.walmart_emulator.app import WalmartEmulator
+from sync_workers.stores.order_map import OrderMap
+from sync_workers.stores.value_state import connect_state
 
 TIME_SCALE = 60.0
 RATES = {"inventory": 2.0, "price": 1.0, "shipment": 0.5}

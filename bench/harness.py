@@ -20,13 +20,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cdc_listener.listener import Listener  # noqa: E402
-from devstack.environment import CommerceEnvironment, prepare_environment  # noqa: E402
-from devstack.stack import LocalStack  # noqa: E402
-from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits  # noqa: E402
-from devstack.walmart_emulator.server import EmulatorServer  # noqa: E402
-from sync_workers.runtime.loop import WorkerLoop  # noqa: E402
-from walmart_sync.components import build_worker  # noqa: E402
+from cdc_listener.listener import Listener
+from devstack.environment import CommerceEnvironment, prepare_environment
+from devstack.stack import LocalStack
+from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits
+from devstack.walmart_emulator.server import EmulatorServer
+from sync_workers.runtime.loop import WorkerLoop
+from walmart_sync.components import build_worker
 
 CLIENT = ("local-client", "local-secret")
 

@@ -28,18 +28,18 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import CLIENT, print_table, scaled_rate_limits  # noqa: E402
-from devstack.environment import prepare_environment  # noqa: E402
-from devstack.mariadb import free_port  # noqa: E402
-from devstack.stack import LocalStack  # noqa: E402
-from devstack.walmart_catalogue import catalogue_entries  # noqa: E402
-from plumbing.db import connect_commerce  # noqa: E402
-from plumbing.logs import configure_logging  # noqa: E402
-from sync_workers.push.listings.worker import build_matcher  # noqa: E402
-from sync_workers.stores.value_state import connect_state  # noqa: E402
-from sync_workers.walmart.client import WalmartClient  # noqa: E402
-from sync_workers.walmart.limits import PUBLISHED_LIMITS  # noqa: E402
-from walmart_sync.commands.listings import ProgressLine  # noqa: E402
+from bench.harness import CLIENT, print_table, scaled_rate_limits
+from devstack.environment import prepare_environment
+from devstack.mariadb import free_port
+from devstack.stack import LocalStack
+from devstack.walmart_catalogue import catalogue_entries
+from plumbing.db import connect_commerce
+from plumbing.logs import configure_logging
+from sync_workers.push.listings.worker import build_matcher
+from sync_workers.stores.value_state import connect_state
+from sync_workers.walmart.client import WalmartClient
+from sync_workers.walmart.limits import PUBLISHED_LIMITS
+from walmart_sync.cli.listings import ProgressLine
 
 FEED_DELAYS_S = (60.0, 900.0)
 

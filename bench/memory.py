@@ -26,14 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import CLIENT, print_table  # noqa: E402
-from devstack.environment import prepare_environment  # noqa: E402
-from devstack.mariadb import free_port  # noqa: E402
-from devstack.processes import child_pids  # noqa: E402
-from devstack.stack import LocalStack  # noqa: E402
-from devstack.walmart_emulator.app import WalmartEmulator  # noqa: E402
-from devstack.walmart_emulator.server import EmulatorServer  # noqa: E402
-from plumbing.kafka import ensure_topics, topic_name  # noqa: E402
+from bench.harness import CLIENT, print_table
+from devstack.environment import prepare_environment
+from devstack.mariadb import free_port
+from devstack.processes import child_pids
+from devstack.stack import LocalStack
+from devstack.walmart_emulator.app import WalmartEmulator
+from devstack.walmart_emulator.server import EmulatorServer
+from plumbing.kafka import ensure_topics, topic_name
 
 REPO = Path(__file__).resolve().parents[1]
 SKUS = 2_000

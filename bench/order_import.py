@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import print_table, summary  # noqa: E402
-from devstack.commerce_emulator.app import CommerceEmulator  # noqa: E402
-from devstack.environment import prepare_environment  # noqa: E402
-from devstack.stack import LocalStack  # noqa: E402
-from devstack.walmart_emulator.app import WalmartEmulator  # noqa: E402
-from devstack.walmart_emulator.server import EmulatorServer  # noqa: E402
-from walmart_sync.components import build_poller, build_worker  # noqa: E402
+from bench.harness import print_table, summary
+from devstack.commerce_emulator.app import CommerceEmulator
+from devstack.environment import prepare_environment
+from devstack.stack import LocalStack
+from devstack.walmart_emulator.app import WalmartEmulator
+from devstack.walmart_emulator.server import EmulatorServer
+from walmart_sync.components import build_poller, build_worker
 
 TOKEN = "bench-token"
 

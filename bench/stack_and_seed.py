@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devstack.commerce_db import create_commerce_database  # noqa: E402
-from devstack.seed import seed_commerce  # noqa: E402
-from devstack.stack import LocalStack  # noqa: E402
+from devstack.commerce_db import create_commerce_database
+from devstack.seed import seed_commerce
+from devstack.stack import LocalStack
 
 TARGETS = {"stack_start_s": 3.0, "seed_open_source_s": 10.0, "seed_adobe_commerce_s": 10.0}
 

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic_core import to_json
 from pymysqlreplication.event import (
     GtidEvent,
     HeartbeatLogEvent,
@@ -46,12 +45,12 @@ from cdc_listener.stream import (
 )
 from cdc_listener.translate import WATCHED_TABLES, translate
 from config import Settings
-from domain.events import FAMILIES, SCHEMA_VERSION, event_id
+from domain.events import FAMILIES, Operation, encode_change_event, event_id
 from plumbing.db import connect_commerce, connect_state_store
 from plumbing.kafka import ensure_topics, topic_name
 from plumbing.logs import get_logger
 
-OPS = {WriteRowsEvent: "insert", UpdateRowsEvent: "update", DeleteRowsEvent: "delete"}
+OPS: dict[type, Operation] = {WriteRowsEvent: "insert", UpdateRowsEvent: "update", DeleteRowsEvent: "delete"}
 
 
 class Listener:
@@ -264,14 +263,10 @@ class Listener:
                         before, after = row["values"], None
                     rows_counter.inc()
                     for sub, draft in enumerate(translate(table, op, before, after, catalog)):
-                        publisher.send(draft.family, draft.key, to_json({
-                            "schema_version": SCHEMA_VERSION,
-                            "event_id": (eid := event_id(txn, ordinal, sub)),
-                            "family": draft.family, "type": draft.type, "op": draft.op,
-                            "key": draft.key, "sku": draft.sku, "order_id": draft.order_id,
-                            "entity": draft.entity, "before": draft.before, "after": draft.after,
-                            "reservation": draft.reservation.model_dump() if draft.reservation else None,
-                            "source": info, "captured_at": now}), eid, slot)
+                        eid = event_id(txn, ordinal, sub)
+                        publisher.send(draft.family, draft.key, encode_change_event(
+                            eid, draft.family, draft.type, draft.op, draft.key, draft.sku, draft.order_id,
+                            draft.entity, draft.before, draft.after, draft.reservation, info, now), eid, slot)
                         counter = event_counters.get((draft.family, draft.type))
                         if counter is None:
                             counter = event_counters[(draft.family, draft.type)] = \

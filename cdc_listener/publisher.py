@@ -24,7 +24,7 @@ from typing import Any
 
 from cdc_listener.position import BinlogPosition, ListenerError
 from config.settings import KafkaSettings
-from domain.events import FAMILIES
+from domain.events import FAMILIES, Family
 
 BATCH_ITEMS = 256
 REPORT_INTERVAL_S = 0.01
@@ -177,7 +177,7 @@ def _publisher_main(inbox: Any, outbox: Any, kafka_json: str, topics: list[str],
 class PublisherProcess:
     """The decoder's handle on the publisher process."""
 
-    def __init__(self, kafka: KafkaSettings, topics: dict[str, str],
+    def __init__(self, kafka: KafkaSettings, topics: dict[Family, str],
                  on_ack: Callable[[str, str, float], None] | None = None):
         self.kafka = kafka
         self.topics = topics
@@ -229,7 +229,7 @@ class PublisherProcess:
         self._batch.append(("o", self._next_slot))
         return self._next_slot
 
-    def send(self, family: str, key: str, value: bytes, event_id: str, slot: int) -> None:
+    def send(self, family: Family, key: str, value: bytes, event_id: str, slot: int) -> None:
         """``value`` is the serialised ``ChangeEvent`` (see domain.events)."""
         self._batch.append(("e", slot, self._family_index[family], key.encode(), value, event_id))
         self._sent += 1

@@ -40,7 +40,7 @@ class ConfigError(Exception):
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     """Turn ``["kafka.partitions=3", "mapping.carrier_map.ups=UPS"]`` into a nested dict."""
     nested: dict[str, Any] = {}
-    problems = []
+    problems: list[str] = []
     for pair in pairs:
         path, sep, value = pair.partition("=")
         keys = [k.strip() for k in path.split(".")]
@@ -83,8 +83,7 @@ def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
     for part in loc:
         field = model.model_fields.get(str(part)) if model else None
         annotation = field.annotation if field else None
-        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
-        model = annotation if is_model else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
     return model
 
 
@@ -106,7 +105,7 @@ def _suggestion(loc: Sequence[str | int]) -> str:
 
 
 def describe_validation_error(error: ValidationError) -> list[str]:
-    problems = []
+    problems: list[str] = []
     for item in error.errors(include_input=True, include_url=False):
         loc = [p for p in item["loc"] if not isinstance(p, int) or p >= 0]
         name = ".".join(map(str, loc)) or "settings"

@@ -85,7 +85,9 @@ def render() -> str:
             section([*path, name], sub)
 
     for name, field in Settings.model_fields.items():
-        section([name], _section_model(field.annotation))
+        model = _section_model(field.annotation)
+        if model is not None:
+            section([name], model)
     out.extend([
         "## Consumer tuning keys",
         "",

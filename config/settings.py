@@ -29,6 +29,13 @@ WALMART_PRODUCTION_URL = "https://marketplace.walmartapis.com"
 WALMART_SANDBOX_URL = "https://sandbox.walmartapis.com"
 
 
+IdentifierType = Literal["upc", "gtin", "ean", "isbn"]
+
+
+def _default_identifier_attributes() -> dict[IdentifierType, str]:
+    return {"upc": "upc", "gtin": "gtin", "ean": "ean"}
+
+
 class Section(BaseModel):
     """Base for every settings section: unknown keys are typos and must fail loudly."""
 
@@ -325,8 +332,8 @@ class MappingSettings(Section):
         description="Walmart refundReason for Commerce credit memos (Commerce records no reason of its own).")
     walmart_method_code: Literal["Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"] = Field(
         "Standard", description="Walmart methodCode sent with shipments.")
-    identifier_attributes: dict[Literal["upc", "gtin", "ean", "isbn"], str] = Field(
-        default_factory=lambda: {"upc": "upc", "gtin": "gtin", "ean": "ean"},
+    identifier_attributes: dict[IdentifierType, str] = Field(
+        default_factory=_default_identifier_attributes,
         description="Walmart product id type -> Commerce attribute code holding it.",
     )
 

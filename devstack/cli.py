@@ -19,7 +19,7 @@ from walmart_sync.cli.common import EXIT_CONFIG, EXIT_OK
 class DemoCommand:
     name = "demo"
 
-    def add_parser(self, commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def add_parser(self, commands: argparse._SubParsersAction) -> None:
         demo = commands.add_parser(
             "demo", help="run walmart-sync on the embedded local stack (MariaDB + Kafka broker)")
         demo.add_argument("--products", type=int, default=1000, help="products to seed (default 1000)")
@@ -37,7 +37,7 @@ class DemoCommand:
 class EmulatorCommand:
     name = "emulator"
 
-    def add_parser(self, commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def add_parser(self, commands: argparse._SubParsersAction) -> None:
         emulator = commands.add_parser("emulator", help="run a local emulator (for the demo and trials)")
         emulator_sub = emulator.add_subparsers(dest="emulator_name", metavar="NAME", required=True)
         walmart = emulator_sub.add_parser("walmart", help="the Walmart Marketplace seller API emulator")

@@ -176,7 +176,7 @@ def _listings(env: Any, settings: Any, walmart: Any) -> None:
     from plumbing.db import connect_commerce
     from sync_workers.push.listings.worker import build_matcher
     from sync_workers.walmart.client import WalmartClient
-    from walmart_sync.commands.listings import ProgressLine
+    from walmart_sync.cli.listings import ProgressLine
 
     _say("listings (walmart-sync listings add --all, then listings match):")
     state = _state(settings)

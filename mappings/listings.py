@@ -46,7 +46,7 @@ def isbn10_to_13(isbn10: str) -> str:
     return body + str(gtin_check_digit(body))
 
 
-def choose_identifier(values: Mapping[str, Any], attributes: Mapping[str, str]) -> ChosenIdentifier:
+def choose_identifier(values: Mapping[str, Any], attributes: Mapping[Any, str]) -> ChosenIdentifier:
     """The first valid identifier in ``attributes`` order (id type -> attribute code)."""
     problems = []
     for kind, code in attributes.items():
@@ -54,7 +54,7 @@ def choose_identifier(values: Mapping[str, Any], attributes: Mapping[str, str]) 
         if raw is None or str(raw).strip() == "":
             continue
         try:
-            value = normalize_identifier(kind, str(raw))  # type: ignore[arg-type]
+            value = normalize_identifier(kind, str(raw))
         except InvalidIdentifier as exc:
             problems.append(f"{kind.upper()} {str(raw).strip()!r} (attribute {code}) {exc.reason}")
             continue

@@ -67,7 +67,7 @@ def walmart_order_to_cart(order: dict[str, Any]) -> CartRequest:
     for line in lines:
         sku = (line.get("item") or {}).get("sku")
         try:
-            ordered = int((line.get("orderLineQuantity") or {}).get("amount"))
+            ordered = int((line.get("orderLineQuantity") or {}).get("amount") or 0)
         except (TypeError, ValueError):
             raise OrderShapeError(f"line {line.get('lineNumber')}: orderLineQuantity is not a number") from None
         if not sku or ordered <= 0 or ordered > 10_000:

@@ -101,6 +101,6 @@ def send_acknowledged(producer: Any, messages: list[tuple[str, bytes | None, byt
     for future in futures:
         try:
             results.append(future.get(timeout=timeout_s))
-        except Exception as exc:  # noqa: BLE001 - KafkaError, KafkaTimeoutError: all mean "not durable"
+        except Exception as exc:
             raise ProduceFailed(f"Kafka did not acknowledge a record: {type(exc).__name__}: {exc}") from exc
     return results

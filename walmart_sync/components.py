@@ -9,6 +9,7 @@ that needs none of them (``--help``, ``healthcheck``) loads none of them.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from config import Settings
@@ -92,7 +93,7 @@ def build_components(settings: Settings, chosen: list[str], start: StartSpec | N
     for name in WORKERS:
         if name in chosen:
             loop = build_worker(name, settings)
-            components.append(Component(name, loop.run, loop.stop, lambda loop=loop: worker_ready(loop)))
+            components.append(Component(name, loop.run, loop.stop, partial(worker_ready, loop)))
     for name in POLLERS:
         if name in chosen:
             poller = build_poller(name, settings)

@@ -38,7 +38,8 @@ class Supervisor:
             component.run()
         except BaseException as exc:
             component.error = exc
-            self.log.error("component failed; stopping the others", component=component.name, error=str(exc))
+            self.log.error("component failed; stopping the others", component=component.name,
+                           error=f"{type(exc).__name__}: {exc}", exc_info=exc)  # redacted by the renderer
         finally:
             if not self._stopping.is_set():
                 if component.error is None:

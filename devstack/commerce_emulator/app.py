@@ -256,7 +256,8 @@ class CommerceEmulator:
                         "WHERE quote_id = %s ORDER BY item_id", (cart_id,))
             items = cur.fetchall()
             if not items:
-                raise MagentoError(400, "A server error stopped your order from being placed. Please try to place your order again.")
+                raise MagentoError(400, "A server error stopped your order from being placed. "
+                                        "Please try to place your order again.")
             cur.execute("SELECT address_type, email, firstname, lastname, street, city, region, postcode, country_id, "
                         "telephone, shipping_method, shipping_amount, shipping_tax_amount FROM quote_address WHERE quote_id = %s",
                         (cart_id,))

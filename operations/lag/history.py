@@ -33,7 +33,7 @@ class LagHistory:
             cur.execute(DDL)
 
     def record(self, samples: dict[str, GroupSample]) -> None:
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for s in samples.values():
             if not s.partitions:
                 rows.append((s.taken_at, s.name, s.group_id, None, None, None, None, None, None, s.members, s.state,

@@ -133,7 +133,8 @@ class OrderImporter:
             order_id = self.commerce.place_order(cart_id, mapping.payment_method)
         except CommerceClientError as exc:
             if exc.message.startswith(OUT_OF_STOCK):
-                return self._out_of_stock(po, order, exc)
+                self._out_of_stock(po, order, exc)
+                return None
             code = "UNKNOWN_SKU" if exc.status == 404 else "COMMERCE_REFUSED"
             reason = f"Commerce refused Walmart order {po} at {step}: {exc.message}"
             self.orders.set_state(po, "failed_" + code.lower(), error=reason)

@@ -77,10 +77,12 @@ class ReturnImporter:
             return reason, "MALFORMED_RETURN"
         mapped = self.orders.lines_of(sorted({po for _, po, _ in lines}))
         unknown = sorted({f"{po} line {n}" for _, po, n in lines if (po, n) not in mapped})
-        records = [ReturnLineRecord(return_id, l.returnOrderLineNumber, po, n, *(
-            (mapped[(po, n)][0], mapped[(po, n)][1]) if (po, n) in mapped else (None, None)),
-            (l.item.sku if l.item else None), int(l.quantity.measurementValue), l.returnReason)
-            for l, po, n in lines]
+        records = [ReturnLineRecord(return_id, line.returnOrderLineNumber, po, n,
+                                    mapped[(po, n)][0] if (po, n) in mapped else None,
+                                    mapped[(po, n)][1] if (po, n) in mapped else None,
+                                    line.item.sku if line.item else None, int(line.quantity.measurementValue),
+                                    line.returnReason)
+                   for line, po, n in lines]
         self.returns.record(return_id, found.customerOrderId, found.overall_status, found.returnOrderDate, records)
         if unknown:
             reason = (f"Walmart return {return_id} is for order lines walmart-sync did not import: "
@@ -89,7 +91,8 @@ class ReturnImporter:
             return reason, "UNKNOWN_ORDER"
         state = self.returns.state(return_id)
         if not self.rma_available:
-            return self._record_only(return_id, state)
+            self._record_only(return_id, state)
+            return None
         return self._as_rmas(return_id, found, self.returns.lines(return_id), state)
 
     def _record_only(self, return_id: str, state: Any) -> None:
@@ -105,7 +108,7 @@ class ReturnImporter:
                  state: Any) -> tuple[str, str] | None:
         by_order: dict[int, list[ReturnLineRecord]] = {}
         for line in lines:
-            by_order.setdefault(int(line.commerce_order_id), []).append(line)
+            by_order.setdefault(int(line.commerce_order_id or 0), []).append(line)
         rma_ids: dict[int, int] = {}
         for order_id, order_lines in by_order.items():
             rma_id = order_lines[0].commerce_rma_id
@@ -116,7 +119,8 @@ class ReturnImporter:
                     if exc.status == 404 and exc.message == NO_RMA_MODULE and self.settings.commerce_api.rma == "auto":
                         self.rma_available = False
                         self.log.warning("the store has no RMA module; Walmart returns are recorded only")
-                        return self._record_only(return_id, state)
+                        self._record_only(return_id, state)
+                        return None
                     reason = f"Commerce refused the RMA for Walmart return {return_id}: {exc.message}"
                     self.returns.set_status(return_id, "failed_rma", reason)
                     return reason, "COMMERCE_REFUSED"
@@ -153,7 +157,8 @@ class ReturnImporter:
         rma = self.commerce.get_rma(rma_id)
         quantities: dict[int, int] = {}
         for line in lines:
-            quantities[int(line.commerce_item_id)] = quantities.get(int(line.commerce_item_id), 0) + line.quantity
+            item_id = int(line.commerce_item_id or 0)
+            quantities[item_id] = quantities.get(item_id, 0) + line.quantity
         items = [{"entity_id": item["entity_id"], "status": "received",
                   "qty_returned": quantities.get(int(item["order_item_id"]), 0)}
                  for item in rma.get("items") or [] if int(item["order_item_id"]) in quantities]

@@ -23,7 +23,8 @@ from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
 class OrderWorker:
     name: str
     families: tuple[str, ...]
-    event_fields = ("family", "order_id")
+    event_fields: tuple[str, ...] | None = ("family", "order_id")
+    backlog_records = 0
     action: str  # for messages: "shipment", "cancellation"
 
     def __init__(self, settings: Settings, client: WalmartClient, commerce: Any, orders: OrderMap):

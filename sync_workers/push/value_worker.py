@@ -4,8 +4,8 @@ Events only name SKUs. For them the worker reads the current target values from 
 one batch (the event is the trigger, the database the truth), skips what Walmart already
 confirmed, and pushes the rest: single calls while the API's budget drains them faster than a
 feed would be processed, otherwise the budget's worth as singles and the rest in one feed
-(push_plan.py). Submitted feeds are recorded in the state schema and polled on a timer; when one completes its successes are confirmed and all
-its SKUs are checked again, so a value that changed meanwhile, or a failed item, is pushed afresh.
+(push/plan.py). Submitted feeds are recorded in the state schema and polled on a timer; when one
+completes its successes are confirmed and all its SKUs are checked again, so a value that changed meanwhile, or a failed item, is pushed afresh.
 Walmart refusing a SKU for good dead-letters that SKU's records.
 
 Bursts: a transaction of thousands of rows (an import, a warehouse sync) is committed whole before
@@ -37,6 +37,7 @@ from sync_workers.stores.value_state import ValueState
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
 from sync_workers.walmart.feeds import BUCKETS as FEED_BUCKETS
+from sync_workers.walmart.feeds import FeedType
 
 BULK_SCAN_INTERVAL_S = 30.0
 
@@ -44,8 +45,8 @@ BULK_SCAN_INTERVAL_S = 30.0
 class ValueWorker:
     name: str
     families: tuple[str, ...]
-    event_fields = ("family", "sku", "event_id")
-    feed_type: str
+    event_fields: tuple[str, ...] | None = ("family", "sku", "event_id")
+    feed_type: FeedType
     single_api: str  # the client's bucket for single updates
 
     def __init__(self, settings: Settings, client: WalmartClient, commerce: Any, state: ValueState,
@@ -179,7 +180,8 @@ class ValueWorker:
             self.commerce.ping()
             targets = self.read_targets(skus)
             # clear the due checks being served now; set the next ones (price windows)
-            self.state.schedule({sku: None for sku in skus & self._scheduled} | self.next_checks(skus))
+            cleared: dict[str, datetime | None] = {sku: None for sku in skus & self._scheduled}
+            self.state.schedule(cleared | self.next_checks(skus))
             self._scheduled -= skus
             confirmed = self.state.confirmed(sorted(skus))
             in_flight = self._in_flight()

@@ -83,7 +83,7 @@ def recent_letters(settings: Settings, worker: str, limit: int = 5) -> list[Lett
         deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline and (len(ends) < len(assigned) or
                                                any(consumer.position(tp) < end for tp, end in ends.items())):
-            for tp, records in consumer.poll(timeout_ms=100).items():
+            for _tp, records in consumer.poll(timeout_ms=100).items():
                 letters += [Letter(r.partition, r.offset, r.timestamp, r.key, r.value,
                                    {k: v.decode(errors="replace") for k, v in r.headers}) for r in records]
             ends = {tp: hw for tp in assigned if (hw := consumer.highwater(tp)) is not None}

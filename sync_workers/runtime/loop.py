@@ -238,7 +238,7 @@ class WorkerLoop:
         the records that cause it by handling them one at a time."""
         try:
             return list(self.handler.handle(records))
-        except BaseException as exc:  # noqa: BLE001 - classified below; fatal ones re-raised
+        except BaseException as exc:
             verdict = classify(exc)
             if verdict == "retry":
                 raise _Retry() from exc
@@ -257,7 +257,7 @@ class WorkerLoop:
         """Dead letters acknowledged by Kafka and parked records written, before the commit."""
         letters = [o for o in outcomes if isinstance(o, DeadLetter)]
         if letters:
-            send_acknowledged(producer, [self._letter(letter) for letter in letters])
+            send_acknowledged(producer, [self.letter_message(letter) for letter in letters])
             for letter in letters:
                 self.dead_lettered += 1
                 METRICS.dead_letters.labels(self.handler.name, letter.error_code or "").inc()
@@ -275,7 +275,7 @@ class WorkerLoop:
                 self.log.info("parked a record until due", reason=outcome.reason, topic=r.topic,
                               partition=r.partition, offset=r.offset, retry_after_s=outcome.retry_after_s)
 
-    def _letter(self, letter: DeadLetter) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
+    def letter_message(self, letter: DeadLetter) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
         """The original record with its own headers, plus why and where it failed (Kafka Connect's
         ``errors.deadletterqueue.context.headers.enable`` set, under ``dlq.``)."""
         record = letter.record
@@ -301,7 +301,7 @@ class WorkerLoop:
         try:
             self.handler.tick()
             self._tick_attempt = 0
-        except BaseException as exc:  # noqa: BLE001 - classified; fatal ones re-raised
+        except BaseException as exc:
             if classify(exc) == "fatal":
                 self.log.error("scheduled work failed; stopping the worker", error=redact(str(exc)), exc_info=True)
                 raise
@@ -319,7 +319,7 @@ class WorkerLoop:
         try:
             due = parked.claim_due(datetime.now())
             count, oldest = parked.summary()
-        except Exception as exc:  # noqa: BLE001 - the state store away: try again in a second
+        except Exception as exc:
             if classify(exc) == "fatal":
                 raise
             self.log.warning("parked records unreadable; will retry", error=str(exc))
@@ -402,7 +402,7 @@ def _backlog(consumer: KafkaConsumer) -> int:
             continue
         try:
             total += max(0, high - consumer.position(tp, timeout_ms=0))
-        except Exception:  # noqa: BLE001 - a hint only; no position yet means nothing to add
+        except Exception:
             continue
     return total
 

@@ -34,6 +34,10 @@ DDL = (
 CHUNK = 2000
 
 
+# (status, reason, error code, Walmart item id, wpid, feed id); None keeps the ids as they are
+ListingChange = tuple[str, str | None, str | None, str | None, str | None, str | None]
+
+
 @dataclass(frozen=True)
 class Listing:
     sku: str
@@ -121,8 +125,7 @@ class ListingStore:
                    walmart_item_id: str | None = None, wpid: str | None = None, feed_id: str | None = None) -> None:
         self.set_many({sku: (status, reason, error_code, walmart_item_id, wpid, feed_id)})
 
-    def set_many(self, changes: dict[str, tuple[str, str | None, str | None, str | None, str | None, str | None]]
-                 ) -> None:
+    def set_many(self, changes: dict[str, ListingChange]) -> None:
         """sku -> (status, reason, error code, Walmart item id, wpid, feed id); None keeps ids."""
         if not changes:
             return

@@ -86,8 +86,8 @@ class OrderMap:
                 cur.execute(statement)
 
     def record(self, purchase_order_id: str, customer_order_id: str, commerce_order_id: int,
-               increment_id: str | None, lines: list[tuple[str, int, str, int]]) -> None:
-        """``lines``: (line number, Commerce item id, sku, quantity)."""
+               increment_id: str | None, lines: list[tuple[str, int | None, str, int]]) -> None:
+        """``lines``: (line number, Commerce item id or None where Magento made no item for it, sku, quantity)."""
         with self.conn.cursor() as cur:
             cur.execute("INSERT INTO walmart_order_map (purchase_order_id, customer_order_id, commerce_order_id, "
                         "commerce_increment_id) VALUES (%s, %s, %s, %s) ON DUPLICATE KEY UPDATE "

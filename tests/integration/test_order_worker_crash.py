@@ -103,7 +103,8 @@ def test_kill_9_mid_batch_then_restart_applies_each_change_once(stack, tmp_path,
                 except AssertionError:
                     restarted.terminate()
                     raise AssertionError(f"{emulator_state(emulator)['orders']} applied before restart: "
-                                         f"{applied_before_restart}\n" + first_log[-3000:] + "\n----\n" + restarted.communicate(timeout=20)[1][-4000:]) from None
+                                         f"{applied_before_restart}\n" + first_log[-3000:] + "\n----\n"
+                                         + restarted.communicate(timeout=20)[1][-4000:]) from None
             finally:
                 if restarted.poll() is None:
                     restarted.terminate()

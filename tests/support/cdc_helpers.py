@@ -201,24 +201,35 @@ def emulator_state(emulator: Any) -> dict[str, Any]:
 
 def committed_to_end(settings: Any, group: str, families: tuple[str, ...]) -> bool:
     """True once ``group`` has committed every partition of its topics up to the log end: every
-    record so far was handled (applied, dead-lettered or parked), not merely fetched."""
+    record so far was handled (applied, dead-lettered or parked), not merely fetched. The end is a
+    fetch's high watermark (right on every broker; Tansu's ListOffsets is not)."""
     from kafka import KafkaConsumer, TopicPartition
-    from kafka.admin import KafkaAdminClient
 
     from plumbing.kafka import connection_kwargs, topic_name
 
     kafka = settings.kafka
-    topics = [topic_name(kafka, family) for family in families]
-    consumer = KafkaConsumer(**connection_kwargs(kafka, "walmart-sync-test-ends"))
-    admin = KafkaAdminClient(**connection_kwargs(kafka, "walmart-sync-test-offsets"))
+    probe = KafkaConsumer(**connection_kwargs(kafka, "walmart-sync-test-ends"), enable_auto_commit=False,
+                          fetch_max_wait_ms=50)
+    committed = KafkaConsumer(**connection_kwargs(kafka, "walmart-sync-test-committed"), enable_auto_commit=False,
+                              group_id=f"{kafka.topic_prefix}.{group}")
     try:
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        ends = consumer.end_offsets(partitions)
-        committed = admin.list_consumer_group_offsets(f"{kafka.topic_prefix}.{group}")
-        return all(end == 0 or (tp in committed and committed[tp].offset >= end) for tp, end in ends.items())
+        partitions = [TopicPartition(topic, p) for topic in (topic_name(kafka, f) for f in families)
+                      for p in sorted(probe.partitions_for_topic(topic) or ())]
+        probe.assign(partitions)
+        probe.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(probe.highwater(tp) is None for tp in partitions):
+            probe.poll(timeout_ms=100)
+        for tp in partitions:
+            end = probe.highwater(tp)
+            if end is None:
+                return False
+            if end and (committed.committed(tp) or 0) < end:
+                return False
+        return True
     finally:
-        consumer.close()
-        admin.close()
+        probe.close()
+        committed.close()
 
 
 def replay_through_fresh_group(settings: Any, worker_class: type) -> None:

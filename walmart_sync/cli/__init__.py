@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from config import ConfigError
 from plumbing.logs import redact
 from walmart_sync.cli import config_check, dlq, healthcheck, lag, listen, listings, resync, run, work
-from walmart_sync.cli.common import EXIT_CONFIG, Command
+from walmart_sync.cli.common import EXIT_CONFIG, EXIT_FAILED, Command
 
-BUILT_IN: tuple[Command, ...] = (config_check, listen, work, run, dlq, lag, resync, listings,  # type: ignore[assignment]
+BUILT_IN: tuple[Command, ...] = (config_check, listen, work, run, dlq, lag, resync, listings,
                                  healthcheck)
 ENTRY_POINT_GROUP = "walmart_sync.commands"
 DEV_INSTALL = "pip install -e ./devstack (from a clone of the walmart-sync repository), or make demo"
@@ -45,7 +46,7 @@ class _Missing:
         self.name = name
         self.help_text = help_text
 
-    def add_parser(self, commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def add_parser(self, commands: argparse._SubParsersAction) -> None:
         parser = commands.add_parser(self.name, help=f"{self.help_text} (needs the walmart-sync-devstack package)",
                                      add_help=False)
         parser.add_argument("rest", nargs=argparse.REMAINDER)
@@ -72,7 +73,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     table: dict[str, Command] = {command.name: command for command in BUILT_IN}
     plugins = plugin_commands()
     for name, help_text in DEV_COMMANDS.items():
-        table[name] = plugins.pop(name, None) or _Missing(name, help_text)  # type: ignore[assignment]
+        table[name] = plugins.pop(name) if name in plugins else _Missing(name, help_text)
     table.update(plugins)
     for command in table.values():
         command.add_parser(subparsers)
@@ -89,3 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        print(f"walmart-sync {args.command}: failed\n{redact(traceback.format_exc())}", file=sys.stderr)
+        return EXIT_FAILED

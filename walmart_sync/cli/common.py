@@ -27,7 +27,7 @@ class Command(Protocol):
 
     name: str
 
-    def add_parser(self, commands: argparse._SubParsersAction) -> None: ...  # type: ignore[type-arg]
+    def add_parser(self, commands: argparse._SubParsersAction) -> None: ...
 
     def run(self, args: argparse.Namespace) -> int: ...
 

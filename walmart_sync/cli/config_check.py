@@ -10,7 +10,7 @@ from walmart_sync.cli.common import EXIT_FAILED, EXIT_OK, print_findings, settin
 name = "config"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:
     config_cmd = commands.add_parser("config", help="inspect the effective configuration")
     config_sub = config_cmd.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = config_sub.add_parser(

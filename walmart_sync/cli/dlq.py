@@ -12,7 +12,7 @@ from walmart_sync.cli.common import EXIT_FAILED, EXIT_OK, settings_from
 name = "dlq"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:
     dlq = commands.add_parser("dlq", help="inspect and replay dead-lettered records")
     dlq_sub = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
     dlq_list = dlq_sub.add_parser("list", help="list a worker's dead letters")

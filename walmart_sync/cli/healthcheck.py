@@ -10,7 +10,7 @@ from walmart_sync.cli.common import EXIT_FAILED, EXIT_OK
 name = "healthcheck"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:
     health = commands.add_parser(
         "healthcheck", help="probe this deployment's ops endpoint (for container HEALTHCHECKs)")
     health.add_argument("--ready", action="store_true", help="probe /readyz instead of /healthz")

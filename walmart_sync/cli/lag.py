@@ -9,7 +9,7 @@ from walmart_sync.cli.common import settings_from
 name = "lag"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:
     lag = commands.add_parser(
         "lag", help="how far behind every stage is (binlog, consumer groups, Walmart, polls, dead letters); "
                     "exits 1 when a stage is over its threshold")

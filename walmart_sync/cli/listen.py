@@ -11,7 +11,7 @@ from walmart_sync.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, operation
 name = "listen"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:
     listen = commands.add_parser(
         "listen", help="stream the Commerce binlog to Kafka change events (active or standby)")
     listen.add_argument("--from", dest="start", metavar="WHERE", default="checkpoint",

@@ -19,7 +19,7 @@ from walmart_sync.cli.common import settings_from
 name = "listings"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:
     listings = commands.add_parser("listings", help="put products on the Walmart channel and match them by UPC/GTIN")
     listings_sub = listings.add_subparsers(dest="listings_command", metavar="ACTION", required=True)
     listings_add = listings_sub.add_parser("add", help="add products: by SKU, by attribute set, or all")

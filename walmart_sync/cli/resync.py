@@ -9,7 +9,7 @@ from walmart_sync.cli.common import EXIT_OK, settings_from
 name = "resync"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:
     resync = commands.add_parser(
         "resync", help="compare every pushed SKU with Walmart again (after a purged binlog, a restore, a "
                        "change made behind the binlog's back); the running workers push the differences")

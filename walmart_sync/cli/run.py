@@ -12,7 +12,7 @@ name = "run"
 KNOWN = ("listener", *WORKERS, *POLLERS)
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:
     run_cmd = commands.add_parser("run", help="run the listener and every worker in one process")
     run_cmd.add_argument("--only", default="", metavar="NAMES",
                          help=f"comma-separated subset of: {', '.join(KNOWN)}")

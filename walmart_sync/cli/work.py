@@ -11,7 +11,7 @@ from walmart_sync.cli.common import EXIT_CONFIG, EXIT_OK, operations, settings_f
 name = "work"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:
     work = commands.add_parser("work", help="run one worker or poller (Commerce -> Walmart, Walmart -> Commerce)")
     work.add_argument("worker", choices=(*WORKERS, *POLLERS), help="which worker")
 

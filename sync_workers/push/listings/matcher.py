@@ -43,7 +43,7 @@ from plumbing.locks import NamedLock
 from plumbing.logs import get_logger
 from sync_workers.commerce.eav import EavReader
 from sync_workers.commerce.prices import PriceReader
-from sync_workers.stores.listings import Added, Listing, ListingStore
+from sync_workers.stores.listings import Added, Listing, ListingChange, ListingStore
 from sync_workers.stores.value_state import ValueState
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
@@ -199,7 +199,7 @@ class ListingMatcher:
     def _match_drafts(self, drafts: list[Listing], progress: Progress) -> StepResult:
         result = StepResult()
         catalogue = self._seller_catalogue(progress)
-        changes: dict[str, tuple[str, str | None, str | None, str | None, str | None, str | None]] = {}
+        changes: dict[str, ListingChange] = {}
         newly_matched: list[str] = []
         to_search: list[Listing] = []
         for listing in drafts:
@@ -210,7 +210,7 @@ class ListingMatcher:
                                         getattr(own, "itemId", None) or None, own.wpid, None)
                 newly_matched.append(listing.sku)
             elif other is not None and other != listing.sku:
-                changes[listing.sku] = ("error", f"{listing.id_type.upper()} {listing.product_code} is already "
+                changes[listing.sku] = ("error", f"{(listing.id_type or '').upper()} {listing.product_code} is already "
                                                  f"listed on Walmart by this seller as SKU {other}",
                                         "DUPLICATE_GTIN", None, None, None)
             else:
@@ -222,7 +222,7 @@ class ListingMatcher:
             if isinstance(outcome, str):
                 candidates.append((listing, outcome))
             elif outcome is None:
-                changes[listing.sku] = ("unmatched", f"no Walmart catalogue item has {listing.id_type.upper()} "
+                changes[listing.sku] = ("unmatched", f"no Walmart catalogue item has {(listing.id_type or '').upper()} "
                                                      f"{listing.product_code}", "NO_CATALOGUE_ITEM", None, None, None)
             else:
                 changes[listing.sku] = ("error", f"Walmart refused the catalogue search: {outcome}",
@@ -262,13 +262,14 @@ class ListingMatcher:
         return found
 
     def _match_items(self, candidates: list[tuple[Listing, str]]
-                     ) -> tuple[list[MatchItem], dict[str, tuple[str, str | None, str | None, None, None, None]]]:
+                     ) -> tuple[list[MatchItem], dict[str, ListingChange]]:
         """What the feed needs of each candidate: the effective price and the shipping weight."""
         skus = [listing.sku for listing, _ in candidates]
         prices = self.prices.read(skus)
         weights = self.eav.values(skus)
         now = datetime.now()
-        items, refused = [], {}
+        items: list[MatchItem] = []
+        refused: dict[str, ListingChange] = {}
         for listing, _item_id in candidates:
             price = effective_price(prices[listing.sku], now) if listing.sku in prices else None
             weight = weights.get(listing.sku, {}).get(WEIGHT_ATTRIBUTE)
@@ -311,13 +312,14 @@ class ListingMatcher:
             if not status.done:
                 continue
             by_sku = {item.sku: item for item in status.items if item.sku}
-            changes = {}
+            changes: dict[str, ListingChange] = {}
             for sku in skus:
                 item = by_sku.get(sku)
                 if status.feedStatus == "ERROR":
                     errors = (status.ingestionErrors or {}).get("ingestionError", [])
-                    outcome = ("error", "; ".join(f"{e.get('code')}: {e.get('description')}" for e in errors)
-                               or "Walmart rejected the whole feed", "FEED_ERROR")
+                    described = "; ".join(f"{e.get('code')}: {e.get('description')}" for e in errors)
+                    outcome: tuple[str, str | None, str | None] = (
+                        "error", described or "Walmart rejected the whole feed", "FEED_ERROR")
                 elif item is None:
                     outcome = ("error", f"feed {feed_id} reported nothing for this SKU", "FEED_ITEM_MISSING")
                 else:

@@ -26,7 +26,8 @@ from sync_workers.walmart.errors import WalmartServerError
 class ListingWorker:
     name = "listings"
     families = consumed_by("listings")
-    event_fields = ("family", "type", "op", "sku", "after")
+    event_fields: tuple[str, ...] | None = ("family", "type", "op", "sku", "after")
+    backlog_records = 0
 
     def __init__(self, settings: Settings, matcher: ListingMatcher):
         self.settings = settings

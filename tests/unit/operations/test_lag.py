@@ -235,7 +235,7 @@ def test_a_worker_stuck_on_walmart_stalls_and_once_killed_stops(backlog) -> None
                 stalled = wait_for(lambda: status_is("STALL"), 90, "the stuck shipment worker to show STALL")
             except AssertionError:
                 worker.kill()
-                raise AssertionError(f"last seen {seen}; worker said {worker.communicate(timeout=30)[1][-3000:]}")
+                raise AssertionError(f"last seen {seen}; worker said {worker.communicate(timeout=30)[1][-3000:]}") from None
             assert stalled["lag_messages"] == 10 and stalled["members"] == 1
             assert app.seller("local-client").faults_injected["error"] > 0  # it was trying, and failing
             worker.send_signal(signal.SIGKILL)

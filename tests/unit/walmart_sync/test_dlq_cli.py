@@ -9,6 +9,7 @@ import sys
 
 from kafka import KafkaConsumer, KafkaProducer
 
+from plumbing.kafka import send_acknowledged
 from sync_workers.runtime.loop import DeadLetter, Record, WorkerLoop
 from tests.support.paths import REPO_ROOT
 
@@ -31,12 +32,12 @@ def test_list_show_and_replay(commerce_env) -> None:
     source = f"{settings.kafka.topic_prefix}.stock"
     loop = WorkerLoop(settings, _Named())
     producer = KafkaProducer(bootstrap_servers=commerce_env.endpoints.bootstrap_servers)
-    letters = [DeadLetter(Record(source, 0, 41, b"WS-000001", b'{"family": "stock", "sku": "WS-000001"}'),
-                          "Walmart refused the inventory update", "CONTENT_NOT_FOUND.GMP_INVENTORY_API"),
+    letters = [DeadLetter(Record(source, 0, 41, b"WS-000001", b'{"family": "stock", "sku": "WS-000001"}',
+                                 headers=[("event_id", b"0-1-9/0/0")]),
+                          "Walmart refused the inventory update", "CONTENT_NOT_FOUND.GMP_INVENTORY_API",
+                          ValueError("the item is not on Walmart")),
                DeadLetter(Record(source, 1, 7, b"junk", b"\x00junk"), "not a JSON change event", "MALFORMED_EVENT")]
-    for letter in letters:
-        loop._dead_letter(producer, letter)
-    producer.flush(10)
+    send_acknowledged(producer, [loop.letter_message(letter) for letter in letters])
     producer.close()
 
     listed = _cli(commerce_env.config_path, "list", "inventory", "--json")
@@ -47,6 +48,10 @@ def test_list_show_and_replay(commerce_env) -> None:
     shown = _cli(commerce_env.config_path, "show", "inventory", str(rows[0]["offset"]),
                  "--partition", str(rows[0]["partition"]))
     assert '"sku": "WS-000001"' in shown.stdout and "dlq.reason: Walmart refused" in shown.stdout
+    # the record's own headers are kept, and the exception is named (Kafka Connect's context headers)
+    assert "event_id: 0-1-9/0/0" in shown.stdout
+    assert "dlq.exception.class: ValueError" in shown.stdout
+    assert "dlq.exception.message: the item is not on Walmart" in shown.stdout
 
     first = _cli(commerce_env.config_path, "replay", "inventory")
     assert "replayed 2, skipped 0" in first.stdout, first.stderr
