@@ -14,7 +14,7 @@ from devstack.walmart_emulator.app import FaultConfig, WalmartEmulator
 from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError, WalmartNotFound
-from sync_workers.walmart.limits import Limit
+from devstack.oracles.walmart_limits import Limit  # the emulator's limits, not the client's
 from tests.conftest import requires_reference
 from tests.walmart_contract import ContractSession
 
