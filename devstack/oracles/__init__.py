@@ -7,4 +7,5 @@ sync_workers/, cdc_listener/ or mappings/; tests/test_oracle_independence.py enf
 tests/test_oracles_agree.py checks that both versions agree on the seeded store.
 
 - walmart_limits: Walmart's published rate limits and the emulator's token bucket.
+- identifiers, carriers: what Walmart accepts as product ids and carrier names.
 """
