@@ -8,4 +8,6 @@ tests/test_oracles_agree.py checks that both versions agree on the seeded store.
 
 - walmart_limits: Walmart's published rate limits and the emulator's token bucket.
 - identifiers, carriers: what Walmart accepts as product ids and carrier names.
+- catalog: which product row a SKU is (either edition), attribute ids, config values.
+- msi: Magento's salable quantity (MSI stocks, the default stock, legacy CatalogInventory).
 """
