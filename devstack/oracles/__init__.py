@@ -10,4 +10,5 @@ tests/test_oracles_agree.py checks that both versions agree on the seeded store.
 - identifiers, carriers: what Walmart accepts as product ids and carrier names.
 - catalog: which product row a SKU is (either edition), attribute ids, config values.
 - msi: Magento's salable quantity (MSI stocks, the default stock, legacy CatalogInventory).
+- prices: Magento's final price of a simple product in a store.
 """
