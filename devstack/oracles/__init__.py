@@ -11,4 +11,5 @@ tests/test_oracles_agree.py checks that both versions agree on the seeded store.
 - catalog: which product row a SKU is (either edition), attribute ids, config values.
 - msi: Magento's salable quantity (MSI stocks, the default stock, legacy CatalogInventory).
 - prices: Magento's final price of a simple product in a store.
+- refunds: what Walmart should show refunded and cancelled for Commerce's credit memos.
 """
