@@ -3,7 +3,11 @@ bucket and headers behave as the notes describe."""
 
 from __future__ import annotations
 
+import base64
 import re
+import uuid
+
+from werkzeug.test import Client
 
 from devstack.oracles.walmart_limits import (
     DAY,
@@ -16,6 +20,7 @@ from devstack.oracles.walmart_limits import (
     Limit,
     rate_headers,
 )
+from devstack.walmart_emulator.app import WalmartEmulator
 from tests.conftest import SHARED_REFERENCE, requires_reference
 
 NOTES = SHARED_REFERENCE / "walmart-api-notes.md"
@@ -106,3 +111,28 @@ def test_the_bucket_refills_gradually_and_reports_walmarts_headers() -> None:
     assert bucket.whole_tokens() == 100 and bucket.seconds_to_next_token() == 0.0
     scaled = Bucket(Limit(10, HOUR), clock=lambda: now[0], time_scale=60.0)  # an hour's refill in a minute
     assert all(scaled.take() for _ in range(10)) and round(scaled.seconds_to_next_token(), 6) == 6.0
+
+
+def test_the_emulator_meters_walmarts_lower_figures_for_filtered_item_reads() -> None:
+    """An item GET with query parameters, and GET /v3/items with filters, are 60/min (notes
+    section 3), in buckets of their own: the plain calls keep 900/min and 300/min."""
+    app = WalmartEmulator()
+    app.seed_items("local-client", ["WS-000001"])
+    client = Client(app)
+
+    def headers(**extra: str) -> dict[str, str]:
+        return {"WM_QOS.CORRELATION_ID": str(uuid.uuid4()), "WM_SVC.NAME": "Walmart Marketplace",
+                "Accept": "application/json", **extra}
+
+    basic = base64.b64encode(b"local-client:local-secret").decode()
+    token = client.post("/v3/token", data={"grant_type": "client_credentials"},
+                        headers=headers(Authorization=f"Basic {basic}")).json["access_token"]
+    auth = {"WM_SEC.ACCESS_TOKEN": token}
+    with_query = [client.get("/v3/items/WS-000001?productIdType=SKU", headers=headers(**auth)).status_code
+                  for _ in range(61)]
+    assert with_query == [200] * 60 + [429]
+    assert client.get("/v3/items/WS-000001", headers=headers(**auth)).status_code == 200
+    filtered = [client.get("/v3/items?sku=WS-000001", headers=headers(**auth)).status_code for _ in range(61)]
+    assert filtered == [200] * 60 + [429]
+    assert client.get("/v3/items?limit=10&nextCursor=*", headers=headers(**auth)).status_code == 200
+    assert dict(app.seller("local-client").throttled) == {"item_with_query": 1, "items_with_filters": 1}
