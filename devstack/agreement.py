@@ -9,19 +9,25 @@ the fault suite asserts after every round of kills and faults:
   says; more on Walmart is a duplicate effect, less is a lost one;
 - returns: every returned unit the merchant refunded is refunded on Walmart once.
 
-Read-only; the emulator's in-memory state is inspected directly (it is in this process).
+Read-only; the emulator's in-memory state is inspected directly (it is in this process). What
+Commerce calls for is worked out by devstack/oracles (Magento's salable quantity and final price,
+the refund arithmetic), never by the sidecar's own rules, which are what is being judged.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from mappings.inventory import walmart_quantity
-from mappings.price import effective_price
-from sync_workers.commerce.prices import PriceReader
-from sync_workers.commerce.salable import read_positions
+from devstack.oracles.msi import expected_walmart_quantity, salable_quantities
+from devstack.oracles.prices import final_prices
+from devstack.oracles.refunds import (
+    CreditedItem,
+    expected_cancelled,
+    expected_order_refund,
+    returns_over_credited,
+)
 
 CENT = 0.005
 
@@ -49,9 +55,18 @@ class Check:
 
 
 def pushed_skus(settings: Any, state: Any, commerce: Any) -> list[str]:
-    from sync_workers.push.resync import pushable_skus
-
-    return sorted(pushable_skus(settings, state, commerce))
+    """The SKUs ``workers.push_skus`` says the inventory and price workers push (docs/workers.md):
+    the listings the sidecar's state records as matched, every Commerce SKU, or a list."""
+    rule = settings.workers.push_skus
+    if rule == "matched":
+        with state.cursor() as cur:
+            cur.execute("SELECT sku FROM walmart_listings WHERE status = 'matched'")
+            return sorted({row[0] for row in cur.fetchall()})
+    if rule == "all":
+        with commerce.cursor() as cur:
+            cur.execute("SELECT DISTINCT sku FROM catalog_product_entity WHERE sku IS NOT NULL")
+            return sorted({row[0] for row in cur.fetchall()})
+    return sorted(set(rule))
 
 
 def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce: Any, skus: list[str]
@@ -61,16 +76,15 @@ def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce:
     mapping = settings.mapping
     node = settings.workers.ship_node or "default"
     inventory, price = Check("inventory"), Check("price")
-    positions = read_positions(commerce, skus, mapping.stock_id, mapping.msi_enabled)
-    records = PriceReader(commerce, mapping.store_id).read(skus)
-    now = datetime.now()
+    salable = salable_quantities(commerce, skus, mapping.stock_id, mapping.msi_enabled)
+    prices = final_prices(commerce, skus, mapping.store_id)
     for sku in skus:
         inventory.checked += 1
-        want = walmart_quantity(positions[sku], mapping.inventory_safety_buffer)
+        want = expected_walmart_quantity(salable[sku], mapping.inventory_safety_buffer)
         have = seller.inventory.get((sku, node))
         if have != want:
             inventory.lost.append(f"{sku}: Walmart {have}, Commerce {want}")
-        target = effective_price(records[sku], now) if sku in records else None
+        target = prices.get(sku)
         if target is None or target <= 0:
             continue
         price.checked += 1
@@ -82,8 +96,6 @@ def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce:
 
 def check_orders(app: Any, client_id: str, commerce: Any, state: Any) -> tuple[Check, Check]:
     """(orders, order lines)."""
-    from sync_workers.stores.return_map import ReturnMap
-
     seller = app.seller(client_id)
     orders, lines = Check("orders"), Check("order lines")
     with state.cursor() as cur:
@@ -95,7 +107,7 @@ def check_orders(app: Any, client_id: str, commerce: Any, state: Any) -> tuple[C
         for po, order_id, number, item_id in cur.fetchall():
             if item_id is not None:
                 mapped.setdefault(po, (int(order_id), {}))[1][str(number)] = int(item_id)
-    returns = ReturnMap(state)
+    through_returns = _refunded_through_returns(seller)
     for po, order in list(seller.orders.items()):
         orders.checked += 1
         with commerce.cursor() as cur:
@@ -109,59 +121,60 @@ def check_orders(app: Any, client_id: str, commerce: Any, state: Any) -> tuple[C
         if count and any(line.quantity_in("Created") for line in order.lines):
             orders.lost.append(f"PO {po}: not acknowledged on Walmart")
         if po in mapped:
-            _compare_lines(lines, po, order, *mapped[po], commerce, returns.routes(mapped[po][0]))
+            _compare_lines(lines, po, order, *mapped[po], commerce, through_returns)
     return orders, lines
 
 
-def _compare_lines(check: Check, po: str, order: Any, order_id: int, items: dict[str, int], commerce: Any,
-                   routes: dict[tuple[int, int], int]) -> None:
-    """Walmart's line quantities and refunds against what Commerce's rows call for, by the same rules
-    the workers apply (mappings/refunds.py): refunds of shipped units, cancellations of the rest."""
-    from mappings.refunds import CreditedItem, MemoItem, WalmartLine, order_share, plan_refund
+def _refunded_through_returns(seller: Any) -> dict[tuple[str, str], int]:
+    """(PO, PO line) -> units Walmart shows refunded through its returns."""
+    refunded: dict[tuple[str, str], int] = {}
+    for found in list(seller.returns.values()):
+        for line in found.lines:
+            key = (line.purchase_order_id, str(line.order_line))
+            refunded[key] = refunded.get(key, 0) + line.refunded
+    return refunded
 
+
+def _credited_items(commerce: Any, order_id: int) -> dict[int, CreditedItem]:
     with commerce.cursor() as cur:
-        cur.execute("SELECT item_id, qty_shipped, qty_canceled, qty_refunded FROM sales_order_item WHERE order_id = %s",
-                    (order_id,))
-        quantities = {int(i): (int(s or 0), int(c or 0), int(r or 0)) for i, s, c, r in cur.fetchall()}
-        cur.execute("SELECT ci.parent_id, ci.order_item_id, SUM(ci.qty), SUM(COALESCE(ci.row_total, 0) - "
-                    "COALESCE(ci.discount_amount, 0)), SUM(COALESCE(ci.tax_amount, 0)) FROM sales_creditmemo_item ci "
+        cur.execute("SELECT item_id, qty_shipped, qty_canceled FROM sales_order_item WHERE order_id = %s", (order_id,))
+        items = {int(i): (int(s or 0), int(c or 0)) for i, s, c in cur.fetchall()}
+        cur.execute("SELECT ci.order_item_id, SUM(ci.qty), SUM(COALESCE(ci.row_total, 0) - "
+                    "COALESCE(ci.discount_amount, 0)) FROM sales_creditmemo_item ci "
                     "JOIN sales_creditmemo c ON c.entity_id = ci.parent_id WHERE c.order_id = %s "
-                    "GROUP BY ci.parent_id, ci.order_item_id", (order_id,))
-        memos = [MemoItem(int(m), int(i), int(q or 0), float(a or 0), float(t or 0)) for m, i, q, a, t in cur.fetchall()
-                 if int(q or 0) > 0]
-    share = order_share(memos, routes)
-    returned: dict[int, int] = {}
-    for (_memo, item), qty in routes.items():
-        returned[item] = returned.get(item, 0) + qty
-    credited, fresh = [], {}
+                    "GROUP BY ci.order_item_id", (order_id,))
+        memos = {int(i): (int(q or 0), Decimal(str(a or 0))) for i, q, a in cur.fetchall()}
+    return {item_id: CreditedItem(shipped, canceled, *memos.get(item_id, (0, Decimal(0))))
+            for item_id, (shipped, canceled) in items.items()}
+
+
+def _compare_lines(check: Check, po: str, order: Any, order_id: int, items: dict[str, int], commerce: Any,
+                   through_returns: dict[tuple[str, str], int]) -> None:
+    """Walmart's line quantities and refunds against what Commerce's rows call for
+    (devstack/oracles/refunds.py): shipped as shipped, refunds of shipped units paid once through
+    the order or a return, cancellations of the rest."""
+    credited = _credited_items(commerce, order_id)
     for line in order.lines:
-        item_id = items.get(line.number)
-        if item_id is None or item_id not in quantities:
+        item = credited.get(items.get(line.number, -1))
+        if item is None:
             continue
         check.checked += 1
-        shipped, canceled, refunded = quantities[item_id]
         label = f"PO {po} line {line.number}"
-        walmart_shipped = line.quantity_in("Shipped", "Delivered")
         for what, walmart, commerce_qty in (
-                ("shipped", walmart_shipped, shipped),
-                ("cancelled", line.quantity_in("Cancelled"), canceled + max(0, refunded - shipped))):
+                ("shipped", line.quantity_in("Shipped", "Delivered"), item.shipped),
+                ("cancelled", line.quantity_in("Cancelled"), expected_cancelled(item))):
             if walmart > commerce_qty:
                 check.duplicates.append(f"{label}: {what} {walmart} on Walmart, {commerce_qty} in Commerce")
             elif walmart < commerce_qty:
                 check.lost.append(f"{label}: {what} {walmart} on Walmart, {commerce_qty} in Commerce")
-        qty, amount, tax = share.get(item_id, (0, 0.0, 0.0))
-        credited.append(CreditedItem(line.number, shipped - returned.get(item_id, 0), canceled, qty, amount, tax))
-        fresh[line.number] = WalmartLine(line.number, line.quantity, walmart_shipped, 0, line.quantity, 0.0, 0.0, 0.0,
-                                         line.shipping)
-    expected = {r.line_number: r.product for r in plan_refund(credited, fresh, 0.0).refunds}
-    for line in order.lines:
-        if line.number not in fresh:
-            continue
+        returned = through_returns.get((po, line.number), 0)
+        if returns_over_credited(item, returned):
+            check.duplicates.append(f"{label}: {returned} unit(s) refunded through returns on Walmart, "
+                                    f"{min(item.refunded_qty, item.shipped)} shipped unit(s) credited")
         refunded_product = round(sum(-float(c["charge"]["chargeAmount"]["amount"]) for r in line.refunds
                                      for c in r["refundCharges"]["refundCharge"]
                                      if c["charge"].get("chargeType") == "PRODUCT"), 2)
-        want = round(expected.get(line.number, 0.0), 2)
-        label = f"PO {po} line {line.number}"
+        want = float(expected_order_refund(item, returned))
         if refunded_product > want + CENT:
             check.duplicates.append(f"{label}: refunded {refunded_product} on Walmart, {want} credited")
         elif refunded_product < want - CENT:
@@ -169,6 +182,9 @@ def _compare_lines(check: Check, po: str, order: Any, order_id: int, items: dict
 
 
 def check_returns(app: Any, client_id: str, state: Any) -> Check:
+    """Walmart's return refunds against the sidecar's own records of them: what it wrote it had
+    refunded per return line, and the credit memo units it decided were a return's. These are its
+    promises, compared with Walmart's state; whether the money is right is the order lines' check."""
     check = Check("returns")
     seller = app.seller(client_id)
     with state.cursor() as cur:

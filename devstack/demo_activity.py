@@ -11,15 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import requests
 
-from mappings.inventory import walmart_quantity
-from mappings.price import effective_price
-from sync_workers.commerce.prices import PriceReader
-from sync_workers.commerce.salable import read_positions
+from devstack.oracles.msi import expected_walmart_quantity, salable_quantities
+from devstack.oracles.prices import final_prices
 
 CLIENT = "local-client"
 
@@ -33,7 +30,8 @@ class StepResult:
 
 class StoreActivity:
     """The demo's cast: the Commerce database (rows), the merchant (Commerce REST) and Walmart
-    (the emulator), and the sidecar's settings to read targets the way the workers do."""
+    (the emulator), and the sidecar's settings (stock, store, safety buffer). What Walmart should
+    end up showing is Magento's answer (devstack/oracles), not the workers' own reading of it."""
 
     def __init__(self, env: Any, settings: Any, walmart: Any, commerce_url: str, token: str,
                  say: Callable[[str], None], timeout_s: float = 60.0):
@@ -77,13 +75,13 @@ class StoreActivity:
     def salable(self, sku: str) -> int:
         mapping = self.settings.mapping
         with self.env.admin_connection() as conn:
-            return walmart_quantity(read_positions(conn, [sku], mapping.stock_id, mapping.msi_enabled)[sku],
-                                    mapping.inventory_safety_buffer)
+            found = salable_quantities(conn, [sku], mapping.stock_id, mapping.msi_enabled)[sku]
+        return expected_walmart_quantity(found, mapping.inventory_safety_buffer)
 
     def effective(self, sku: str) -> float:
         with self.env.admin_connection() as conn:
-            record = PriceReader(conn, self.settings.mapping.store_id).read([sku])[sku]
-        return float(effective_price(record, datetime.now()))
+            price = final_prices(conn, [sku], self.settings.mapping.store_id)[sku]
+        return float(price) if price is not None else 0.0
 
     def walmart_quantity(self, sku: str) -> int | None:
         self.walmart._complete_due_feeds(self.seller)

@@ -21,7 +21,7 @@ import pymysql
 
 from devstack.commerce_db import create_sequence_tables
 from devstack.commerce_schema.variants import SEQUENCE_ENTITIES, Edition
-from mappings.identifiers import with_check_digit
+from devstack.oracles.identifiers import with_gs1_check_digit
 
 ROW_ID_OFFSET = 100_000  # Adobe Commerce: row ids live in another range than entity ids
 STAGING_MAX_VERSION = 2_147_483_647
@@ -101,11 +101,11 @@ def sku_for(index: int) -> str:
 
 def identifiers_for(index: int) -> dict[str, str]:
     """Deterministic, unique, check-digit-valid ids: every product a UPC, some an EAN/GTIN."""
-    ids = {"upc": with_check_digit(f"81{index:09d}")}
+    ids = {"upc": with_gs1_check_digit(f"81{index:09d}")}
     if index % 3 == 0:
-        ids["ean"] = with_check_digit(f"50{index:010d}")
+        ids["ean"] = with_gs1_check_digit(f"50{index:010d}")
     if index % 5 == 0:
-        ids["gtin"] = with_check_digit(f"10{index:011d}")
+        ids["gtin"] = with_gs1_check_digit(f"10{index:011d}")
     return ids
 
 

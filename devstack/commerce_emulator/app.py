@@ -7,7 +7,8 @@ What it does as Magento does:
   ``{"message": ..., "parameters": ...}`` with its status codes;
 - the admin cart flow: ``POST /V1/carts`` (a quote), ``POST /V1/carts/{id}/items`` with a stock
   check against the MSI salable quantity of the store's stock ("The requested qty is not
-  available"), ``POST /V1/carts/{id}/shipping-information``, ``PUT /V1/carts/{id}/order`` with an
+  available"; Magento's rule from devstack/oracles/msi.py, not the sidecar's reader),
+  ``POST /V1/carts/{id}/shipping-information``, ``PUT /V1/carts/{id}/order`` with an
   offline payment method; placing writes sales_order (+ items, addresses, payment), takes the
   increment id from ``sequence_order_<store>``, and one ``order_placed`` reservation per SKU with
   Magento's metadata JSON;
@@ -39,8 +40,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from mappings.inventory import walmart_quantity
-from sync_workers.commerce.salable import read_positions
+from devstack.oracles.msi import can_sell, salable_quantities
 
 
 class MagentoError(Exception):
@@ -161,9 +161,11 @@ class CommerceEmulator:
         row = cur.fetchone()
         return int(row[0]) if row else 1
 
-    def _salable(self, conn: Any, sku: str, stock_id: int) -> int:
-        position = read_positions(conn, [sku], stock_id, True).get(sku)
-        return walmart_quantity(position, 0) if position else 0
+    @staticmethod
+    def _can_sell(conn: Any, sku: str, stock_id: int, qty: float, adding_to_cart: bool) -> bool:
+        """Magento's IsProductSalableForRequestedQty for the stock (devstack/oracles/msi.py)."""
+        salable = salable_quantities(conn, [sku], stock_id)[sku]
+        return can_sell(salable, Decimal(str(qty)), adding_to_cart)
 
     # cart flow ------------------------------------------------------------------------------------
     def cart_create(self, conn: Any, store_id: int, body: dict, request: Request) -> int:
@@ -197,7 +199,8 @@ class CommerceEmulator:
                 raise MagentoError(404, "The product that was requested doesn't exist. Verify the product and try again.")
             cur.execute("SELECT COALESCE(SUM(qty), 0) FROM quote_item WHERE quote_id = %s AND sku = %s", (cart_id, sku))
             in_cart = float(cur.fetchone()[0])
-            if self._salable(conn, sku, self._stock_id(cur, store_id)) < in_cart + qty:
+            stock_id = self._stock_id(cur, store_id)
+            if not self._can_sell(conn, sku, stock_id, in_cart + qty, adding_to_cart=True):
                 raise MagentoError(400, "The requested qty is not available")
             price = _money(item.get("price")) if item.get("price") is not None else self._catalog_price(cur, product[0])
             tax = _money((item.get("extension_attributes") or {}).get("tax_amount"))
@@ -266,7 +269,7 @@ class CommerceEmulator:
                 raise MagentoError(400, "The shipping address is missing. Set the address and try again.")
             stock_id = self._stock_id(cur, store_id)
             for item in items:  # checked again at placement, as Magento does
-                if self._salable(conn, item[2], stock_id) < float(item[4]):
+                if not self._can_sell(conn, item[2], stock_id, float(item[4]), adding_to_cart=False):
                     raise MagentoError(400, "The requested qty is not available")
             increment_id = self._next_increment(cur, "order", store_id)
             ship = addresses["shipping"]

@@ -1,8 +1,9 @@
 """An emulator of Walmart's Marketplace seller API, faithful where an integration can tell.
 
 Auth (``POST /v3/token``, 900 s tokens, 401 UNAUTHORIZED), the headers every call needs (400
-MISSING_REQUEST_HEADER), per-seller per-API token buckets with the published limits (429
-REQUEST_THRESHOLD_VIOLATED with ``x-current-token-count`` / ``x-next-replenishment-time``),
+MISSING_REQUEST_HEADER), per-seller per-API token buckets with the published limits
+(devstack/oracles/walmart_limits.py, from Walmart's documentation, not the client's own table;
+429 REQUEST_THRESHOLD_VIOLATED with ``x-current-token-count`` / ``x-next-replenishment-time``),
 Walmart's error shapes, inventory and price. Fault injection (5xx, timeouts, latency, 429
 storms, dropped connections) and an inspection API under ``/_emulator`` let tests drive and
 observe it. ``time_scale`` speeds up the buckets' refill (and token expiry) so tests and the
@@ -29,6 +30,13 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from devstack.oracles.walmart_limits import (
+    ITEMS_PAGING_PARAMS,
+    WALMART_LIMITS,
+    Bucket,
+    RateLimit,
+    rate_headers,
+)
 from devstack.walmart_emulator.feeds import (
     FEED_TYPES,
     MAX_FEED_ITEMS,
@@ -40,7 +48,6 @@ from devstack.walmart_emulator.feeds import (
 )
 from devstack.walmart_emulator.orders import LineStatus, Order, OrderError, OrderLine, now_ms
 from devstack.walmart_emulator.returns import ReturnOrder, create_return
-from sync_workers.walmart.limits import PUBLISHED_LIMITS, TokenBucket
 
 TOKEN_TTL_S = 900
 PRICE_TYPES = ("BASE", "REDUCED", "CLEARANCE")
@@ -106,21 +113,21 @@ def client_rate_limits(time_scale: float) -> dict[str, dict[str, float]]:
     """The ``walmart.rate_limits`` that tell the sidecar's client an emulator runs ``time_scale``
     times faster (what an operator writes for a seller with raised limits)."""
     return {api: {"capacity": limit.capacity, "per_minute": limit.capacity * 60.0 / limit.per_seconds * time_scale}
-            for api, limit in PUBLISHED_LIMITS.items()}
+            for api, limit in WALMART_LIMITS.items()}
 
 
 class WalmartEmulator:
     def __init__(self, credentials: dict[str, str] | None = None, time_scale: float = 1.0,
-                 faults: FaultConfig | None = None, limits: dict[str, Any] | None = None,
+                 faults: FaultConfig | None = None, limits: dict[str, RateLimit] | None = None,
                  feed_delays_s: tuple[float, float] = (1.0, 2.0),
                  feed_size_limits: dict[str, int] | None = None):
         self.credentials = dict(credentials or {"local-client": "local-secret"})
         self.time_scale = time_scale
         self.faults = faults or FaultConfig()
         self._rng = random.Random(self.faults.seed)
-        self.limits = dict(PUBLISHED_LIMITS) | dict(limits or {})
+        self.limits: dict[str, RateLimit] = dict(WALMART_LIMITS) | dict(limits or {})
         self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client id, expiry, monotonic)
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._buckets: dict[tuple[str, str], Bucket] = {}
         self._sellers: dict[str, SellerState] = {}
         self._lock = threading.RLock()
         self.clock_offset = 0.0
@@ -209,12 +216,11 @@ class WalmartEmulator:
                 raise ValueError(f"unknown fault setting {key}")
             setattr(self.faults, key, value)
 
-    def bucket(self, client_id: str, api: str) -> TokenBucket:
+    def bucket(self, client_id: str, api: str) -> Bucket:
         with self._lock:
             key = (client_id, api)
             if key not in self._buckets:
-                self._buckets[key] = TokenBucket(self.limits[api], clock=self.now,
-                                                 time_scale=self.time_scale)
+                self._buckets[key] = Bucket(self.limits[api], clock=self.now, time_scale=self.time_scale)
             return self._buckets[key]
 
     # WSGI ----------------------------------------------------------------------------------------
@@ -267,6 +273,10 @@ class WalmartEmulator:
             return FEED_TYPES[feed_type][0]
         if endpoint in ("feeds", "feed"):
             return "feeds_status"
+        if endpoint == "items" and set(request.args) - ITEMS_PAGING_PARAMS:
+            return "items_with_filters"  # Walmart: 60/min with query filters
+        if endpoint == "item" and request.args:
+            return "item_with_query"  # Walmart: item GET 60/min with query params
         return endpoint
 
     def _require_headers(self, request: Request, token_call: bool) -> None:
@@ -288,9 +298,8 @@ class WalmartEmulator:
     def _meter(self, client_id: str, api: str) -> dict[str, str]:
         bucket = self.bucket(client_id, api)
         storm = self.faults.storm_429_until > time.monotonic()
-        allowed = not storm and bucket.try_take()
-        headers = {"x-current-token-count": str(bucket.tokens()),
-                   "x-next-replenishment-time": str(int((time.time() + bucket.next_token_in_s()) * 1000))}
+        allowed = not storm and bucket.take()
+        headers = rate_headers(bucket)
         if not allowed:
             self.seller(client_id).throttled[api] += 1
             if storm:

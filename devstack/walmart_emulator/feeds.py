@@ -15,16 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings.identifiers import InvalidIdentifier, normalize_identifier, to_gtin14
-from mappings.listings import isbn10_to_13
+from devstack.oracles.identifiers import IdentifierRejected, catalogue_key, check_product_id
+from devstack.oracles.walmart_limits import FEED_UPLOADS
 
 # feedType -> (rate-limit bucket, max file bytes) per Walmart's published limits
-FEED_TYPES: dict[str, tuple[str, int]] = {
-    "inventory": ("feeds_inventory", 10 * 1024 * 1024),
-    "MP_INVENTORY": ("feeds_mp_inventory", 1024 * 1024),
-    "price": ("feeds_price", 10 * 1024 * 1024),
-    "MP_ITEM_MATCH": ("feeds_item_match", 25 * 1024 * 1024),
-}
+FEED_TYPES: dict[str, tuple[str, int]] = dict(FEED_UPLOADS)
 MAX_FEED_ITEMS = 10_000
 
 
@@ -155,17 +150,17 @@ def _match(index: int, item: Any, catalog: Callable[[str], dict[str, Any] | None
     body = item.get("Item", {}) if isinstance(item, dict) else {}
     sku = str(body.get("sku", ""))
     ids = body.get("productIdentifiers") or {}
-    id_type = str(ids.get("productIdType", "")).lower()
+    id_type = str(ids.get("productIdType", "")).upper()
     try:
-        code = normalize_identifier(id_type, str(ids.get("productId", "")))  # type: ignore[arg-type]
-    except InvalidIdentifier as exc:
+        code = check_product_id(id_type, str(ids.get("productId", "")))
+    except IdentifierRejected as exc:
         return ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
                           f"productIdentifiers: {exc.reason}")
-    gtin = to_gtin14(isbn10_to_13(code) if id_type == "isbn" and len(code) == 10 else code)
+    gtin = catalogue_key(id_type, code)
     match = catalog(gtin)
     if match is None:
         return ItemResult(index, sku, "DATA_ERROR", "ERR_EXT_DATA_0101116",
-                          f"No Walmart catalogue item matches {id_type.upper()} {code}")
+                          f"No Walmart catalogue item matches {id_type} {code}")
     price = body.get("price")
     if not isinstance(price, (int, float)) or price <= 0:
         return ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034", "price must be a positive number")

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings.carriers import WALMART_CARRIERS
+from devstack.oracles.carriers import walmart_carriers
 
 CANCEL_REASONS = frozenset({
     "CUSTOMER_REQUESTED_SELLER_TO_CANCEL", "SELLER_CANCEL_PRICING_ERROR",
@@ -323,7 +323,7 @@ def _tracking(info: Any) -> dict[str, Any]:
             raise OrderError(f"trackingInfo.{required} is required", field=f"trackingInfo.{required}")
     carrier = info["carrierName"]
     if carrier.get("carrier") is not None:
-        if carrier["carrier"] not in WALMART_CARRIERS:
+        if carrier["carrier"] not in walmart_carriers():
             raise OrderError(f"Invalid carrier {carrier['carrier']}", field="carrierName.carrier")
     elif carrier.get("otherCarrier"):
         if not info.get("trackingURL"):

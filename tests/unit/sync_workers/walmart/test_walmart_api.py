@@ -9,11 +9,11 @@ import pytest
 import requests
 
 from config.settings import WalmartSettings
+from devstack.oracles.walmart_limits import Limit  # the emulator's limits, not the client's
 from devstack.walmart_emulator.app import FaultConfig, WalmartEmulator
 from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError, WalmartNotFound
-from sync_workers.walmart.limits import Limit
 from tests.support.paths import SHARED_REFERENCE, requires_reference
 from tests.support.walmart_contract import ContractSession
 
