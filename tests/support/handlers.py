@@ -19,7 +19,10 @@ from config import Settings
 from devstack.commerce_emulator.app import CommerceEmulator
 from devstack.environment import CommerceEnvironment, prepare_environment
 from devstack.walmart_emulator.app import SellerState, WalmartEmulator, client_rate_limits
+from devstack.walmart_emulator.orders import Order
 from devstack.walmart_emulator.server import EmulatorServer
+from sync_workers.stores.order_map import OrderMap
+from sync_workers.stores.value_state import connect_state
 from sync_workers.walmart.client import WalmartClient
 from tests.support.records import ChangeRecords
 from walmart_sync.components import build_worker
@@ -56,6 +59,9 @@ class HandlerWorld:
         """Walmart calls the emulator accepted so far, per API."""
         return {api: self.seller.calls.get(api, 0) for api in apis}
 
+    def order_map(self) -> OrderMap:
+        return OrderMap(connect_state(self.settings))
+
     def handler(self, name: str, settings: Settings | None = None) -> Any:
         chosen = settings or self.settings
         return build_worker(name, chosen, client=fast_client(chosen)).handler
@@ -66,6 +72,46 @@ class HandlerWorld:
         for name, values in sections.items():
             current[name] = {**current.get(name, {}), **values}
         return self.env.settings(**current)
+
+
+@dataclass
+class MappedPo:
+    """A Walmart PO that became a Commerce order (as the order importer leaves it)."""
+
+    walmart: Order
+    order_id: int
+    items: list[int]  # Commerce order item ids, in PO line order (line 1 first)
+    increment_id: str
+
+    @property
+    def po(self) -> str:
+        return self.walmart.purchase_order_id
+
+
+def mapped_order(world: HandlerWorld, lines: list[dict[str, Any]], map_it: bool = True) -> MappedPo:
+    """A Walmart order of ``lines`` ({sku, quantity, unitPrice, shippingPrice}) on the emulator, the
+    Commerce order rows it was imported as, and (``map_it``) the PO <-> order mapping."""
+    walmart = world.walmart.create_order(CLIENT_ID, lines)
+    increment_id = f"2{int(walmart.purchase_order_id) % 10**8:09d}"
+    total = sum(line.charged() + line.shipping + line.tax for line in walmart.lines)
+    with world.env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO sales_order (state, status, increment_id, store_id, ext_order_id, base_grand_total, "
+                    "grand_total, total_qty_ordered, customer_email) VALUES ('processing', 'processing', %s, 2, %s, "
+                    "%s, %s, %s, %s)", (increment_id, walmart.purchase_order_id, total, total,
+                                        sum(line.quantity for line in walmart.lines),
+                                        f"{walmart.customer_order_id}@relay.walmart.com"))
+        order_id = int(cur.lastrowid)
+        items = []
+        for line in walmart.lines:
+            cur.execute("INSERT INTO sales_order_item (order_id, store_id, sku, product_type, qty_ordered, price, "
+                        "row_total, tax_amount) VALUES (%s, 2, %s, 'simple', %s, %s, %s, %s)",
+                        (order_id, line.sku, line.quantity, line.unit_price, line.charged(), line.tax))
+            items.append(int(cur.lastrowid))
+    if map_it:
+        world.order_map().record(walmart.purchase_order_id, walmart.customer_order_id, order_id, increment_id,
+                                 [(line.number, item, line.sku, line.quantity)
+                                  for line, item in zip(walmart.lines, items, strict=True)])
+    return MappedPo(walmart, order_id, items, increment_id)
 
 
 @contextmanager

@@ -83,6 +83,14 @@ class ChangeRecords:
         op: Operation = "insert" if old is None else "delete" if new is None else "update"
         return table, op, old, new
 
+    def insert(self, table: str, sql: str, args: Sequence[Any] = (), key: str = "entity_id"
+               ) -> tuple[str, Operation, dict[str, Any] | None, dict[str, Any] | None]:
+        """Run an INSERT of one row with an auto-increment ``key``; its row change."""
+        with self.conn.cursor() as cur:
+            cur.execute(sql, tuple(args))
+            new_id = cur.lastrowid
+        return table, "insert", None, self.row(table, **{key: new_id})
+
     # events ----------------------------------------------------------------------------------------
     def changes(self, changes: Sequence[tuple[str, Operation, dict[str, Any] | None, dict[str, Any] | None]],
                 txn: str | None = None) -> list[Record]:
