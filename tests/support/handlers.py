@@ -55,6 +55,12 @@ class HandlerWorld:
     def prefix(self) -> str:
         return self.settings.kafka.topic_prefix
 
+    def walmart_lines(self, po: str) -> dict[str, dict[str, int]]:
+        """Walmart's quantity per status of each line of a PO (entries of one status added up)."""
+        return {line.number: {status: line.quantity_in(status)
+                              for status in dict.fromkeys(entry.status for entry in line.statuses)}
+                for line in self.seller.orders[po].lines}
+
     def calls(self, *apis: str) -> dict[str, int]:
         """Walmart calls the emulator accepted so far, per API."""
         return {api: self.seller.calls.get(api, 0) for api in apis}

@@ -45,12 +45,6 @@ def track_change(world, order_id: int, shipment_id: int, track: tuple[str, str, 
                                 (shipment_id, order_id, *track))
 
 
-def walmart_lines(world, po: str) -> dict[str, dict[str, int]]:
-    """Quantity per status of each line (a line's shipments with different tracks are added up)."""
-    order = world.seller.orders[po]
-    return {line.number: {status: line.quantity_in(status) for status in dict.fromkeys(s.status for s in line.statuses)}
-            for line in order.lines}
-
 
 def trackings(world, po: str, line: str) -> list[dict]:
     return [s.tracking for s in world.seller.orders[po].line(line).statuses if s.tracking]
@@ -66,7 +60,7 @@ def test_a_tracked_shipment_ships_its_lines_on_walmart(world, worker) -> None:
 
     assert deliver(worker, records) == []
 
-    assert walmart_lines(world, order.po) == {"1": {"Shipped": 2}, "2": {"Shipped": 1}}
+    assert world.walmart_lines(order.po) == {"1": {"Shipped": 2}, "2": {"Shipped": 1}}
     assert world.calls("order_shipping")["order_shipping"] == calls + 1  # one call for the whole PO
     (tracking,) = trackings(world, order.po, "1")
     assert (tracking["carrierName"], tracking["trackingNumber"], tracking["methodCode"]) == \
@@ -80,13 +74,13 @@ def test_a_shipment_waits_for_its_track_and_only_the_shipped_quantity_goes(world
     shipment_id = changes[0][3]["entity_id"]
     calls = world.calls("order_shipping")["order_shipping"]
     assert deliver(worker, world.changes.changes(changes)) == []
-    assert walmart_lines(world, order.po) == {"1": {"Created": 3}}
+    assert world.walmart_lines(order.po) == {"1": {"Created": 3}}
     assert world.calls("order_shipping")["order_shipping"] == calls
 
     track = world.changes.changes([track_change(world, order.order_id, shipment_id, ("AF-77", "custom",
                                                                                       "Acme Freight"))])
     assert deliver(worker, track) == []
-    assert walmart_lines(world, order.po) == {"1": {"Created": 1, "Shipped": 2}}
+    assert world.walmart_lines(order.po) == {"1": {"Created": 1, "Shipped": 2}}
     (tracking,) = trackings(world, order.po, "1")
     assert tracking["carrierName"] == {"otherCarrier": "Acme Freight"}
     assert tracking["trackingURL"] == "https://www.17track.net/en/track?nums=AF-77"
@@ -99,13 +93,13 @@ def test_the_same_records_twice_ship_nothing_the_second_time(world, worker) -> N
     calls = world.calls("order_shipping")
     assert deliver(worker, first) == []  # a replay after a crash between Walmart's update and the commit
     assert world.calls("order_shipping") == calls
-    assert walmart_lines(world, order.po) == {"1": {"Shipped": 2}, "2": {"Created": 1, "Shipped": 1}}
+    assert world.walmart_lines(order.po) == {"1": {"Shipped": 2}, "2": {"Created": 1, "Shipped": 1}}
 
     # a second shipment: only its own unit goes; replaying both shipments' events then sends nothing
     second = world.changes.changes(shipment(world, order.order_id, {order.items[1]: 1}, ("9400100000000000000000",
                                                                                          "usps", "USPS")))
     assert deliver(worker, second) == []
-    assert walmart_lines(world, order.po) == {"1": {"Shipped": 2}, "2": {"Shipped": 2}}
+    assert world.walmart_lines(order.po) == {"1": {"Shipped": 2}, "2": {"Shipped": 2}}
     calls = world.calls("order_shipping")
     assert deliver(worker, first + second) == []
     assert world.calls("order_shipping") == calls
@@ -117,7 +111,7 @@ def test_orders_that_did_not_come_from_walmart_are_left_alone(world, worker) -> 
     calls = dict(world.seller.calls)
     assert deliver(worker, records) == []
     assert dict(world.seller.calls) == calls  # not even read from Walmart
-    assert walmart_lines(world, order.po) == {"1": {"Created": 1}}
+    assert world.walmart_lines(order.po) == {"1": {"Created": 1}}
 
 
 def test_an_event_without_an_order_and_a_shipment_walmart_refuses_are_dead_lettered(world, worker) -> None:
@@ -141,8 +135,8 @@ def test_an_event_without_an_order_and_a_shipment_walmart_refuses_are_dead_lette
     assert [letter.record for letter in walmart_refusals] == refused_records  # every record of that order
     assert {letter.error_code for letter in walmart_refusals} == {"INVALID_REQUEST_CONTENT.GMP_ORDER_API"}
     assert walmart_refusals[0].reason.startswith(f"Walmart refused the shipment of PO {refused.po}")
-    assert walmart_lines(world, refused.po) == {"1": {"Cancelled": 1}}
-    assert walmart_lines(world, good.po) == {"1": {"Shipped": 1}}
+    assert world.walmart_lines(refused.po) == {"1": {"Cancelled": 1}}
+    assert world.walmart_lines(good.po) == {"1": {"Shipped": 1}}
 
 
 def test_walmart_unavailable_fails_the_batch_for_a_retry_and_the_retry_lands(world, worker) -> None:
@@ -151,10 +145,10 @@ def test_walmart_unavailable_fails_the_batch_for_a_retry_and_the_retry_lands(wor
     with walmart_down(world), pytest.raises(Exception) as failure:
         deliver(worker, records)
     assert classify(failure.value) == "retry"
-    assert walmart_lines(world, order.po) == {"1": {"Created": 1}}
+    assert world.walmart_lines(order.po) == {"1": {"Created": 1}}
 
     assert deliver(worker, records) == []
-    assert walmart_lines(world, order.po) == {"1": {"Shipped": 1}}
+    assert world.walmart_lines(order.po) == {"1": {"Shipped": 1}}
 
 
 def test_a_closed_state_store_connection_fails_the_batch_for_a_retry(world) -> None:
@@ -165,4 +159,4 @@ def test_a_closed_state_store_connection_fails_the_batch_for_a_retry(world) -> N
     with pytest.raises(Exception) as failure:
         deliver(worker, records)
     assert classify(failure.value) == "retry"
-    assert walmart_lines(world, order.po) == {"1": {"Created": 1}}
+    assert world.walmart_lines(order.po) == {"1": {"Created": 1}}
