@@ -1,0 +1,129 @@
+"""CancellationWorker.handle() called directly with cancellation events of Commerce orders that came
+from Walmart, against the Commerce database and the Walmart emulator's orders."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync_workers.runtime.errors import classify
+from tests.support.handlers import handler_world, mapped_order, walmart_down
+from tests.support.records import deliver, raw_record
+
+
+@pytest.fixture(scope="module")
+def world(stack, tmp_path_factory):
+    with handler_world(stack, tmp_path_factory.mktemp("cancellation")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def worker(world):
+    return world.handler("cancellation")
+
+
+def cancel(world, order, quantities: dict[int, int], whole_order: bool = False) -> list:
+    """The merchant cancels: items' qty_canceled (and the order's state when all of it goes), as records."""
+    changes = [world.changes.change("sales_order_item", "UPDATE sales_order_item SET qty_canceled = %s "
+                                    "WHERE item_id = %s", (qty, item), item_id=item)
+               for item, qty in quantities.items()]
+    if whole_order:
+        changes.append(world.changes.change("sales_order", "UPDATE sales_order SET state = 'canceled', "
+                                            "status = 'canceled' WHERE entity_id = %s", (order.order_id,),
+                                            entity_id=order.order_id))
+    return world.changes.changes(changes)
+
+
+
+def reasons(world, po: str, line: str) -> list[str | None]:
+    return [s.cancellation_reason for s in world.seller.orders[po].line(line).statuses if s.status == "Cancelled"]
+
+
+def test_an_order_cancelled_in_commerce_is_cancelled_on_walmart(world, worker) -> None:
+    order = mapped_order(world, [{"sku": "WS-000002", "quantity": 2}, {"sku": "WS-000003", "quantity": 1}])
+    records = cancel(world, order, {order.items[0]: 2, order.items[1]: 1}, whole_order=True)
+    assert [r.key for r in records] == [str(order.order_id).encode()] * 3
+    calls = world.calls("order_cancel")["order_cancel"]
+
+    assert deliver(worker, records) == []
+
+    assert world.walmart_lines(order.po) == {"1": {"Cancelled": 2}, "2": {"Cancelled": 1}}
+    assert reasons(world, order.po, "1") == ["SELLER_CANCEL_OUT_OF_STOCK"]  # mapping.cancel_reason
+    assert world.calls("order_cancel")["order_cancel"] == calls + 1
+
+
+def test_partial_cancellations_cancel_the_difference_and_replays_cancel_nothing(world, worker) -> None:
+    order = mapped_order(world, [{"sku": "WS-000004", "quantity": 3}])
+    first = cancel(world, order, {order.items[0]: 1})
+    assert deliver(worker, first) == []
+    assert world.walmart_lines(order.po) == {"1": {"Created": 2, "Cancelled": 1}}
+    calls = world.calls("order_cancel")
+    assert deliver(worker, first) == []
+    assert deliver(worker, first + first) == []
+    assert world.calls("order_cancel") == calls
+    assert world.walmart_lines(order.po) == {"1": {"Created": 2, "Cancelled": 1}}
+
+    second = cancel(world, order, {order.items[0]: 3}, whole_order=True)
+    assert deliver(worker, first + second) == []
+    assert world.walmart_lines(order.po) == {"1": {"Cancelled": 3}}
+    assert world.calls("order_cancel")["order_cancel"] == calls["order_cancel"] + 1
+
+
+def test_a_customer_requested_line_uses_walmarts_reason_and_shipped_quantity_is_left(world, worker) -> None:
+    order = mapped_order(world, [{"sku": "WS-000005", "quantity": 1}, {"sku": "WS-000006", "quantity": 2},
+                                 {"sku": "WS-000007", "quantity": 1}])
+    order.walmart.lines[1].intent_to_cancel = True          # the customer asked to cancel line 2
+    order.walmart.lines[2].statuses[0].status = "Shipped"   # line 3 already shipped on Walmart
+    records = cancel(world, order, {item: qty for item, qty in zip(order.items, (1, 2, 1), strict=True)},
+                     whole_order=True)
+
+    assert deliver(worker, records) == []
+
+    assert world.walmart_lines(order.po) == {"1": {"Cancelled": 1}, "2": {"Cancelled": 2}, "3": {"Shipped": 1}}
+    assert reasons(world, order.po, "1") == ["SELLER_CANCEL_OUT_OF_STOCK"]
+    assert reasons(world, order.po, "2") == ["CUSTOMER_REQUESTED_SELLER_TO_CANCEL"]
+    calls = world.calls("order_cancel")
+    assert deliver(worker, records) == []  # the shipped unit is not tried again
+    assert world.calls("order_cancel") == calls
+
+
+def test_orders_that_did_not_come_from_walmart_are_left_alone(world, worker) -> None:
+    order = mapped_order(world, [{"sku": "WS-000008", "quantity": 1}], map_it=False)
+    records = cancel(world, order, {order.items[0]: 1}, whole_order=True)
+    calls = dict(world.seller.calls)
+    assert deliver(worker, records) == []
+    assert dict(world.seller.calls) == calls
+    assert world.walmart_lines(order.po) == {"1": {"Created": 1}}
+
+
+def test_an_event_without_an_order_and_an_order_walmart_refuses_are_dead_lettered(world, worker) -> None:
+    junk = raw_record(f"{world.prefix}.cancellation", {"schema_version": 1, "family": "cancellation",
+                                                       "type": "order_canceled", "key": "x", "order_id": "x"})
+    # an order mapped to a PO Walmart does not know (a restored state schema from another seller)
+    unknown = mapped_order(world, [{"sku": "WS-000009", "quantity": 1}], map_it=False)
+    world.order_map().record("9999999999", "1", unknown.order_id, unknown.increment_id,
+                             [("1", unknown.items[0], "WS-000009", 1)])
+    unknown_records = cancel(world, unknown, {unknown.items[0]: 1}, whole_order=True)
+    good = mapped_order(world, [{"sku": "WS-000010", "quantity": 1}])
+    good_records = cancel(world, good, {good.items[0]: 1}, whole_order=True)
+
+    dead = deliver(worker, [junk, *unknown_records, *good_records])
+
+    assert [(letter.record, letter.error_code, letter.reason) for letter in dead if letter.record is junk] == \
+        [(junk, "UNKNOWN_ORDER", "cancellation event without an order id")]
+    refused = [letter for letter in dead if letter.record is not junk]
+    assert [letter.record for letter in refused] == unknown_records
+    assert {letter.error_code for letter in refused} == {"CONTENT_NOT_FOUND.GMP_ORDER_API"}
+    assert refused[0].reason.startswith("Walmart refused the cancellation of PO 9999999999")
+    assert world.walmart_lines(good.po) == {"1": {"Cancelled": 1}}
+
+
+def test_walmart_unavailable_fails_the_batch_for_a_retry_and_the_retry_lands(world, worker) -> None:
+    order = mapped_order(world, [{"sku": "WS-000011", "quantity": 2}])
+    records = cancel(world, order, {order.items[0]: 2}, whole_order=True)
+    with walmart_down(world), pytest.raises(Exception) as failure:
+        deliver(worker, records)
+    assert classify(failure.value) == "retry"
+    assert world.walmart_lines(order.po) == {"1": {"Created": 2}}
+
+    assert deliver(worker, records) == []
+    assert world.walmart_lines(order.po) == {"1": {"Cancelled": 2}}

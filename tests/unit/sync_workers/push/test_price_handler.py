@@ -1,0 +1,142 @@
+"""PriceWorker.handle()/tick() called directly with price change events, against a seeded Commerce
+database and the Walmart emulator.
+
+Expected prices are worked out by hand from Magento's rule: the lower of ``price`` and a
+``special_price`` whose window (from ``special_from_date`` through ``special_to_date``) is open, a
+value of the Walmart store view (2) over the default one (store 0), two decimals rounded half up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from sync_workers.runtime.errors import classify
+from tests.support.cdc_helpers import wait_for
+from tests.support.handlers import handler_world, walmart_down
+from tests.support.records import deliver
+
+LISTED = [f"WS-{n:06d}" for n in range(1, 20)]  # WS-000020 is in Commerce, not on Walmart
+UPSERT = ("INSERT INTO catalog_product_entity_{table} (attribute_id, store_id, entity_id, value) "
+          "VALUES (%s, %s, %s, %s) ON DUPLICATE KEY UPDATE value = VALUES(value)")
+
+
+@pytest.fixture(scope="module")
+def world(stack, tmp_path_factory):
+    with handler_world(stack, tmp_path_factory.mktemp("price"), listed=LISTED) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def worker(world):
+    return world.handler("price")
+
+
+def value_change(world, sku: str, code: str, value, store: int = 0) -> tuple:
+    """Set attribute ``code`` of a product at a store, as the admin's product save does."""
+    table = "datetime" if code.endswith("_date") else "decimal"
+    entity = world.changes.row("catalog_product_entity", sku=sku)["entity_id"]
+    attribute = world.env.seed.attribute_ids[code]
+    return world.changes.change(f"catalog_product_entity_{table}", UPSERT.format(table=table),
+                                (attribute, store, entity, value), entity_id=entity, attribute_id=attribute,
+                                store_id=store)
+
+
+def on_walmart(world, sku: str) -> float | None:
+    pricing = world.seller.prices.get(sku)
+    return None if pricing is None else pricing["currentPrice"]["amount"]
+
+
+def day(offset_days: int) -> str:
+    return (datetime.now() + timedelta(days=offset_days)).strftime("%Y-%m-%d 00:00:00")
+
+
+def test_the_effective_price_of_the_named_skus_reaches_walmart(world, worker) -> None:
+    records = world.changes.changes([
+        value_change(world, "WS-000003", "price", "42.50"),
+        value_change(world, "WS-000004", "price", "80.00"),       # on special: 60 from yesterday to in 3 days
+        value_change(world, "WS-000004", "special_price", "60.00"),
+        value_change(world, "WS-000004", "special_from_date", day(-1)),
+        value_change(world, "WS-000004", "special_to_date", day(3)),
+        value_change(world, "WS-000005", "price", "19.995"),      # Walmart takes two decimals
+        value_change(world, "WS-000006", "price", "50.00"),       # the Walmart store view's own price wins
+        value_change(world, "WS-000006", "price", "33.33", store=2),
+        value_change(world, "WS-000007", "price", "50.00"),       # a special price above the price: the price
+        value_change(world, "WS-000007", "special_price", "90.00"),
+    ])
+    assert {r.key for r in records} == {b"WS-000003", b"WS-000004", b"WS-000005", b"WS-000006", b"WS-000007"}
+    before = world.calls("price_put")["price_put"]
+
+    assert deliver(worker, records) == []
+
+    assert {sku: on_walmart(world, sku) for sku in ("WS-000003", "WS-000004", "WS-000005", "WS-000006",
+                                                    "WS-000007")} == \
+        {"WS-000003": 42.5, "WS-000004": 60.0, "WS-000005": 20.0, "WS-000006": 33.33, "WS-000007": 50.0}
+    assert world.seller.prices["WS-000003"]["currentPriceType"] == "BASE"
+    assert world.calls("price_put")["price_put"] == before + 5
+
+
+def test_the_same_records_twice_push_nothing_the_second_time(world, worker) -> None:
+    records = world.changes.changes([value_change(world, "WS-000008", "price", "12.34")])
+    assert deliver(worker, records) == []
+    assert on_walmart(world, "WS-000008") == 12.34
+    calls = world.calls("price_put", "feed_submit")
+
+    assert deliver(worker, records) == []
+    assert deliver(worker, records + records) == []
+    assert world.calls("price_put", "feed_submit") == calls
+
+    # an edit that leaves the effective price as it was sends nothing either
+    unchanged = world.changes.changes([value_change(world, "WS-000008", "special_price", "99.00")])
+    assert deliver(worker, unchanged) == []
+    assert world.calls("price_put", "feed_submit") == calls
+    assert on_walmart(world, "WS-000008") == 12.34
+
+
+def test_tick_follows_a_special_price_window_that_opens_later(world, worker) -> None:
+    opens = datetime.now().replace(microsecond=0) + timedelta(seconds=2)
+    records = world.changes.changes([
+        value_change(world, "WS-000009", "price", "70.00"),
+        value_change(world, "WS-000009", "special_price", "49.00"),
+        value_change(world, "WS-000009", "special_from_date", opens.strftime("%Y-%m-%d %H:%M:%S")),
+        value_change(world, "WS-000009", "special_to_date", day(2)),
+    ])
+    assert deliver(worker, records) == []
+    assert on_walmart(world, "WS-000009") == 70.0  # not open yet
+    # no event comes when the window opens: the worker scheduled the check itself
+    wait_for(lambda: worker.tick() or on_walmart(world, "WS-000009") == 49.0, 10, "the special price on Walmart")
+    assert datetime.now() >= opens
+
+
+def test_an_unknown_product_and_an_unlisted_sku_are_dead_lettered_and_the_rest_applied(world, worker) -> None:
+    price = world.env.seed.attribute_ids["price"]
+    orphan = world.changes.changes([("catalog_product_entity_decimal", "update",
+                                     {"value_id": 88_888, "attribute_id": price, "store_id": 0,
+                                      "entity_id": 88_888, "value": "1.000000"},
+                                     {"value_id": 88_888, "attribute_id": price, "store_id": 0,
+                                      "entity_id": 88_888, "value": "2.000000"})])
+    assert orphan[0].key == b"product:88888"
+    unlisted = world.changes.changes([value_change(world, "WS-000020", "price", "15.00")])
+    good = world.changes.changes([value_change(world, "WS-000011", "price", "11.11")])
+
+    dead = deliver(worker, orphan + unlisted + good)
+
+    assert sorted((letter.error_code, letter.record.key) for letter in dead) == \
+        [("CONTENT_NOT_FOUND.GMP_PRICE_API", b"WS-000020"), ("UNKNOWN_SKU", b"product:88888")]
+    reasons = {letter.error_code: letter.reason for letter in dead}
+    assert reasons["UNKNOWN_SKU"] == "price event without a SKU (unknown product id)"
+    assert reasons["CONTENT_NOT_FOUND.GMP_PRICE_API"].startswith("Walmart refused the price update")
+    assert on_walmart(world, "WS-000020") is None
+    assert on_walmart(world, "WS-000011") == 11.11
+
+
+def test_walmart_unavailable_fails_the_batch_for_a_retry_and_the_retry_lands(world, worker) -> None:
+    records = world.changes.changes([value_change(world, "WS-000012", "price", "24.00")])
+    with walmart_down(world), pytest.raises(Exception) as failure:
+        deliver(worker, records)
+    assert classify(failure.value) == "retry"
+    assert on_walmart(world, "WS-000012") is None
+
+    assert deliver(worker, records) == []
+    assert on_walmart(world, "WS-000012") == 24.0
