@@ -5,7 +5,8 @@ one batch (the event is the trigger, the database the truth), skips what Walmart
 confirmed, and pushes the rest: single calls while the API's budget drains them faster than a
 feed would be processed, otherwise the budget's worth as singles and the rest in one feed
 (push/plan.py). Submitted feeds are recorded in the state schema and polled on a timer; when one
-completes its successes are confirmed and all its SKUs are checked again, so a value that changed meanwhile, or a failed item, is pushed afresh.
+completes its successes are confirmed and all its SKUs are checked again,
+so a value that changed meanwhile, or a failed item, is pushed afresh.
 Walmart refusing a SKU for good dead-letters that SKU's records.
 
 Bursts: a transaction of thousands of rows (an import, a warehouse sync) is committed whole before
