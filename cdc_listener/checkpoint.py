@@ -14,9 +14,8 @@ new active one.
 
 from __future__ import annotations
 
-from typing import Any
-
 from cdc_listener.position import BinlogPosition
+from plumbing.db import DbConnection
 from plumbing.locks import NamedLock
 
 CHECKPOINT_DDL = """
@@ -35,7 +34,7 @@ CREATE TABLE IF NOT EXISTS cdc_checkpoint (
 
 
 class CheckpointStore:
-    def __init__(self, conn: Any, name: str):
+    def __init__(self, conn: DbConnection, name: str):
         self.conn = conn
         self.name = name
         with conn.cursor() as cur:
@@ -70,5 +69,5 @@ class CheckpointStore:
 class LeaderLock(NamedLock):
     """The listener's lock, held on its own state-store connection for the listener's whole life."""
 
-    def __init__(self, conn: Any, name: str):
+    def __init__(self, conn: DbConnection, name: str):
         super().__init__(conn, f"cdc.{name}")

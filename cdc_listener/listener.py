@@ -46,7 +46,7 @@ from cdc_listener.stream import (
 from cdc_listener.translate import WATCHED_TABLES, translate
 from config import Settings
 from domain.events import FAMILIES, Operation, encode_change_event, event_id
-from plumbing.db import connect_commerce, connect_state_store
+from plumbing.db import DbConnection, connect_commerce, connect_state_store
 from plumbing.kafka import ensure_topics, topic_name
 from plumbing.logs import get_logger
 
@@ -119,7 +119,7 @@ class Listener:
             lock.release()
             state.close()
 
-    def _resolve_start(self, conn: Any, checkpoints: CheckpointStore, server_id: int,
+    def _resolve_start(self, conn: DbConnection, checkpoints: CheckpointStore, server_id: int,
                        source: BinlogSource) -> None:
         spec = self.start
         if spec.kind == "gtid":
@@ -155,7 +155,7 @@ class Listener:
         self.log.warning("no checkpoint used; starting at the end of the binlog, full resync due",
                          position=str(position), reason=reason)
 
-    def _run_active(self, state: Any, lock: LeaderLock) -> None:
+    def _run_active(self, state: DbConnection, lock: LeaderLock) -> None:
         cdc = self.settings.cdc
         conn = self._source_connection()
         publisher: PublisherProcess | None = None

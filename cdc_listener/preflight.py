@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from plumbing.db import DbConnection, scalar
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -47,12 +49,11 @@ def _variables(cursor: Any, names: list[str]) -> dict[str, str]:
     return {name: str(value).upper() for name, value in cursor.fetchall()}
 
 
-def check_source(conn: Any, database: str) -> list[Finding]:
+def check_source(conn: DbConnection, database: str) -> list[Finding]:
     """Run every check over ``conn`` (the sidecar's own account) and return all findings."""
     findings: list[Finding] = []
     with conn.cursor() as cur:
-        cur.execute("SELECT VERSION()")
-        version = cur.fetchone()[0]
+        version = scalar(cur, "SELECT VERSION()")
         findings.append(Finding(True, "server", str(version)))
         values = _variables(cur, [*REQUIRED_VARIABLES, *COMPRESSION_VARIABLES])
         for name, (expected, fix) in REQUIRED_VARIABLES.items():
@@ -83,12 +84,11 @@ def check_source(conn: Any, database: str) -> list[Finding]:
     return findings
 
 
-def check_server_id(conn: Any, replica_server_id: int) -> list[Finding]:
+def check_server_id(conn: DbConnection, replica_server_id: int) -> list[Finding]:
     """The replica id must differ from the source's and from every registered replica's:
     a duplicate makes the server silently drop one of the two connections."""
     with conn.cursor() as cur:
-        cur.execute("SELECT @@server_id")
-        source_id = int(cur.fetchone()[0])
+        source_id = int(scalar(cur, "SELECT @@server_id"))
         if source_id == replica_server_id:
             return [Finding(False, "server_id", f"commerce_db.server_id {replica_server_id} is the "
                             "source server's own id; choose another")]

@@ -30,6 +30,7 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 
 from cdc_listener.position import BinlogPosition, PurgedBinlogError
 from config.settings import CommerceDatabaseSettings
+from plumbing.db import DbConnection, scalar
 
 STREAM_EVENTS = [WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent,
                  MariadbGtidEvent, GtidEvent, RotateEvent, HeartbeatLogEvent]
@@ -42,7 +43,7 @@ def server_flavour(cur: Any) -> str:
     return "mariadb" if "mariadb" in cur.fetchone()[0].lower() else "mysql"
 
 
-def current_position(conn: Any) -> BinlogPosition:
+def current_position(conn: DbConnection) -> BinlogPosition:
     """The end of the binlog now (SHOW MASTER STATUS, or its MySQL 8.4 replacement)."""
     with conn.cursor() as cur:
         flavour = server_flavour(cur)
@@ -59,18 +60,17 @@ def current_position(conn: Any) -> BinlogPosition:
                                "user have REPLICATION CLIENT / BINLOG MONITOR?")
         gtid = None
         if flavour == "mariadb":
-            cur.execute("SELECT @@gtid_binlog_pos")
-            gtid = cur.fetchone()[0] or None
+            gtid = scalar(cur, "SELECT @@gtid_binlog_pos") or None
     return BinlogPosition(log_file=row[0], log_pos=int(row[1]), gtid=gtid)
 
 
-def available_binlogs(conn: Any) -> list[str]:
+def available_binlogs(conn: DbConnection) -> list[str]:
     with conn.cursor() as cur:
         cur.execute("SHOW BINARY LOGS")
         return [row[0] for row in cur.fetchall()]
 
 
-def check_position_available(conn: Any, position: BinlogPosition) -> None:
+def check_position_available(conn: DbConnection, position: BinlogPosition) -> None:
     files = available_binlogs(conn)
     if position.log_file not in files:
         raise PurgedBinlogError(position, files[0] if files else None)

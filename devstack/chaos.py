@@ -15,8 +15,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +30,7 @@ from devstack.agreement import check_all
 from devstack.commerce_emulator.app import CommerceEmulator
 from devstack.environment import CommerceEnvironment, prepare_environment
 from devstack.mariadb import free_port
+from devstack.processes import ManagedProcess
 from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits
 from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.push.resync import schedule_resync
@@ -81,18 +80,17 @@ class Component:
         self.config = config
         self.port = free_port()
         self.overrides = overrides + [f"ops.port={self.port}"]
-        self.logs = logs
-        self.process: subprocess.Popen[bytes] | None = None
         self.records_before = 0  # records this worker's earlier lives handled (from its /metrics)
+        command = ["listen"] if name == "listener" else ["work", name]
+        sets = [arg for o in self.overrides for arg in ("--set", o)]
+        self.process = ManagedProcess(
+            name, [sys.executable, "-m", "walmart_sync.cli", "--config", str(config), "--log-format", "json",
+                   "--log-level", "warning", *sets, *command],
+            log_path=logs / f"{name}.log", env={k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")},
+            cwd=REPO)
 
     def start(self) -> None:
-        command = ["listen"] if self.name == "listener" else ["work", self.name]
-        sets = [arg for o in self.overrides for arg in ("--set", o)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")}
-        log = open(self.logs / f"{self.name}.log", "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "walmart_sync.cli", "--config", str(self.config),
-                                         "--log-format", "json", "--log-level", "warning", *sets, *command],
-                                        cwd=REPO, env=env, stdout=log, stderr=log)
+        self.process.start()
 
     def records(self) -> int:
         try:
@@ -104,10 +102,9 @@ class Component:
                                                      re.M)))
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process.is_running():
             self.records_before += self.records()
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
+            self.process.kill()
 
     def ready(self) -> bool:
         try:
@@ -117,13 +114,7 @@ class Component:
             return False
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        self.process.stop(timeout=30)
 
 
 class Load:
@@ -264,7 +255,7 @@ def run_chaos(stack: Any, workdir: Path, rounds: int, seed: int = 7, broker_paus
             commerce.faults.error_rate = 0.0
             stack.broker.resume()
         for component in components.values():
-            if component.process is None or component.process.poll() is not None:
+            if not component.process.is_running():
                 component.start()
         started = time.monotonic()
         say("chaos: load stopped, faults off; waiting until Walmart and Commerce agree...")
@@ -406,5 +397,5 @@ def _wait(check: Any, timeout_s: float, what: str, components: dict[str, Compone
         if check():
             return
         time.sleep(0.2)
-    dead = [c.name for c in components.values() if c.process is not None and c.process.poll() is not None]
+    dead = [c.name for c in components.values() if c.process.exit_code() is not None]
     raise RuntimeError(f"timed out waiting for {what}; exited: {dead or 'none'}")

@@ -54,8 +54,9 @@ class ManagedProcess:
         return self._popen.pid if self._popen else None
 
     def start(self) -> None:
-        if self._popen is not None:
-            raise RuntimeError(f"{self.name} already started")
+        """Start (or, once it has exited or been killed, start again)."""
+        if self.is_running():
+            raise RuntimeError(f"{self.name} already running")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self._popen = subprocess.Popen(
@@ -108,6 +109,22 @@ class ManagedProcess:
                 os.killpg(popen.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        finally:
+            with _live_lock:
+                _live.discard(self)
+
+    def kill(self, timeout: float = 10.0) -> None:
+        """SIGKILL the whole group and reap it: a crash, as the fault suite injects it."""
+        popen = self._popen
+        if popen is None:
+            return
+        try:
+            if popen.poll() is None:
+                try:
+                    os.killpg(popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                popen.wait(timeout)
         finally:
             with _live_lock:
                 _live.discard(self)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from domain.walmart_orders import OrderLine, WalmartOrder
+
 COUNTRIES = {"USA": "US", "US": "US", "CAN": "CA", "MEX": "MX"}
 
 
@@ -38,63 +40,56 @@ class CartRequest:
     shipping_tax: float = 0.0
 
 
-def _charges(line: dict[str, Any], charge_type: str, tax: bool = False) -> float:
+def _charges(line: OrderLine, charge_type: str, tax: bool = False) -> float:
     """The line's charges of one type, or (``tax``) the tax on them."""
     total = 0.0
-    for charge in (line.get("charges") or {}).get("charge") or []:
+    for charge in line.charges.get("charge") or []:
         if charge.get("chargeType") == charge_type:
             amount = ((charge.get("tax") or {}).get("taxAmount") or {}) if tax else (charge.get("chargeAmount") or {})
             try:
                 total += float(amount.get("amount") or 0)
             except (TypeError, ValueError):
-                raise OrderShapeError(f"line {line.get('lineNumber')}: {charge_type} charge amount is not a number") \
+                raise OrderShapeError(f"line {line.lineNumber}: {charge_type} charge amount is not a number") \
                     from None
     return round(total, 2)
 
 
-def _open_quantity(line: dict[str, Any]) -> int:
-    statuses = ((line.get("orderLineStatuses") or {}).get("orderLineStatus")) or []
-    return sum(int((s.get("statusQuantity") or {}).get("amount") or 0) for s in statuses
-               if s.get("status") in ("Created", "Acknowledged"))
-
-
-def walmart_order_to_cart(order: dict[str, Any]) -> CartRequest:
-    po = order.get("purchaseOrderId")
-    lines = ((order.get("orderLines") or {}).get("orderLine")) or []
-    if not po or not lines:
+def walmart_order_to_cart(order: WalmartOrder) -> CartRequest:
+    lines = order.orderLines.orderLine
+    if not order.purchaseOrderId or not lines:
         raise OrderShapeError("order without purchaseOrderId or order lines")
     cart_lines, shipping, shipping_tax = [], 0.0, 0.0
     for line in lines:
-        sku = (line.get("item") or {}).get("sku")
+        sku = line.item.sku
         try:
-            ordered = int((line.get("orderLineQuantity") or {}).get("amount") or 0)
+            ordered = int(line.orderLineQuantity.amount or 0)
+            qty = line.quantity("Created", "Acknowledged")  # still open on Walmart
         except (TypeError, ValueError):
-            raise OrderShapeError(f"line {line.get('lineNumber')}: orderLineQuantity is not a number") from None
+            raise OrderShapeError(f"line {line.lineNumber}: a quantity is not a number") from None
         if not sku or ordered <= 0 or ordered > 10_000:
-            raise OrderShapeError(f"line {line.get('lineNumber')}: sku {sku!r}, quantity {ordered} is not orderable")
-        qty = _open_quantity(line)
+            raise OrderShapeError(f"line {line.lineNumber}: sku {sku!r}, quantity {ordered} is not orderable")
         if qty <= 0:
             continue
         product = _charges(line, "PRODUCT")
         tax = _charges(line, "PRODUCT", tax=True)
         if product < 0 or tax < 0:
-            raise OrderShapeError(f"line {line.get('lineNumber')}: negative product charge or tax")
-        cart_lines.append(CartLine(str(line.get("lineNumber")), sku, qty, round(product / ordered, 2),
+            raise OrderShapeError(f"line {line.lineNumber}: negative product charge or tax")
+        cart_lines.append(CartLine(str(line.lineNumber), sku, qty, round(product / ordered, 2),
                                    round(tax * qty / ordered, 2)))
         shipping += _charges(line, "SHIPPING")
         shipping_tax += _charges(line, "SHIPPING", tax=True)
-    info = order.get("shippingInfo") or {}
+    info = order.shippingInfo or {}
     postal = info.get("postalAddress") or {}
     name = (postal.get("name") or "").split()
     if not postal.get("address1") or not postal.get("city") or not postal.get("postalCode"):
         raise OrderShapeError("shipping address lacks address1, city or postalCode")
+    email = order.customerEmailId or f"{order.customerOrderId}@relay.walmart.com"
     address = {"firstname": name[0] if name else "Walmart", "lastname": " ".join(name[1:]) or "Customer",
                "street": [s for s in (postal.get("address1"), postal.get("address2")) if s],
                "city": postal["city"], "region": postal.get("state") or "", "postcode": postal["postalCode"],
                "country_id": COUNTRIES.get(str(postal.get("country") or "USA").upper(), "US"),
-               "telephone": info.get("phone") or "0000000000",
-               "email": order.get("customerEmailId") or f"{order.get('customerOrderId')}@relay.walmart.com"}
-    return CartRequest(cart_lines, address, round(shipping, 2), address["email"], round(shipping_tax, 2))
+               "telephone": info.get("phone") or "0000000000", "email": email}
+    return CartRequest(cart_lines, address, round(shipping, 2), email, round(shipping_tax, 2))
 
 
 # Walmart-side changes after import ----------------------------------------------------------------

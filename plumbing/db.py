@@ -40,3 +40,12 @@ def connect_commerce(settings: Settings | CommerceDatabaseSettings, with_databas
 def connect_state_store(settings: Settings, connect_timeout_s: float = 10.0) -> DbConnection:
     """The sidecar's own schema (checkpoints, order map, listings, component status)."""
     return connect(settings.state_store.parsed, connect_timeout_s=connect_timeout_s)
+
+
+def scalar(cursor: Any, sql: str, args: tuple[Any, ...] | None = None) -> Any:
+    """The first column of a query that always returns one row (an aggregate, a function call)."""
+    cursor.execute(sql, args)
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError(f"no row from: {sql}")
+    return row[0]

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Any
+
+from plumbing.db import DbConnection, scalar
 
 
 class NamedLock:
     """A MariaDB/MySQL named lock (GET_LOCK) on a state-store connection: released when the
     connection goes, so a crashed holder never blocks the others for long."""
 
-    def __init__(self, conn: Any, name: str):
+    def __init__(self, conn: DbConnection, name: str):
         self.conn = conn
         # Named locks are server-wide: scope the name to this state schema so sidecars of two
         # stores sharing one state server never block each other (64 characters at most).
         with conn.cursor() as cur:
-            cur.execute("SELECT DATABASE()")
-            schema = cur.fetchone()[0] or ""
+            schema = scalar(cur, "SELECT DATABASE()") or ""
         scoped = f"wsync.{schema}.{name}"
         if len(scoped) > 64:
             scoped = "wsync." + hashlib.sha1(scoped.encode()).hexdigest()
@@ -27,14 +27,12 @@ class NamedLock:
 
     def try_acquire(self, wait_s: float) -> bool:
         with self.conn.cursor() as cur:
-            cur.execute("SELECT GET_LOCK(%s, %s)", (self.lock_name, wait_s))
-            self._held = cur.fetchone()[0] == 1
+            self._held = scalar(cur, "SELECT GET_LOCK(%s, %s)", (self.lock_name, wait_s)) == 1
         return self._held
 
     def holder_connection_id(self) -> int | None:
         with self.conn.cursor() as cur:
-            cur.execute("SELECT IS_USED_LOCK(%s)", (self.lock_name,))
-            value = cur.fetchone()[0]
+            value = scalar(cur, "SELECT IS_USED_LOCK(%s)", (self.lock_name,))
         return None if value is None else int(value)
 
     def still_held(self) -> bool:
@@ -42,8 +40,7 @@ class NamedLock:
         with self._lock:
             try:
                 with self.conn.cursor() as cur:
-                    cur.execute("SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self.lock_name,))
-                    return cur.fetchone()[0] == 1
+                    return bool(scalar(cur, "SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self.lock_name,)) == 1)
             except Exception:
                 return False
 

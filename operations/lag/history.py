@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from operations.lag.kafka_lag import GroupSample, PartitionLag
+from plumbing.db import DbConnection
 
 DDL = """CREATE TABLE IF NOT EXISTS lag_samples (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -27,7 +28,7 @@ DDL = """CREATE TABLE IF NOT EXISTS lag_samples (
 
 
 class LagHistory:
-    def __init__(self, conn: Any):
+    def __init__(self, conn: DbConnection):
         self.conn = conn
         with conn.cursor() as cur:
             cur.execute(DDL)

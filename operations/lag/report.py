@@ -22,6 +22,7 @@ from config.components import POLL_WATERMARKS, worker_families
 from operations.lag.burrow import Evaluation, evaluate, worst
 from operations.lag.history import LagHistory
 from operations.lag.kafka_lag import GroupSample, KafkaLagReader
+from plumbing.db import DbConnection
 from plumbing.kafka import topic_name
 
 STREAMS = ("inventory", "price", "shipment", "cancellation", "refund")
@@ -78,7 +79,7 @@ def _age(at: Any, now: float) -> float | None:
 
 
 class ReportBuilder:
-    def __init__(self, settings: Settings, state: Any, commerce: Any | None, reader: KafkaLagReader):
+    def __init__(self, settings: Settings, state: DbConnection, commerce: DbConnection | None, reader: KafkaLagReader):
         self.settings = settings
         self.state = state
         self.commerce = commerce
@@ -136,7 +137,7 @@ class ReportBuilder:
                          window_s=window_s, stages=stages, absent_groups=absent)
 
     # stages -------------------------------------------------------------------------------------------
-    def query(self, conn: Any, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def query(self, conn: DbConnection, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             with conn.cursor() as cur:
                 cur.execute(sql, args)

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from plumbing.db import DbConnection, scalar
+
 BACKEND_TABLES = ("varchar", "decimal", "datetime", "int", "text")
 CHUNK = 2000  # SKUs per query: IN lists stay small, a catalogue of any size is read in pieces
 
@@ -25,7 +27,7 @@ class ProductRow:
 
 
 class EavReader:
-    def __init__(self, conn: Any, store_id: int, codes: Iterable[str]):
+    def __init__(self, conn: DbConnection, store_id: int, codes: Iterable[str]):
         self.conn = conn
         self.store_id = store_id
         wanted = sorted(set(codes))
@@ -35,9 +37,8 @@ class EavReader:
                 "ON t.entity_type_id = a.entity_type_id WHERE t.entity_type_code = 'catalog_product' "
                 f"AND a.attribute_code IN ({', '.join(['%s'] * len(wanted)) or 'NULL'})", wanted)
             found = cur.fetchall()
-            cur.execute("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-                        "AND TABLE_NAME = 'catalog_product_entity' AND COLUMN_NAME = 'row_id'")
-            self.staging = cur.fetchone()[0] == 1
+            self.staging = scalar(cur, "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                                  "DATABASE() AND TABLE_NAME = 'catalog_product_entity' AND COLUMN_NAME = 'row_id'") == 1
         self.attribute_ids = {code: int(attribute_id) for code, attribute_id, _ in found}
         self.missing = sorted(set(wanted) - set(self.attribute_ids))  # attributes this store does not have
         self._by_table: dict[str, dict[int, str]] = {}

@@ -4,16 +4,16 @@ details, editions and store scope, are sync_workers/commerce/eav.py's)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from mappings.price import PriceRecord
+from plumbing.db import DbConnection
 from sync_workers.commerce.eav import EavReader
 
 ATTRIBUTES = ("price", "special_price", "special_from_date", "special_to_date")
 
 
 class PriceReader:
-    def __init__(self, conn: Any, store_id: int):
+    def __init__(self, conn: DbConnection, store_id: int):
         self.eav = EavReader(conn, store_id, ATTRIBUTES)
 
     def read(self, skus: Iterable[str]) -> dict[str, PriceRecord]:

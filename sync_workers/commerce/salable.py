@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from mappings.inventory import StockPosition
+from plumbing.db import DbConnection
 
 DEFAULT_MIN_QTY = Decimal(0)  # Magento's config default for cataloginventory/item_options/min_qty
 
@@ -20,7 +21,7 @@ def _in(values: list[str]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def read_positions(conn: Any, skus: Iterable[str], stock_id: int, msi: bool = True) -> dict[str, StockPosition]:
+def read_positions(conn: DbConnection, skus: Iterable[str], stock_id: int, msi: bool = True) -> dict[str, StockPosition]:
     wanted = sorted(set(skus))
     if not wanted:
         return {}

@@ -8,13 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pymysql
 from pydantic import ValidationError
 
 from domain.events import PolledDocument
-from sync_workers.commerce.client import CommerceServerError
-from sync_workers.runtime.loop import DeadLetter, Record, TransientError
-from sync_workers.walmart.errors import WalmartServerError
+from sync_workers.runtime.loop import DeadLetter, Record
 
 # (reason, error code) when a document cannot be imported; None when it was (or needs nothing)
 Outcome = tuple[str, str] | None
@@ -33,13 +30,8 @@ def import_documents(records: list[Record], field: str, id_key: str, code: str,
             dead.append(DeadLetter(record, f"no {field} with a {id_key} in the Walmart {field} event", code))
             continue
         latest[str(raw[id_key])] = (record, raw)  # polled twice: the newest wins
-    try:
-        for doc_id, (record, raw) in latest.items():
-            refused = import_one(doc_id, raw)
-            if refused is not None:
-                dead.append(DeadLetter(record, *refused))
-    except (CommerceServerError, WalmartServerError) as exc:
-        raise TransientError(str(exc)) from exc
-    except pymysql.MySQLError as exc:
-        raise TransientError(f"state store: {exc.args[-1]}") from exc
+    for doc_id, (record, raw) in latest.items():
+        refused = import_one(doc_id, raw)
+        if refused is not None:
+            dead.append(DeadLetter(record, *refused))
     return dead

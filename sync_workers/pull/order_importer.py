@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from config import Settings
 from config.components import consumed_by
+from domain.walmart_orders import WalmartOrder
 from mappings.orders import (
     CommerceItemQty,
     OrderShapeError,
@@ -45,7 +46,7 @@ from sync_workers.runtime.loop import DeadLetter, Record
 from sync_workers.stores.order_map import OrderMap
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError
-from sync_workers.walmart.orders import CancelLine, WalmartOrder
+from sync_workers.walmart.orders import CancelLine
 
 OUT_OF_STOCK = "The requested qty is not available"
 # statuses of a PO whose acknowledgement is behind it
@@ -78,7 +79,7 @@ class OrderImporter:
         """Returns (reason, code) when the order cannot be imported; raises when it is worth retrying."""
         try:
             order = WalmartOrder.model_validate(raw)
-            cart = walmart_order_to_cart(raw)
+            cart = walmart_order_to_cart(order)
         except (ValidationError, OrderShapeError) as exc:
             reason = f"malformed Walmart order {po}: {str(exc).splitlines()[0]}"
             self.orders.set_state(po, "failed_malformed", error=reason)

@@ -8,16 +8,13 @@ dead-letters the order's records; Walmart or the database being unavailable retr
 
 from __future__ import annotations
 
-from typing import Any
-
-import pymysql
-
 from config import Settings
+from plumbing.db import DbConnection
 from plumbing.logs import get_logger
-from sync_workers.runtime.loop import DeadLetter, Record, TransientError
+from sync_workers.runtime.loop import DeadLetter, Record
 from sync_workers.stores.order_map import MappedOrder, OrderMap
 from sync_workers.walmart.client import WalmartClient
-from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
+from sync_workers.walmart.errors import WalmartClientError
 
 
 class OrderWorker:
@@ -27,7 +24,7 @@ class OrderWorker:
     backlog_records = 0
     action: str  # for messages: "shipment", "cancellation"
 
-    def __init__(self, settings: Settings, client: WalmartClient, commerce: Any, orders: OrderMap):
+    def __init__(self, settings: Settings, client: WalmartClient, commerce: DbConnection, orders: OrderMap):
         self.settings = settings
         self.client = client
         self.commerce = commerce
@@ -49,19 +46,14 @@ class OrderWorker:
                 dead.append(DeadLetter(record, f"{self.action} event without an order id", "UNKNOWN_ORDER"))
                 continue
             by_order.setdefault(order_id, []).append(record)
-        try:
-            self.commerce.ping()
-            mapped = self.orders.for_commerce_orders(sorted(by_order))
-            for order_id, order in mapped.items():
-                try:
-                    self.reconcile(order)
-                except WalmartClientError as exc:
-                    code = exc.details[0].code if exc.details else None
-                    dead += [DeadLetter(r, f"Walmart refused the {self.action} of PO "
-                                           f"{order.purchase_order_id}: {exc}", code)
-                             for r in by_order[order_id]]
-        except WalmartServerError as exc:
-            raise TransientError(f"Walmart: {exc}") from exc
-        except pymysql.MySQLError as exc:
-            raise TransientError(f"database: {exc.args[-1]}") from exc
+        self.commerce.ping()
+        mapped = self.orders.for_commerce_orders(sorted(by_order))
+        for order_id, order in mapped.items():
+            try:
+                self.reconcile(order)
+            except WalmartClientError as exc:
+                code = exc.details[0].code if exc.details else None
+                dead += [DeadLetter(r, f"Walmart refused the {self.action} of PO "
+                                       f"{order.purchase_order_id}: {exc}", code)
+                         for r in by_order[order_id]]
         return dead

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from config.components import consumed_by
+from domain.walmart_orders import WalmartOrder
 from mappings.refunds import (
     CreditedItem,
     MemoItem,
@@ -30,11 +31,12 @@ from mappings.refunds import (
     return_refund_targets,
     route_to_returns,
 )
+from plumbing.db import scalar
 from sync_workers.push.order_worker import OrderWorker
 from sync_workers.runtime.errors import NotYet
 from sync_workers.stores.order_map import MappedOrder
 from sync_workers.stores.return_map import ReturnMap
-from sync_workers.walmart.orders import CancelLine, RefundLine, WalmartOrder
+from sync_workers.walmart.orders import CancelLine, RefundLine
 
 
 class RefundWorker(OrderWorker):
@@ -61,9 +63,8 @@ class RefundWorker(OrderWorker):
                         "WHERE c.order_id = %s GROUP BY ci.parent_id, ci.order_item_id", (order.commerce_order_id,))
             memo_items = [MemoItem(int(m), int(i), int(q or 0), float(a or 0), float(t or 0))
                           for m, i, q, a, t in cur.fetchall() if int(q or 0) > 0]
-            cur.execute("SELECT COALESCE(SUM(shipping_amount), 0) FROM sales_creditmemo WHERE order_id = %s",
-                        (order.commerce_order_id,))
-            shipping = float(cur.fetchone()[0] or 0)
+            shipping = float(scalar(cur, "SELECT COALESCE(SUM(shipping_amount), 0) FROM sales_creditmemo "
+                                         "WHERE order_id = %s", (order.commerce_order_id,)) or 0)
         return memo_items, shipping, order_items
 
     @staticmethod

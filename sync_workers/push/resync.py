@@ -7,31 +7,19 @@ binlog (changes the listener never saw), a restored database, or rows changed wi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from config import Settings
 from plumbing.db import connect_commerce
+from sync_workers.push.pushable import pushable_skus
 from sync_workers.stores.listings import ListingStore
 from sync_workers.stores.value_state import ValueState, connect_state
-
-
-def pushable_skus(settings: Settings, state_conn: Any, commerce_conn: Any) -> set[str]:
-    """Every SKU ``workers.push_skus`` lets the inventory and price workers push."""
-    rule = settings.workers.push_skus
-    if rule == "matched":
-        return ListingStore(state_conn).matched()
-    if rule == "all":
-        with commerce_conn.cursor() as cur:
-            cur.execute("SELECT DISTINCT sku FROM catalog_product_entity WHERE sku IS NOT NULL")
-            return {sku for (sku,) in cur.fetchall()}
-    return set(rule)
 
 
 def schedule_resync(settings: Settings, streams: list[str]) -> dict[str, int]:
     state = connect_state(settings)
     commerce = connect_commerce(settings)
     try:
-        skus = pushable_skus(settings, state, commerce)
+        skus = pushable_skus(settings, ListingStore(state), commerce)
         now = datetime.now()
         for stream in streams:
             ValueState(state, stream).schedule({sku: now for sku in skus})

@@ -30,8 +30,10 @@ import pymysql
 
 from config import Settings
 from domain.events import parse_event_id
+from plumbing.db import DbConnection
 from plumbing.logs import get_logger
 from sync_workers.push.plan import plan_push
+from sync_workers.push.pushable import only_pushable, pushable_skus
 from sync_workers.runtime.loop import DeadLetter, Record, TransientError
 from sync_workers.stores.listings import ListingStore
 from sync_workers.stores.value_state import ValueState
@@ -50,7 +52,7 @@ class ValueWorker:
     feed_type: FeedType
     single_api: str  # the client's bucket for single updates
 
-    def __init__(self, settings: Settings, client: WalmartClient, commerce: Any, state: ValueState,
+    def __init__(self, settings: Settings, client: WalmartClient, commerce: DbConnection, state: ValueState,
                  clock: Callable[[], float] = time.monotonic):
         self.settings = settings
         self.client = client
@@ -89,16 +91,7 @@ class ValueWorker:
 
     # batches -------------------------------------------------------------------------------------
     def _pushable(self, skus: set[str]) -> set[str]:
-        """``workers.push_skus``: matched listings (walmart-sync listings), all, or a list."""
-        rule = self.settings.workers.push_skus
-        if rule == "all":
-            return skus
-        if rule == "matched":
-            try:
-                return self.listings.matched(skus) if skus else set()
-            except pymysql.MySQLError as exc:
-                raise TransientError(f"state store: {exc.args[-1]}") from exc
-        return skus & set(rule)
+        return only_pushable(self.settings, self.listings, skus)
 
     def handle(self, records: list[Record]) -> list[DeadLetter]:
         by_sku: dict[str, list[Record]] = {}
@@ -113,10 +106,15 @@ class ValueWorker:
                                                "(unknown product id)", "UNKNOWN_SKU"))
                 continue
             by_sku.setdefault(sku, []).append(record)
-        skus = set(by_sku) | self._take_due()
-        if self._bulk(records):
-            skus |= self._catalogue()
-        refused = self.sync(self._pushable(skus))
+        due = self._take_due()
+        skus = set(by_sku) | due
+        try:
+            if self._bulk(records):
+                skus |= self._catalogue()
+            refused = self.sync(self._pushable(skus))
+        except BaseException:
+            self._recheck |= due  # the loop retries the batch's records; the due checks must come with them
+            raise
         for sku, (reason, code) in refused.items():
             dead += [DeadLetter(record, reason, code) for record in by_sku.get(sku, [])]
         return dead
@@ -143,12 +141,7 @@ class ValueWorker:
 
     def _catalogue(self) -> set[str]:
         """Every SKU this worker may push."""
-        from sync_workers.push.resync import pushable_skus
-
-        try:
-            return pushable_skus(self.settings, self.state.conn, self.commerce)
-        except pymysql.MySQLError as exc:
-            raise TransientError(f"database: {exc.args[-1]}") from exc
+        return pushable_skus(self.settings, self.listings, self.commerce)
 
     def tick(self) -> None:
         if self.clock() >= self._next_feed_poll:
@@ -158,8 +151,9 @@ class ValueWorker:
         if skus:
             try:
                 self.sync(self._pushable(skus))
-            except TransientError:
-                self._recheck |= skus
+            except BaseException:
+                self._recheck |= skus  # looked at again on the next tick, after the loop's backoff
+                raise
 
     def _take_due(self) -> set[str]:
         """SKUs to look at again without an event: feed outcomes, deferred singles, price windows."""
@@ -177,23 +171,29 @@ class ValueWorker:
         """Push what differs from Walmart's confirmed values; return SKUs Walmart refused for good."""
         if not skus:
             return {}
-        try:
-            self.commerce.ping()
-            targets = self.read_targets(skus)
-            # clear the due checks being served now; set the next ones (price windows)
-            cleared: dict[str, datetime | None] = {sku: None for sku in skus & self._scheduled}
-            self.state.schedule(cleared | self.next_checks(skus))
-            self._scheduled -= skus
-            confirmed = self.state.confirmed(sorted(skus))
-            in_flight = self._in_flight()
-        except pymysql.MySQLError as exc:
-            raise TransientError(f"database: {exc.args[-1]}") from exc
+        self.commerce.ping()
+        targets = self.read_targets(skus)
+        confirmed = self.state.confirmed(sorted(skus))
+        in_flight = self._in_flight()
+        served = skus & self._scheduled
+        refused, deferred = self._push_changed(targets, confirmed, in_flight)
+        # only now that the push went out (or was deferred) are the due checks it served cleared,
+        # and the next ones (price windows) set: a push that fails leaves them due in the state store
+        checks: dict[str, datetime | None] = {sku: None for sku in served - deferred}
+        checks.update({sku: at for sku, at in self.next_checks(skus).items() if sku not in deferred})
+        self.state.schedule(checks)
+        self._scheduled -= skus - deferred
+        return refused
+
+    def _push_changed(self, targets: dict[str, str], confirmed: dict[str, str], in_flight: dict[str, str]
+                      ) -> tuple[dict[str, tuple[str, str | None]], set[str]]:
+        """Push what differs; returns the SKUs Walmart refused and those deferred to a later check."""
         # A value already on its way in a submitted feed is not sent again: in a burst every
         # batch names the same SKUs, and feeds are the scarcest budget (10 an hour).
         changed = {sku: value for sku, value in targets.items()
                    if confirmed.get(sku) != value and in_flight.get(sku) != value}
         if not changed:
-            return {}
+            return {}, set()
         single = self.client.buckets[self.single_api]
         tokens = single.tokens()
         plan = plan_push(len(changed), tokens, 1.0 / single.rate, self.feed_eta_s,
@@ -206,18 +206,15 @@ class ValueWorker:
             # with them and can still turn a growing backlog into a feed.
             now, deferred = ordered[:tokens], ordered[tokens:]
             if deferred:
-                try:
-                    self.state.schedule({sku: datetime.now() for sku in deferred})
-                    self._scheduled |= set(deferred)
-                except pymysql.MySQLError as exc:
-                    raise TransientError(f"database: {exc.args[-1]}") from exc
-            return self._push_singles({sku: changed[sku] for sku in now})
+                self.state.schedule({sku: datetime.now() for sku in deferred})
+                self._scheduled |= set(deferred)
+            return self._push_singles({sku: changed[sku] for sku in now}), set(deferred)
         now, later = ordered[:plan.singles], ordered[plan.singles:]
         self.log.info("backlog: pushing part as singles and the rest as a feed", singles=len(now),
                       feed=len(later), feed_eta_s=round(self.feed_eta_s, 1))
         refused = self._push_feed({sku: changed[sku] for sku in later})  # the feed first: it takes longest
         refused.update(self._push_singles({sku: changed[sku] for sku in now}))
-        return refused
+        return refused, set()
 
     def _in_flight(self) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -262,11 +259,7 @@ class ValueWorker:
         return refused
 
     def _push_feed(self, changed: dict[str, str]) -> dict[str, tuple[str, str | None]]:
-        try:
-            feed_id = self.client.feeds.submit(self.feed_type, self.feed_payload(changed),
-                                               **self._feed_options())
-        except WalmartServerError as exc:
-            raise TransientError(f"Walmart feed submission: {exc}") from exc
+        feed_id = self.client.feeds.submit(self.feed_type, self.feed_payload(changed), **self._feed_options())
         self.state.record_feed(feed_id, self.name, self.feed_type, changed)
         self._feed_submitted[feed_id] = self.clock()
         self.pushed_feeds += 1

@@ -14,7 +14,7 @@ from typing import Any
 import pymysql
 
 from config import Settings
-from plumbing.db import connect_state_store
+from plumbing.db import DbConnection, connect_state_store
 from plumbing.logs import get_logger, redact
 
 DDL = (
@@ -44,7 +44,7 @@ class ComponentStatus:
         self.component = component
         self.success_every_s = success_every_s
         self.log = get_logger(f"component_status.{component}")
-        self._conn: Any = None
+        self._conn: DbConnection | None = None
         self._last_success_write = float("-inf")
         self._lock = threading.Lock()
         self._beating = threading.Event()

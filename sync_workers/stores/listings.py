@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from plumbing.db import DbConnection
+
 DDL = (
     """CREATE TABLE IF NOT EXISTS walmart_listings (
       sku VARCHAR(64) NOT NULL PRIMARY KEY,
@@ -71,7 +73,7 @@ class Added:
 
 
 class ListingStore:
-    def __init__(self, conn: Any):
+    def __init__(self, conn: DbConnection):
         self.conn = conn
         with conn.cursor() as cur:
             for statement in DDL:

@@ -8,7 +8,8 @@ refund workers to know which Commerce changes concern Walmart and which PO lines
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from plumbing.db import DbConnection
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS walmart_order_map (
@@ -79,7 +80,7 @@ class MappedOrder:
 
 
 class OrderMap:
-    def __init__(self, conn: Any):
+    def __init__(self, conn: DbConnection):
         self.conn = conn
         with conn.cursor() as cur:
             for statement in DDL:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from plumbing.db import DbConnection
+
 DDL = (
     """CREATE TABLE IF NOT EXISTS walmart_return_map (
       return_order_id VARCHAR(32) NOT NULL PRIMARY KEY,
@@ -79,7 +81,7 @@ class ReturnState:
 
 
 class ReturnMap:
-    def __init__(self, conn: Any):
+    def __init__(self, conn: DbConnection):
         self.conn = conn
         with conn.cursor() as cur:
             for statement in DDL:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from config import Settings
-from plumbing.db import connect_state_store
+from plumbing.db import DbConnection, connect_state_store
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS walmart_values (
@@ -51,7 +51,7 @@ def connect_state(settings: Settings) -> Any:
 class ValueState:
     """Confirmed values of one kind (inventory, price) per SKU, and the worker's open feeds."""
 
-    def __init__(self, conn: Any, kind: str):
+    def __init__(self, conn: DbConnection, kind: str):
         self.conn = conn
         self.kind = kind
 

@@ -5,18 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
-
+from domain.walmart_orders import WalmartDocument
 from sync_workers.walmart.errors import WalmartServerError
 
 T = TypeVar("T")
 MAX_VERIFIED_ATTEMPTS = 8
 
 
-class WalmartModel(BaseModel):
-    """Response models type the fields the sidecar uses and keep the rest: Walmart adds fields."""
-
-    model_config = ConfigDict(extra="allow")
+WalmartModel = WalmartDocument  # response models type the fields the sidecar uses and keep the rest
 
 
 def land_once(client: Any, what: str, send: Callable[[], T], landed: Callable[[], T | None],

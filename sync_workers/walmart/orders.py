@@ -11,77 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from domain.walmart_orders import WalmartOrder
 from sync_workers.walmart.errors import WalmartNotFound
-from sync_workers.walmart.models import WalmartModel, land_once
-
-
-class StatusQuantity(WalmartModel):
-    unitOfMeasurement: str
-    amount: str
-
-
-class LineStatus(WalmartModel):
-    status: Literal["Created", "Acknowledged", "Shipped", "Delivered", "Cancelled", "Refund"]
-    statusQuantity: StatusQuantity
-    cancellationReason: str | None = None
-    trackingInfo: dict[str, Any] | None = None
-
-
-class LineStatuses(WalmartModel):
-    orderLineStatus: list[LineStatus]
-
-
-class OrderItem(WalmartModel):
-    productName: str
-    sku: str
-
-
-class OrderLine(WalmartModel):
-    lineNumber: str
-    item: OrderItem
-    orderLineQuantity: StatusQuantity
-    orderLineStatuses: LineStatuses
-    statusDate: int
-    charges: dict[str, Any]
-    refund: dict[str, Any] | None = None
-    intentToCancel: str | None = None
-
-    def quantity(self, *statuses: str) -> int:
-        return sum(int(s.statusQuantity.amount) for s in self.orderLineStatuses.orderLineStatus
-                   if s.status in statuses)
-
-    def charged(self, charge_type: str) -> float:
-        return round(sum(float(c["chargeAmount"]["amount"]) for c in self.charges.get("charge", [])
-                         if c.get("chargeType") == charge_type), 2)
-
-    def refunded(self, charge_type: str | None = None) -> float:
-        """Refunded so far (positive), of one charge type or all."""
-        charges = (self.refund or {}).get("refundCharges", {}).get("refundCharge", [])
-        return round(sum(-float(c["charge"]["chargeAmount"]["amount"]) for c in charges
-                         if charge_type is None or c["charge"].get("chargeType") == charge_type), 2)
-
-    def refunded_tax(self) -> float:
-        charges = (self.refund or {}).get("refundCharges", {}).get("refundCharge", [])
-        return round(sum(-float(((c["charge"].get("tax") or {}).get("taxAmount") or {}).get("amount", 0))
-                         for c in charges), 2)
-
-
-class OrderLines(WalmartModel):
-    orderLine: list[OrderLine]
-
-
-class WalmartOrder(WalmartModel):
-    purchaseOrderId: str
-    customerOrderId: str
-    customerEmailId: str
-    orderDate: int
-    shippingInfo: dict[str, Any]
-    orderLines: OrderLines
-
-    def line(self, number: str) -> OrderLine:
-        return next(line for line in self.orderLines.orderLine if line.lineNumber == str(number))
+from sync_workers.walmart.models import land_once
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from mappings.listings import (
     search_params,
 )
 from mappings.price import effective_price
+from plumbing.db import DbConnection
 from plumbing.locks import NamedLock
 from plumbing.logs import get_logger
 from sync_workers.commerce.eav import EavReader
@@ -86,8 +87,8 @@ class StepResult:
 
 
 class ListingMatcher:
-    def __init__(self, settings: Settings, client: WalmartClient, commerce: Any, store: ListingStore,
-                 state_conn: Any, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, settings: Settings, client: WalmartClient, commerce: DbConnection, store: ListingStore,
+                 state_conn: DbConnection, clock: Callable[[], float] = time.monotonic):
         self.settings = settings
         self.client = client
         self.commerce = commerce

@@ -10,16 +10,17 @@ command.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pymysql
 
 from config import Settings
 from config.components import consumed_by
+from plumbing.db import DbConnection
 from plumbing.logs import get_logger
 from sync_workers.commerce.client import CommerceServerError
 from sync_workers.push.listings.matcher import ListingMatcher
-from sync_workers.runtime.loop import DeadLetter, Record, TransientError
+from sync_workers.runtime.loop import DeadLetter, Record
+from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartServerError
 
 
@@ -57,10 +58,7 @@ class ListingWorker:
                     continue
             new.append(str(event["sku"]))
         if new:
-            try:
-                counts = self.matcher.add(skus=sorted(set(new)))
-            except pymysql.MySQLError as exc:
-                raise TransientError(f"database: {exc.args[-1]}") from exc
+            counts = self.matcher.add(skus=sorted(set(new)))
             self.auto_added += counts["draft"] + counts["error"]
             self._next_match = 0.0  # match the new products now rather than at the next interval
         return []
@@ -83,7 +81,7 @@ class ListingWorker:
                           open_feeds=result.pending_feeds)
 
 
-def build_matcher(settings: Settings, client: Any, commerce: Any, state_conn: Any) -> ListingMatcher:
+def build_matcher(settings: Settings, client: WalmartClient, commerce: DbConnection, state_conn: DbConnection) -> ListingMatcher:
     from sync_workers.stores.listings import ListingStore
 
     return ListingMatcher(settings, client, commerce, ListingStore(state_conn), state_conn)

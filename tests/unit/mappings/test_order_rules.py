@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.walmart_orders import WalmartOrder
 from mappings.orders import (
     CommerceItemQty,
     OrderShapeError,
@@ -22,15 +23,21 @@ def walmart_line(number: str, sku: str, qty: int, product: float, tax: float, sh
     if shipping:
         charges.append({"chargeType": "SHIPPING", "chargeAmount": {"amount": shipping},
                         "tax": {"taxAmount": {"amount": shipping_tax}}})
-    return {"lineNumber": number, "item": {"sku": sku}, "orderLineQuantity": {"amount": str(qty)},
+    each = {"unitOfMeasurement": "EACH"}
+    return {"lineNumber": number, "item": {"sku": sku, "productName": sku}, "statusDate": 1_700_000_000_000,
+            "orderLineQuantity": {**each, "amount": str(qty)},
             "charges": {"charge": charges}, "orderLineStatuses": {"orderLineStatus": [
-                {"status": s, "statusQuantity": {"amount": str(q)}} for s, q in (statuses or (("Created", qty),))]}}
+                {"status": s, "statusQuantity": {**each, "amount": str(q)}}
+                for s, q in (statuses or (("Created", qty),))]}}
 
 
-def order(*lines: dict) -> dict:
-    return {"purchaseOrderId": "P1", "customerOrderId": "C1", "orderLines": {"orderLine": list(lines)},
-            "shippingInfo": {"postalAddress": {"name": "Jane Q Doe", "address1": "1 Main", "city": "Bentonville",
-                                               "postalCode": "72716", "country": "USA"}}}
+def order(*lines: dict) -> WalmartOrder:
+    """A Walmart order as the Orders API sends it, read through the sidecar's one order model."""
+    return WalmartOrder.model_validate({
+        "purchaseOrderId": "P1", "customerOrderId": "C1", "customerEmailId": "c1@relay.walmart.com",
+        "orderDate": 1_700_000_000_000, "orderLines": {"orderLine": list(lines)},
+        "shippingInfo": {"postalAddress": {"name": "Jane Q Doe", "address1": "1 Main", "city": "Bentonville",
+                                           "postalCode": "72716", "country": "USA"}}})
 
 
 def test_walmart_tax_is_carried_per_open_unit_and_on_shipping() -> None:

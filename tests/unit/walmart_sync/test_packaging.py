@@ -6,6 +6,7 @@ dependencies from the package index, as in production), and driven through the c
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -23,8 +24,12 @@ DEV_ONLY = ("devstack/", "walmart_emulator", "commerce_emulator", "chaos", "seed
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # from a copy of the tree as a clone has it: setuptools reuses a build/ directory, stale files included
+    source = tmp_path_factory.mktemp("source")
+    shutil.copytree(REPO_ROOT, source, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__", ".stack"))
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps", "-q", "-w", str(out)],
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(out)],
                    check=True, capture_output=True, timeout=600)
     (built,) = out.glob("walmart_sync-*.whl")
     return built

@@ -164,13 +164,8 @@ def test_beyond_the_feed_threshold_one_feed_goes_and_tick_confirms_it(world) -> 
                                                            "feed_submit": calls["feed_submit"] + 1}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ValueWorker.handle (sync_workers/push/value_worker.py) merges SKUs due for a check (a resync, a listing's "
-    "initial push, a deferred single) into the batch via _take_due(), and sync() clears their due time in the "
-    "state store before pushing; when the push then fails transiently, handle() re-raises without putting them "
-    "back (tick() does: self._recheck |= skus), so the loop's retry of the batch pushes only the SKUs its "
-    "records name and the due SKUs are never pushed"))
 def test_skus_due_for_a_check_survive_a_failed_batch(world) -> None:
+    """Due checks are cleared only once their push went out: a failed batch leaves them due."""
     worker = world.handler("inventory")
     # a change made without a binlog event (a purged binlog), then made due as `walmart-sync resync` does
     source_changes(world, "WS-000018", wh_east=(21, 1), wh_west=(0, 0))

@@ -1,0 +1,85 @@
+"""Walmart's purchase order, as the Orders API returns it: the one model of it in the sidecar.
+
+The poller publishes orders as Walmart sent them; the importer, the cart mapping and the order
+workers all read them through these classes. They type the fields the sidecar uses and keep the
+rest (``extra="allow"``): Walmart adds fields, and a new one must not make an order unreadable.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class WalmartDocument(BaseModel):
+    """Walmart's response bodies: the fields the sidecar uses are typed, the rest kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class StatusQuantity(WalmartDocument):
+    unitOfMeasurement: str
+    amount: str
+
+
+class LineStatus(WalmartDocument):
+    status: Literal["Created", "Acknowledged", "Shipped", "Delivered", "Cancelled", "Refund"]
+    statusQuantity: StatusQuantity
+    cancellationReason: str | None = None
+    trackingInfo: dict[str, Any] | None = None
+
+
+class LineStatuses(WalmartDocument):
+    orderLineStatus: list[LineStatus]
+
+
+class OrderItem(WalmartDocument):
+    productName: str
+    sku: str
+
+
+class OrderLine(WalmartDocument):
+    lineNumber: str
+    item: OrderItem
+    orderLineQuantity: StatusQuantity
+    orderLineStatuses: LineStatuses
+    statusDate: int
+    charges: dict[str, Any]
+    refund: dict[str, Any] | None = None
+    intentToCancel: str | None = None
+
+    def quantity(self, *statuses: str) -> int:
+        return sum(int(s.statusQuantity.amount) for s in self.orderLineStatuses.orderLineStatus
+                   if s.status in statuses)
+
+    def charged(self, charge_type: str) -> float:
+        return round(sum(float(c["chargeAmount"]["amount"]) for c in self.charges.get("charge", [])
+                         if c.get("chargeType") == charge_type), 2)
+
+    def refunded(self, charge_type: str | None = None) -> float:
+        """Refunded so far (positive), of one charge type or all."""
+        charges = (self.refund or {}).get("refundCharges", {}).get("refundCharge", [])
+        return round(sum(-float(c["charge"]["chargeAmount"]["amount"]) for c in charges
+                         if charge_type is None or c["charge"].get("chargeType") == charge_type), 2)
+
+    def refunded_tax(self) -> float:
+        charges = (self.refund or {}).get("refundCharges", {}).get("refundCharge", [])
+        return round(sum(-float(((c["charge"].get("tax") or {}).get("taxAmount") or {}).get("amount", 0))
+                         for c in charges), 2)
+
+
+class OrderLines(WalmartDocument):
+    orderLine: list[OrderLine]
+
+
+class WalmartOrder(WalmartDocument):
+    purchaseOrderId: str
+    customerOrderId: str
+    customerEmailId: str
+    orderDate: int
+    shippingInfo: dict[str, Any]
+    orderLines: OrderLines
+
+    def line(self, number: str) -> OrderLine:
+        return next(line for line in self.orderLines.orderLine if line.lineNumber == str(number))
