@@ -7,7 +7,7 @@ use Magento\Framework\App\State;
 use Magento\Framework\Event\Observer;
 use Magento\Framework\Event\ObserverInterface;
 use Magento\Payment\Model\MethodInterface;
-use Magento\Quote\Api\Data\CartInterface;
+use Magento\Quote\Model\Quote;
 use WalmartSync\Marketplace\Logic\MarketplaceQuotePolicy;
 use WalmartSync\Marketplace\Logic\ModuleVersion;
 
@@ -29,7 +29,7 @@ class RestrictMarketplacePayment implements ObserverInterface
             return;
         }
         $quote = $observer->getEvent()->getData('quote');
-        $marketplace = $quote instanceof CartInterface
+        $marketplace = $quote instanceof Quote
             && MarketplaceQuotePolicy::isMarketplace($quote->getData(MarketplaceQuotePolicy::FLAG_FIELD));
         try {
             $area = (string)$this->appState->getAreaCode();
