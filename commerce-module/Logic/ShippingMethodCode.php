@@ -24,6 +24,15 @@ final class ShippingMethodCode
         return substr('walmart_' . $slug, 0, self::MAX_LENGTH);
     }
 
+    /** The method title the order shows: "walmart_two_day" -> "Walmart Two Day". */
+    public static function title(string $methodCode): string
+    {
+        if ($methodCode === ModuleVersion::DEFAULT_METHOD_CODE) {
+            return 'Walmart Marketplace';
+        }
+        return ucwords(str_replace('_', ' ', $methodCode));
+    }
+
     /** Whether a method code sent by a caller (the cart flow) is usable with the carrier. */
     public static function isValid(string $methodCode): bool
     {

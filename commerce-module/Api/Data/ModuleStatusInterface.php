@@ -54,7 +54,7 @@ interface ModuleStatusInterface
     public function getMagentoVersion();
 
     /**
-     * Community or Commerce.
+     * Magento's edition (ProductMetadataInterface::getEdition()): Community on Open Source.
      *
      * @return string
      */

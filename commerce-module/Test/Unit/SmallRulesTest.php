@@ -7,6 +7,7 @@ use LogicException;
 use PHPUnit\Framework\TestCase;
 use WalmartSync\Marketplace\Logic\CartAmountsPolicy;
 use WalmartSync\Marketplace\Logic\LineMap;
+use WalmartSync\Marketplace\Logic\MarketplaceQuotePolicy;
 use WalmartSync\Marketplace\Logic\OrderComment;
 use WalmartSync\Marketplace\Logic\OrderRequestValidator;
 use WalmartSync\Marketplace\Logic\ProductEligibility;
@@ -38,6 +39,19 @@ final class SmallRulesTest extends TestCase
         self::assertFalse($policy->allows(false, CartAmountsPolicy::USER_TYPE_INTEGRATION, true), 'switched off');
     }
 
+    public function testMarketplaceQuotePolicy(): void
+    {
+        self::assertTrue(MarketplaceQuotePolicy::isMarketplace('1'));
+        self::assertFalse(MarketplaceQuotePolicy::isMarketplace(null));
+        self::assertTrue(MarketplaceQuotePolicy::paymentAvailable(true, 'webapi_rest'));
+        self::assertTrue(MarketplaceQuotePolicy::paymentAvailable(false, 'adminhtml'), 'keying in a Walmart order by hand');
+        self::assertFalse(MarketplaceQuotePolicy::paymentAvailable(false, 'frontend'));
+        self::assertFalse(MarketplaceQuotePolicy::paymentAvailable(false, 'webapi_rest'), 'a storefront REST/guest cart');
+        self::assertFalse(MarketplaceQuotePolicy::paymentAvailable(false, 'graphql'));
+        self::assertTrue(MarketplaceQuotePolicy::carrierAvailable(true));
+        self::assertFalse(MarketplaceQuotePolicy::carrierAvailable(false));
+    }
+
     public function testShippingMethodCodes(): void
     {
         self::assertSame('walmart_standard', ShippingMethodCode::fromWalmart('Standard'));
@@ -45,6 +59,8 @@ final class SmallRulesTest extends TestCase
         self::assertSame('walmart_two_day', ShippingMethodCode::fromWalmart(' Two-Day '));
         self::assertSame('marketplace', ShippingMethodCode::fromWalmart(''));
         self::assertSame('marketplace', ShippingMethodCode::fromWalmart(null));
+        self::assertSame('Walmart Two Day', ShippingMethodCode::title('walmart_two_day'));
+        self::assertSame('Walmart Marketplace', ShippingMethodCode::title('marketplace'));
         self::assertTrue(ShippingMethodCode::isValid('walmart_standard'));
         self::assertFalse(ShippingMethodCode::isValid('Walmart Standard'));
     }
