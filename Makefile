@@ -8,13 +8,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint bench setup mariadb chromium schema docs clean
+.PHONY: demo test lint commerce-module bench setup mariadb chromium schema docs clean
 
 demo: setup
 	$(BIN)/walmart-sync demo
 
-test: setup chromium lint
+test: setup chromium lint commerce-module
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The companion Magento module: php -l on every file and its PHPUnit tests (installs Debian's PHP).
+commerce-module:
+	@bash scripts/check-commerce-module.sh
 
 # The layer rule (.importlinter), ruff and mypy over the production packages.
 PRODUCTION := walmart_sync operations cdc_listener sync_workers domain mappings plumbing config

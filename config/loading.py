@@ -13,7 +13,7 @@ import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import (
@@ -24,6 +24,8 @@ from pydantic_settings import (
 )
 
 from config.settings import Settings
+
+SectionT = TypeVar("SectionT", bound=BaseModel)
 
 CONFIG_FILE_ENV = "WALMART_SYNC_CONFIG"
 SECRET_FIELD_MARKERS = ("password", "secret", "token", "dsn", "key")
@@ -104,9 +106,41 @@ def _suggestion(loc: Sequence[str | int]) -> str:
     return f" (did you mean {'.'.join(map(str, [*loc[:-1], close[0]]))}?)" if close else ""
 
 
+def _secret_values(value: Any, secret: bool = False) -> set[str]:
+    """Every value under a secret-named key, however deep: a whole section fails validation with the
+    section's input (passwords included) as what it "got"."""
+    if isinstance(value, Mapping):
+        found: set[str] = set()
+        for key, inner in value.items():
+            found |= _secret_values(inner, secret or _is_secret([key]))
+        return found
+    if isinstance(value, (list, tuple)):
+        return {s for inner in value for s in _secret_values(inner, secret)}
+    if secret and value is not None and str(value):
+        return {str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)}
+    return set()
+
+
+def _mask(text: str, secrets: set[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _section_hint(loc: Sequence[str | int], message: str) -> str:
+    """A check across a section's fields names them in its message: say how to set those."""
+    section = _model_at(loc)
+    named = [name for name in section.model_fields if name in message] if section else []
+    if not named:
+        return _how_to_set(loc)
+    return "; ".join(_how_to_set([*loc, name]) for name in named)
+
+
 def describe_validation_error(error: ValidationError) -> list[str]:
     problems: list[str] = []
-    for item in error.errors(include_input=True, include_url=False):
+    items = error.errors(include_input=True, include_url=False)
+    secrets = {s for item in items for s in _secret_values(item.get("input"), _is_secret(item["loc"]))}
+    for item in items:
         loc = [p for p in item["loc"] if not isinstance(p, int) or p >= 0]
         name = ".".join(map(str, loc)) or "settings"
         kind = item["type"]
@@ -119,8 +153,8 @@ def describe_validation_error(error: ValidationError) -> list[str]:
         elif kind == "extra_forbidden":
             problems.append(f"{name}: unknown setting{_suggestion(loc)}; remove it or fix its name")
         else:
-            shown = "" if _is_secret(loc) else f" (got {str(item.get('input'))[:80]!r})"
-            problems.append(f"{name}: {message}{shown}; {_how_to_set(loc)}")
+            shown = "" if _is_secret(loc) else f" (got {_mask(str(item.get('input')), secrets)[:80]!r})"
+            problems.append(_mask(f"{name}: {message}{shown}; {_section_hint(loc, message)}", secrets))
     return problems
 
 
@@ -180,3 +214,28 @@ class _MappingEnvSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return self._inner()
+
+
+def load_section(name: str, model: type[SectionT], config_file: str | os.PathLike[str] | None = None,
+                 overrides: Sequence[str] = (), environ: Mapping[str, str] | None = None) -> SectionT:
+    """One section from the same sources and precedence as ``load_settings``, ignoring the others.
+
+    The container's HEALTHCHECK needs the ops port wherever the deployment set it (``--set``, the
+    environment, the TOML file) and must not fail on a problem in an unrelated section.
+    """
+    env = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    path = config_file or env.get(CONFIG_FILE_ENV)
+    if path and Path(path).is_file():
+        try:
+            table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get(name, {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            table = {}
+        merged.update(table if isinstance(table, dict) else {})
+    prefix = f"WALMART_SYNC_{name.upper()}__"
+    merged.update({key[len(prefix):].lower(): value for key, value in env.items() if key.upper().startswith(prefix)})
+    merged.update(parse_overrides([o for o in overrides if o.startswith(f"{name}.")]).get(name, {}))
+    try:
+        return model.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError([f"{name}.{problem}" for problem in describe_validation_error(exc)]) from None

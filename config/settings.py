@@ -83,6 +83,14 @@ def parse_mysql_dsn(raw: str) -> MySqlDsn:
     parts = urlsplit(raw)
     if parts.scheme not in ("mysql", "mariadb", "mysql+pymysql"):
         raise ValueError("must start with mysql:// (e.g. mysql://user:password@host:3306/schema)")
+    # A reserved character in the password splits the URL somewhere else (a '#' starts a fragment,
+    # a '/' the path, an '@' the host): say so instead of connecting to a host made of password.
+    rest = raw.split("://", 1)[1]
+    userinfo = rest[:rest.rfind("@")] if "@" in rest else ""
+    for reserved in "@/?#":
+        if reserved in userinfo:
+            raise ValueError(f"has an unescaped {reserved!r} in its user or password; percent-encode it "
+                             f"as {quote(reserved, safe='')} (e.g. p{quote(reserved, safe='')}ss for p{reserved}ss)")
     try:
         port = parts.port or 3306
     except ValueError:

@@ -3,10 +3,9 @@ worker -> Walmart: the loop closes, once per PO, with the failure cases handled.
 
 from __future__ import annotations
 
-import json
-
 from kafka import KafkaProducer
 
+from domain.events import PolledDocument
 from sync_workers.stores.order_map import OrderMap
 from sync_workers.stores.value_state import connect_state
 from tests.support.cdc_helpers import wait_for
@@ -71,8 +70,9 @@ def test_out_of_stock_unknown_sku_and_malformed_orders(stack, tmp_path) -> None:
         short = walmart.create_order("local-client", [{"sku": "WS-000005", "quantity": 5000}])
         unknown = walmart.create_order("local-client", [{"sku": "WS-999999", "quantity": 1}])
         producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers)
-        producer.send(f"{settings.kafka.topic_prefix}.walmart_orders", key=b"BROKEN-1", value=json.dumps(
-            {"family": "walmart_orders", "order": {"purchaseOrderId": "BROKEN-1", "orderLines": {}}}).encode())
+        # a malformed order in the poller's envelope (the envelope itself malformed is the junk below)
+        producer.send(f"{settings.kafka.topic_prefix}.walmart_orders", key=b"BROKEN-1", value=PolledDocument.wrap(
+            "walmart_orders", "order", "BROKEN-1", 0, {"purchaseOrderId": "BROKEN-1", "orderLines": {}}).to_json())
         producer.send(f"{settings.kafka.topic_prefix}.walmart_orders", key=b"junk", value=b"\x00\xffnot json")
         producer.flush()
         producer.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from walmart_sync.cli.common import EXIT_FAILED, EXIT_OK
 
@@ -18,13 +17,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Needs no full configuration: a container probe must not fail on unrelated settings."""
+    """Reads only the [ops] section, from the same places as every command (``--config``,
+    ``WALMART_SYNC_CONFIG``, the environment, ``--set ops.port=...``): a container probe must find
+    the port the deployment set, and must not fail on unrelated settings."""
+    from config.loading import load_section
     from config.settings import OpsSettings
     from operations.ops_server import probe
 
-    ops = OpsSettings()
-    port = args.port or int(os.environ.get("WALMART_SYNC_OPS__PORT", ops.port))
-    host = os.environ.get("WALMART_SYNC_OPS__HOST", ops.host)
-    ok, body = probe(host, port, "/readyz" if args.ready else "/healthz")
+    ops = load_section("ops", OpsSettings, args.config, args.overrides)
+    host = "127.0.0.1" if ops.host in ("0.0.0.0", "::") else ops.host  # bound everywhere: probe it here
+    ok, body = probe(host, args.port or ops.port, "/readyz" if args.ready else "/healthz")
     print(body if ok else f"unhealthy: {body}")
     return EXIT_OK if ok else EXIT_FAILED

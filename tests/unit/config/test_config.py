@@ -216,3 +216,33 @@ def test_a_partial_consumer_defaults_table_keeps_the_other_defaults(config_file:
     assert (tuning.session_timeout_ms, tuning.heartbeat_interval_ms) == (6000, 2000)
     assert tuning.auto_offset_reset == "earliest"
     assert tuning.max_poll_records == 500
+
+
+def test_a_section_that_fails_as_a_whole_never_echoes_its_secrets() -> None:
+    """SASL_SSL without a mechanism fails the [kafka] section as a whole, and pydantic reports the
+    section's input, passwords included, as what it got: masked by value, not by field."""
+    env = {"WALMART_SYNC_KAFKA__SECURITY_PROTOCOL": "SASL_SSL",
+           "WALMART_SYNC_KAFKA__SASL_PASSWORD": "kafka-pass-7781",
+           "WALMART_SYNC_KAFKA__SSL_PASSWORD": "tls-pass-9921",
+           "WALMART_SYNC_COMMERCE_DB__PASSWORD": "db-pass-1",
+           "WALMART_SYNC_STATE_STORE__DSN": "mysql://s:state-pass-2@h:3306/w",
+           "WALMART_SYNC_WALMART__CLIENT_ID": "id", "WALMART_SYNC_WALMART__CLIENT_SECRET": "wm-secret-3",
+           "WALMART_SYNC_COMMERCE_API__BASE_URL": "https://shop.example", "WALMART_SYNC_COMMERCE_API__TOKEN": "tok-4"}
+    problems = _problems(environ=env)
+    text = "\n".join(problems)
+    assert "kafka" in text and "sasl_mechanism" in text
+    for secret in ("kafka-pass-7781", "tls-pass-9921"):
+        assert secret not in text
+    # the hint names the fields the check asked for, not the whole section
+    assert "WALMART_SYNC_KAFKA__SASL_MECHANISM" in text
+
+
+@pytest.mark.parametrize(("password", "encoded"), [("p@ss", "%40"), ("p#ss", "%23"), ("p/ss", "%2F"), ("p?ss", "%3F")])
+def test_a_dsn_password_with_a_reserved_character_is_refused_with_its_escape(password: str, encoded: str) -> None:
+    from config.settings import parse_mysql_dsn
+
+    with pytest.raises(ValueError, match=f"percent-encode it as {encoded}"):
+        parse_mysql_dsn(f"mysql://sync:{password}@state.internal:3306/walmart_sync")
+    escaped = parse_mysql_dsn(f"mysql://sync:{password.replace(password[1], encoded)}@state.internal:3306/walmart_sync")
+    assert (escaped.password.get_secret_value(), escaped.host, escaped.database) == (password, "state.internal",
+                                                                                    "walmart_sync")

@@ -82,3 +82,21 @@ def test_the_status_page_needs_its_token_from_other_hosts_only() -> None:
                               headers={"Authorization": "Bearer s3cret-token"})
         assert bearer.status_code == 200 and bearer.json()["overall"] == "OK"
         assert requests.get(f"http://{address}:{ops.port}/healthz", timeout=5).status_code == 200  # probes stay open
+
+
+def test_healthcheck_finds_the_port_where_the_deployment_set_it(tmp_path) -> None:
+    """The TOML file (by --config or WALMART_SYNC_CONFIG) and --set, like every command; the other
+    sections may be incomplete (a probe must not fail on them)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC_")}
+    with OpsServer("127.0.0.1", 0) as ops:
+        config = tmp_path / "walmart-sync.toml"
+        config.write_text(f"[ops]\nhost = \"0.0.0.0\"\nport = {ops.port}\n")
+        cli = [sys.executable, "-m", "walmart_sync.cli"]
+        by_flag = subprocess.run([*cli, "--config", str(config), "healthcheck"], capture_output=True, text=True,
+                                 env=env, timeout=30)
+        by_env = subprocess.run([*cli, "healthcheck"], capture_output=True, text=True, timeout=30,
+                                env={**env, "WALMART_SYNC_CONFIG": str(config)})
+        by_set = subprocess.run([*cli, "--set", f"ops.port={ops.port}", "healthcheck"], capture_output=True,
+                                text=True, env=env, timeout=30)
+    for result in (by_flag, by_env, by_set):
+        assert result.returncode == 0 and "alive" in result.stdout, result.stdout + result.stderr
