@@ -8,6 +8,8 @@ that a traceback or a log line could print.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pymysql
@@ -49,3 +51,17 @@ def scalar(cursor: Any, sql: str, args: tuple[Any, ...] | None = None) -> Any:
     if row is None:
         raise LookupError(f"no row from: {sql}")
     return row[0]
+
+
+@contextmanager
+def transaction(conn: DbConnection) -> Iterator[Any]:
+    """One state change as one transaction on an autocommit connection: every statement lands, or
+    none does (a crash between two autocommit statements left a PO mapped without its lines)."""
+    conn.begin()
+    try:
+        with conn.cursor() as cur:
+            yield cur
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()

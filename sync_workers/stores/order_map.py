@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plumbing.db import DbConnection
+from plumbing.db import DbConnection, transaction
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS walmart_order_map (
@@ -89,7 +89,7 @@ class OrderMap:
     def record(self, purchase_order_id: str, customer_order_id: str, commerce_order_id: int,
                increment_id: str | None, lines: list[tuple[str, int | None, str, int]]) -> None:
         """``lines``: (line number, Commerce item id or None where Magento made no item for it, sku, quantity)."""
-        with self.conn.cursor() as cur:
+        with transaction(self.conn) as cur:
             cur.execute("INSERT INTO walmart_order_map (purchase_order_id, customer_order_id, commerce_order_id, "
                         "commerce_increment_id) VALUES (%s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
                         "commerce_order_id = VALUES(commerce_order_id), "

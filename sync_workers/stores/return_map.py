@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from plumbing.db import DbConnection
+from plumbing.db import DbConnection, transaction
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS walmart_return_map (
@@ -91,7 +91,7 @@ class ReturnMap:
     def record(self, return_order_id: str, customer_order_id: str, walmart_status: str | None,
                return_date: str | None, lines: list[ReturnLineRecord]) -> None:
         """Upsert a polled return; what the sidecar learned later (RMA ids, refunds) is kept."""
-        with self.conn.cursor() as cur:
+        with transaction(self.conn) as cur:
             cur.execute("INSERT INTO walmart_return_map (return_order_id, customer_order_id, status, walmart_status, "
                         "return_date) VALUES (%s, %s, 'new', %s, %s) ON DUPLICATE KEY UPDATE "
                         "walmart_status = VALUES(walmart_status)",
