@@ -19,7 +19,7 @@ from config import Settings
 from devstack.commerce_emulator.app import CommerceEmulator
 from devstack.environment import CommerceEnvironment, prepare_environment
 from devstack.walmart_emulator.app import SellerState, WalmartEmulator, client_rate_limits
-from devstack.walmart_emulator.orders import Order
+from devstack.walmart_emulator.orders import LineStatus, Order
 from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.stores.order_map import OrderMap
 from sync_workers.stores.value_state import connect_state
@@ -60,6 +60,10 @@ class HandlerWorld:
         return {line.number: {status: line.quantity_in(status)
                               for status in dict.fromkeys(entry.status for entry in line.statuses)}
                 for line in self.seller.orders[po].lines}
+
+    def walmart_ship(self, po: str, line_number: str, qty: int) -> None:
+        """Walmart shows ``qty`` more units of a line Shipped (as after the shipment worker's report)."""
+        self.seller.orders[po].line(line_number).move(("Created", "Acknowledged"), qty, LineStatus("Shipped", qty))
 
     def calls(self, *apis: str) -> dict[str, int]:
         """Walmart calls the emulator accepted so far, per API."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.walmart_emulator.orders import LineStatus
 from sync_workers.runtime.errors import NotYet, classify
 from sync_workers.stores.return_map import ReturnLineRecord, ReturnMap
 from sync_workers.stores.value_state import connect_state
@@ -34,11 +33,7 @@ def shipped(world, order, quantities: dict[int, int], on_walmart: bool = True) -
     if on_walmart:
         for line, item in zip(order.walmart.lines, order.items, strict=True):
             if quantities.get(item):
-                walmart_ship(world, order.po, line.number, quantities[item])
-
-
-def walmart_ship(world, po: str, line_number: str, qty: int) -> None:
-    world.seller.orders[po].line(line_number).move(("Created", "Acknowledged"), qty, LineStatus("Shipped", qty))
+                world.walmart_ship(order.po, line.number, quantities[item])
 
 
 def credit_memo(world, order_id: int, items: dict[int, tuple[int, float, float]], shipping: float = 0.0) -> list:
@@ -115,7 +110,7 @@ def test_a_refund_whose_shipment_is_not_on_walmart_yet_is_parked_then_lands(worl
     assert f"PO {order.po} lines 1" in str(early.value)
     assert refunds(world, order.po) == {"1": []}
 
-    walmart_ship(world, order.po, "1", 1)  # the shipment reached Walmart
+    world.walmart_ship(order.po, "1", 1)  # the shipment reached Walmart
     assert deliver(worker, records) == []  # the parked records, when due
     assert refunds(world, order.po) == {"1": [("PRODUCT", -8.0, -0.64)]}
 
