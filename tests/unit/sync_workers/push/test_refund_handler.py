@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from devstack.walmart_emulator.orders import LineStatus
 from sync_workers.runtime.errors import NotYet, classify
 from sync_workers.stores.return_map import ReturnLineRecord, ReturnMap
 from sync_workers.stores.value_state import connect_state
@@ -173,3 +174,21 @@ def test_walmart_unavailable_fails_the_batch_for_a_retry_and_the_retry_lands(wor
 
     assert deliver(worker, records) == []
     assert refunds(world, order.po) == {"1": [("PRODUCT", -12.0, -0.96)]}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "plan_refund (mappings/refunds.py:79-80, used by RefundWorker._refund_order) counts units Walmart cancelled "
+    "before the import, which Commerce never ordered, against the units a credit memo refunded without shipping: "
+    "refunding all of a Commerce item before shipping cancels one unit too few on Walmart, which stays open there"))
+def test_units_walmart_cancelled_before_the_import_do_not_hide_a_refund_before_shipping(world, worker) -> None:
+    order = mapped_order(world, [{"sku": "WS-000011", "quantity": 3, "unitPrice": 4}])
+    # Walmart had cancelled one unit when the PO was imported: Commerce ordered the two still open
+    order.walmart.lines[0].move(("Created",), 1, LineStatus("Cancelled", 1, cancellation_reason="CUSTOMER_CANCEL"))
+    with world.env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("UPDATE sales_order_item SET qty_ordered = 2 WHERE item_id = %s", (order.items[0],))
+    records = credit_memo(world, order.order_id, {order.items[0]: (2, 8.0, 0.64)})  # both refunded, none shipped
+
+    assert deliver(worker, records) == []
+
+    assert world.walmart_lines(order.po) == {"1": {"Cancelled": 3}}
+    assert refunds(world, order.po) == {"1": []}
