@@ -8,6 +8,7 @@ import copy
 
 import pytest
 
+from sync_workers.commerce.client import CommerceServerError
 from sync_workers.runtime.errors import classify
 from tests.support.handlers import CLIENT_ID, handler_world, walmart_down
 from tests.support.records import deliver, polled_record
@@ -176,4 +177,31 @@ def test_walmart_unavailable_after_placing_fails_the_batch_and_the_retry_places_
     assert len(commerce_orders(world, order.purchase_order_id)) == 1
     assert world.commerce.calls.get("cart_place_order", 0) == placed
     assert world.walmart_lines(order.purchase_order_id) == {"1": {"Acknowledged": 1}}
+    assert status_of(world, order.purchase_order_id) == "acknowledged"
+
+
+def test_an_order_placed_before_a_failure_is_found_by_its_cart_not_placed_again(world, importer,
+                                                                                monkeypatch) -> None:
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000012", "quantity": 1}])
+    record = polled(world, order)
+
+    def connection_lost(*_args, **_kwargs):
+        raise CommerceServerError(None, "POST /orders: ConnectionError")
+
+    # placed in Commerce, then the answer to setting its ext_order_id is lost (or the worker dies there)
+    monkeypatch.setattr(importer.commerce, "set_ext_order_id", connection_lost)
+    with pytest.raises(Exception) as failure:
+        deliver(importer, [record])
+    assert classify(failure.value) == "retry"
+    monkeypatch.undo()
+    state = world.order_map().state(order.purchase_order_id)
+    assert state.status == "creating" and state.cart_id
+    placed = world.commerce.calls.get("cart_place_order", 0)
+
+    assert deliver(importer, [record]) == []
+
+    with world.env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT ext_order_id FROM sales_order WHERE quote_id = %s", (state.cart_id,))
+        assert cur.fetchall() == ((order.purchase_order_id,),)
+    assert world.commerce.calls.get("cart_place_order", 0) == placed
     assert status_of(world, order.purchase_order_id) == "acknowledged"
