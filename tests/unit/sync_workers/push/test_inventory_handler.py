@@ -165,11 +165,11 @@ def test_beyond_the_feed_threshold_one_feed_goes_and_tick_confirms_it(world) -> 
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "ValueWorker.handle (sync_workers/push/value_worker.py) merges SKUs due for a check (a resync, a listing's "
-    "initial push, a deferred single) into the batch via _take_due(), and sync() clears their due time in the "
-    "state store before pushing; when the push then fails transiently, handle() re-raises without putting them "
-    "back (tick() does: self._recheck |= skus), so the loop's retry of the batch pushes only the SKUs its "
-    "records name and the due SKUs are never pushed"))
+    "ValueWorker.handle (sync_workers/push/value_worker.py:114-117) merges SKUs due for a check (a resync, a "
+    "listing's initial push, a deferred single) into the batch via _take_due(), and sync() clears their due time "
+    "in the state store before pushing (value_worker.py:182-183); when the push then fails transiently, handle() "
+    "re-raises without putting them back (tick() does, value_worker.py:160), so the loop's retry of the batch "
+    "pushes only the SKUs its records name and the due SKUs are never pushed"))
 def test_skus_due_for_a_check_survive_a_failed_batch(world) -> None:
     worker = world.handler("inventory")
     # a change made without a binlog event (a purged binlog), then made due as `walmart-sync resync` does
