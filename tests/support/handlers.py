@@ -46,6 +46,7 @@ class HandlerWorld:
     commerce: CommerceEmulator | None
     changes: ChangeRecords
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # the sections the world set
+    _state_conn: Any = None
 
     @property
     def seller(self) -> SellerState:
@@ -69,8 +70,16 @@ class HandlerWorld:
         """Walmart calls the emulator accepted so far, per API."""
         return {api: self.seller.calls.get(api, 0) for api in apis}
 
+    @property
+    def state_conn(self) -> Any:
+        """The test's own connection to the state schema (the handlers have theirs)."""
+        if self._state_conn is None:
+            self._state_conn = connect_state(self.settings)
+        self._state_conn.ping()
+        return self._state_conn
+
     def order_map(self) -> OrderMap:
-        return OrderMap(connect_state(self.settings))
+        return OrderMap(self.state_conn)
 
     def handler(self, name: str, settings: Settings | None = None) -> Any:
         chosen = settings or self.settings
@@ -166,6 +175,8 @@ def handler_world(stack: Any, workdir: Path, edition: str = "open_source", *, pr
                 yield world
             finally:
                 changes.close()
+                if world._state_conn is not None:
+                    world._state_conn.close()
         finally:
             if commerce_server is not None:
                 commerce_server.stop()

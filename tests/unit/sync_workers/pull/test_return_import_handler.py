@@ -8,7 +8,6 @@ import pytest
 
 from sync_workers.runtime.errors import classify
 from sync_workers.stores.return_map import ReturnMap
-from sync_workers.stores.value_state import connect_state
 from tests.support.handlers import CLIENT_ID, handler_world, mapped_order
 from tests.support.records import deliver, polled_record
 
@@ -63,7 +62,7 @@ def rma_comments(world, rma_id: int) -> list[str]:
 
 
 def return_map(world) -> ReturnMap:
-    return ReturnMap(connect_state(world.settings))
+    return ReturnMap(world.state_conn)
 
 
 def test_a_walmart_return_becomes_an_authorized_rma_then_received(world, importer) -> None:
@@ -115,7 +114,7 @@ def test_an_rma_created_before_a_crash_is_found_not_created_again(world, importe
     record = polled(world, walmart_return)
     assert deliver(importer, [record]) == []
     (rma_id, *_rest), = rmas(world, order.order_id)
-    with connect_state(world.settings).cursor() as cur:  # created in Commerce, the crash before recording it
+    with world.state_conn.cursor() as cur:  # created in Commerce, the crash before recording it
         cur.execute("UPDATE walmart_return_line_map SET commerce_rma_id = NULL WHERE return_order_id = %s",
                     (walmart_return.return_order_id,))
         cur.execute("UPDATE walmart_return_map SET status = 'new' WHERE return_order_id = %s",

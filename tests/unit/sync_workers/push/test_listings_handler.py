@@ -12,7 +12,7 @@ from devstack.walmart_catalogue import catalogue_entries
 from mappings.identifiers import with_check_digit
 from sync_workers.runtime.errors import classify
 from sync_workers.stores.listings import ListingStore
-from sync_workers.stores.value_state import ValueState, connect_state
+from sync_workers.stores.value_state import ValueState
 from tests.support.cdc_helpers import wait_for
 from tests.support.handlers import handler_world, walmart_down
 from tests.support.records import deliver, raw_record
@@ -60,7 +60,7 @@ def seeded_product_event(world, sku: str, op: str = "insert") -> list:
 
 
 def listings(world) -> dict:
-    return {row.sku: row for row in ListingStore(connect_state(world.settings)).listing_rows(limit=10_000)}
+    return {row.sku: row for row in ListingStore(world.state_conn).listing_rows(limit=10_000)}
 
 
 def match_round(worker) -> None:
@@ -95,7 +95,7 @@ def test_new_products_are_added_then_matched_by_tick(world, worker) -> None:
     assert "WS-000901" in world.seller.items and world.seller.items["WS-000901"]["price"]["amount"] == 19.99
     assert world.calls("feed_submit")["feed_submit"] == submitted + 1
     # the new match is due for its first inventory and price push
-    state = connect_state(world.settings)
+    state = world.state_conn
     assert "WS-000901" in ValueState(state, "inventory").due(datetime.now())
     assert "WS-000901" in ValueState(state, "price").due(datetime.now())
 

@@ -9,7 +9,6 @@ import pytest
 from devstack.walmart_emulator.orders import LineStatus
 from sync_workers.runtime.errors import NotYet, classify
 from sync_workers.stores.return_map import ReturnLineRecord, ReturnMap
-from sync_workers.stores.value_state import connect_state
 from tests.support.handlers import CLIENT_ID, handler_world, mapped_order, walmart_down
 from tests.support.records import deliver, raw_record
 
@@ -121,7 +120,7 @@ def test_returned_units_are_refunded_through_the_returns_api(world, worker) -> N
     shipped(world, order, {order.items[0]: 3})
     returned = world.walmart.create_return(CLIENT_ID, order.po, [{"lineNumber": "1", "quantity": 2}])
     # as the return importer records a Walmart return of an imported order
-    ReturnMap(connect_state(world.settings)).record(returned.return_order_id, order.walmart.customer_order_id,
+    ReturnMap(world.state_conn).record(returned.return_order_id, order.walmart.customer_order_id,
                                                     "INITIATED", returned.created, [ReturnLineRecord(
                                                         returned.return_order_id, 1, order.po, "1", order.order_id,
                                                         order.items[0], "WS-000007", 2)])
@@ -134,7 +133,7 @@ def test_returned_units_are_refunded_through_the_returns_api(world, worker) -> N
     assert refunds(world, order.po) == {"1": [("PRODUCT", -10.0, -0.8)]}  # the unit nobody returned
     assert world.calls("order_refund", "return_refund") == {"order_refund": calls["order_refund"] + 1,
                                                             "return_refund": calls["return_refund"] + 1}
-    assert [line.refunded_qty for line in ReturnMap(connect_state(world.settings)).lines(
+    assert [line.refunded_qty for line in ReturnMap(world.state_conn).lines(
         returned.return_order_id)] == [2]
     assert deliver(worker, records) == []
     assert world.calls("order_refund", "return_refund") == {"order_refund": calls["order_refund"] + 1,
