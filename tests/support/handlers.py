@@ -19,7 +19,7 @@ from config import Settings
 from devstack.commerce_emulator.app import CommerceEmulator
 from devstack.environment import CommerceEnvironment, prepare_environment
 from devstack.walmart_emulator.app import SellerState, WalmartEmulator, client_rate_limits
-from devstack.walmart_emulator.orders import Order
+from devstack.walmart_emulator.orders import LineStatus, Order
 from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.stores.order_map import OrderMap
 from sync_workers.stores.value_state import connect_state
@@ -46,6 +46,7 @@ class HandlerWorld:
     commerce: CommerceEmulator | None
     changes: ChangeRecords
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # the sections the world set
+    _state_conn: Any = None
 
     @property
     def seller(self) -> SellerState:
@@ -61,12 +62,24 @@ class HandlerWorld:
                               for status in dict.fromkeys(entry.status for entry in line.statuses)}
                 for line in self.seller.orders[po].lines}
 
+    def walmart_ship(self, po: str, line_number: str, qty: int) -> None:
+        """Walmart shows ``qty`` more units of a line Shipped (as after the shipment worker's report)."""
+        self.seller.orders[po].line(line_number).move(("Created", "Acknowledged"), qty, LineStatus("Shipped", qty))
+
     def calls(self, *apis: str) -> dict[str, int]:
         """Walmart calls the emulator accepted so far, per API."""
         return {api: self.seller.calls.get(api, 0) for api in apis}
 
+    @property
+    def state_conn(self) -> Any:
+        """The test's own connection to the state schema (the handlers have theirs)."""
+        if self._state_conn is None:
+            self._state_conn = connect_state(self.settings)
+        self._state_conn.ping()
+        return self._state_conn
+
     def order_map(self) -> OrderMap:
-        return OrderMap(connect_state(self.settings))
+        return OrderMap(self.state_conn)
 
     def handler(self, name: str, settings: Settings | None = None) -> Any:
         chosen = settings or self.settings
@@ -162,6 +175,8 @@ def handler_world(stack: Any, workdir: Path, edition: str = "open_source", *, pr
                 yield world
             finally:
                 changes.close()
+                if world._state_conn is not None:
+                    world._state_conn.close()
         finally:
             if commerce_server is not None:
                 commerce_server.stop()

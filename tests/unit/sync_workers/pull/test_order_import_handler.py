@@ -1,0 +1,207 @@
+"""OrderImporter.handle() called directly with polled Walmart orders: each PO becomes one Commerce
+order through the Commerce REST emulator (which writes the rows Magento writes), and is acknowledged
+on the Walmart emulator."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from sync_workers.commerce.client import CommerceServerError
+from sync_workers.runtime.errors import classify
+from tests.support.handlers import CLIENT_ID, handler_world, walmart_down
+from tests.support.records import deliver, polled_record
+
+
+@pytest.fixture(scope="module")
+def world(stack, tmp_path_factory):
+    with handler_world(stack, tmp_path_factory.mktemp("order_import"), commerce_api=True) as running:
+        running.walmart.seed_items(CLIENT_ID, ["WS-999999"])  # on Walmart, not in Commerce
+        yield running
+
+
+@pytest.fixture(scope="module")
+def importer(world):
+    return world.handler("order_import")
+
+
+def polled(world, order) -> object:
+    """The order as the poller publishes it now (GET /v3/orders shows its current state)."""
+    return polled_record(world.prefix, order.to_json())
+
+
+def commerce_orders(world, po: str) -> list[tuple]:
+    with world.env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT entity_id, state, grand_total, shipping_amount, tax_amount, customer_email "
+                    "FROM sales_order WHERE ext_order_id = %s", (po,))
+        return list(cur.fetchall())
+
+
+def commerce_items(world, order_id: int) -> list[tuple]:
+    with world.env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT sku, qty_ordered, price FROM sales_order_item WHERE order_id = %s ORDER BY item_id",
+                    (order_id,))
+        return [(sku, float(qty), float(price)) for sku, qty, price in cur.fetchall()]
+
+
+def status_of(world, po: str) -> str | None:
+    state = world.order_map().state(po)
+    return state.status if state else None
+
+
+def test_a_walmart_order_becomes_one_commerce_order_and_is_acknowledged(world, importer) -> None:
+    order = world.walmart.create_order(CLIENT_ID, [
+        {"sku": "WS-000003", "quantity": 2, "unitPrice": 11.25, "shippingPrice": 4.5},
+        {"sku": "WS-000004", "quantity": 1, "unitPrice": 30.0}])
+    document = order.to_json()
+    lines = document["orderLines"]["orderLine"]
+    charges = [c for line in lines for c in line["charges"]["charge"]]
+    walmart_tax = round(sum(c["tax"]["taxAmount"]["amount"] for c in charges if "tax" in c), 2)
+    walmart_total = round(sum(c["chargeAmount"]["amount"] for c in charges) + walmart_tax, 2)
+    assert (walmart_tax, walmart_total) == (4.2, 61.2)  # 2 x 11.25 + 30 + 4.50 shipping + 8% tax
+
+    assert deliver(importer, [polled_record(world.prefix, document)]) == []
+
+    (order_id, state, grand_total, shipping, tax, email), = commerce_orders(world, order.purchase_order_id)
+    assert (state, float(grand_total), float(shipping), float(tax)) == ("new", walmart_total, 4.5, walmart_tax)
+    assert email == document["customerEmailId"]
+    assert commerce_items(world, order_id) == [("WS-000003", 2.0, 11.25), ("WS-000004", 1.0, 30.0)]
+    assert world.walmart_lines(order.purchase_order_id) == {"1": {"Acknowledged": 2}, "2": {"Acknowledged": 1}}
+    assert status_of(world, order.purchase_order_id) == "acknowledged"
+    mapped = world.order_map().for_commerce_orders([order_id])[order_id]
+    assert sorted(mapped.lines.values()) == ["1", "2"] and mapped.purchase_order_id == order.purchase_order_id
+
+
+def test_the_same_order_polled_again_is_not_imported_or_acknowledged_twice(world, importer) -> None:
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000005", "quantity": 1, "unitPrice": 9.0}])
+    first = polled(world, order)
+    assert deliver(importer, [first]) == []
+    commerce_calls = dict(world.commerce.calls)
+    walmart_calls = dict(world.seller.calls)
+
+    assert deliver(importer, [first]) == []                       # a replay of the same record
+    assert deliver(importer, [first, polled(world, order)]) == []  # and the next polls (now Acknowledged)
+    assert len(commerce_orders(world, order.purchase_order_id)) == 1
+    assert dict(world.seller.calls) == walmart_calls
+    assert {k: v for k, v in world.commerce.calls.items() if k != "order_get" and k != "orders_search"} == \
+        {k: v for k, v in commerce_calls.items() if k != "order_get" and k != "orders_search"}  # reads only
+
+
+def test_an_order_walmart_cancels_later_is_cancelled_in_commerce_once(world, importer) -> None:
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000006", "quantity": 2, "unitPrice": 7.0}])
+    assert deliver(importer, [polled(world, order)]) == []
+    world.walmart.walmart_cancel(CLIENT_ID, order.purchase_order_id, "1")  # e.g. unshipped for too long
+    later = polled(world, order)
+
+    assert deliver(importer, [later]) == []
+
+    (order_id, state, *_rest), = commerce_orders(world, order.purchase_order_id)
+    assert state == "canceled"
+    with world.env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT comment FROM sales_order_status_history WHERE parent_id = %s", (order_id,))
+        comments = [row[0] for row in cur.fetchall()]
+    assert any(order.purchase_order_id in c and "cancelled by walmart-sync" in c for c in comments), comments
+    assert status_of(world, order.purchase_order_id) == "cancelled_by_walmart"
+    cancels = world.commerce.calls.get("order_cancel", 0)
+    assert deliver(importer, [later, polled(world, order)]) == []
+    assert world.commerce.calls.get("order_cancel", 0) == cancels
+
+
+def test_malformed_orders_and_an_unknown_sku_are_dead_lettered_and_the_rest_imported(world, importer) -> None:
+    template = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000007", "quantity": 1}]).to_json()
+    no_lines = copy.deepcopy(template)
+    no_lines["purchaseOrderId"] = "BAD-NO-LINES"
+    no_lines["orderLines"]["orderLine"] = []
+    bad_quantity = copy.deepcopy(template)
+    bad_quantity["purchaseOrderId"] = "BAD-QTY"
+    bad_quantity["orderLines"]["orderLine"][0]["orderLineQuantity"]["amount"] = "abc"
+    no_id = {k: v for k, v in template.items() if k != "purchaseOrderId"}
+    unknown = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-999999", "quantity": 1}])
+    good = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000008", "quantity": 1}])
+    records = [polled_record(world.prefix, doc) for doc in (no_lines, bad_quantity, no_id)] + \
+        [polled(world, unknown), polled(world, good)]
+
+    dead = deliver(importer, records)
+
+    by_record = {id(letter.record): letter for letter in dead}
+    assert [(by_record[id(r)].error_code if id(r) in by_record else None) for r in records] == \
+        ["MALFORMED_ORDER", "MALFORMED_ORDER", "MALFORMED_ORDER", "UNKNOWN_SKU", None]
+    assert by_record[id(records[0])].reason.startswith("malformed Walmart order BAD-NO-LINES")
+    assert by_record[id(records[2])].reason == "no order with a purchaseOrderId in the Walmart order event"
+    assert "WS-999999" in by_record[id(records[3])].reason
+    assert (status_of(world, "BAD-NO-LINES"), status_of(world, "BAD-QTY")) == ("failed_malformed", "failed_malformed")
+    assert status_of(world, unknown.purchase_order_id) == "failed_unknown_sku"
+    assert commerce_orders(world, unknown.purchase_order_id) == []
+    assert world.walmart_lines(unknown.purchase_order_id) == {"1": {"Created": 1}}  # not acknowledged
+    assert len(commerce_orders(world, good.purchase_order_id)) == 1
+    assert status_of(world, good.purchase_order_id) == "acknowledged"
+
+
+def test_an_order_commerce_has_no_stock_for_is_cancelled_on_walmart(world, importer) -> None:
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000009", "quantity": 5000}])
+    assert deliver(importer, [polled(world, order)]) == []
+    assert commerce_orders(world, order.purchase_order_id) == []
+    assert world.walmart_lines(order.purchase_order_id) == {"1": {"Cancelled": 5000}}
+    assert [s.cancellation_reason for s in order.lines[0].statuses] == ["SELLER_CANCEL_OUT_OF_STOCK"]
+    assert status_of(world, order.purchase_order_id) == "cancelled_out_of_stock"
+
+
+def test_commerce_unavailable_fails_the_batch_for_a_retry(world, importer) -> None:
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000010", "quantity": 1}])
+    record = polled(world, order)
+    world.commerce.faults.error_rate = 1.0
+    try:
+        with pytest.raises(Exception) as failure:
+            deliver(importer, [record])
+    finally:
+        world.commerce.faults.error_rate = 0.0
+    assert classify(failure.value) == "retry"
+    assert commerce_orders(world, order.purchase_order_id) == []
+
+    assert deliver(importer, [record]) == []
+    assert len(commerce_orders(world, order.purchase_order_id)) == 1
+
+
+def test_walmart_unavailable_after_placing_fails_the_batch_and_the_retry_places_nothing_twice(world, importer) -> None:
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000011", "quantity": 1}])
+    record = polled(world, order)
+    with walmart_down(world), pytest.raises(Exception) as failure:
+        deliver(importer, [record])  # placed in Commerce; the acknowledgement fails
+    assert classify(failure.value) == "retry"
+    assert len(commerce_orders(world, order.purchase_order_id)) == 1
+    assert world.walmart_lines(order.purchase_order_id) == {"1": {"Created": 1}}
+    placed = world.commerce.calls.get("cart_place_order", 0)
+
+    assert deliver(importer, [record]) == []
+    assert len(commerce_orders(world, order.purchase_order_id)) == 1
+    assert world.commerce.calls.get("cart_place_order", 0) == placed
+    assert world.walmart_lines(order.purchase_order_id) == {"1": {"Acknowledged": 1}}
+    assert status_of(world, order.purchase_order_id) == "acknowledged"
+
+
+def test_an_order_placed_before_a_failure_is_found_by_its_cart_not_placed_again(world, importer,
+                                                                                monkeypatch) -> None:
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000012", "quantity": 1}])
+    record = polled(world, order)
+
+    def connection_lost(*_args, **_kwargs):
+        raise CommerceServerError(None, "POST /orders: ConnectionError")
+
+    # placed in Commerce, then the answer to setting its ext_order_id is lost (or the worker dies there)
+    monkeypatch.setattr(importer.commerce, "set_ext_order_id", connection_lost)
+    with pytest.raises(Exception) as failure:
+        deliver(importer, [record])
+    assert classify(failure.value) == "retry"
+    monkeypatch.undo()
+    state = world.order_map().state(order.purchase_order_id)
+    assert state.status == "creating" and state.cart_id
+    placed = world.commerce.calls.get("cart_place_order", 0)
+
+    assert deliver(importer, [record]) == []
+
+    with world.env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT ext_order_id FROM sales_order WHERE quote_id = %s", (state.cart_id,))
+        assert cur.fetchall() == ((order.purchase_order_id,),)
+    assert world.commerce.calls.get("cart_place_order", 0) == placed
+    assert status_of(world, order.purchase_order_id) == "acknowledged"
