@@ -26,6 +26,9 @@ class CreditedItem:
     refunded_qty: int       # sum of credit memo item qty
     refunded_amount: float  # sum of credit memo row_total - discount
     refunded_tax: float     # sum of credit memo tax_amount
+    # sales_order_item.qty_ordered: what was still open on Walmart when the PO was imported (the
+    # importer orders only that); None where unknown, taken as the whole Walmart line
+    ordered: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,9 @@ def plan_refund(items: list[CreditedItem], walmart: dict[str, WalmartLine], ship
             tax = round(item.refunded_tax * share - line.refunded_tax, 2)
             if product > CENT or tax > CENT:
                 by_line[item.line_number] = LineRefund(item.line_number, max(product, 0.0), max(tax, 0.0))
-        cancel_target = min(line.quantity, item.canceled + never_shipped)
+        # units Walmart cancelled before the import were never ordered in Commerce, but count on Walmart
+        before_import = max(0, line.quantity - item.ordered) if item.ordered is not None else 0
+        cancel_target = min(line.quantity, before_import + item.canceled + never_shipped)
         cancellable = min(cancel_target - line.cancelled, line.open)
         if cancellable > 0:
             plan.cancels.append((item.line_number, cancellable))

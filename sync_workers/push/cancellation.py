@@ -29,14 +29,17 @@ class CancellationWorker(OrderWorker):
 
     def reconcile(self, order: MappedOrder) -> None:
         with self.commerce.cursor() as cur:
-            cur.execute("SELECT item_id, qty_canceled FROM sales_order_item WHERE order_id = %s",
+            cur.execute("SELECT item_id, qty_canceled, qty_ordered FROM sales_order_item WHERE order_id = %s",
                         (order.commerce_order_id,))
-            cancelled_in_commerce = {int(item): int(qty or 0) for item, qty in cur.fetchall()}
+            commerce = {int(item): (int(cancelled or 0), int(ordered or 0)) for item, cancelled, ordered in cur.fetchall()}
         walmart = self.client.orders.get(order.purchase_order_id)
         lines = []
         for item_id, line_number in order.lines.items():
             line = walmart.line(line_number)
-            wanted = min(cancelled_in_commerce.get(item_id, 0), int(line.orderLineQuantity.amount))
+            walmart_quantity = int(line.orderLineQuantity.amount)
+            cancelled, ordered = commerce.get(item_id, (0, walmart_quantity))
+            # Commerce ordered what was still open at import: the rest Walmart had already cancelled
+            wanted = min(walmart_quantity, max(0, walmart_quantity - ordered) + cancelled)
             missing = wanted - line.quantity("Cancelled")
             cancellable = min(missing, line.quantity("Created", "Acknowledged"))
             if missing > cancellable:

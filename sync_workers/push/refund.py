@@ -51,12 +51,12 @@ class RefundWorker(OrderWorker):
         self.cancelled_lines = 0
         self.return_refunds = 0
 
-    def _read_commerce(self, order: MappedOrder) -> tuple[list[MemoItem], float, dict[int, tuple[int, int]]]:
-        """The order's credit memo items, refunded shipping, and (shipped, canceled) per order item."""
+    def _read_commerce(self, order: MappedOrder) -> tuple[list[MemoItem], float, dict[int, tuple[int, int, int]]]:
+        """The order's credit memo items, refunded shipping, and (shipped, canceled, ordered) per order item."""
         with self.commerce.cursor() as cur:
-            cur.execute("SELECT item_id, qty_shipped, qty_canceled FROM sales_order_item WHERE order_id = %s",
-                        (order.commerce_order_id,))
-            order_items = {int(i): (int(s or 0), int(c or 0)) for i, s, c in cur.fetchall()}
+            cur.execute("SELECT item_id, qty_shipped, qty_canceled, qty_ordered FROM sales_order_item "
+                        "WHERE order_id = %s", (order.commerce_order_id,))
+            order_items = {int(i): (int(s or 0), int(c or 0), int(o or 0)) for i, s, c, o in cur.fetchall()}
             cur.execute("SELECT ci.parent_id, ci.order_item_id, SUM(ci.qty), SUM(COALESCE(ci.row_total, 0) - "
                         "COALESCE(ci.discount_amount, 0)), SUM(COALESCE(ci.tax_amount, 0)) "
                         "FROM sales_creditmemo_item ci JOIN sales_creditmemo c ON c.entity_id = ci.parent_id "
@@ -115,7 +115,7 @@ class RefundWorker(OrderWorker):
             self.returns.set_refunded(return_order_id, now)
 
     def _refund_order(self, order: MappedOrder, memo_items: list[MemoItem], routes: dict[tuple[int, int], int],
-                      shipping: float, order_items: dict[int, tuple[int, int]]) -> None:
+                      shipping: float, order_items: dict[int, tuple[int, int, int]]) -> None:
         share = order_share(memo_items, routes)
         if not share and not shipping:
             return
@@ -124,11 +124,11 @@ class RefundWorker(OrderWorker):
             returned_units[item] = returned_units.get(item, 0) + qty
         items = []
         for item_id, line_number in order.lines.items():
-            shipped, canceled = order_items.get(item_id, (0, 0))
+            shipped, canceled, ordered = order_items.get(item_id, (0, 0, 0))
             qty, amount, tax = share.get(item_id, (0, 0.0, 0.0))
             # units refunded through a return are shipped units this refund cannot claim again
             items.append(CreditedItem(line_number, shipped - returned_units.get(item_id, 0), canceled, qty,
-                                      amount, tax))
+                                      amount, tax, ordered))
         walmart = self.client.orders.get(order.purchase_order_id)
         plan = plan_refund(items, self._walmart_lines(walmart), shipping)
         reason = self.settings.mapping.refund_reason

@@ -48,20 +48,26 @@ class ListingWorker:
         if rule == "off":
             return []
         new = []
+        dead: list[DeadLetter] = []
         for record in records:
             event = record.event or {}
             if event.get("type") != "product" or event.get("op") != "insert" or not event.get("sku"):
                 continue
             if rule == "attribute_sets":
-                set_id = (event.get("after") or {}).get("attribute_set_id")
-                if set_id is None or int(set_id) not in self._wanted_sets():
+                after = event.get("after")
+                set_id = after.get("attribute_set_id") if isinstance(after, dict) else None
+                if not isinstance(set_id, int) and not (isinstance(set_id, str) and set_id.isdigit()):
+                    dead.append(DeadLetter(record, f"product {event['sku']} event has no numeric attribute_set_id "
+                                                   f"(got {set_id!r})", "MALFORMED_EVENT"))
+                    continue
+                if int(set_id) not in self._wanted_sets():
                     continue
             new.append(str(event["sku"]))
         if new:
             counts = self.matcher.add(skus=sorted(set(new)))
             self.auto_added += counts["draft"] + counts["error"]
             self._next_match = 0.0  # match the new products now rather than at the next interval
-        return []
+        return dead
 
     def tick(self) -> None:
         if not self.settings.listings.auto_match or time.monotonic() < self._next_match:

@@ -130,12 +130,6 @@ def test_walmart_unavailable_fails_the_batch_for_a_retry_and_the_retry_lands(wor
     assert world.walmart_lines(order.po) == {"1": {"Cancelled": 2}}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CancellationWorker.reconcile (sync_workers/push/cancellation.py:39-41) compares Commerce's qty_canceled with "
-    "everything Walmart shows Cancelled, including units Walmart cancelled before the import, which Commerce never "
-    "ordered (the importer orders only open quantity; its own follow-up accounts for them, "
-    "mappings/orders.py:166-167). Cancelling the whole Commerce order then cancels one unit too few on Walmart, "
-    "which stays open there"))
 def test_units_walmart_cancelled_before_the_import_do_not_hide_a_commerce_cancellation(world, worker) -> None:
     order = mapped_order(world, [{"sku": "WS-000012", "quantity": 3}])
     # Walmart had cancelled one unit when the PO was imported: Commerce ordered the two still open

@@ -146,11 +146,6 @@ def test_products_not_in_commerce_and_other_catalog_events_add_nothing(world, wo
     assert dict(world.seller.calls) == calls
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ListingWorker.handle (sync_workers/push/listings/worker.py:54-55, the attribute_sets rule) does "
-    "int(after['attribute_set_id']) unguarded: a catalog event whose attribute_set_id is not a number (or "
-    "whose 'after' is not an object) raises ValueError/AttributeError, which classify() calls 'fatal', so one "
-    "malformed record stops the listings worker instead of being dead-lettered"))
 def test_a_malformed_catalog_event_is_dead_lettered_not_fatal(world) -> None:
     settings = world.with_settings(listings={"auto_add": "attribute_sets", "attribute_sets": ["Walmart Apparel"]})
     worker = world.handler("listings", settings)

@@ -175,10 +175,6 @@ def test_walmart_unavailable_fails_the_batch_for_a_retry_and_the_retry_lands(wor
     assert refunds(world, order.po) == {"1": [("PRODUCT", -12.0, -0.96)]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "plan_refund (mappings/refunds.py:79-80, used by RefundWorker._refund_order) counts units Walmart cancelled "
-    "before the import, which Commerce never ordered, against the units a credit memo refunded without shipping: "
-    "refunding all of a Commerce item before shipping cancels one unit too few on Walmart, which stays open there"))
 def test_units_walmart_cancelled_before_the_import_do_not_hide_a_refund_before_shipping(world, worker) -> None:
     order = mapped_order(world, [{"sku": "WS-000011", "quantity": 3, "unitPrice": 4}])
     # Walmart had cancelled one unit when the PO was imported: Commerce ordered the two still open
