@@ -18,14 +18,12 @@ import pymysql
 from pydantic import BaseModel
 
 from config import Settings
-from config.components import POLL_WATERMARKS, worker_families
+from config.components import POLL_WATERMARKS, WALMART_STREAMS, worker_families
 from operations.lag.burrow import Evaluation, evaluate, worst
 from operations.lag.history import LagHistory
 from operations.lag.kafka_lag import GroupSample, KafkaLagReader
 from plumbing.db import DbConnection
 from plumbing.kafka import topic_name
-
-STREAMS = ("inventory", "price", "shipment", "cancellation", "refund")
 
 
 class PartitionRow(BaseModel):
@@ -188,7 +186,7 @@ class ReportBuilder:
                         "GROUP BY kind")}
         threshold = self.settings.ops.max_pending_age_s
         rows = []
-        for stream in STREAMS:
+        for stream in WALMART_STREAMS:
             if stream not in groups and stream not in components:
                 continue
             ages = [groups[stream][0].lag_seconds] if stream in groups else []
