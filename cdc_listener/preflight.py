@@ -19,6 +19,7 @@ class Finding:
     ok: bool
     check: str
     detail: str
+    warning: bool = False  # ok, but not what a production deployment should run with
 
 
 REQUIRED_VARIABLES = {

@@ -93,14 +93,18 @@ class TransactionTracker:
 
 
 
-def _publisher_main(inbox: Any, outbox: Any, kafka_json: str, topics: list[str],
+def _publisher_main(inbox: Any, outbox: Any, kafka: KafkaSettings, topics: list[str],
                     report_acks: bool) -> None:
-    """The publisher process: producer, slots, and the reporter thread."""
+    """The publisher process: producer, slots, and the reporter thread.
+
+    ``kafka`` arrives pickled over the spawn pipe (never a command line), with its ``SecretStr``
+    values intact: a JSON dump writes them as asterisks, and the child then logged in to a SASL
+    or TLS-with-password broker with ``**********``.
+    """
     from kafka import KafkaProducer
 
     from plumbing.kafka import producer_kwargs
 
-    kafka = KafkaSettings.model_validate_json(kafka_json)
     producer = KafkaProducer(**producer_kwargs(kafka, "walmart-sync-listener"))
     for topic in topics:  # fetch metadata now, so the first change does not wait for it
         producer.partitions_for(topic)
@@ -187,7 +191,7 @@ class PublisherProcess:
         self._outbox, outbox_write = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_publisher_main, name="walmart-sync-publisher", daemon=True,
-            args=(inbox_read, outbox_write, kafka.model_dump_json(),
+            args=(inbox_read, outbox_write, kafka,
                   [topics[f] for f in FAMILIES], on_ack is not None))
         self._on_ack = on_ack
         self._batch: list[tuple[Any, ...]] = []

@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from config.components import WORKERS
 from mappings.carriers import WALMART_CARRIERS
 
 WALMART_PRODUCTION_URL = "https://marketplace.walmartapis.com"
@@ -202,7 +203,28 @@ class KafkaSettings(Section):
     ssl_check_hostname: bool = True
     topic_prefix: str = Field("walmart-sync", pattern=r"^[A-Za-z0-9._-]{1,200}$")
     partitions: int = Field(6, ge=1, le=10_000)
-    replication_factor: int = Field(1, ge=1, le=32)
+    replication_factor: int = Field(
+        1, ge=1, le=32, description="Replicas of each topic the sidecar creates. 1 suits one local broker only: "
+                                    "`config check` warns; use 3 on a cluster.")
+    min_insync_replicas: int | None = Field(
+        None, ge=1, le=32, description="Topic min.insync.replicas at creation (with acks=all, a write needs this "
+                                       "many replicas); 2 with replication_factor 3 survives a broker loss.")
+    topic_configs: dict[str, str] = Field(
+        default_factory=dict, description="Other topic configs applied when the sidecar creates a topic, e.g. "
+                                          "retention.ms (keep events longer than the longest outage).")
+    client_rack: str | None = Field(None, description="This deployment's rack/zone (client.rack): consumers fetch "
+                                                      "from the nearest replica where the brokers allow it.")
+    group_instance_id: str | None = Field(
+        None, description="A stable id of this replica (e.g. the pod name): static group membership, so a restart "
+                          "within session_timeout_ms moves no partitions. Unique per replica.")
+    assignment_strategy: Literal["range", "roundrobin", "cooperative-sticky"] = Field(
+        "range", description="Partition assignor of every consumer group; cooperative-sticky moves only the "
+                             "partitions that must move when replicas come and go.")
+    isolation_level: Literal["read_uncommitted", "read_committed"] = Field(
+        "read_uncommitted", description="read_committed skips aborted transactions (needed when the topics are "
+                                        "written transactionally, e.g. by Debezium with exactly-once).")
+    client_options: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Other kafka-python settings for every client (checked by `config check`).")
     producer: ProducerTuning = Field(default_factory=ProducerTuning)
     consumer_defaults: ConsumerTuning = Field(
         default_factory=lambda: DEFAULT_CONSUMER_TUNING.model_copy()
@@ -242,6 +264,24 @@ class KafkaSettings(Section):
                 raise ValueError(
                     f"security_protocol {self.security_protocol} needs {', '.join(missing)}"
                 )
+        return self
+
+    @field_validator("consumer_groups")
+    @classmethod
+    def _known_groups(cls, value: dict[str, ConsumerTuning]) -> dict[str, ConsumerTuning]:
+        unknown = sorted(set(value) - set(WORKERS))
+        if unknown:
+            raise ValueError(f"unknown consumer group(s) {unknown}; the workers are: {', '.join(WORKERS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _durability_fits(self) -> KafkaSettings:
+        if self.min_insync_replicas is not None and self.min_insync_replicas > self.replication_factor:
+            raise ValueError(f"min_insync_replicas ({self.min_insync_replicas}) cannot exceed replication_factor "
+                             f"({self.replication_factor}): every acks=all write would be refused")
+        reserved = {"min.insync.replicas"} & set(self.topic_configs)
+        if reserved:
+            raise ValueError("set min.insync.replicas with kafka.min_insync_replicas, not in topic_configs")
         return self
 
     def tuning_for(self, group: str) -> ConsumerTuning:

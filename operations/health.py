@@ -95,4 +95,32 @@ def check_kafka(settings: Settings) -> list[Finding]:
         return [Finding(False, "kafka", f"{','.join(settings.kafka.bootstrap_servers)}: {exc}")]
     return [Finding(True, "kafka", f"{trip.messages} messages produced in "
                     f"{trip.produce_seconds * 1000:.0f} ms, consumed through a group in "
-                    f"{trip.consume_seconds:.1f} s")]
+                    f"{trip.consume_seconds:.1f} s"), *check_kafka_durability(settings)]
+
+
+def check_kafka_durability(settings: Settings) -> list[Finding]:
+    """What a broker loss would cost: the topics' replication against the cluster's size."""
+    kafka = settings.kafka
+    admin = KafkaAdminClient(**connection_kwargs(kafka, "walmart-sync-health"))
+    try:
+        brokers = len(admin.describe_cluster().get("brokers") or [])
+    except Exception as exc:
+        return [Finding(True, "kafka durability", f"cluster size unknown ({type(exc).__name__})", warning=True)]
+    finally:
+        admin.close()
+    findings = []
+    if kafka.replication_factor > brokers:
+        findings.append(Finding(False, "kafka replication", f"replication_factor {kafka.replication_factor} but the "
+                                                            f"cluster has {brokers} broker(s): topics cannot be created"))
+    elif kafka.replication_factor == 1:
+        findings.append(Finding(True, "kafka replication", f"replication_factor 1 on {brokers} broker(s): losing a "
+                                "broker loses every event not yet consumed; set kafka.replication_factor = 3",
+                                warning=True))
+    elif brokers > 1 and (kafka.min_insync_replicas or 1) < 2:
+        findings.append(Finding(True, "kafka replication", f"min_insync_replicas {kafka.min_insync_replicas or 1} on "
+                                f"{brokers} brokers: an acks=all write can land on one replica only; set "
+                                "kafka.min_insync_replicas = 2", warning=True))
+    else:
+        findings.append(Finding(True, "kafka replication", f"replication_factor {kafka.replication_factor}, "
+                                f"min.insync.replicas {kafka.min_insync_replicas or 1}, {brokers} broker(s)"))
+    return findings

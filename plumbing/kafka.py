@@ -35,10 +35,28 @@ def connection_kwargs(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:
     return kwargs
 
 
+def _client_options(kafka: KafkaSettings, known: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in kafka.client_options.items() if key in known}
+
+
+def unknown_client_options(kafka: KafkaSettings) -> list[str]:
+    """``client_options`` no kafka-python client knows: `config check` refuses them."""
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.admin import KafkaAdminClient
+
+    known = set(KafkaConsumer.DEFAULT_CONFIG) | set(KafkaProducer.DEFAULT_CONFIG) | set(KafkaAdminClient.DEFAULT_CONFIG)
+    fixed = {"bootstrap_servers", "client_id", "group_id", "enable_auto_commit", "acks", "enable_idempotence",
+             "key_serializer", "value_serializer", "key_deserializer", "value_deserializer"}
+    return sorted((set(kafka.client_options) - known) | (set(kafka.client_options) & fixed))
+
+
 def producer_kwargs(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:
+    from kafka import KafkaProducer
+
     tuning = kafka.producer
     return {
         **connection_kwargs(kafka, client_id),
+        **_client_options(kafka, set(KafkaProducer.DEFAULT_CONFIG)),
         "acks": "all",
         "enable_idempotence": True,
         "linger_ms": tuning.linger_ms,
@@ -51,13 +69,43 @@ def producer_kwargs(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:
 
 def consumer_kwargs(kafka: KafkaSettings, group: str, client_id: str) -> dict[str, Any]:
     """Group consumer with manual commits: a worker commits only what it has applied."""
+    from kafka import KafkaConsumer
+
     tuning = kafka.tuning_for(group).model_dump(exclude_none=True)
-    return {
+    kwargs: dict[str, Any] = {
         **connection_kwargs(kafka, client_id),
+        **_client_options(kafka, set(KafkaConsumer.DEFAULT_CONFIG)),
         "group_id": f"{kafka.topic_prefix}.{group}",
         "enable_auto_commit": False,
+        "isolation_level": kafka.isolation_level,
+        "partition_assignment_strategy": _assignors(kafka.assignment_strategy),
         **tuning,
     }
+    if kafka.client_rack:
+        kwargs["client_rack"] = kafka.client_rack
+    if kafka.group_instance_id:
+        # one id per member: the same replica id serves every group this process joins
+        kwargs["group_instance_id"] = f"{kafka.group_instance_id}-{group}"
+    return kwargs
+
+
+def _assignors(strategy: str) -> tuple[Any, ...]:
+    from kafka.coordinator.assignors.range import RangePartitionAssignor
+    from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+
+    if strategy == "cooperative-sticky":
+        from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+
+        return (CooperativeStickyAssignor,)
+    return (RoundRobinPartitionAssignor,) if strategy == "roundrobin" else (RangePartitionAssignor,)
+
+
+def topic_configs(kafka: KafkaSettings) -> dict[str, str]:
+    """What every topic the sidecar creates is created with."""
+    configs = dict(kafka.topic_configs)
+    if kafka.min_insync_replicas is not None:
+        configs["min.insync.replicas"] = str(kafka.min_insync_replicas)
+    return configs
 
 
 def topic_name(kafka: KafkaSettings, stream: str) -> str:
@@ -74,7 +122,8 @@ def ensure_topics(kafka: KafkaSettings, topics: list[str]) -> None:
     try:
         for topic in topics:
             try:
-                admin.create_topics([NewTopic(topic, kafka.partitions, kafka.replication_factor)])
+                admin.create_topics([NewTopic(topic, kafka.partitions, kafka.replication_factor,
+                                              topic_configs=topic_configs(kafka))])
             except TopicAlreadyExistsError:
                 pass
     finally:

@@ -43,7 +43,7 @@ def settings_from(args: argparse.Namespace, default_level: str | None = None) ->
 def print_findings(findings: Sequence[Finding], out: TextIO = sys.stdout) -> bool:
     width = max((len(f.check) for f in findings), default=0)
     for finding in findings:
-        mark = "ok  " if finding.ok else "FAIL"
+        mark = "FAIL" if not finding.ok else "WARN" if finding.warning else "ok  "
         print(f"  {mark}  {finding.check.ljust(width)}  {redact(finding.detail)}", file=out)
     return all(f.ok for f in findings)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from walmart_sync.cli.common import EXIT_FAILED, EXIT_OK, print_findings, settings_from
+from walmart_sync.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, print_findings, settings_from
 
 name = "config"
 
@@ -22,7 +23,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from plumbing.kafka import unknown_client_options
+
     settings = settings_from(args)
+    unknown = unknown_client_options(settings.kafka)
+    if unknown:
+        print(f"walmart-sync: invalid configuration:\n  - kafka.client_options: {', '.join(unknown)} cannot be set "
+              "there (unknown to kafka-python, or fixed by walmart-sync)", file=sys.stderr)
+        return EXIT_CONFIG
     effective = settings.model_dump(mode="json")
     if args.json:
         print(json.dumps(effective, indent=2))
@@ -32,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"[{section}]")
             for key, value in values.items():
                 print(f"  {key} = {json.dumps(value)}")
+    if settings.kafka.replication_factor == 1:
+        print("warning: kafka.replication_factor = 1: losing the broker loses every event not yet consumed; "
+              "use 3 (with kafka.min_insync_replicas = 2) on a cluster", file=sys.stderr)
     if not args.connect:
         return EXIT_OK
     from operations.health import check_commerce_database, check_kafka, check_state_store
