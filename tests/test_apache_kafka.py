@@ -267,3 +267,23 @@ def test_missing_java_or_maven_is_one_line_naming_the_package(tmp_path, monkeypa
     monkeypatch.setenv("WALMART_SYNC_CACHE_DIR", str(tmp_path / "empty-cache"))
     reason = unavailable_reason() or ""
     assert "apt-get install -y maven" in reason and "\n" not in reason
+
+
+def test_the_stack_broker_is_apache_kafka_where_it_can_run_and_tansu_otherwise(
+        tmp_path, monkeypatch) -> None:
+    import devstack.stack as stack_module
+    from devstack.broker import TansuBroker
+
+    base = tmp_path / "never-started"
+    monkeypatch.delenv(stack_module.KAFKA_ENV, raising=False)
+    monkeypatch.setattr(stack_module, "apache_kafka_available", lambda: True)
+    assert isinstance(stack_module.make_broker(base), ApacheKafkaCluster)
+    monkeypatch.setattr(stack_module, "apache_kafka_available", lambda: False)
+    assert isinstance(stack_module.make_broker(base), TansuBroker)
+    monkeypatch.setenv(stack_module.KAFKA_ENV, "apache")  # asked for: fails at start if it can't
+    assert isinstance(stack_module.make_broker(base), ApacheKafkaCluster)
+    monkeypatch.setenv(stack_module.KAFKA_ENV, "Tansu")
+    assert isinstance(stack_module.LocalStack(base_dir=base).broker, TansuBroker)
+    monkeypatch.setenv(stack_module.KAFKA_ENV, "redpanda")
+    with pytest.raises(ValueError, match="must be 'apache' or 'tansu'"):
+        stack_module.make_broker(base)
