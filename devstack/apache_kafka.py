@@ -15,7 +15,6 @@ formatter, and Kafka prints password-typed settings as [hidden].
 from __future__ import annotations
 
 import base64
-import ipaddress
 import os
 import re
 import secrets
@@ -28,12 +27,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from devstack.mariadb import free_port
 from devstack.processes import ManagedProcess, wait_until
+from devstack.throwaway_tls import write_ca_and_server_pem, write_private
 
 _HERE = Path(__file__).resolve().parent
 FETCH_SCRIPT = _HERE.parent / "scripts" / "fetch-apache-kafka.sh"
@@ -242,14 +241,14 @@ class ApacheKafkaCluster:
             self._libs = ensure_kafka_libs()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         if self.ssl and not self.ssl_cafile.exists():
-            _write_tls_material(self.base_dir / "tls")
+            write_ca_and_server_pem(self.base_dir / "tls")
         to_format = []
         for target in targets:
             node = self.nodes[target]
             if node.is_running():
                 continue
             node.directory.mkdir(parents=True, exist_ok=True)
-            _write_private(node.properties_path, self._properties(node))
+            write_private(node.properties_path, self._properties(node))
             if not (node.data_dir / "meta.properties").exists():
                 to_format.append(node)
         launched = []
@@ -404,7 +403,7 @@ class ApacheKafkaCluster:
                     args += ["--add-scram",
                              f"{SCRAM_MECHANISM}=[name={user.username},password={user.password}]"]
                 argfile = node.directory / "format.args"
-                _write_private(argfile, "".join(f'"{a}"\n' for a in self._java(*args)[1:]))
+                write_private(argfile, "".join(f'"{a}"\n' for a in self._java(*args)[1:]))
                 popen = subprocess.Popen(
                     [_java_binary(), f"@{argfile}"], stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_java_env())
@@ -494,66 +493,3 @@ def _java_binary() -> str:
 
 def _java_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in _JAVA_ENV}
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it may hold a secret), whatever the umask."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-
-
-def _write_tls_material(directory: Path) -> None:
-    """A throwaway CA (``ca.pem``) and a broker certificate it signed for 127.0.0.1/localhost,
-    with the broker's key, in the PEM keystore Kafka reads (``broker.pem``, 0600).
-
-    The key is not encrypted: Kafka reads only PBES1-encrypted PEM keys, which the cryptography
-    package does not write, and a password in a 0600 file beside the key would protect nothing."""
-    try:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-    except ImportError:
-        raise ApacheKafkaUnavailable(
-            "the TLS listener needs the cryptography package: pip install cryptography") from None
-
-    now = datetime.now(UTC)
-
-    def name(common_name: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder().subject_name(name("walmart-sync devstack CA"))
-        .issuer_name(name("walmart-sync devstack CA")).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
-                       critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "ca.pem").write_bytes(ca.public_bytes(pem))
-    chain = cert.public_bytes(pem) + ca.public_bytes(pem)
-    _write_private(directory / "broker.pem", (key_pem + chain).decode())
