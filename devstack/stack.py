@@ -1,8 +1,10 @@
 """The embedded stack every test, the demo and the benchmarks run against.
 
-Two backends behind one shape (``StackEndpoints``): local processes (private MariaDB + Tansu,
-the default and what CI uses) and, opt-in with ``WALMART_SYNC_STACK_BACKEND=docker`` when a
-Docker engine runs, testcontainers' MySQL 8 and Apache Kafka.
+Two backends behind one shape (``StackEndpoints``): local processes (private MariaDB + a Kafka
+broker, the default and what CI uses) and, opt-in with ``WALMART_SYNC_STACK_BACKEND=docker`` when a
+Docker engine runs, testcontainers' MySQL 8 and Apache Kafka. The local backend's broker is
+``WALMART_SYNC_KAFKA=apache|tansu``: real Apache Kafka (devstack/apache_kafka.py) by default
+wherever Java 17 and Maven (or its cached jars) are there, Tansu otherwise.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from devstack.apache_kafka import ApacheKafkaCluster, apache_kafka_available
 from devstack.broker import TansuBroker
 from devstack.mariadb import MariaDBServer, MySqlEndpoint
 from devstack.processes import pid_alive
 
 STACK_DIR_PREFIX = "walmart-sync-stack-"
 BACKEND_ENV = "WALMART_SYNC_STACK_BACKEND"
+KAFKA_ENV = "WALMART_SYNC_KAFKA"
 
 
 @dataclass(frozen=True)
@@ -57,15 +61,36 @@ def sweep_stale_stack_dirs(root: Path | None = None) -> list[Path]:
     return removed
 
 
-class LocalStack:
-    """Private MariaDB (ROW binlog) + Tansu broker in one temp dir, removed on stop."""
+def kafka_backend(choice: str | None = None) -> str:
+    """``apache`` or ``tansu``: the choice, else $WALMART_SYNC_KAFKA, else Apache Kafka where it
+    can run (the broker production runs beats a stand-in whenever it is to be had)."""
+    chosen = (choice or os.environ.get(KAFKA_ENV) or "").lower()
+    if not chosen:
+        return "apache" if apache_kafka_available() else "tansu"
+    if chosen not in ("apache", "tansu"):
+        raise ValueError(f"{KAFKA_ENV} must be 'apache' or 'tansu', got {chosen!r}")
+    return chosen
 
-    def __init__(self, base_dir: Path | None = None, keep_dir: bool = False):
+
+def make_broker(base_dir: Path, backend: str | None = None) -> TansuBroker | ApacheKafkaCluster:
+    """A one-node broker of the chosen backend; an explicit ``apache`` where Java or Maven is
+    missing fails at start with what to install."""
+    if kafka_backend(backend) == "apache":
+        return ApacheKafkaCluster(base_dir)
+    return TansuBroker(base_dir)
+
+
+class LocalStack:
+    """Private MariaDB (ROW binlog) + a ``make_broker`` broker in one temp dir, removed on stop."""
+
+    def __init__(
+        self, base_dir: Path | None = None, keep_dir: bool = False, kafka: str | None = None
+    ):
         self._own_dir = base_dir is None
         self.keep_dir = keep_dir
         self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix=STACK_DIR_PREFIX))
         self.mariadb = MariaDBServer(self.base_dir / "mariadb")
-        self.broker = TansuBroker(self.base_dir / "broker")
+        self.broker = make_broker(self.base_dir / "broker", kafka)
 
     @property
     def endpoints(self) -> StackEndpoints:

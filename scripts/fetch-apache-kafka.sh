@@ -5,6 +5,7 @@
 # Maven does the fetching because Maven Central is reachable wherever the project builds and
 # Kafka's download mirrors may not be. A stamp holding the pom's checksum makes a second run
 # instant and a changed pom fetch again; a lock keeps two concurrent runs from mixing jars.
+# With --check it fetches nothing and only says (exit 0 or a one-line error) whether it could.
 #
 #   WALMART_SYNC_CACHE_DIR  cache root (default ${XDG_CACHE_HOME:-~/.cache}/walmart-sync);
 #                           jars go to $WALMART_SYNC_CACHE_DIR/apache-kafka-<version>/libs
@@ -36,6 +37,7 @@ fi
 
 command -v mvn >/dev/null 2>&1 ||
     fail "mvn not found (needed once to fetch Kafka $version's jars): apt-get install -y maven"
+[ "${1:-}" = "--check" ] && exit 0
 
 mkdir -p "$dest"
 exec 9>"$dest/.lock"
