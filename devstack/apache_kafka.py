@@ -475,7 +475,7 @@ class ApacheKafkaCluster:
         if admin is not None:
             try:
                 admin.close()
-            except Exception:  # noqa: BLE001 - closing a client of a dead broker is best effort
+            except Exception:
                 pass
 
 

@@ -26,12 +26,16 @@ class DemoCommand:
         demo.add_argument("--edition", choices=["open_source", "adobe_commerce"], default="open_source")
         demo.add_argument("--keep-running", action="store_true",
                           help="keep the stack up after the checks until Ctrl-C")
+        demo.add_argument("--kafka", choices=["tansu", "apache"], default="tansu",
+                          help="the broker: tansu (embedded, the default) or apache (Apache Kafka 4 in KRaft mode, "
+                               "from jars Maven fetches; needs Java 17)")
 
     def run(self, args: argparse.Namespace) -> int:
         from devstack.demo import run_demo
 
         configure_logging(args.log_level or "error", args.log_format or "auto")  # the demo narrates
-        return run_demo(products=args.products, edition=args.edition, keep_running=args.keep_running)
+        return run_demo(products=args.products, edition=args.edition, keep_running=args.keep_running,
+                        kafka=args.kafka)
 
 
 class EmulatorCommand:

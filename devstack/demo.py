@@ -54,12 +54,15 @@ def _wait(check: Any, timeout_s: float) -> bool:
     return False
 
 
-def run_demo(products: int, edition: str, keep_running: bool) -> int:
+def run_demo(products: int, edition: str, keep_running: bool, kafka: str = "tansu") -> int:
+    """``kafka``: ``tansu`` (the embedded broker inside a wheel: nothing but pip needed) or ``apache``
+    (Apache Kafka from Maven-fetched jars, Java 17 needed)."""
     started = time.perf_counter()
-    _say("walmart-sync demo: starting the embedded stack (private MariaDB + Tansu Kafka broker)")
+    broker = "Tansu Kafka broker" if kafka == "tansu" else "Apache Kafka (KRaft)"
+    _say(f"walmart-sync demo: starting the embedded stack (private MariaDB + {broker})")
     # SIGTERM takes the same clean path as Ctrl-C: the stack's context manager stops everything.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    with LocalStack() as stack:
+    with LocalStack(kafka=kafka) as stack:
         endpoints = stack.endpoints
         _say(f"  MariaDB   127.0.0.1:{endpoints.mysql.port} (datadir {stack.mariadb.datadir})")
         _say(f"  Kafka     {endpoints.bootstrap_servers}")

@@ -7,19 +7,24 @@ unless WALMART_SYNC_STACK_BACKEND=docker asks for testcontainers.
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from devstack.apache_kafka import unavailable_reason
 from devstack.environment import CommerceEnvironment, prepare_environment
-from devstack.stack import LocalStack, make_stack
+from devstack.stack import KAFKA_ENV, LocalStack, kafka_backend, make_stack
 
 _database_counter = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
+    # CI requires every real part: the suite runs on Apache Kafka there, never silently on Tansu
+    if os.environ.get("CI", "").lower() == "true" and not os.environ.get(KAFKA_ENV) and kafka_backend() != "apache":
+        pytest.fail(f"CI=true but Apache Kafka cannot run here: {unavailable_reason()}")
     with make_stack() as running:
         yield running
 

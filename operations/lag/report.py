@@ -105,7 +105,10 @@ class ReportBuilder:
         absent = []
         for name in worker_groups(self.settings):
             samples = series.get(name) or []
-            if not samples or not samples[-1].exists and not samples[-1].error:
+            # Unknown to the broker and never run by walmart-sync: absent. A group the broker has
+            # forgotten (Apache Kafka drops a killed member that never committed) but whose worker
+            # beat once is a stopped consumer with work waiting, not an absent one.
+            if not samples or not samples[-1].exists and not samples[-1].error and name not in beats:
                 absent.append(name)
                 continue
             beat_age = beats.get(name)

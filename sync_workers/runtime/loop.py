@@ -164,7 +164,7 @@ class WorkerLoop:
         topics = [topic_name(kafka, family) for family in self.handler.families]
         # with the configured partitions, not whatever a broker that auto-creates would pick when a
         # worker subscribes before the listener or a poller has created its topic
-        ensure_topics(kafka, topics)
+        ensure_topics(kafka, [*topics, dlq_topic(self.settings, self.handler.name)])  # a broker may not auto-create
         consumer = KafkaConsumer(**consumer_kwargs(kafka, self.handler.name, f"walmart-sync-{self.handler.name}"))
         consumer.subscribe(topics, listener=_AssignmentLog(self.log, self.assigned))
         producer = KafkaProducer(**producer_kwargs(kafka, f"walmart-sync-{self.handler.name}-dlq"))
