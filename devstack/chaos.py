@@ -214,7 +214,7 @@ class Load:
 
 def run_chaos(stack: Any, workdir: Path, rounds: int, seed: int = 7, broker_pause_s: float = 15.0,
               products: int = 30, round_s: tuple[float, float] = (1.0, 3.0), converge_timeout_s: float = 180.0,
-              replay: bool = True, say: Any = print) -> ChaosReport:
+              replay: bool = True, say: Any = print, min_orders: int = 10, min_shipped: int = 3) -> ChaosReport:
     rng = random.Random(seed)
     report = ChaosReport(rounds=rounds)
     env = prepare_environment(stack.endpoints, workdir, "open_source", products=products,
@@ -252,6 +252,12 @@ def run_chaos(stack: Any, workdir: Path, rounds: int, seed: int = 7, broker_paus
             for number in range(1, rounds + 1):
                 _round(number, rounds, rng, stack, walmart, commerce, components, report, broker_pause_s, round_s,
                        say)
+            # The checks are only as good as the load: on a busy machine orders import later, so keep the
+            # load going (the faults are off now) until it has placed, shipped and so exercised every flow.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and (report.orders < min_orders
+                                                   or report.merchant_actions["shipped"] < min_shipped):
+                time.sleep(0.2)
         finally:
             load.stop()
             walmart.set_faults(error_rate=0.0, timeout_rate=0.0, drop_rate=0.0, storm_429_until=0.0)
