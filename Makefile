@@ -8,12 +8,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint commerce-module kafka bench setup mariadb chromium schema docs clean
+.PHONY: demo test lint commerce-module alert-rules kafka bench setup mariadb chromium schema docs clean
 
 demo: setup
 	$(BIN)/walmart-sync demo
 
-test: setup chromium kafka lint commerce-module
+test: setup chromium kafka lint commerce-module alert-rules
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Apache Kafka's broker jars (Maven Central, cached): the suite runs on Apache Kafka wherever Java 17 and
@@ -21,6 +21,10 @@ test: setup chromium kafka lint commerce-module
 kafka:
 	@if [ "$$CI" = "true" ]; then bash scripts/fetch-apache-kafka.sh >/dev/null; \
 	else bash scripts/fetch-apache-kafka.sh >/dev/null || echo "Apache Kafka cannot run here: the tests use Tansu"; fi
+
+# The Prometheus alert rules: promtool check rules, and promtool test rules on their unit tests.
+alert-rules:
+	@bash scripts/check-alert-rules.sh
 
 # The companion Magento module: php -l on every file and its PHPUnit tests (installs Debian's PHP).
 commerce-module:
