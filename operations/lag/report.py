@@ -24,6 +24,7 @@ from operations.lag.history import LagHistory
 from operations.lag.kafka_lag import GroupSample, KafkaLagReader
 from plumbing.db import DbConnection
 from plumbing.kafka import topic_name
+from sync_workers.stores.listings import LISTING_STATUSES
 
 
 class PartitionRow(BaseModel):
@@ -270,12 +271,14 @@ class ReportBuilder:
                         detail=detail)
 
     def _listings(self) -> StageRow:
-        counts = dict(self.query(self.state, "SELECT status, COUNT(*) FROM walmart_listings GROUP BY status"))
-        detail = ", ".join(f"{status} {counts.get(status, 0)}" for status in
-                           ("matched", "submitted", "draft", "unmatched", "error")) if counts else "no listings yet"
+        found = dict(self.query(self.state, "SELECT status, COUNT(*) FROM walmart_listings GROUP BY status"))
+        # every status, 0 where none: the walmart_sync_listings gauge showed draft=1000 long after
+        # the drafts were matched, because a status without rows was never set again
+        counts = {status: int(found.get(status, 0)) for status in LISTING_STATUSES}
+        detail = ", ".join(f"{status} {counts[status]}" for status in
+                           ("matched", "submitted", "draft", "unmatched", "error")) if found else "no listings yet"
         return StageRow(stage="listings", label="listings", status="OK", over=False,
-                        lag_messages=int(counts.get("draft", 0)) + int(counts.get("submitted", 0)), detail=detail,
-                        counts={str(k): int(v) for k, v in counts.items()})
+                        lag_messages=counts["draft"] + counts["submitted"], detail=detail, counts=counts)
 
 
 def overall(report: LagReport) -> str:

@@ -36,6 +36,7 @@ DDL = (
 CHUNK = 2000
 
 
+LISTING_STATUSES = ("draft", "submitted", "matched", "unmatched", "error")
 # (status, reason, error code, Walmart item id, wpid, feed id); None keeps the ids as they are
 ListingChange = tuple[str, str | None, str | None, str | None, str | None, str | None]
 
@@ -166,10 +167,11 @@ class ListingStore:
             return found
 
     def counts(self) -> dict[str, int]:
+        """Every status, 0 where no listing has it (a gauge must fall to 0, not keep its last value)."""
         with self.conn.cursor() as cur:
             cur.execute("SELECT status, COUNT(*) FROM walmart_listings GROUP BY status")
             found = {status: int(n) for status, n in cur.fetchall()}
-        return {status: found.get(status, 0) for status in ("draft", "submitted", "matched", "unmatched", "error")}
+        return {status: found.get(status, 0) for status in LISTING_STATUSES}
 
     def listing_rows(self, status: str | None = None, limit: int = 1000) -> list[Listing]:
         with self.conn.cursor() as cur:

@@ -277,3 +277,29 @@ def group(lags: list[tuple[int | None, int]], members: int | None = 1, at: float
 ])
 def test_burrow_style_status_from_the_trend(samples, status) -> None:
     assert evaluate(samples).status == status
+
+
+def test_the_listings_gauge_falls_to_zero_when_a_status_empties(commerce_env) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from operations.lag.report import LagReport, ReportBuilder
+    from operations.lag.sampler import publish
+    from plumbing.metrics import SidecarMetrics
+    from sync_workers.stores.listings import ListingStore
+    from sync_workers.stores.value_state import connect_state
+
+    settings = commerce_env.settings()
+    state = connect_state(settings)
+    store = ListingStore(state)
+    sku = commerce_env.seed.skus[0]
+    with state.cursor() as cur:
+        cur.execute("DELETE FROM walmart_listings")
+        cur.execute("INSERT INTO walmart_listings (sku, status) VALUES (%s, 'draft')", (sku,))
+    metrics = SidecarMetrics(CollectorRegistry())
+    builder = ReportBuilder(settings, state, None, reader=None)  # type: ignore[arg-type]
+    publish(LagReport(generated_at="now", window_s=1, stages=[builder._listings()]), metrics)
+    assert metrics.listings.labels("draft")._value.get() == 1
+    store.set_status(sku, "matched", reason="matched by UPC")
+    publish(LagReport(generated_at="now", window_s=1, stages=[builder._listings()]), metrics)
+    assert metrics.listings.labels("draft")._value.get() == 0
+    assert metrics.listings.labels("matched")._value.get() == 1
