@@ -216,7 +216,11 @@ class ReportBuilder:
     def _pollers(self, now: float) -> list[StageRow]:
         rows = []
         watermarks = dict(self.query(self.state, "SELECT name, polled_at FROM walmart_poll_watermarks"))
-        intervals = {"orders": self.settings.workers.order_poll_s, "returns": self.settings.workers.return_poll_s}
+        # the running pollers' own intervals (recorded when they start), else this process's settings
+        intervals: dict[str, float] = {"orders": self.settings.workers.order_poll_s,
+                                       "returns": self.settings.workers.return_poll_s}
+        intervals.update({str(n): float(s) for n, s in self.query(
+            self.state, "SELECT name, interval_s FROM walmart_poll_intervals")})
         for name, poller in POLL_WATERMARKS.items():
             if name not in watermarks:
                 continue

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pymysql
 from kafka import KafkaProducer
 
 from config import Settings
@@ -124,6 +125,10 @@ class WalmartPoller:
     def run(self) -> None:
         attempt = 0
         self.status.start_heartbeat()
+        try:
+            self.orders.set_interval(self.watermark_name, self.interval_s)  # what `lag` shows as this poller's pace
+        except pymysql.MySQLError as exc:
+            self.log.warning("could not record the poll interval", error=str(exc))
         try:
             while not self._stop.is_set():
                 self.running.set()

@@ -58,6 +58,12 @@ DDL = (
       value_ms BIGINT NOT NULL,
       polled_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    # what the running poller was told, for `lag` (which runs with settings of its own)
+    """CREATE TABLE IF NOT EXISTS walmart_poll_intervals (
+      name VARCHAR(32) NOT NULL PRIMARY KEY,
+      interval_s DOUBLE NOT NULL,
+      updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
 )
 
 
@@ -154,6 +160,11 @@ class OrderMap:
             cur.execute("SELECT value_ms FROM walmart_poll_watermarks WHERE name = %s", (name,))
             row = cur.fetchone()
         return int(row[0]) if row else None
+
+    def set_interval(self, name: str, interval_s: float) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("INSERT INTO walmart_poll_intervals (name, interval_s) VALUES (%s, %s) "
+                        "ON DUPLICATE KEY UPDATE interval_s = VALUES(interval_s)", (name, interval_s))
 
     def set_watermark(self, name: str, value_ms: int) -> None:
         with self.conn.cursor() as cur:

@@ -303,3 +303,20 @@ def test_the_listings_gauge_falls_to_zero_when_a_status_empties(commerce_env) ->
     publish(LagReport(generated_at="now", window_s=1, stages=[builder._listings()]), metrics)
     assert metrics.listings.labels("draft")._value.get() == 0
     assert metrics.listings.labels("matched")._value.get() == 1
+
+
+def test_lag_shows_the_running_pollers_interval_not_its_own_setting(commerce_env) -> None:
+    """A demo polls every 0.5 s; `lag`, run with the deployment's config (every 5 s), said 5 s."""
+    import time as _time
+
+    from operations.lag.report import ReportBuilder
+    from sync_workers.stores.order_map import OrderMap
+    from sync_workers.stores.value_state import connect_state
+
+    settings = commerce_env.settings()  # order_poll_s = 5 (the default)
+    orders = OrderMap(connect_state(settings))
+    orders.set_interval("orders", 0.5)  # what the running poller records when it starts
+    orders.set_watermark("orders", int(_time.time() * 1000))
+    builder = ReportBuilder(settings, orders.conn, None, reader=None)  # type: ignore[arg-type]
+    [row] = [r for r in builder._pollers(_time.time()) if r.stage == "poll:orders"]
+    assert row.detail == "order_poller, every 0.5 s" and row.threshold == "< 60 s since the last complete poll"
