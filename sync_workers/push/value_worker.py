@@ -34,6 +34,7 @@ from plumbing.db import DbConnection
 from plumbing.logs import get_logger
 from sync_workers.push.plan import plan_push
 from sync_workers.push.pushable import only_pushable, pushable_skus
+from sync_workers.push.resync import take_initial_load
 from sync_workers.runtime.loop import DeadLetter, Record, TransientError
 from sync_workers.stores.listings import ListingStore
 from sync_workers.stores.value_state import ValueState
@@ -43,6 +44,7 @@ from sync_workers.walmart.feeds import BUCKETS as FEED_BUCKETS
 from sync_workers.walmart.feeds import FeedType
 
 BULK_SCAN_INTERVAL_S = 30.0
+INITIAL_LOAD_CHECK_S = 30.0  # how often a worker looks for a full comparison the listener asked for
 
 
 class ValueWorker:
@@ -61,6 +63,7 @@ class ValueWorker:
         self.clock = clock
         self.log = get_logger(f"worker.{self.name}")
         self._next_feed_poll = 0.0
+        self._next_initial_load_check = 0.0
         self._recheck: set[str] = set()
         self.pushed_singles = 0
         self.pushed_feeds = 0
@@ -144,6 +147,9 @@ class ValueWorker:
         return pushable_skus(self.settings, self.listings, self.commerce)
 
     def tick(self) -> None:
+        if self.clock() >= self._next_initial_load_check:
+            self._next_initial_load_check = self.clock() + INITIAL_LOAD_CHECK_S
+            self._take_initial_load()
         if self.clock() >= self._next_feed_poll:
             self._next_feed_poll = self.clock() + self.settings.workers.feed_poll_s
             self._poll_feeds()
@@ -154,6 +160,13 @@ class ValueWorker:
             except BaseException:
                 self._recheck |= skus  # looked at again on the next tick, after the loop's backoff
                 raise
+
+    def _take_initial_load(self) -> None:
+        """A fresh install (or a start past changes the binlog no longer has) compares every pushed SKU
+        with Walmart once: nothing else would bring Walmart to Commerce's values until each SKU changed."""
+        due, reasons = take_initial_load(self.settings, self.state.conn, self.commerce)
+        if due:
+            self.log.warning("full comparison with Walmart: every pushed SKU is due", skus=due, reasons=reasons)
 
     def _take_due(self) -> set[str]:
         """SKUs to look at again without an event: feed outcomes, deferred singles, price windows."""

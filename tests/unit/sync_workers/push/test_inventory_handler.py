@@ -179,3 +179,32 @@ def test_skus_due_for_a_check_survive_a_failed_batch(world) -> None:
     worker.tick()
     assert on_walmart(world, "WS-000017") == 8
     assert on_walmart(world, "WS-000018") == 21
+
+
+def test_a_fresh_install_compares_every_pushed_sku_once_then_clears_the_flag(world, worker) -> None:
+    """The listener's first start marks a full comparison due (cdc_checkpoint.resync_due): a value
+    Commerce holds that never changed since must still reach Walmart, once, for both streams."""
+    from cdc_listener.checkpoint import CheckpointStore
+    from cdc_listener.position import BinlogPosition
+
+    # a value no event will ever announce: changed before the sidecar was installed
+    world.changes.change("inventory_source_item", UPSERT_SOURCE, ("wh_east", "WS-000019", 33, 1),
+                         sku="WS-000019", source_code="wh_east")
+    world.changes.change("inventory_source_item", UPSERT_SOURCE, ("wh_west", "WS-000019", 0, 0),
+                         sku="WS-000019", source_code="wh_west")
+    assert on_walmart(world, "WS-000019") != 33
+    CheckpointStore(worker.state.conn, "default").save(BinlogPosition(log_file="binlog.000001", log_pos=4), 1,
+                                                       resync_reason="first start: began at the end of the binlog")
+    worker._next_initial_load_check = 0.0
+    worker.tick()
+    wait_for(lambda: (worker.tick(), on_walmart(world, "WS-000019"))[1] == 33, 30, "the initial load's push")
+    with worker.state.conn.cursor() as cur:
+        cur.execute("SELECT resync_due FROM cdc_checkpoint WHERE name = 'default'")
+        assert cur.fetchone()[0] == 0
+        # the price stream was made due in the same transaction (its worker compares them)
+        cur.execute("SELECT COUNT(*) FROM walmart_values WHERE kind = 'price' AND next_check_at IS NOT NULL")
+        assert cur.fetchone()[0] >= len(LISTED)
+    calls = dict(world.seller.calls)
+    worker._next_initial_load_check = 0.0
+    worker.tick()  # taken once: nothing more to compare
+    assert dict(world.seller.calls).get("inventory_put") == calls.get("inventory_put")
