@@ -321,6 +321,9 @@ class WalmartSettings(Section):
         None, description="WM_CONSUMER.CHANNEL.TYPE for solution providers, if Walmart issued one."
     )
     request_timeout_s: float = Field(30.0, gt=0)
+    max_throttle_pause_s: float = Field(
+        60.0, gt=0, description="Longest pause after a 429, whatever x-next-replenishment-time says (a far-future "
+                                "header once paused an API for 10 min while the worker looked ready).")
     rate_limits: dict[str, RateLimitOverride] = Field(
         default_factory=dict, description="Per-API overrides, keyed by API name (e.g. inventory)."
     )

@@ -162,12 +162,13 @@ class WalmartClient:
         bucket = self.buckets[api]
         attempt = throttled = 0
         refreshed = False
+        # one id for the logical call, its retries included: Walmart's support traces a call by it
+        correlation_id = str(uuid.uuid4())
         while True:
             while not bucket.try_take():  # threads share the bucket: only a token taken counts
                 wait = max(bucket.wait_s(), 0.001)
                 METRICS.walmart_throttled_seconds.labels(api, "bucket_wait").inc(wait)
                 self.sleep(wait)
-            correlation_id = str(uuid.uuid4())
             headers = self._headers(correlation_id)
             if auth_header is not None:
                 headers.update(auth_header)
@@ -176,9 +177,11 @@ class WalmartClient:
             started = time.monotonic()
             self.stats["requests"] += 1
             try:
+                # never follow a redirect: it would resend the body and the access token to whatever
+                # host the Location names, and a redirected answer is not Walmart's
                 response = self.session.request(
                     method, self.base_url + path, params=params, json=json, data=data, files=files,
-                    headers=headers, timeout=self.settings.request_timeout_s)
+                    headers=headers, timeout=self.settings.request_timeout_s, allow_redirects=False)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 bucket.answered()
                 METRICS.walmart_requests.labels(api, "network_error").inc()
@@ -200,15 +203,29 @@ class WalmartClient:
             self.log.debug("walmart request", api=api, method=method, path=path, status=status,
                            correlation_id=correlation_id,
                            ms=round((time.monotonic() - started) * 1000, 1))
+            if 300 <= status < 400:
+                raise WalmartServerError(f"{method} {path}: redirected to {response.headers.get('Location')!r}, "
+                                         "not followed", status, correlation_id=correlation_id)
             if status < 400:
-                return response
+                if _readable(response):
+                    return response
+                # a 200 whose JSON body was cut short: nothing can be read from it, so it is retried
+                # like a dropped connection (or surfaces as a server error), never a crash
+                if idempotent and attempt + 1 < self.max_attempts:
+                    self.stats["retried"] += 1
+                    self.sleep(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                raise WalmartServerError(f"{method} {path}: the response body is not valid JSON", status,
+                                         correlation_id=correlation_id)
             body = _json_or_none(response)
             details = parse_error_body(body)
             if status == 429:
                 throttled += 1
                 self.stats["throttled"] += 1
-                pause = seconds_until(response.headers.get("x-next-replenishment-time"), time.time())
-                pause = (pause if pause is not None else 1.0) + self.rng.uniform(0, 0.25)
+                pause = seconds_until(_replenish_at(response), time.time())
+                pause = min(pause if pause is not None else 1.0, self.settings.max_throttle_pause_s)
+                pause += self.rng.uniform(0, 0.25)
                 bucket.empty_until(pause)
                 METRICS.walmart_throttled_seconds.labels(api, "throttled").inc(pause)
                 self.log.info("walmart throttled; pausing this API", api=api, pause_s=round(pause, 3),
@@ -241,7 +258,7 @@ class WalmartClient:
             tokens = int(float(count))
         except ValueError:
             return
-        refill = seconds_until(response.headers.get("x-next-replenishment-time"), time.time())
+        refill = seconds_until(_replenish_at(response), time.time())
         bucket.correct(tokens, refill)
 
     # inventory and price -----------------------------------------------------------------------
@@ -289,3 +306,19 @@ def _json_or_none(response: requests.Response) -> Any:
 
 
 __all__ = ["WalmartClient", "WalmartError", "Inventory", "PriceResponse"]
+
+
+def _replenish_at(response: requests.Response) -> str | None:
+    """Walmart documents both spellings of the header (the notes and some specs differ)."""
+    return response.headers.get("x-next-replenishment-time") or response.headers.get("x-next-replenish-time")
+
+
+def _readable(response: requests.Response) -> bool:
+    """A JSON answer parses (an empty body or another content type is left to its caller)."""
+    if not response.content or "json" not in response.headers.get("Content-Type", ""):
+        return True
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
