@@ -54,13 +54,22 @@ class CommerceClient:
         headers = {"Authorization": f"Bearer {self.settings.token.get_secret_value()}",
                    "Accept": "application/json"}
         try:
+            # never follow a redirect: the integration token would go to whatever host Location names, and
+            # an answer from elsewhere (an empty order search) is no proof of anything
             response = self.session.request(method, self.base + path, json=json, params=params, headers=headers,
-                                            timeout=self.settings.request_timeout_s)
+                                            timeout=self.settings.request_timeout_s, allow_redirects=False)
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise CommerceServerError(None, f"{method} {path}: {type(exc).__name__}") from None
+        if 300 <= response.status_code < 400:
+            raise CommerceServerError(response.status_code, f"{method} {path}: redirected to "
+                                      f"{response.headers.get('Location')!r}, not followed")
         try:
             body = response.json()
         except ValueError:
+            if response.status_code < 400 and response.content:
+                # a success whose body was cut short says nothing about what Commerce did
+                raise CommerceServerError(response.status_code, f"{method} {path}: the body is not valid JSON") \
+                    from None
             body = response.text
         if response.status_code >= 500:
             raise CommerceServerError(response.status_code, _message(body))
