@@ -65,3 +65,15 @@ def transaction(conn: DbConnection) -> Iterator[Any]:
         conn.rollback()
         raise
     conn.commit()
+
+
+def revive(connections: list[DbConnection]) -> None:
+    """Reconnect those the server dropped (a restart, a network cut, wait_timeout): PyMySQL never
+    reconnects on its own, so a store's dead connection made its worker retry for ever while it
+    still looked ready. A live connection answers the ping; one still unreachable is left for the
+    next retry."""
+    for conn in connections:
+        try:
+            conn.ping(reconnect=True)
+        except pymysql.MySQLError:
+            continue

@@ -10,11 +10,15 @@ every component resumes from its own committed position.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plumbing.logs import get_logger
+
+if TYPE_CHECKING:
+    from sync_workers.runtime.loop import WorkerLoop
 
 
 @dataclass
@@ -87,8 +91,16 @@ def listener_ready(listener: Any) -> tuple[bool, str]:
     return listener.state in ("active", "standby"), listener.state
 
 
-def worker_ready(loop: Any) -> tuple[bool, str]:
-    """Ready once it has joined its consumer group: a change published from then on is consumed."""
+FAILING_NOT_READY_S = 30.0  # retrying this long: not ready (its dependencies are away)
+
+
+def worker_ready(loop: WorkerLoop) -> tuple[bool, str]:
+    """Ready once it has joined its consumer group (a change published from then on is consumed), and
+    while its batches go through: one retrying for longer than FAILING_NOT_READY_S is up but not
+    doing its job."""
+    since = loop.failing_since
+    if since is not None and time.monotonic() - since > FAILING_NOT_READY_S:
+        return False, f"retrying for {time.monotonic() - since:.0f} s: {loop.last_error}"
     if loop.assigned.is_set():
         return True, "consuming"
     return False, "joining its consumer group" if loop.running.is_set() else "starting"

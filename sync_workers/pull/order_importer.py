@@ -38,6 +38,7 @@ from mappings.orders import (
     walmart_side_follow_up,
     walmart_side_signature,
 )
+from plumbing.db import DbConnection
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
 from sync_workers.commerce.client import CommerceClient, CommerceClientError
@@ -68,6 +69,9 @@ class OrderImporter:
         self.imported = 0
         self.acknowledged = 0
         self.cancelled_out_of_stock = 0
+
+    def connections(self) -> list[DbConnection]:
+        return [self.orders.conn]
 
     def tick(self) -> None:
         pass

@@ -27,6 +27,7 @@ from kafka import KafkaProducer
 
 from config import Settings
 from domain.events import PolledDocument, PolledFamily, PolledType
+from plumbing.db import revive
 from plumbing.kafka import ensure_topics, producer_kwargs, send_acknowledged, topic_name
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
@@ -147,6 +148,7 @@ class WalmartPoller:
                                          self.settings.workers.retry_cap_s)
                     self.log.warning("poll failed; will retry", error=str(exc), attempt=attempt,
                                      pause_s=round(wait, 2))
+                    revive([self.orders.conn])
                 self._stop.wait(wait)
         finally:
             self.producer.close(timeout=10)

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from config import Settings
 from config.components import consumed_by
+from plumbing.db import DbConnection
 from plumbing.logs import get_logger
 from sync_workers.commerce.client import CommerceClient, CommerceClientError
 from sync_workers.pull.importing import import_documents
@@ -54,6 +55,9 @@ class ReturnImporter:
         self.rma_available = settings.commerce_api.rma != "off"
         self.rmas_created = 0
         self.recorded = 0
+
+    def connections(self) -> list[DbConnection]:
+        return [self.orders.conn, self.returns.conn]
 
     def tick(self) -> None:
         pass

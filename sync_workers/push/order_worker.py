@@ -37,6 +37,9 @@ class OrderWorker:
     def tick(self) -> None:
         pass
 
+    def connections(self) -> list[DbConnection]:
+        return [self.commerce, self.orders.conn]
+
     def handle(self, records: list[Record]) -> list[DeadLetter]:
         by_order: dict[int, list[Record]] = {}
         dead = []

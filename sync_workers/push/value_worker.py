@@ -93,6 +93,9 @@ class ValueWorker:
         return {}
 
     # batches -------------------------------------------------------------------------------------
+    def connections(self) -> list[DbConnection]:
+        return [self.commerce, self.state.conn]
+
     def _pushable(self, skus: set[str]) -> set[str]:
         return only_pushable(self.settings, self.listings, skus)
 

@@ -24,7 +24,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, Offse
 from kafka.errors import CommitFailedError
 
 from config import Settings
-from plumbing.db import connect_state_store
+from plumbing.db import DbConnection, connect_state_store, revive
 from plumbing.kafka import consumer_kwargs, ensure_topics, producer_kwargs, send_acknowledged, topic_name
 from plumbing.logs import get_logger, redact
 from plumbing.metrics import METRICS
@@ -87,6 +87,10 @@ class BatchHandler(Protocol):
         """Work due without new records (feed polling, rechecks)."""
         ...
 
+    def connections(self) -> list[DbConnection]:
+        """The database connections it reads and writes: revived after a failure the loop retries."""
+        ...
+
 
 def dlq_topic(settings: Settings, worker: str) -> str:
     return topic_name(settings.kafka, f"dlq.{worker}")
@@ -110,6 +114,11 @@ class WorkerLoop:
         self.batches = 0
         self.retries = 0
         self.commit_failures = 0
+        # since when batches fail and are retried (None: the last one went through): readiness
+        # turns false after a while, so an orchestrator and the status page see a worker that is up
+        # but cannot reach Walmart, Commerce or its database
+        self.failing_since: float | None = None
+        self.last_error: str | None = None
         self.running = threading.Event()
         self.assigned = threading.Event()  # joined its consumer group (ready: changes are consumed)
         self.status = ComponentStatus(settings, handler.name)
@@ -198,6 +207,8 @@ class WorkerLoop:
                 except _Retry as retry:
                     attempt += 1
                     self.retries += 1
+                    self.failing_since = self.failing_since or time.monotonic()
+                    self.last_error = redact(str(retry.__cause__))
                     pause = backoff_delay(attempt, self.settings.workers.retry_base_s, self.settings.workers.retry_cap_s)
                     self.log.warning("batch failed; retrying", error=str(retry.__cause__), attempt=attempt,
                                      pause_s=round(pause, 2), records=len(records))
@@ -205,8 +216,10 @@ class WorkerLoop:
                     self.status.failed(str(retry.__cause__))
                     _rewind(consumer, records)
                     self.sleep(pause)
+                    revive([parked.conn, *self.handler.connections()])
                     continue
                 attempt = 0
+                self.failing_since = None
                 self._settle(producer, parked, outcomes)
                 try:
                     consumer.commit(_next_offsets(records))
@@ -309,6 +322,7 @@ class WorkerLoop:
             pause = backoff_delay(self._tick_attempt, self.settings.workers.retry_base_s,
                                   self.settings.workers.retry_cap_s)
             self._tick_resume = time.monotonic() + pause
+            revive(self.handler.connections())
             self.status.failed(f"scheduled work failed: {exc}")
             self.log.warning("scheduled work failed; will retry", error=str(exc), pause_s=round(pause, 2))
 
@@ -323,6 +337,7 @@ class WorkerLoop:
             if classify(exc) == "fatal":
                 raise
             self.log.warning("parked records unreadable; will retry", error=str(exc))
+            revive([parked.conn])
             return
         METRICS.parked_records.labels(self.handler.name).set(count)
         METRICS.parked_oldest_seconds.labels(self.handler.name).set(

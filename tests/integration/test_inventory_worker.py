@@ -8,6 +8,7 @@ minus the out-of-stock threshold; 0 when no linked source has the SKU in stock.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
@@ -148,3 +149,35 @@ def test_resync_pushes_what_the_binlog_never_showed(pipeline) -> None:
     assert proc.returncode == 0, err
     assert "inventory: 40 SKU(s) due for a comparison with Walmart" in out
     until_walmart_shows(emulator, {"WS-000033": 66})
+
+
+def test_the_worker_heals_when_its_database_connections_are_cut(pipeline) -> None:
+    """A MariaDB restart or a network cut drops the worker's connections; PyMySQL never reconnects on
+    its own, so the worker retried for ever (and looked ready). Now the loop revives them."""
+    env, _settings, emulator, loop = pipeline
+    sku = "WS-000011"
+    handler = loop.handler
+    killed = {int(victim.thread_id()) for victim in handler.connections()}
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        for thread_id in killed:
+            cur.execute(f"KILL CONNECTION {thread_id}")
+        set_source(cur, sku, "wh_east", 23, 1)
+        set_source(cur, sku, "wh_west", 0, 0)
+        cur.execute("DELETE FROM inventory_reservation WHERE sku = %s", (sku,))
+    until_walmart_shows(emulator, {sku: 23}, timeout=60)
+    # the same connection objects, reconnected in place (new server threads)
+    assert not killed & {int(c.thread_id()) for c in handler.connections()}
+
+
+def test_readiness_turns_false_while_batches_keep_failing(pipeline) -> None:
+    from walmart_sync.supervisor import FAILING_NOT_READY_S, worker_ready
+
+    _env, _settings, _emulator, loop = pipeline
+    wait_for(lambda: worker_ready(loop)[0], 60, "the worker to join its group")
+    loop.failing_since = time.monotonic() - FAILING_NOT_READY_S - 1  # as the loop records a run of retries
+    loop.last_error = "Walmart: POST /v3/token [503]"
+    try:
+        ready, why = worker_ready(loop)
+        assert not ready and "retrying for" in why and "503" in why
+    finally:
+        loop.failing_since = None

@@ -69,6 +69,9 @@ class ListingWorker:
             self._next_match = 0.0  # match the new products now rather than at the next interval
         return dead
 
+    def connections(self) -> list[DbConnection]:
+        return [self.matcher.commerce, self.matcher.store.conn]
+
     def tick(self) -> None:
         if not self.settings.listings.auto_match or time.monotonic() < self._next_match:
             return
