@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -33,6 +34,7 @@ from devstack.processes import child_pids
 from devstack.stack import LocalStack
 from devstack.walmart_emulator.app import WalmartEmulator
 from devstack.walmart_emulator.server import EmulatorServer
+from domain.events import encode_change_event, event_id
 from plumbing.kafka import ensure_topics, topic_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,15 +110,17 @@ def main() -> int:
         ensure_topics(settings.kafka, list(topics.values()))
         producer = KafkaProducer(bootstrap_servers=env.endpoints.bootstrap_servers, linger_ms=20,
                                  batch_size=256 * 1024)
+        captured_at = datetime.now(UTC)
         for family, topic in topics.items():
             for n in range(args.events):
                 sku = skus[n % SKUS]
-                event = {"schema_version": 1, "event_id": f"0-1-{n}/0/0", "family": family, "type": "reservation"
-                         if family == "stock" else "price", "op": "insert", "key": sku, "sku": sku,
-                         "entity": {"reservation_id": n}, "before": None, "after": {"quantity": "-1.0000"},
-                         "source": {"server_id": 1, "log_file": "binlog.000001", "log_pos": n, "ts_ms": 0,
-                                    "database": "magento", "table": "inventory_reservation", "txn": f"0-1-{n}"}}
-                producer.send(topic, key=sku.encode(), value=json.dumps(event).encode())
+                txn = f"0-1-{n}"
+                value = encode_change_event(
+                    event_id(txn, 0), family, "reservation" if family == "stock" else "price", "insert", sku, sku,
+                    None, {"reservation_id": n}, None, {"quantity": "-1.0000"}, None,
+                    {"server_id": 1, "gtid": txn, "log_file": "binlog.000001", "log_pos": n, "ts_ms": 0,
+                     "database": "magento", "table": "inventory_reservation", "txn": txn}, captured_at)
+                producer.send(topic, key=sku.encode(), value=value)
         producer.flush()
         producer.close()
         print(f"Kafka backlog: {args.events} stock and {args.events} price events", file=sys.stderr)

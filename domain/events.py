@@ -119,6 +119,7 @@ def parse_event_id(value: str) -> EventIdParts | None:
 
 
 PolledFamily = Literal["walmart_orders", "walmart_returns"]
+POLLED_FAMILIES: tuple[PolledFamily, ...] = ("walmart_orders", "walmart_returns")
 PolledType = Literal["order", "return"]
 
 

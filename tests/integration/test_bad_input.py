@@ -8,7 +8,6 @@ tests/test_config.py.)"""
 from __future__ import annotations
 
 import copy
-import json
 
 from kafka import KafkaConsumer, KafkaProducer
 
@@ -19,6 +18,7 @@ from sync_workers.stores.return_map import ReturnMap
 from sync_workers.stores.value_state import connect_state
 from tests.support.cdc_helpers import wait_for
 from tests.support.order_helpers import order_pipeline, state_of
+from tests.support.records import change_event
 
 WORKERS = tuple(worker_families())
 JUNK = (b"\x00\xff\xfenot json at all", b'{"family": 3, "sku": ["x"]}', b"[]")
@@ -55,8 +55,8 @@ def test_junk_on_every_topic_is_dead_lettered_and_every_worker_goes_on(stack, tm
                 b"MALFORMED_EVENT"
             assert headers["dlq.source.topic"].decode() in topics and headers["dlq.worker"] == name.encode()
         # still consuming: a good stock change after the junk reaches Walmart
-        producer.send(topic_name(settings.kafka, "stock"), key=b"WS-000004", value=json.dumps(
-            {"schema_version": 1, "family": "stock", "type": "source_item", "sku": "WS-000004"}).encode())
+        producer.send(topic_name(settings.kafka, "stock"), key=b"WS-000004",
+                      value=change_event("stock", "source_item", "WS-000004", sku="WS-000004"))
         producer.flush()
         producer.close()
         seller = walmart.seller("local-client")

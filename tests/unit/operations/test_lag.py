@@ -26,6 +26,7 @@ from operations.ops_server import OpsServer
 from plumbing.kafka import ensure_topics, topic_name
 from plumbing.metrics import REGISTRY
 from tests.support.cdc_helpers import REPO, cli_process, wait_for
+from tests.support.records import change_event
 
 PRODUCED_PER_PARTITION = 20
 COMMITTED_PER_PARTITION = 8
@@ -216,9 +217,9 @@ def test_a_worker_stuck_on_walmart_stalls_and_once_killed_stops(backlog) -> None
     topic = topic_name(settings.kafka, "shipment")
     ensure_topics(settings.kafka, [topic])
     producer = KafkaProducer(bootstrap_servers=env.endpoints.bootstrap_servers)
-    for _ in range(10):
-        producer.send(topic, key=str(order_id).encode(), value=json.dumps(
-            {"schema_version": 1, "family": "shipment", "type": "shipment", "order_id": order_id}).encode())
+    for n in range(10):
+        producer.send(topic, key=str(order_id).encode(), value=change_event(
+            "shipment", "shipment", str(order_id), order_id=order_id, n=n))
     producer.flush()
     producer.close()
     liveness = ("ops.liveness_s=6",)

@@ -107,7 +107,7 @@ def test_an_event_without_an_order_and_an_order_walmart_refuses_are_dead_lettere
     good = mapped_order(world, [{"sku": "WS-000010", "quantity": 1}])
     good_records = cancel(world, good, {good.items[0]: 1}, whole_order=True)
 
-    dead = deliver(worker, [junk, *unknown_records, *good_records])
+    dead = deliver(worker, [junk, *unknown_records, *good_records], envelope=False)
 
     assert [(letter.record, letter.error_code, letter.reason) for letter in dead if letter.record is junk] == \
         [(junk, "UNKNOWN_ORDER", "cancellation event without an order id")]

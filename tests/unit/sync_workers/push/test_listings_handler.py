@@ -140,7 +140,7 @@ def test_products_not_in_commerce_and_other_catalog_events_add_nothing(world, wo
                *seeded_product_event(world, "WS-000005", op="update")]  # not a creation
     before = listings(world)
     calls = dict(world.seller.calls)
-    assert deliver(worker, records) == []
+    assert deliver(worker, records, envelope=False) == []
     worker.tick()
     assert listings(world).keys() == before.keys()
     assert dict(world.seller.calls) == calls
@@ -153,7 +153,7 @@ def test_a_malformed_catalog_event_is_dead_lettered_not_fatal(world) -> None:
                                                   "op": "insert", "key": "WS-000011", "sku": "WS-000011",
                                                   "after": {"attribute_set_id": "Apparel"}})
     try:
-        dead = deliver(worker, [junk])
+        dead = deliver(worker, [junk], envelope=False)
     except Exception as exc:  # what the loop would make of it is the question
         assert classify(exc) == "dead_letter", f"{type(exc).__name__}: {exc} is {classify(exc)}"
     else:

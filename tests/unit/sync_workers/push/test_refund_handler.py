@@ -150,7 +150,7 @@ def test_an_event_without_an_order_and_a_refund_walmart_refuses_are_dead_lettere
     shipped(world, good, {good.items[0]: 1})
     good_records = credit_memo(world, good.order_id, {good.items[0]: (1, 10.0, 0.8)})
 
-    dead = deliver(worker, [junk, *refused, *good_records])
+    dead = deliver(worker, [junk, *refused, *good_records], envelope=False)
 
     assert [(letter.record, letter.error_code, letter.reason) for letter in dead if letter.record is junk] == \
         [(junk, "UNKNOWN_ORDER", "refund event without an order id")]
