@@ -28,12 +28,12 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 
 from cdc_listener.catalog import CommerceCatalog
 from cdc_listener.checkpoint import CheckpointStore, LeaderLock
+from cdc_listener.gtid import advance, flavour_of
 from cdc_listener.metrics import ListenerMetrics
 from cdc_listener.position import (
     BinlogPosition,
     ListenerError,
     StartSpec,
-    merge_mariadb_gtid,
 )
 from cdc_listener.preflight import check_server_id, check_source
 from cdc_listener.publisher import PublisherProcess
@@ -136,7 +136,7 @@ class Listener:
         saved = checkpoints.load() if spec.kind == "checkpoint" else None
         if saved is not None:
             position, saved_server, _resync = saved
-            if saved_server != server_id and position.gtid and "-" in position.gtid:
+            if saved_server != server_id and position.gtid and flavour_of(position.gtid):
                 # A failover: another server's file/offset mean nothing here, its GTIDs do.
                 self.log.warning("source server changed since the checkpoint; resuming by GTID",
                                  checkpoint_server_id=saved_server, server_id=server_id,
@@ -175,7 +175,8 @@ class Listener:
             ensure_topics(self.settings.kafka, list(topics.values()))
             publisher = PublisherProcess(self.settings.kafka, topics, on_ack=self.on_ack)
             source = BinlogSource(self.settings.commerce_db, cdc.heartbeat_s, cdc.watchdog_s,
-                                  WATCHED_TABLES, on_reconnect=self.metrics.reconnects.inc)
+                                  WATCHED_TABLES, on_reconnect=self.metrics.reconnects.inc,
+                                  report_as=f"walmart-sync-{cdc.name}")
             self._source = source
             if self._stop.is_set():
                 return
@@ -308,10 +309,8 @@ class Listener:
 
     def _close(self, publisher: PublisherProcess, source: BinlogSource, slot: Any,
                txn_gtid: str | None, gtid_state: str | None, event: Any) -> str | None:
-        if txn_gtid is not None and "-" in txn_gtid and ":" not in txn_gtid:
-            gtid_state = merge_mariadb_gtid(gtid_state, txn_gtid)
-        elif txn_gtid is not None:
-            gtid_state = txn_gtid
+        if txn_gtid is not None:
+            gtid_state = advance(gtid_state, txn_gtid)
         position = BinlogPosition(log_file=source.position[0], log_pos=source.position[1],
                                   gtid=gtid_state)
         source.resume_at = position

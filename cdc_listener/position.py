@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from cdc_listener.gtid import flavour_of
+
 _FILE_POS = re.compile(r"^(?P<file>[^:\s]+):(?P<pos>\d+)$")
-_MARIADB_GTID = re.compile(r"^\d+-\d+-\d+(,\d+-\d+-\d+)*$")
 
 
 class BinlogPosition(BaseModel):
@@ -45,24 +46,15 @@ def parse_start(spec: str | None) -> StartSpec:
         return StartSpec("current")
     if spec.startswith("gtid:"):
         gtid = spec.removeprefix("gtid:")
-        if not _MARIADB_GTID.match(gtid):
-            raise ValueError(f"--from gtid:{gtid}: expected a MariaDB GTID position like gtid:0-1-1234")
+        if flavour_of(gtid) is None:
+            raise ValueError(f"--from gtid:{gtid}: expected a MariaDB GTID position (gtid:0-1-1234) or a MySQL "
+                             "GTID set (gtid:3e11fa47-71ca-11e1-9e33-c80aa9429562:1-77)")
         return StartSpec("gtid", gtid=gtid)
     match = _FILE_POS.match(spec)
     if match:
         return StartSpec("position", BinlogPosition(log_file=match["file"], log_pos=int(match["pos"])))
     raise ValueError(f"--from {spec!r}: use checkpoint, current, FILE:POS (e.g. binlog.000042:4) "
                      "or gtid:DOMAIN-SERVER-SEQ")
-
-
-def merge_mariadb_gtid(state: str | None, gtid: str) -> str:
-    """Advance a MariaDB GTID position (one entry per replication domain) by one GTID."""
-    domains = {}
-    for part in (state or "").split(","):
-        if part:
-            domains[part.split("-", 1)[0]] = part
-    domains[gtid.split("-", 1)[0]] = gtid
-    return ",".join(domains[d] for d in sorted(domains, key=int))
 
 
 class ListenerError(RuntimeError):

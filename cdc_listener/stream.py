@@ -28,6 +28,7 @@ from pymysqlreplication.event import (
 )
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
+from cdc_listener.gtid import flavour_of
 from cdc_listener.position import BinlogPosition, PurgedBinlogError
 from config.settings import CommerceDatabaseSettings
 from plumbing.db import DbConnection, scalar
@@ -79,8 +80,10 @@ def check_position_available(conn: DbConnection, position: BinlogPosition) -> No
 class BinlogSource:
     def __init__(self, db: CommerceDatabaseSettings, heartbeat_s: float, watchdog_s: float,
                  tables: tuple[str, ...], on_reconnect: Callable[[], None] | None = None,
-                 max_backoff_s: float = 30.0, sleep: Callable[[float], None] = time.sleep):
+                 max_backoff_s: float = 30.0, sleep: Callable[[float], None] = time.sleep,
+                 report_as: str = "walmart-sync"):
         self.db = db
+        self.report_as = report_as
         self.heartbeat_s = heartbeat_s
         self.watchdog_s = watchdog_s
         self.tables = list(tables)
@@ -101,7 +104,8 @@ class BinlogSource:
         self.resume_at, self._start_gtid = position, None
 
     def start_at_gtid(self, gtid: str) -> None:
-        """MariaDB: begin after this GTID position (``--from gtid:...``)."""
+        """Begin after this MariaDB GTID position, or after this MySQL executed GTID set
+        (``--from gtid:...``, or a checkpoint taken on another server of a failover)."""
         self._start_gtid = gtid
 
     @property
@@ -123,13 +127,15 @@ class BinlogSource:
                     self.on_reconnect()
             return pymysql.connect(**kwargs)
 
+        # report_slave: a DBA sees who reads the binlog (SHOW SLAVE HOSTS / SHOW REPLICAS)
         common = dict(server_id=self.db.server_id, blocking=True, only_events=STREAM_EVENTS,
+                      report_slave=self.report_as,
                       only_schemas=[self.db.database], only_tables=self.tables,
                       slave_heartbeat=self.heartbeat_s, enable_logging=False,
                       pymysql_wrapper=connect)
         if self._start_gtid is not None:
             return BinLogStreamReader(self.connection_settings(), auto_position=self._start_gtid,
-                                      is_mariadb=True, **common)
+                                      is_mariadb=flavour_of(self._start_gtid) == "mariadb", **common)
         assert self.resume_at is not None, "start_at() first"
         return BinLogStreamReader(self.connection_settings(), resume_stream=True,
                                   log_file=self.resume_at.log_file, log_pos=self.resume_at.log_pos,

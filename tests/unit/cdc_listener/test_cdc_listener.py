@@ -8,7 +8,7 @@ import pytest
 
 from devstack.environment import prepare_environment
 from devstack.seed import ROW_ID_OFFSET
-from tests.support.cdc_helpers import ListenerThread, TopicReader, create_order, of_type
+from tests.support.cdc_helpers import ListenerThread, TopicReader, create_order, of_type, wait_for
 
 
 @pytest.fixture(scope="module", params=["open_source", "adobe_commerce"])
@@ -150,3 +150,14 @@ def test_published_messages_validate_against_the_event_model(env) -> None:
         raw = {k: v for k, v in raw.items() if not k.startswith("_")}
         event = ChangeEvent.model_validate(raw)
         assert event.model_dump(mode="json") == raw
+
+
+def test_the_listener_reports_itself_to_the_server_as_a_replica(env) -> None:
+    """A DBA sees who reads the binlog: SHOW SLAVE HOSTS names the sidecar by its server_id."""
+    settings = settings_for(env)
+    with ListenerThread(settings), env.admin_connection() as conn, conn.cursor() as cur:
+        def registered() -> list[tuple]:
+            cur.execute("SHOW SLAVE HOSTS")
+            return [row for row in cur.fetchall() if int(row[0]) == settings.commerce_db.server_id]
+        rows = wait_for(registered, 30, "the listener in SHOW SLAVE HOSTS")
+        assert rows[0][1] == f"walmart-sync-{settings.cdc.name}"

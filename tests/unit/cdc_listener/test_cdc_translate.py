@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cdc_listener.position import BinlogPosition, merge_mariadb_gtid, parse_start
+from cdc_listener.gtid import merge_mariadb_gtid
+from cdc_listener.position import BinlogPosition, parse_start
 from cdc_listener.publisher import TransactionTracker
 from cdc_listener.translate import parse_reservation_metadata, translate
 from domain.events import event_id
