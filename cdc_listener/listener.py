@@ -91,6 +91,9 @@ class Listener:
             findings += check_server_id(conn, self.settings.commerce_db.server_id)
         finally:
             conn.close()
+        for finding in findings:
+            if finding.ok and finding.warning:
+                self.log.warning("preflight", check=finding.check, detail=finding.detail)
         failed = [f"{f.check}: {f.detail}" for f in findings if not f.ok]
         if failed:
             raise ListenerError("the Commerce database is not ready for change capture:\n  - "

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pymysql
+
 from plumbing.db import DbConnection, scalar
 
 
@@ -93,13 +95,26 @@ def check_server_id(conn: DbConnection, replica_server_id: int) -> list[Finding]
         if source_id == replica_server_id:
             return [Finding(False, "server_id", f"commerce_db.server_id {replica_server_id} is the "
                             "source server's own id; choose another")]
+        # binlog readers on this account (a user always sees its own threads): another replica of
+        # this account streaming now may share the server_id, and two replicas with one id kick
+        # each other off about once a second
+        cur.execute("SELECT ID, HOST FROM information_schema.PROCESSLIST WHERE USER = SUBSTRING_INDEX(USER(), '@', 1) "
+                    "AND COMMAND LIKE 'Binlog Dump%%' AND ID <> CONNECTION_ID()")
+        readers = [f"thread {thread} from {host}" for thread, host in cur.fetchall()]
         try:
+            # registered replicas (walmart-sync reports itself); needs REPLICATION MASTER ADMIN on
+            # MariaDB, REPLICATION SLAVE on MySQL
             cur.execute("SHOW SLAVE HOSTS")
-            taken = {int(row[0]) for row in cur.fetchall()}
-        except Exception:  # needs REPLICATION MASTER ADMIN on MariaDB: report what we can
-            return [Finding(True, "server_id", f"{replica_server_id} (differs from the source's "
-                            f"{source_id}; replica list not readable with these grants)")]
-    if replica_server_id in taken:
+            taken: set[int] | None = {int(row[0]) for row in cur.fetchall()}
+        except pymysql.MySQLError:
+            taken = None
+    if taken is not None and replica_server_id in taken:
         return [Finding(False, "server_id", f"commerce_db.server_id {replica_server_id} is used "
                         "by a connected replica; choose another")]
-    return [Finding(True, "server_id", f"{replica_server_id} (source is {source_id})")]
+    findings = [Finding(True, "server_id", f"{replica_server_id} (source is {source_id}" + (
+        ")" if taken is not None else "; the replica list needs REPLICATION MASTER ADMIN to be read)"))]
+    if readers:
+        findings.append(Finding(True, "other binlog readers", f"{', '.join(readers)} with this account: if one "
+                                f"uses server_id {replica_server_id} the two will drop each other's stream",
+                                warning=True))
+    return findings

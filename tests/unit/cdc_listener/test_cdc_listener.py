@@ -161,3 +161,37 @@ def test_the_listener_reports_itself_to_the_server_as_a_replica(env) -> None:
             return [row for row in cur.fetchall() if int(row[0]) == settings.commerce_db.server_id]
         rows = wait_for(registered, 30, "the listener in SHOW SLAVE HOSTS")
         assert rows[0][1] == f"walmart-sync-{settings.cdc.name}"
+
+
+def test_a_second_replica_with_the_same_server_id_is_refused_before_it_streams(env) -> None:
+    """Two replicas with one server_id kick each other off about once a second; the listener's
+    preflight sees the one already streaming (it reports itself) and refuses to start."""
+    from cdc_listener.preflight import check_server_id
+    from plumbing.db import connect_commerce
+
+    settings = settings_for(env)
+    with env.admin_connection() as admin, admin.cursor() as cur:  # the grant that lets it read the list
+        cur.execute("GRANT REPLICATION MASTER ADMIN ON *.* TO %s@'%%'", (settings.commerce_db.user,))
+    with ListenerThread(settings):
+        conn = connect_commerce(settings)  # the sidecar's own account
+        try:
+            def clash() -> list:
+                return [f for f in check_server_id(conn, settings.commerce_db.server_id) if not f.ok]
+            [finding] = wait_for(clash, 30, "the clash to show")
+            assert "used by a connected replica" in finding.detail
+            other_id = check_server_id(conn, settings.commerce_db.server_id + 1)
+            assert all(f.ok for f in other_id)
+            # without the list, the other binlog reader of this account is still pointed out
+            [reader] = [f for f in other_id if f.warning]
+            assert "Binlog Dump" not in reader.detail and "with this account" in reader.detail
+        finally:
+            conn.close()
+        with env.admin_connection() as admin, admin.cursor() as cur:
+            cur.execute("REVOKE REPLICATION MASTER ADMIN ON *.* FROM %s@'%%'", (settings.commerce_db.user,))
+        conn = connect_commerce(settings)
+        try:
+            findings = check_server_id(conn, settings.commerce_db.server_id)
+            assert all(f.ok for f in findings) and any(f.warning for f in findings)
+            assert "REPLICATION MASTER ADMIN" in findings[0].detail
+        finally:
+            conn.close()
