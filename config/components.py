@@ -41,6 +41,8 @@ BY_NAME = {spec.name: spec for spec in COMPONENTS}
 WORKERS: tuple[str, ...] = tuple(s.name for s in COMPONENTS if s.kind == "worker")
 POLLERS: tuple[str, ...] = tuple(s.name for s in COMPONENTS if s.kind == "poller")
 ORDER_WORKERS: tuple[str, ...] = ("shipment", "cancellation", "refund")
+# the streams a full comparison with Walmart covers (walmart-sync resync, the initial load)
+RESYNC_STREAMS: tuple[str, ...] = ("inventory", "price")
 # the push workers whose writes Walmart may still be processing (lag's "Walmart pending" per stream)
 WALMART_STREAMS: tuple[str, ...] = ("inventory", "price", *ORDER_WORKERS)
 # poller watermark name -> poller (the order map keeps one watermark per polled listing)

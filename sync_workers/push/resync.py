@@ -11,6 +11,7 @@ from datetime import datetime
 import pymysql
 
 from config import Settings
+from config.components import RESYNC_STREAMS
 from plumbing.db import DbConnection, connect_commerce, transaction
 from sync_workers.push.pushable import pushable_skus
 from sync_workers.stores.listings import ListingStore
@@ -30,8 +31,6 @@ def schedule_resync(settings: Settings, streams: list[str]) -> dict[str, int]:
         commerce.close()
         state.close()
 
-
-RESYNC_STREAMS = ("inventory", "price")
 
 
 def take_initial_load(settings: Settings, state: DbConnection, commerce: DbConnection) -> tuple[int, list[str]]:

@@ -63,3 +63,15 @@ def test_list_show_and_replay(commerce_env) -> None:
     consumer.close()
     assert sorted(replayed) == sorted([(b"WS-000001", b'{"family": "stock", "sku": "WS-000001"}'),
                                        (b"junk", b"\x00junk")] * 2)
+
+
+def test_resync_with_no_stream_resyncs_everything(commerce_env) -> None:
+    """`walmart-sync resync` is the runbook's recovery command; it exited 2 (invalid choice: [])."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC_")}
+    result = subprocess.run([sys.executable, "-m", "walmart_sync.cli", "--config", str(commerce_env.config_path),
+                             "resync"], capture_output=True, text=True, env=env, timeout=60, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "inventory:" in result.stdout and "price:" in result.stdout
+    bad = subprocess.run([sys.executable, "-m", "walmart_sync.cli", "--config", str(commerce_env.config_path),
+                          "resync", "shipments"], capture_output=True, text=True, env=env, timeout=60, cwd=REPO)
+    assert bad.returncode == 2 and "unknown stream(s) shipments" in bad.stderr
