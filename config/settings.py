@@ -512,8 +512,11 @@ class OpsSettings(Section):
     host: str = Field("127.0.0.1", description="Bind address of /metrics, /healthz, /readyz and /status.")
     port: int = Field(9108, ge=0, le=65535)
     status_token: SecretStr | None = Field(
-        None, description="Required (?token= or Authorization: Bearer) for /status when host is not a loopback "
-                          "address; /healthz, /readyz and /metrics stay open for probes and Prometheus.")
+        None, description="Required (?token= or Authorization: Bearer) for /status from every client, this host's "
+                          "included (a same-host reverse proxy makes every client local); without one /status is "
+                          "closed. /healthz, /readyz and /metrics stay open for probes and Prometheus.")
+    status_open: bool = Field(False, description="Serve /status without a token: only behind authentication of "
+                                                 "your own (a reverse proxy that logs support staff in).")
     lag_sample_s: float = Field(15.0, gt=0, description="How often one sidecar process samples every stage's lag "
                                                         "into the state store (the trend `lag` and /status judge).")
     lag_history_s: float = Field(3600.0, gt=0, description="How long lag samples are kept.")

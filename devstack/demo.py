@@ -112,7 +112,10 @@ def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
             commerce_api={"base_url": commerce_server.url, "token": token, "store_code": "walmart_us"},
             workers={"coalesce_ms": 100, "order_poll_s": 0.5, "return_poll_s": 0.5, "feed_poll_s": 0.5,
                      "feed_expected_s": FEED_DELAYS_S[1] / TIME_SCALE},
-            listings={"auto_add": "all", "match_interval_s": 2.0}, ops={"lag_sample_s": 2.0},
+            listings={"auto_add": "all", "match_interval_s": 2.0},
+            # the demo's ops endpoint is on loopback of a throwaway stack: its page needs no token (a
+            # deployment sets ops.status_token; the token is a secret and is never printed)
+            ops={"lag_sample_s": 2.0, "status_open": True},
             cdc={"checkpoint_interval_ms": 200})
         register_secrets(settings.secret_values())
         _say(f"Walmart Marketplace emulator {walmart_server.url} (limits x{TIME_SCALE:g}; a catalogue of "

@@ -4,8 +4,8 @@
 registered readiness check passes (connected, caught up), and 503 with the failing checks
 otherwise, so an orchestrator stops routing to or restarts a stuck process. ``/metrics`` is the
 Prometheus exposition of the process's registry. ``/status`` is the status page (and
-``/status.json`` its data), behind ``ops.status_token`` for clients that are not on this host when
-a token is configured. Bound to localhost unless configured otherwise.
+``/status.json`` its data), behind ``ops.status_token`` for every client (closed without one unless
+``ops.status_open``). Bound to localhost unless configured otherwise.
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ def _loopback(address: str) -> bool:
 
 class OpsServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 9108, registry: Any = None, status: Any = None,
-                 status_token: str | None = None):
+                 status_token: str | None = None, status_open: bool = False):
         self._checks: dict[str, ReadinessCheck] = {}
         self.registry = registry
         self.status = status  # a operations.status_page.StatusSource, or None
         self.status_token = status_token
+        self.status_open = status_open
         self._status_lock = threading.Lock()
         server = self
 
@@ -61,7 +62,13 @@ class OpsServer:
                     self._reply(404, {"error": f"no such endpoint {url.path}"})
 
             def _status(self, path: str, token: str) -> None:
-                if server.status_token and not _loopback(self.client_address[0]):
+                # every client, loopback included: behind a reverse proxy on the same host every client
+                # is loopback, so "this host needs no token" meant no token at all
+                if not server.status_open:
+                    if not server.status_token:
+                        self._reply(403, {"error": "the status page is closed: set ops.status_token (or "
+                                                   "ops.status_open = true behind your own authentication)"})
+                        return
                     offered = token or self.headers.get("Authorization", "").removeprefix("Bearer ")
                     if not hmac.compare_digest(offered.encode(), server.status_token.encode()):
                         self._reply(401, {"error": "the status page needs ?token= (ops.status_token)"})

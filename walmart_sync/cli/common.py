@@ -60,17 +60,17 @@ def operations(settings: Settings, command: str, sample_lag: bool = True) -> Ite
     token = settings.ops.status_token.get_secret_value() if settings.ops.status_token else None
     try:
         server = OpsServer(settings.ops.host, settings.ops.port, registry=REGISTRY,
-                           status=StatusSource(settings), status_token=token)
+                           status=StatusSource(settings), status_token=token, status_open=settings.ops.status_open)
     except OSError as exc:
         print(f"walmart-sync {command}: cannot serve the ops endpoint on {settings.ops.host}:"
               f"{settings.ops.port} ({exc.strerror}); set ops.port to a free port", file=sys.stderr)
         yield None
         return
-    if token is None and settings.ops.host not in ("127.0.0.1", "::1", "localhost"):
+    if settings.ops.status_open:
         from plumbing.logs import get_logger
 
-        get_logger("ops").warning("the status page is open to every client that reaches the ops port; set "
-                                  "ops.status_token to require a token from other hosts", host=settings.ops.host)
+        get_logger("ops").warning("the status page needs no token (ops.status_open): keep it behind your own "
+                                  "authentication", host=settings.ops.host)
     sampler = None
     if sample_lag:
         from operations.lag.sampler import LagSampler

@@ -145,12 +145,13 @@ def test_the_status_page_shows_what_the_cli_shows(backlog, tmp_path) -> None:
     try:
         wait_for(lambda: sampler.rounds >= 2, 30, "two lag samples")
         _code, report = lag_json(env)
-        with OpsServer("127.0.0.1", port, registry=REGISTRY, status=StatusSource(settings)):
+        with OpsServer("127.0.0.1", port, registry=REGISTRY, status=StatusSource(settings), status_token="page-token"):
             dom = subprocess.run(
                 [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom",
-                 f"http://127.0.0.1:{port}/status"], capture_output=True, text=True, timeout=90).stdout
+                 f"http://127.0.0.1:{port}/status?token=page-token"], capture_output=True, text=True,
+                timeout=90).stdout
     finally:
         sampler.stop()
     page = _rows(dom)
