@@ -44,7 +44,7 @@ from plumbing.metrics import METRICS
 from sync_workers.commerce.client import CommerceClient, CommerceClientError
 from sync_workers.pull.importing import import_documents
 from sync_workers.runtime.loop import DeadLetter, Record
-from sync_workers.stores.order_map import OrderMap
+from sync_workers.stores.order_map import OrderMap, oversized
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError
 from sync_workers.walmart.orders import CancelLine
@@ -83,6 +83,12 @@ class OrderImporter:
         """Returns (reason, code) when the order cannot be imported; raises when it is worth retrying."""
         try:
             order = WalmartOrder.model_validate(raw)
+            longest_line = max((line.lineNumber for line in order.orderLines.orderLine), key=len, default="")
+            too_long = oversized({"purchaseOrderId": order.purchaseOrderId, "customerOrderId": order.customerOrderId,
+                                  "lineNumber": longest_line})
+            if too_long:
+                return (f"Walmart order {po[:40]} cannot be recorded: {', '.join(too_long)}; nothing was created "
+                        "in Commerce", "FIELD_TOO_LONG")
             cart = walmart_order_to_cart(order)
         except (ValidationError, OrderShapeError) as exc:
             reason = f"malformed Walmart order {po}: {str(exc).splitlines()[0]}"

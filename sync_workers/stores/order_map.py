@@ -85,6 +85,18 @@ class MappedOrder:
     lines: dict[int, str]  # Commerce order item id -> Walmart line number
 
 
+# What the tables hold (the DDL above): Walmart's ids are checked against these before anything is
+# written, so an over-long id is a dead letter naming the field, not a MySQL error after the
+# Commerce order already exists
+COLUMN_SIZES = {"purchaseOrderId": 32, "customerOrderId": 32, "lineNumber": 8}
+
+
+def oversized(fields: dict[str, str]) -> list[str]:
+    """``field (N characters, at most M fit)`` for each value its column cannot hold."""
+    return [f"{name} ({len(value)} characters, at most {COLUMN_SIZES[name]} fit)"
+            for name, value in fields.items() if len(value) > COLUMN_SIZES[name]]
+
+
 class OrderMap:
     def __init__(self, conn: DbConnection):
         self.conn = conn

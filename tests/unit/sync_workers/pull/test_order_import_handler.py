@@ -205,3 +205,26 @@ def test_an_order_placed_before_a_failure_is_found_by_its_cart_not_placed_again(
         assert cur.fetchall() == ((order.purchase_order_id,),)
     assert world.commerce.calls.get("cart_place_order", 0) == placed
     assert status_of(world, order.purchase_order_id) == "acknowledged"
+
+
+def test_ids_longer_than_their_columns_are_dead_lettered_naming_the_field_before_anything_is_created(
+        world, importer) -> None:
+    """A 40-digit purchaseOrderId was retried for ever ("Data too long", a cart each time); a
+    40-character customerOrderId left an order created but never acknowledged; a 9-character
+    lineNumber recorded a PO without lines."""
+    template = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000009", "quantity": 1}]).to_json()
+    long_po, long_customer, long_line = (copy.deepcopy(template) for _ in range(3))
+    long_po["purchaseOrderId"] = "9" * 40
+    long_customer["purchaseOrderId"], long_customer["customerOrderId"] = "LONG-CUSTOMER-1", "C" * 40
+    long_line["purchaseOrderId"] = "LONG-LINE-1"
+    long_line["orderLines"]["orderLine"][0]["lineNumber"] = "123456789"
+    records = [polled_record(world.prefix, doc) for doc in (long_po, long_customer, long_line)]
+
+    dead = deliver(importer, records)
+
+    assert [(letter.error_code, letter.reason.split(": ", 1)[1]) for letter in dead] == [
+        ("FIELD_TOO_LONG", "purchaseOrderId (40 characters, at most 32 fit); nothing was created in Commerce"),
+        ("FIELD_TOO_LONG", "customerOrderId (40 characters, at most 32 fit); nothing was created in Commerce"),
+        ("FIELD_TOO_LONG", "lineNumber (9 characters, at most 8 fit); nothing was created in Commerce")]
+    for po in ("LONG-CUSTOMER-1", "LONG-LINE-1"):
+        assert commerce_orders(world, po) == []
