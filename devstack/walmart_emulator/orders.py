@@ -105,6 +105,7 @@ class Order:
     method_code: str = "Standard"
     ship_node: str = "default"
     customer_email: str = ""
+    address2: str = ""  # the shopper's second address line (a hostile one can be huge)
 
     def line(self, number: str) -> OrderLine:
         for line in self.lines:
@@ -259,7 +260,7 @@ class Order:
                 "methodCode": self.method_code,
                 "postalAddress": {"name": "Jane Doe", "address1": "702 SW 8th St", "city": "Bentonville",
                                   "state": "AR", "postalCode": "72716", "country": "USA",
-                                  "addressType": "RESIDENTIAL"},
+                                  "addressType": "RESIDENTIAL", **({"address2": self.address2} if self.address2 else {})},
             },
             "orderLines": {"orderLine": [_line_json(line) for line in self.lines]},
             "orderSummary": {"totalAmount": {

@@ -37,6 +37,11 @@ from sync_workers.stores.order_map import OrderMap
 from sync_workers.walmart.client import WalmartClient
 
 
+# Brokers refuse a message over message.max.bytes (1 MB by default), producers one over
+# max_request_size (1 MB): a document past that can never be published, however often it is polled
+MAX_DOCUMENT_BYTES = 1_000_000
+
+
 def _iso(ms: int) -> str:
     """Walmart's date filters take whole seconds (orders refuse milliseconds); rounded down."""
     return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -84,6 +89,11 @@ class WalmartPoller:
         """(key, document) for everything Walmart modified since ``since_ms``."""
         raise NotImplementedError
 
+    def refuse(self, key: str, reason: str) -> None:
+        """A document that cannot be published: logged and counted; the order poller records it."""
+        self.log.error(f"a Walmart {self.doc_type} cannot be published", key=key, reason=reason)
+        METRICS.polls.labels(self.name, "refused_document").inc()
+
     def stop(self) -> None:
         self._stop.set()
 
@@ -104,8 +114,14 @@ class WalmartPoller:
             if seen.get(key) == digest:
                 continue  # polled again in the overlap, unchanged
             hashes[key] = digest
-            envelope = PolledDocument.wrap(self.family, self.doc_type, key, started_ms, document)
-            messages.append((self.topic, key.encode(), envelope.to_json(), []))
+            envelope = PolledDocument.wrap(self.family, self.doc_type, key, started_ms, document).to_json()
+            if len(envelope) > MAX_DOCUMENT_BYTES:
+                # a 2 MB address once made every poll fail with MessageSizeTooLargeError: the document
+                # is recorded as refused (support sees it, with its size) and the others go on
+                self.refuse(key, f"{self.doc_type} of {len(envelope):,} bytes is larger than a Kafka message "
+                                 f"may be ({MAX_DOCUMENT_BYTES:,}); not imported")
+                continue
+            messages.append((self.topic, key.encode(), envelope, []))
         send_acknowledged(self.producer, messages)  # raises if Kafka refused one: the watermark then stays put
         self.orders.mark_published(self.watermark_name, hashes)
         self.orders.set_watermark(self.watermark_name, started_ms)
@@ -173,6 +189,10 @@ class OrderPoller(WalmartPoller):
     @property
     def interval_s(self) -> float:
         return self.settings.workers.order_poll_s
+
+    def refuse(self, key: str, reason: str) -> None:
+        super().refuse(key, reason)
+        self.orders.set_state(key[:32], "failed_too_large", error=reason)  # Walmart's clock runs: lag shows it
 
     def fetch(self, since_ms: int) -> Iterator[tuple[str, dict[str, Any]]]:
         for order in self.client.orders.order_documents(lastModifiedStartDate=_iso(since_ms)):

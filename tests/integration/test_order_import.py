@@ -93,3 +93,16 @@ def test_out_of_stock_unknown_sku_and_malformed_orders(stack, tmp_path) -> None:
         good = walmart.create_order("local-client", [{"sku": "WS-000006", "quantity": 1}])
         wait_for(lambda: (s := state_of(settings, good.purchase_order_id)) and s.status == "acknowledged", 30,
                  "the next good order")
+
+
+def test_an_order_too_large_for_kafka_is_recorded_and_the_others_still_come_in(stack, tmp_path) -> None:
+    """A 2 MB address made every poll fail with MessageSizeTooLargeError: no order came in at all."""
+    with order_pipeline(stack, tmp_path) as (env, settings, walmart, _merchant, _runners):
+        huge = walmart.create_order("local-client", [{"sku": "WS-000011", "quantity": 1}])
+        huge.address2 = "x" * 2_000_000
+        good = walmart.create_order("local-client", [{"sku": "WS-000012", "quantity": 1}])
+        wait_for(lambda: (s := state_of(settings, good.purchase_order_id)) and s.status == "acknowledged", 60,
+                 "the order beside the huge one")
+        state = wait_for(lambda: (s := state_of(settings, huge.purchase_order_id)) and
+                         s.status == "failed_too_large" and s, 30, "the huge order recorded as refused")
+        assert "larger than a Kafka message may be" in state.last_error
