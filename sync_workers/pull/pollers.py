@@ -36,7 +36,6 @@ from sync_workers.runtime.status import ComponentStatus
 from sync_workers.stores.order_map import OrderMap
 from sync_workers.walmart.client import WalmartClient
 
-
 # Brokers refuse a message over message.max.bytes (1 MB by default), producers one over
 # max_request_size (1 MB): a document past that can never be published, however often it is polled
 MAX_DOCUMENT_BYTES = 1_000_000
