@@ -54,6 +54,9 @@ class MagentoError(Exception):
 @dataclass
 class CommerceFaults:
     place_order_delay_s: float = 0.0  # the order is written at once, the answer comes this much later
+    # a loaded store: the placement commits only this much later (the answer comes after it), so a
+    # client that timed out and looks finds no order yet
+    place_order_commit_delay_s: float = 0.0
     error_rate: float = 0.0           # answer 503 before doing anything
 
 
@@ -121,6 +124,8 @@ class CommerceEmulator:
             raise MagentoError(503, "Service Unavailable")
         store_id = self._store_id(args.pop("store_code"))
         body = request.get_json(silent=True) if request.data else None
+        if endpoint == "cart_place_order" and self.faults.place_order_commit_delay_s:
+            return self._slow_placement(store_id, body or {}, request, **args)
         with self._lock:
             self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
             conn = self._connection()
@@ -132,6 +137,24 @@ class CommerceEmulator:
                 raise
         if endpoint == "cart_place_order" and self.faults.place_order_delay_s:
             time.sleep(self.faults.place_order_delay_s)
+        return _json(result)
+
+    def _slow_placement(self, store_id: int, body: dict, request: Request, **args: Any) -> Response:
+        """The placement on a connection of its own, committed after the delay: meanwhile other calls
+        (a search by quote_id) do not see the order, as on a store whose checkout is slow."""
+        conn = self._connect()
+        conn.autocommit(False)
+        try:
+            with self._lock:
+                self.calls["cart_place_order"] = self.calls.get("cart_place_order", 0) + 1
+                result = self.cart_place_order(conn, store_id, body, request, **args)
+            time.sleep(self.faults.place_order_commit_delay_s)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
         return _json(result)
 
     def _connection(self) -> Any:

@@ -43,6 +43,7 @@ from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
 from sync_workers.commerce.client import CommerceClient, CommerceClientError
 from sync_workers.pull.importing import import_documents
+from sync_workers.runtime.errors import NotYet
 from sync_workers.runtime.loop import DeadLetter, Record
 from sync_workers.stores.order_map import OrderMap, oversized
 from sync_workers.walmart.client import WalmartClient
@@ -101,6 +102,8 @@ class OrderImporter:
                 return None
             found = self._existing(po)
             if found is None:
+                found = self._placement_in_flight(po)
+            if found is None:
                 outcome = self._create(po, order, cart)
                 if outcome is None or isinstance(outcome, tuple):
                     return outcome  # cancelled for stock, or refused
@@ -128,6 +131,34 @@ class OrderImporter:
                 return placed[0]
         return None
 
+    def _placement_in_flight(self, po: str) -> dict[str, Any] | None:
+        """Never a second placement while the first may still commit.
+
+        A placement slower than the client's timeout commits later: a retry that made a new cart
+        and placed it again made duplicate Commerce orders (10 POs became 18 at 4 s before commit,
+        2 s timeout). While the last placement may still be committing the PO waits (parked, its
+        partition going on); after that the same cart is placed again, which Magento refuses when
+        the first placement went through (the cart is no longer active) and the order is then found
+        by its cart.
+        """
+        state = self.orders.state(po)
+        if state is None or state.status != "placing" or not state.cart_id:
+            return None
+        settle_s = 2 * self.settings.commerce_api.request_timeout_s + 5
+        age = float(state.age_s) if state.age_s is not None else settle_s
+        if age < settle_s:
+            raise NotYet(f"PO {po}: cart {state.cart_id} may still be committing its placement",
+                         retry_after_s=max(1.0, settle_s - age))
+        try:
+            order_id = self.commerce.place_order(state.cart_id, self.settings.mapping.payment_method)
+        except CommerceClientError:
+            placed = self.commerce.find_orders("quote_id", state.cart_id)
+            if placed:
+                self.log.info("the earlier placement went through", po=po, cart=state.cart_id)
+                return placed[0]
+            return None  # the cart is gone without an order: start again
+        return self.commerce.get_order(order_id)
+
     def _create(self, po: str, order: WalmartOrder, cart: Any) -> dict[str, Any] | tuple[str, str] | None:
         mapping = self.settings.mapping
         cart_id = self.commerce.create_cart()
@@ -141,6 +172,7 @@ class OrderImporter:
             self.commerce.set_shipping(cart_id, cart.address, mapping.shipping_carrier_code,
                                        mapping.shipping_method_code, cart.shipping_amount, cart.shipping_tax)
             step = "placing the order"
+            self.orders.set_state(po, "placing", cart_id=cart_id)  # from here the order may exist
             order_id = self.commerce.place_order(cart_id, mapping.payment_method)
         except CommerceClientError as exc:
             if exc.message.startswith(OUT_OF_STOCK):

@@ -75,6 +75,8 @@ class OrderState:
     commerce_order_id: int | None
     last_error: str | None
     walmart_followed: str | None = None
+    # seconds since the state last changed, by the state store's clock (the sidecar's may differ)
+    age_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ class OrderMap:
 
     def state(self, purchase_order_id: str) -> OrderState | None:
         with self.conn.cursor() as cur:
-            cur.execute("SELECT purchase_order_id, status, cart_id, commerce_order_id, last_error, walmart_followed "
+            cur.execute("SELECT purchase_order_id, status, cart_id, commerce_order_id, last_error, walmart_followed, "
+                        "TIMESTAMPDIFF(MICROSECOND, updated_at, CURRENT_TIMESTAMP(3)) / 1000000 "
                         "FROM walmart_order_state WHERE purchase_order_id = %s", (purchase_order_id,))
             row = cur.fetchone()
         return OrderState(*row) if row else None

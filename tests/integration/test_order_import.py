@@ -106,3 +106,20 @@ def test_an_order_too_large_for_kafka_is_recorded_and_the_others_still_come_in(s
         state = wait_for(lambda: (s := state_of(settings, huge.purchase_order_id)) and
                          s.status == "failed_too_large" and s, 30, "the huge order recorded as refused")
         assert "larger than a Kafka message may be" in state.last_error
+
+
+def test_a_placement_slower_than_the_client_timeout_makes_one_commerce_order_per_po(stack, tmp_path) -> None:
+    """Commerce commits each placement 2.5 s after it was asked, the client gives up after 1 s: the
+    retries used to make a new cart and place it again (10 POs became 18 Commerce orders). Every
+    Commerce order counts here, mapped to a PO or not."""
+    with order_pipeline(stack, tmp_path, commerce_api={"request_timeout_s": 1.0},
+                        worker_settings={"park_retry_s": 0.5, "retry_base_s": 0.1, "retry_cap_s": 0.5}) as \
+            (env, settings, walmart, merchant, _runners):
+        merchant.emulator.faults.place_order_commit_delay_s = 2.5
+        orders = [walmart.create_order("local-client", [{"sku": f"WS-{n:06d}", "quantity": 1}]) for n in (2, 3, 4)]
+        for order in orders:
+            wait_for(lambda o=order: (s := state_of(settings, o.purchase_order_id)) and s.status == "acknowledged",
+                     90, f"{order.purchase_order_id} imported and acknowledged")
+        with env.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*), COUNT(DISTINCT ext_order_id), COUNT(ext_order_id) FROM sales_order")
+            assert cur.fetchone() == (3, 3, 3)  # one Commerce order per PO, every one of them mapped

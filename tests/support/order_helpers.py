@@ -26,8 +26,9 @@ LISTED = [f"WS-{n:06d}" for n in range(1, 21)]
 @contextmanager
 def order_pipeline(stack, workdir, edition: str = "open_source", workers: tuple[str, ...] = ("order_import",),
                    listener: bool = False, pollers: tuple[str, ...] = ("order_poller",), rma: bool = True,
-                   **overrides: dict[str, Any]):
-    """Yields (env, settings, Walmart emulator, the merchant, runners: pollers then workers)."""
+                   worker_settings: dict[str, Any] | None = None, **overrides: dict[str, Any]):
+    """Yields (env, settings, Walmart emulator, the merchant, runners: pollers then workers).
+    ``worker_settings``: the [workers] section (``workers`` names the workers to run)."""
     from devstack.environment import prepare_environment
 
     env = prepare_environment(stack.endpoints, workdir, edition, products=20, name=f"oi_{uuid.uuid4().hex[:6]}")
@@ -36,7 +37,7 @@ def order_pipeline(stack, workdir, edition: str = "open_source", workers: tuple[
     commerce = CommerceEmulator(lambda: env.admin_connection(autocommit=False), TOKEN, rma_enabled=rma)
     with EmulatorServer(walmart) as walmart_server, EmulatorServer(commerce) as commerce_server:
         sections: dict[str, dict[str, Any]] = {
-            "workers": {"coalesce_ms": 50, "order_poll_s": 0.3, "return_poll_s": 0.3},
+            "workers": {"coalesce_ms": 50, "order_poll_s": 0.3, "return_poll_s": 0.3, **(worker_settings or {})},
             "cdc": {"checkpoint_interval_ms": 100}}
         for section, values in overrides.items():
             sections[section] = {**sections.get(section, {}), **values}
@@ -67,6 +68,7 @@ class Merchant:
     """What a merchant does in the Commerce admin, through the REST emulator."""
 
     def __init__(self, commerce_server: Any):
+        self.emulator = commerce_server.app  # its faults, for the tests that slow Commerce down
         self.base = f"{commerce_server.url}/rest/walmart_us/V1"
         self.headers = {"Authorization": f"Bearer {TOKEN}"}
 
