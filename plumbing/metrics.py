@@ -39,6 +39,8 @@ class SidecarMetrics:
                                       "failure", ["worker"], registry=r)
         self.dead_letters = Counter("walmart_sync_dead_letters_total", "Records sent to the dead-letter topic",
                                     ["worker", "code"], registry=r)
+        self.walmart_clock_skew = Gauge("walmart_sync_walmart_clock_skew_seconds",
+                                        "Walmart's clock minus this host's, from its Date headers", registry=r)
         self.parked_records = Gauge("walmart_sync_parked_records", "Records parked until due (arrived early)",
                                     ["worker"], registry=r)
         self.parked_oldest_seconds = Gauge("walmart_sync_parked_oldest_seconds",

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
+from wsgiref.handlers import format_date_time
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
@@ -241,6 +242,8 @@ class WalmartEmulator:
             # without start_response would make it print a traceback instead
             start_response("500 Internal Server Error", [("Content-Length", "0")])
             return [b""]
+        # Walmart's own time on every answer, as its gateway sends it: clients judge their clock by it
+        response.headers["Date"] = format_date_time(now_ms() / 1000)
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -116,6 +117,7 @@ class WalmartClient:
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         self.rng = rng or random.Random()
+        self.clock_skew_s = 0.0  # Walmart's clock minus this host's (from Date headers)
         self.log = get_logger("walmart_client")
         limits = dict(PUBLISHED_LIMITS)
         for api, override in settings.rate_limits.items():
@@ -195,6 +197,7 @@ class WalmartClient:
                 raise WalmartServerError(f"{method} {path}: {type(exc).__name__}",
                                          correlation_id=correlation_id) from exc
             self._observe_limits(bucket, response)
+            self._observe_clock(response, started)
             bucket.answered()
             status = response.status_code
             METRICS.walmart_seconds.labels(api).observe(time.monotonic() - started)
@@ -249,6 +252,25 @@ class WalmartClient:
             if status == 404:
                 raise WalmartNotFound(f"{method} {path}", status, details, correlation_id)
             raise WalmartClientError(f"{method} {path}", status, details, correlation_id)
+
+    def _observe_clock(self, response: requests.Response, sent_monotonic: float) -> None:
+        """Walmart's clock from its Date header (second resolution): the pollers' watermarks are in
+        Walmart's time, and a skew is reported."""
+        header = response.headers.get("Date")
+        if not header:
+            return
+        try:
+            server = parsedate_to_datetime(header).timestamp()
+        except (TypeError, ValueError):
+            return
+        # the answer was dated between sending and now; the Date is rounded down to the second
+        local = time.time() - (time.monotonic() - sent_monotonic) / 2
+        self.clock_skew_s = server + 0.5 - local
+        METRICS.walmart_clock_skew.set(round(self.clock_skew_s, 1))
+
+    def walmart_now_ms(self) -> int:
+        """Now by Walmart's clock, as far as its last Date header told (this host's until one came)."""
+        return int((time.time() + self.clock_skew_s) * 1000)
 
     def _observe_limits(self, bucket: TokenBucket, response: requests.Response) -> None:
         count = response.headers.get("x-current-token-count")

@@ -123,3 +123,23 @@ def test_a_placement_slower_than_the_client_timeout_makes_one_commerce_order_per
         with env.admin_connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT COUNT(*), COUNT(DISTINCT ext_order_id), COUNT(ext_order_id) FROM sales_order")
             assert cur.fetchone() == (3, 3, 3)  # one Commerce order per PO, every one of them mapped
+
+
+def test_a_sidecar_clock_three_minutes_ahead_of_walmart_still_imports_every_order(stack, tmp_path) -> None:
+    """The watermark was this host's clock, compared with Walmart's lastModified, with a 120 s overlap:
+    a clock 180 s ahead imported none of 5 new orders (the poller said ready). Now it is Walmart's
+    time, from its Date headers."""
+    from devstack.walmart_emulator import orders as walmart_clock
+
+    walmart_clock.CLOCK_OFFSET_S[0] = -180.0  # Walmart's clock is 3 minutes behind this host's
+    try:
+        with order_pipeline(stack, tmp_path) as (_env, settings, walmart, _merchant, runners):
+            poller = runners[0]
+            wait_for(lambda: poller.polls >= 2, 30, "the first polls (the first reaches back a day)")
+            created = [walmart.create_order("local-client", [{"sku": f"WS-{n:06d}", "quantity": 1}]) for n in (5, 6)]
+            for order in created:
+                wait_for(lambda o=order: (s := state_of(settings, o.purchase_order_id)) and s.status == "acknowledged",
+                         60, f"{order.purchase_order_id} imported although the clocks differ")
+            assert -182 < poller.client.clock_skew_s < -178
+    finally:
+        walmart_clock.CLOCK_OFFSET_S[0] = 0.0
