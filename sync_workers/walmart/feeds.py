@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from sync_workers.walmart.models import WalmartModel
+from sync_workers.walmart.models import WalmartModel, path_segment
 
 FeedType = Literal["inventory", "MP_INVENTORY", "price", "MP_ITEM_MATCH"]
 BUCKETS = {"inventory": "feeds_inventory", "MP_INVENTORY": "feeds_mp_inventory", "price": "feeds_price",
@@ -67,7 +67,7 @@ class FeedsApi:
         offset = 0
         items: list[FeedItemStatus] = []
         while True:
-            body = self.client._send("feeds_status", "GET", f"/v3/feeds/{feed_id}", params={
+            body = self.client._send("feeds_status", "GET", f"/v3/feeds/{path_segment(feed_id)}", params={
                 "includeDetails": str(include_details).lower(), "offset": offset, "limit": DETAIL_PAGE}).json()
             page = (body.get("itemDetails") or {}).get("itemIngestionStatus", [])
             items += [FeedItemStatus.model_validate(i) for i in page]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from domain.walmart_orders import WalmartDocument
 from sync_workers.walmart.errors import WalmartServerError
@@ -30,3 +31,9 @@ def land_once(client: Any, what: str, send: Callable[[], T], landed: Callable[[]
                 return result
             client.sleep(min(2.0, 0.1 * 2 ** attempt))
     raise WalmartServerError(f"{what} did not land after {attempts} attempts")
+
+
+def path_segment(value: str) -> str:
+    """An id as one URL path segment: Walmart's feed ids hold '@' (``...@AQMBAQA``), which must be
+    sent as %40, and no id may add a segment or a query to the path."""
+    return quote(str(value), safe="")

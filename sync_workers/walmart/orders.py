@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.walmart_orders import WalmartOrder
 from sync_workers.walmart.errors import WalmartNotFound
-from sync_workers.walmart.models import land_once
+from sync_workers.walmart.models import land_once, path_segment
 
 
 @dataclass(frozen=True)
@@ -86,13 +86,13 @@ class OrdersApi:
             yield WalmartOrder.model_validate(document)
 
     def get(self, purchase_order_id: str) -> WalmartOrder:
-        response = self.client._send("order", "GET", f"/v3/orders/{purchase_order_id}")
+        response = self.client._send("order", "GET", f"/v3/orders/{path_segment(purchase_order_id)}")
         return WalmartOrder.model_validate(response.json()["order"])
 
     # writes --------------------------------------------------------------------------------------
     def acknowledge(self, purchase_order_id: str) -> WalmartOrder:
         response = self.client._send("order_acknowledge", "POST",
-                                     f"/v3/orders/{purchase_order_id}/acknowledge", idempotent=True)
+                                     f"/v3/orders/{path_segment(purchase_order_id)}/acknowledge", idempotent=True)
         return WalmartOrder.model_validate(response.json()["order"])
 
     def _exactly_once(self, api: str, purchase_order_id: str, action: str, body: dict[str, Any],
@@ -100,7 +100,7 @@ class OrdersApi:
         before = self.get(purchase_order_id)
 
         def send() -> WalmartOrder:
-            response = self.client._send(api, "POST", f"/v3/orders/{purchase_order_id}/{action}",
+            response = self.client._send(api, "POST", f"/v3/orders/{path_segment(purchase_order_id)}/{action}",
                                          json=body, idempotent=False)
             return WalmartOrder.model_validate(response.json()["order"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sync_workers.walmart.models import WalmartModel, land_once
+from sync_workers.walmart.models import WalmartModel, land_once, path_segment
 
 
 class ReturnQuantity(WalmartModel):
@@ -88,7 +88,7 @@ class ReturnsApi:
         before = self.get(return_order_id)
 
         def send() -> dict[str, Any]:
-            return self.client._send("return_refund", "POST", f"/v3/returns/{return_order_id}/refund",
+            return self.client._send("return_refund", "POST", f"/v3/returns/{path_segment(return_order_id)}/refund",
                                      json=body, idempotent=False).json()
 
         def landed() -> dict[str, Any] | None:

@@ -107,3 +107,37 @@ def test_a_body_cut_short_is_a_server_error_not_a_crash() -> None:
             pytest.raises(WalmartServerError, match="not valid JSON") as failure:
         client.get_inventory("A-1")
     assert classify(failure.value) == "retry"
+
+
+def test_a_feed_id_with_an_at_sign_is_sent_escaped_in_the_path() -> None:
+    """Walmart's feed ids hold '@'; unescaped, some gateways read the path differently."""
+    import socket
+
+    lines: list[bytes] = []
+    body = json.dumps({"feedId": "X", "feedStatus": "PROCESSED", "itemDetails": {"itemIngestionStatus": []}}).encode()
+
+    def serve(listener: socket.socket) -> None:
+        for _ in range(2):  # the token, then the feed status
+            conn, _addr = listener.accept()
+            with conn:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += conn.recv(65536)
+                lines.append(request.split(b"\r\n", 1)[0])
+                answer = TOKEN[2] if b"/v3/token" in request else body
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                             b"Content-Length: " + str(len(answer)).encode() + b"\r\n\r\n" + answer)
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
+        thread.start()
+        port = listener.getsockname()[1]
+        client = WalmartClient(WalmartSettings(base_url=f"http://127.0.0.1:{port}", client_id="c", client_secret="s"))
+        try:
+            client.feeds.status("5468BBF0@AU8BAQA")
+        except Exception:
+            pass
+        thread.join(10)
+    assert any(line.startswith(b"GET /v3/feeds/5468BBF0%40AU8BAQA") for line in lines), lines
