@@ -615,8 +615,11 @@ class WalmartEmulator:
                                   "limit must be between 1 and 200", field="limit", wrapped=True)
         bounds = {name: _parse_order_date(args.get(name), name) for name in
                   ("createdStartDate", "createdEndDate", "lastModifiedStartDate", "lastModifiedEndDate")}
-        if bounds["createdStartDate"] is None and bounds["lastModifiedStartDate"] is None:
+        # the Orders spec: createdStartDate "Default is current date - 7 days", whatever else is given;
+        # and GET /v3/orders reaches back 180 days at most (the notes)
+        if bounds["createdStartDate"] is None:
             bounds["createdStartDate"] = now_ms() - 7 * 86_400_000
+        bounds["createdStartDate"] = max(bounds["createdStartDate"], now_ms() - 180 * 86_400_000)
         status = None if released else args.get("status")
         selected = []
         with self._lock:

@@ -40,6 +40,7 @@ from sync_workers.walmart.client import WalmartClient
 # max_request_size (1 MB): a document past that can never be published, however often it is polled
 MAX_DOCUMENT_BYTES = 1_000_000
 CLOCK_SKEW_WARN_S = 5.0
+ORDERS_WINDOW_MS = 179 * 86_400_000  # GET /v3/orders reaches back 180 days
 
 
 def _iso(ms: int) -> str:
@@ -201,7 +202,12 @@ class OrderPoller(WalmartPoller):
         self.orders.set_state(key[:32], "failed_too_large", error=reason)  # Walmart's clock runs: lag shows it
 
     def fetch(self, since_ms: int) -> Iterator[tuple[str, dict[str, Any]]]:
-        for order in self.client.orders.order_documents(lastModifiedStartDate=_iso(since_ms)):
+        # createdStartDate defaults to 7 days back even when lastModifiedStartDate is given: a late
+        # cancellation or intent to cancel of an older open order would never be seen. The whole
+        # window Walmart keeps (180 days, a day's margin inside it) is asked for instead.
+        created_since = self.client.walmart_now_ms() - ORDERS_WINDOW_MS
+        for order in self.client.orders.order_documents(lastModifiedStartDate=_iso(since_ms),
+                                                        createdStartDate=_iso(created_since)):
             yield document_key(order, "purchaseOrderId"), order
 
 

@@ -61,3 +61,15 @@ def test_walmart_cancellations_and_intents_to_cancel_reach_commerce(stack, tmp_p
         wait_for(lambda: poller.polls >= polls + 5, 10, "more polls")
         assert len(order_row(env, part_id)[1]) == 1 and len(order_row(env, gone_id)[1]) == 1
         assert seller.calls["order_cancel"] == 1
+
+
+def test_a_walmart_cancellation_of_an_order_older_than_a_week_still_reaches_commerce(stack, tmp_path) -> None:
+    """GET /v3/orders defaults createdStartDate to 7 days back even with lastModifiedStartDate: the
+    poller asked only by lastModified, so a late cancellation of an older open order was never seen."""
+    with order_pipeline(stack, tmp_path, workers=("order_import",)) as (env, settings, walmart, _merchant, _runners):
+        old, old_id, _ = imported_order(env, settings, walmart, [{"sku": "WS-000012", "quantity": 1}])
+        old.order_date -= 10 * 86_400_000  # placed 10 days ago, still open (a made-to-order item)
+        walmart.walmart_cancel("local-client", old.purchase_order_id, "1")
+        wait_for(lambda: state_of(settings, old.purchase_order_id).status == "cancelled_by_walmart", 30,
+                 "the cancellation of a 10-day-old order followed")
+        assert order_row(env, old_id)[0] == "canceled"
