@@ -353,7 +353,10 @@ class WalmartEmulator:
         token = "eyJ" + secrets.token_urlsafe(48)
         with self._lock:
             self._tokens[token] = (client_id, self.now() + TOKEN_TTL_S / self.time_scale)
-        response = _json({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL_S})
+        # the life it really has: a token that dies time_scale times sooner than it says made every
+        # client take a 401 instead of refreshing on time
+        response = _json({"access_token": token, "token_type": "Bearer",
+                          "expires_in": max(1, int(TOKEN_TTL_S / self.time_scale))})
         response.headers.update(headers)
         return response
 

@@ -129,7 +129,7 @@ class WalmartClient:
         self.items = ItemsApi(self)
         self.feeds = FeedsApi(self)
         self._token_lock = threading.Lock()
-        self.stats = {"requests": 0, "throttled": 0, "retried": 0, "token_fetches": 0}
+        self.stats = {"requests": 0, "throttled": 0, "retried": 0, "token_fetches": 0, "unauthorized": 0}
 
     # auth --------------------------------------------------------------------------------------
     def _fetch_token(self) -> tuple[str, float]:
@@ -139,11 +139,13 @@ class WalmartClient:
         response = self._send("token", "POST", "/v3/token", data={"grant_type": "client_credentials"},
                               auth_header={"Authorization": f"Basic {basic}"}, idempotent=True)
         body = response.json()
-        return body["access_token"], time.monotonic() + float(body.get("expires_in", 900))
+        life = float(body.get("expires_in", 900))
+        # refreshed a minute before it expires (a tenth of its life, for a short-lived one)
+        return body["access_token"], time.monotonic() + life - min(TOKEN_REFRESH_MARGIN_S, life / 10)
 
     def access_token(self, force: bool = False) -> str:
         with self._token_lock:
-            if force or self._token is None or self._token[1] - time.monotonic() < TOKEN_REFRESH_MARGIN_S:
+            if force or self._token is None or self._token[1] <= time.monotonic():
                 self._token = self._fetch_token()
             return self._token[0]
 
@@ -238,6 +240,7 @@ class WalmartClient:
                 continue
             if status == 401 and auth_header is None and not refreshed:
                 refreshed = True
+                self.stats["unauthorized"] += 1
                 self.access_token(force=True)
                 continue
             if status >= 500:

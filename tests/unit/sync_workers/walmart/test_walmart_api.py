@@ -232,3 +232,21 @@ def test_emulator_command_serves_the_api() -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
     assert proc.returncode == 0
+
+
+def test_the_client_refreshes_its_token_before_it_expires_never_on_a_401() -> None:
+    """The emulator said expires_in 900 for a token its time scale ended in 15 s: every client
+    took a 401; the proactive refresh was never exercised."""
+    import time as _time
+
+    app = WalmartEmulator({"local-client": "local-secret"}, time_scale=300)  # a token lives 3 s here
+    app.seed_items("local-client", SKUS)
+    with EmulatorServer(app) as server:
+        client = client_for(server)
+        client.get_inventory(SKUS[0])
+        deadline = _time.monotonic() + 7
+        while _time.monotonic() < deadline:
+            client.get_inventory(SKUS[0])
+            _time.sleep(0.2)
+        assert client.stats["token_fetches"] >= 2  # refreshed ahead of its expiry ...
+        assert client.stats["unauthorized"] == 0  # ... never by way of a 401
