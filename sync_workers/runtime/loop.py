@@ -461,12 +461,21 @@ def _backlog(consumer: KafkaConsumer) -> int:
 
 
 def _rewind(consumer: KafkaConsumer, records: list[Record]) -> None:
+    """Back to the batch's first records, on the partitions this consumer still owns: a rebalance
+    while the batch was handled (a join completing on the client's I/O thread) may have given some
+    to another member, which reads them from the last commit; seeking those would raise."""
     first: dict[TopicPartition, int] = {}
     for r in records:
         tp = TopicPartition(r.topic, r.partition)
         first[tp] = min(first.get(tp, r.offset), r.offset)
+    assigned = consumer.assignment()
     for tp, offset in first.items():
-        consumer.seek(tp, offset)
+        if tp not in assigned:
+            continue
+        try:
+            consumer.seek(tp, offset)
+        except (ValueError, KafkaError):  # revoked between the two calls
+            continue
 
 
 def _merge_offsets(*offsets: dict[TopicPartition, OffsetAndMetadata]) -> dict[TopicPartition, OffsetAndMetadata]:

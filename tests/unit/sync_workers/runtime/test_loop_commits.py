@@ -25,7 +25,7 @@ from kafka.errors import CommitFailedError, KafkaTimeoutError, RebalanceInProgre
 from config import load_settings
 from plumbing.metrics import METRICS
 from sync_workers.runtime import loop as loop_module
-from sync_workers.runtime.loop import DeadLetter, Record, WorkerLoop
+from sync_workers.runtime.loop import DeadLetter, Record, TransientError, WorkerLoop
 
 REQUIRED = {"commerce_db.password": "x", "state_store.dsn": "mysql://u:p@h:3306/s", "walmart.client_id": "i",
             "walmart.client_secret": "s", "commerce_api.base_url": "https://shop.example", "commerce_api.token": "t",
@@ -239,3 +239,18 @@ def test_offsets_of_revoked_partitions_are_not_committed_later(run_loop) -> None
 
     run_loop(Handler(revoke_after_first), consumer)
     assert consumer.committed == {}  # the new owner commits them; this member must not move them
+
+
+def test_a_retried_batch_rewinds_only_the_partitions_still_owned(run_loop) -> None:
+    consumer = FakeConsumer([[0, 1]], [])
+
+    def fail_once_losing_the_partition(records: list[Record], calls: int) -> list[DeadLetter]:
+        if calls == 1:
+            consumer.revoke()
+            raise TransientError("Walmart 503")
+        return []
+
+    handler = Handler(fail_once_losing_the_partition)
+    run_loop(handler, consumer)
+    assert handler.handled == [[0, 1]]  # another member owns the partition now and reads it from the last commit
+    assert consumer.committed == {}
