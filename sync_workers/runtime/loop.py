@@ -200,6 +200,7 @@ class WorkerLoop:
                 self.handler.backlog_records = _backlog(consumer)
                 try:
                     outcomes += self._apply(ready) if ready else []
+                    self._settle_or_retry(producer, parked, outcomes)
                 except _Retry as retry:
                     attempt += 1
                     self.retries += 1
@@ -212,7 +213,6 @@ class WorkerLoop:
                     self.sleep(pause)
                     continue
                 attempt = 0
-                self._settle(producer, parked, outcomes)
                 if not self._commit(consumer, _next_offsets(records), len(records)):
                     continue
                 self.batches += 1
@@ -325,6 +325,16 @@ class WorkerLoop:
                 self.parked += 1
                 self.log.info("parked a record until due", reason=outcome.reason, topic=r.topic,
                               partition=r.partition, offset=r.offset, retry_after_s=outcome.retry_after_s)
+
+    def _settle_or_retry(self, producer: KafkaProducer, parked: ParkedRecords, outcomes: Sequence[Outcome]) -> None:
+        """Settling fails like handling: Kafka not acknowledging a dead letter, or the state store
+        away for a parked record, retries the batch (it is not committed); anything else is fatal."""
+        try:
+            self._settle(producer, parked, outcomes)
+        except BaseException as exc:
+            if classify(exc) == "retry":
+                raise _Retry() from exc
+            raise
 
     def letter_message(self, letter: DeadLetter) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
         """The original record with its own headers, plus why and where it failed (Kafka Connect's

@@ -254,3 +254,12 @@ def test_a_retried_batch_rewinds_only_the_partitions_still_owned(run_loop) -> No
     run_loop(handler, consumer)
     assert handler.handled == [[0, 1]]  # another member owns the partition now and reads it from the last commit
     assert consumer.committed == {}
+
+
+def test_a_dead_letter_kafka_did_not_acknowledge_retries_the_batch(run_loop) -> None:
+    consumer = FakeConsumer([[0, 1]], [])
+    producer = FakeProducer(failures=1)  # a broker frozen past the delivery timeout, once
+    handler = Handler(lambda records, calls: [DeadLetter(records[0], "refused", "CODE")])
+    loop = run_loop(handler, consumer, producer)
+    assert handler.handled == [[0, 1], [0, 1]] and loop.retries == 1
+    assert producer.sent == [("walmart-sync.dlq.inventory", b"SKU-1")] and consumer.committed == {TP: 2}
