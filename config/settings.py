@@ -182,6 +182,15 @@ class ProducerTuning(Section):
     request_timeout_ms: int = Field(30_000, ge=1000)
     delivery_timeout_ms: int = Field(120_000, ge=1000)
 
+    @model_validator(mode="after")
+    def _delivery_covers_a_request(self) -> ProducerTuning:
+        # kafka-python refuses the producer otherwise, and the listener would stop at its first start
+        if self.delivery_timeout_ms < self.linger_ms + self.request_timeout_ms:
+            raise ValueError(f"delivery_timeout_ms ({self.delivery_timeout_ms}) must be at least linger_ms + "
+                             f"request_timeout_ms ({self.linger_ms} + {self.request_timeout_ms}): lower "
+                             "request_timeout_ms with it")
+        return self
+
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
