@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from kafka.errors import KafkaError
 from pymysqlreplication.event import (
     GtidEvent,
     HeartbeatLogEvent,
@@ -32,6 +33,7 @@ from cdc_listener.gtid import advance, flavour_of
 from cdc_listener.metrics import ListenerMetrics
 from cdc_listener.position import (
     BinlogPosition,
+    KafkaUnavailable,
     ListenerError,
     StartSpec,
 )
@@ -49,6 +51,7 @@ from domain.events import FAMILIES, Operation, encode_change_event, event_id
 from plumbing.db import DbConnection, connect_commerce, connect_state_store
 from plumbing.kafka import ensure_topics, topic_name
 from plumbing.logs import get_logger
+from plumbing.retry import backoff_delay
 
 OPS: dict[type, Operation] = {WriteRowsEvent: "insert", UpdateRowsEvent: "update", DeleteRowsEvent: "delete"}
 
@@ -115,12 +118,42 @@ class Listener:
             self.log.info("active: holding the leader lock")
             self.metrics.active.set(1)
             self.state = "active"
-            self._run_active(state, lock)
+            self._run_active_through_kafka_outages(state, lock)
         finally:
             self.metrics.active.set(0)
             self.state = "stopped"
             lock.release()
             state.close()
+
+    def _run_active_through_kafka_outages(self, state: DbConnection, lock: LeaderLock) -> None:
+        """Stream while active; when Kafka does not acknowledge events, publish again from the
+        checkpoint (which only ever covers acknowledged events) with a fresh publisher, after a
+        backoff, keeping the leader lock, instead of ending the process.
+
+        A cluster that lost one broker of three still takes writes once its partitions have new
+        leaders; a process that exited for it would leave change capture to a supervisor's restart
+        delays (Kubernetes doubles them). Kafka unreachable while starting again is waited out the
+        same way; at the first start it is an error to show, not to wait for."""
+        attempt = 0
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self._run_active(state, lock)
+                return
+            except Exception as exc:
+                outage = isinstance(exc, KafkaUnavailable) or (attempt > 0 and isinstance(exc, KafkaError))
+                if not outage:
+                    raise
+                attempt = 1 if time.monotonic() - started > 60 else attempt + 1
+                pause = backoff_delay(attempt, 0.5, 10.0)
+                self.metrics.publisher_restarts.inc()
+                self.streaming.clear()
+                if self.start.kind == "current" or self._last_saved is not None:
+                    self.start = StartSpec("checkpoint")  # its position is in the checkpoint now
+                self.log.warning("Kafka did not take the events; publishing again from the checkpoint",
+                                 error=f"{type(exc).__name__}: {exc}", attempt=attempt, pause_s=round(pause, 2),
+                                 checkpoint=str(self._last_saved[0]) if self._last_saved else None)
+                self._stop.wait(pause)
 
     def _resolve_start(self, conn: DbConnection, checkpoints: CheckpointStore, server_id: int,
                        source: BinlogSource) -> None:
@@ -186,6 +219,8 @@ class Listener:
             self._resolve_start(conn, checkpoints, server_id, source)
             self._stream(source, catalog, publisher, checkpoints, lock, server_id)
         finally:
+            if self._source is not None:
+                self._source.close()  # a restart after a Kafka outage opens a new binlog connection
             if publisher is not None:
                 publisher.stop()
                 if publisher.failure:
@@ -233,7 +268,7 @@ class Listener:
                 break
             self.streaming.set()
             if publisher.failure is not None:
-                raise ListenerError(f"Kafka did not acknowledge an event: {publisher.failure}")
+                raise KafkaUnavailable(f"Kafka did not acknowledge an event: {publisher.failure}")
             kind = type(event)
             if event is RECONNECTED:
                 if slot is not None:

@@ -22,6 +22,9 @@ class ListenerMetrics:
                              "Change events acknowledged by Kafka", ["family"], registry=r)
         self.reconnects = Counter("walmart_sync_cdc_reconnects_total",
                                   "Binlog stream reconnects (errors and watchdog)", registry=r)
+        self.publisher_restarts = Counter(
+            "walmart_sync_cdc_publisher_restarts_total", "Times the active listener published again from its "
+            "checkpoint because Kafka did not acknowledge events", registry=r)
         self.transactions = Counter("walmart_sync_cdc_transactions_total",
                                     "Source transactions read", registry=r)
         self.in_flight = Gauge("walmart_sync_cdc_in_flight_events",

@@ -61,6 +61,12 @@ class ListenerError(RuntimeError):
     """A condition the listener cannot continue from; the message says what to do."""
 
 
+class KafkaUnavailable(ListenerError):
+    """Kafka did not acknowledge events (a broker down or frozen past the delivery timeout, too few
+    in-sync replicas), or the publisher process is gone. Nothing after the checkpoint is lost: the
+    active listener publishes again from it."""
+
+
 class PurgedBinlogError(ListenerError):
     def __init__(self, position: BinlogPosition, oldest: str | None):
         self.position, self.oldest = position, oldest

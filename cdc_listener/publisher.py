@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cdc_listener.position import BinlogPosition, ListenerError
+from cdc_listener.position import BinlogPosition, KafkaUnavailable, ListenerError
 from config.settings import KafkaSettings
 from domain.events import FAMILIES, Family
 
@@ -246,25 +246,28 @@ class PublisherProcess:
 
     def flush_batch(self) -> None:
         if self.failure is not None:
-            raise ListenerError(f"Kafka did not acknowledge an event: {self.failure}")
+            raise KafkaUnavailable(f"Kafka did not acknowledge an event: {self.failure}")
         if self._batch:
             batch, self._batch = self._batch, []
             try:
                 self._inbox.send(batch)
             except (BrokenPipeError, OSError) as exc:
-                raise ListenerError(f"the publisher process is gone: {self.failure or exc}") from exc
+                raise KafkaUnavailable(f"the publisher process is gone: {self.failure or exc}") from exc
 
     def safe(self) -> tuple[BinlogPosition, int | None] | None:
         return self._safe
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Deliver what is in flight, then end the process; the final safe position is kept."""
+        """Deliver what is in flight, then end the process; the final safe position is kept.
+
+        After a failure nothing more can move the safe position (replies stop at the failure), so
+        the process is not waited for: it would spend a flush timeout on the broker that failed."""
         try:
             self.flush_batch()
             self._inbox.send(("stop",))
         except (ListenerError, BrokenPipeError, OSError):
             pass
-        self._process.join(timeout_s)
+        self._process.join(0 if self.failure is not None else timeout_s)
         if self._process.is_alive():
             self._process.kill()
             self._process.join(5)

@@ -143,6 +143,10 @@ class ConsumerTuning(Section):
     max_poll_interval_ms: int | None = Field(None, ge=1000)
     session_timeout_ms: int | None = Field(None, ge=1000)
     heartbeat_interval_ms: int | None = Field(None, ge=100)
+    request_timeout_ms: int | None = Field(
+        None, ge=1000, description="How long a fetch, commit or metadata request may go unanswered before the "
+                                   "consumer gives up on that broker: a frozen broker keeps its sockets open, so it "
+                                   "costs each consumer about twice this (docs/tuning-kafka-consumers.md).")
     fetch_max_wait_ms: int | None = Field(None, ge=0)
     fetch_min_bytes: int | None = Field(None, ge=1)
     max_partition_fetch_bytes: int | None = Field(None, ge=1024)
@@ -157,6 +161,10 @@ class ConsumerTuning(Section):
                 "heartbeat_interval_ms must be at most a third of session_timeout_ms "
                 f"(got {hb} and {session})"
             )
+        request, fetch_wait = self.request_timeout_ms, self.fetch_max_wait_ms
+        if request is not None and fetch_wait is not None and request <= fetch_wait:
+            raise ValueError(f"request_timeout_ms ({request}) must exceed fetch_max_wait_ms ({fetch_wait}): "
+                             "the broker holds an empty fetch that long")
         return self
 
 
@@ -165,6 +173,7 @@ DEFAULT_CONSUMER_TUNING = ConsumerTuning(
     max_poll_interval_ms=300_000,
     session_timeout_ms=10_000,
     heartbeat_interval_ms=3_000,
+    request_timeout_ms=30_000,
     fetch_max_wait_ms=100,
     fetch_min_bytes=1,
     max_partition_fetch_bytes=1_048_576,
@@ -181,6 +190,15 @@ class ProducerTuning(Section):
     compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
     request_timeout_ms: int = Field(30_000, ge=1000)
     delivery_timeout_ms: int = Field(120_000, ge=1000)
+
+    @model_validator(mode="after")
+    def _delivery_covers_a_request(self) -> ProducerTuning:
+        # kafka-python refuses the producer otherwise, and the listener would stop at its first start
+        if self.delivery_timeout_ms < self.linger_ms + self.request_timeout_ms:
+            raise ValueError(f"delivery_timeout_ms ({self.delivery_timeout_ms}) must be at least linger_ms + "
+                             f"request_timeout_ms ({self.linger_ms} + {self.request_timeout_ms}): lower "
+                             "request_timeout_ms with it")
+        return self
 
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]

@@ -317,6 +317,23 @@ class ApacheKafkaCluster:
     def leader_of(self, topic: str, partition: int) -> int | None:
         return self.partition_state(topic, partition)[0]
 
+    def topics(self, prefix: str = "") -> list[str]:
+        with self._admin() as admin:
+            return sorted(t for t in admin.list_topics() if t.startswith(prefix))
+
+    def under_replicated(self, topics: list[str]) -> list[str]:
+        """``topic/partition`` of each partition of ``topics`` without a leader or with a replica
+        out of its ISR, from one fresh metadata read: a rolling restart may take the next node
+        down only once this is empty, or a partition would drop below min.insync.replicas."""
+        with self._admin() as admin:
+            described = admin.describe_topics(topics)
+        lagging = []
+        for topic in described:
+            for found in topic["partitions"]:
+                if found["leader_id"] < 0 or set(found["replica_nodes"]) - set(found["isr_nodes"]):
+                    lagging.append(f"{topic['name']}/{found['partition_index']}")
+        return sorted(lagging)
+
     def running_brokers(self) -> set[int]:
         """Ids of the brokers the controller has registered and not fenced."""
         with self._admin() as admin:

@@ -20,9 +20,11 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -76,33 +78,42 @@ class ChaosReport:
 
 
 class Component:
-    """One sidecar component as its own process (`walmart-sync listen` / `work <name>`)."""
+    """One sidecar component as its own process (`walmart-sync listen` / `work <name>`).
 
-    def __init__(self, name: str, config: Path, overrides: list[str], logs: Path):
+    ``label`` tells replicas of one worker apart (their logs, the reports); ``name`` is what runs."""
+
+    def __init__(self, name: str, config: Path, overrides: list[str], logs: Path, label: str | None = None):
         self.name = name
+        self.label = label or name
         self.config = config
         self.port = free_port()
         self.overrides = overrides + [f"ops.port={self.port}"]
         self.records_before = 0  # records this worker's earlier lives handled (from its /metrics)
+        self.exits: list[int] = []  # exit codes of lives that ended without being stopped or killed
         command = ["listen"] if name == "listener" else ["work", name]
         sets = [arg for o in self.overrides for arg in ("--set", o)]
         self.process = ManagedProcess(
-            name, [sys.executable, "-m", "walmart_sync.cli", "--config", str(config), "--log-format", "json",
-                   "--log-level", "warning", *sets, *command],
-            log_path=logs / f"{name}.log", env={k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")},
-            cwd=REPO)
+            self.label, [sys.executable, "-m", "walmart_sync.cli", "--config", str(config), "--log-format", "json",
+                         "--log-level", "warning", *sets, *command],
+            log_path=logs / f"{self.label}.log",
+            env={k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")}, cwd=REPO)
 
     def start(self) -> None:
         self.process.start()
 
-    def records(self) -> int:
+    def metrics(self) -> str:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as response:
-                text = response.read().decode()
+                return str(response.read().decode())
         except OSError:
-            return 0
-        return int(sum(float(m) for m in re.findall(r'^walmart_sync_worker_records_total\{[^}]*\} (\S+)$', text,
-                                                     re.M)))
+            return ""
+
+    def metric(self, name: str) -> int:
+        """The sum of one counter over its labels, as this life of the process reports it."""
+        return int(sum(float(m) for m in re.findall(rf"^{name}\{{[^}}]*\}} (\S+)$", self.metrics(), re.M)))
+
+    def records(self) -> int:
+        return self.metric("walmart_sync_worker_records_total")
 
     def kill(self) -> None:
         if self.process.is_running():
@@ -112,12 +123,32 @@ class Component:
     def ready(self) -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as response:
-                return response.status == 200
+                return bool(response.status == 200)
         except OSError:
             return False
 
+    def restart_if_exited(self) -> int | None:
+        """What a supervisor (systemd, Kubernetes) does for a process that ended on its own: note
+        its exit code and start it again. None when it was running."""
+        code = self.process.exit_code()
+        if code is None:
+            return None
+        self.exits.append(code)
+        self.process.kill()  # reaps it and drops it from the live set
+        self.start()
+        return code
+
     def stop(self) -> None:
         self.process.stop(timeout=30)
+
+
+class LoadTally(Protocol):
+    """Where a load counts what it did (a fault run's report)."""
+
+    orders: int
+    merchant_actions: Counter[str]
+    stock_changes: int
+    price_changes: int
 
 
 class Load:
@@ -125,7 +156,7 @@ class Load:
     shipments, cancellations and refunds of the imported ones (retried while Commerce fails)."""
 
     def __init__(self, env: CommerceEnvironment, walmart: WalmartEmulator, commerce_url: str, skus: list[str],
-                 report: ChaosReport, rng: random.Random):
+                 report: LoadTally, rng: random.Random):
         self.env = env
         self.walmart = walmart
         self.rest = f"{commerce_url}/rest/walmart_us/V1"
@@ -212,40 +243,101 @@ class Load:
                     self.report.merchant_actions["refunded"] += 1
 
 
-def run_chaos(stack: Any, workdir: Path, rounds: int, seed: int = 7, broker_pause_s: float = 15.0,
-              products: int = 30, round_s: tuple[float, float] = (1.0, 3.0), converge_timeout_s: float = 180.0,
-              replay: bool = True, say: Any = print, min_orders: int = 10, min_shipped: int = 3) -> ChaosReport:
-    rng = random.Random(seed)
-    report = ChaosReport(rounds=rounds)
-    env = prepare_environment(stack.endpoints, workdir, "open_source", products=products,
-                              name=f"chaos_{rng.randrange(10**6):06d}")
-    skus = env.seed.skus
+def base_overrides(walmart_url: str, commerce_url: str) -> list[str]:
+    """The settings every fault run gives each component: the emulators, Walmart's time-scaled
+    limits, short polls and a short consumer session, so a killed worker's partitions move soon."""
+    overrides = [f"walmart.base_url={walmart_url}", f"walmart.client_id={CLIENT[0]}",
+                 f"walmart.client_secret={CLIENT[1]}", "walmart.request_timeout_s=3",
+                 f"commerce_api.base_url={commerce_url}", f"commerce_api.token={TOKEN}",
+                 "commerce_api.store_code=walmart_us", "workers.coalesce_ms=100", "workers.order_poll_s=0.5",
+                 "workers.feed_poll_s=0.5", f"workers.feed_expected_s={6.0 / TIME_SCALE}", "workers.retry_cap_s=5",
+                 "cdc.checkpoint_interval_ms=200", "kafka.consumer_defaults.session_timeout_ms=6000",
+                 "kafka.consumer_defaults.heartbeat_interval_ms=2000"]
+    return overrides + [f"walmart.rate_limits.{api}.{key}={value}" for api, limit in client_rate_limits(TIME_SCALE).items()
+                        for key, value in limit.items()]
+
+
+@dataclass
+class Sidecar:
+    """A seeded store, both emulators, and every sidecar component as its own process: what each
+    fault run (this module's, devstack/kafka_faults.py's, devstack/scale_out.py's) injects faults into."""
+
+    env: CommerceEnvironment
+    walmart: WalmartEmulator
+    commerce: CommerceEmulator
+    walmart_url: str
+    commerce_url: str
+    overrides: list[str]
+    logs: Path
+    skus: list[str]
+    components: dict[str, Component] = field(default_factory=dict)  # by label
+
+    def add(self, name: str, label: str | None = None, extra: list[str] | None = None) -> Component:
+        component = Component(name, self.env.config_path, self.overrides + (extra or []), self.logs, label)
+        self.components[component.label] = component
+        return component
+
+    def wait_ready(self, timeout_s: float = 90.0, only: list[Component] | None = None) -> None:
+        chosen = only if only is not None else list(self.components.values())
+        _wait(lambda: all(c.ready() for c in chosen), timeout_s, "every component ready", self.components)
+
+    def restart_exited(self) -> list[str]:
+        """Labels of the components found exited (and started again)."""
+        return [c.label for c in self.components.values() if c.restart_if_exited() is not None]
+
+    def converge(self, timeout_s: float) -> list[Any]:
+        return _converge(self.env, self.walmart, self.components, time.monotonic() + timeout_s)
+
+    def replay(self) -> None:
+        _replay_everything(self.env, self.components)
+
+    def replayed(self) -> int:
+        return _replayed(self.env, self.components)
+
+    def exits(self) -> dict[str, list[int]]:
+        return {c.label: list(c.exits) for c in self.components.values() if c.exits}
+
+
+@contextmanager
+def running_sidecar(endpoints: Any, workdir: Path, rng: random.Random, products: int,
+                    components: list[tuple[str, str]], extra_overrides: list[str] | None = None,
+                    name: str = "chaos") -> Iterator[Sidecar]:
+    """Prepare the store and the emulators, start ``components`` ((name, label) pairs), wait until
+    each is ready and Walmart holds every SKU's values (the baseline `walmart-sync resync`); stop
+    them all on the way out."""
+    env = prepare_environment(endpoints, workdir, "open_source", products=products,
+                              name=f"{name}_{rng.randrange(10**6):06d}")
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with env.admin_connection() as conn, conn.cursor() as cur:  # everything sellable, so no order fails for stock
         cur.execute("UPDATE inventory_source_item SET quantity = 500, status = 1 WHERE source_code = 'wh_east'")
     walmart = WalmartEmulator({CLIENT[0]: CLIENT[1]}, time_scale=TIME_SCALE, feed_delays_s=(2.0, 6.0))
-    walmart.seed_items(CLIENT[0], skus)
+    walmart.seed_items(CLIENT[0], env.seed.skus)
     commerce = CommerceEmulator(lambda: env.admin_connection(autocommit=False), TOKEN)
     with EmulatorServer(walmart) as walmart_server, EmulatorServer(commerce) as commerce_server:
-        rate_limits = client_rate_limits(TIME_SCALE)
-        overrides = [f"walmart.base_url={walmart_server.url}", f"walmart.client_id={CLIENT[0]}",
-                     f"walmart.client_secret={CLIENT[1]}", "walmart.request_timeout_s=3",
-                     f"commerce_api.base_url={commerce_server.url}", f"commerce_api.token={TOKEN}",
-                     "commerce_api.store_code=walmart_us", "workers.coalesce_ms=100", "workers.order_poll_s=0.5",
-                     "workers.feed_poll_s=0.5", f"workers.feed_expected_s={6.0 / TIME_SCALE}", "workers.retry_cap_s=5",
-                     "cdc.checkpoint_interval_ms=200", "kafka.consumer_defaults.session_timeout_ms=6000",
-                     "kafka.consumer_defaults.heartbeat_interval_ms=2000"]
-        overrides += [f"walmart.rate_limits.{api}.{key}={value}" for api, limit in rate_limits.items()
-                      for key, value in limit.items()]
-        components = {name: Component(name, env.config_path, overrides, logs) for name in COMPONENTS}
-        for component in components.values():
-            component.start()
-        _wait(lambda: all(c.ready() for c in components.values()), 90, "every component ready", components)
-        # the baseline: Walmart holds every SKU's values before the first fault (walmart-sync resync)
-        schedule_resync(env.settings(), ["inventory", "price"])
-        _converge(env, walmart, components, time.monotonic() + 60)
-        load = Load(env, walmart, commerce_server.url, skus, report, rng)
+        sidecar = Sidecar(env, walmart, commerce, walmart_server.url, commerce_server.url,
+                          base_overrides(walmart_server.url, commerce_server.url) + list(extra_overrides or []),
+                          logs, list(env.seed.skus))
+        try:
+            for component_name, label in components:
+                sidecar.add(component_name, label).start()
+            sidecar.wait_ready()
+            schedule_resync(env.settings(), ["inventory", "price"])
+            sidecar.converge(60)
+            yield sidecar
+        finally:
+            for component in sidecar.components.values():
+                component.stop()
+
+
+def run_chaos(stack: Any, workdir: Path, rounds: int, seed: int = 7, broker_pause_s: float = 15.0,
+              products: int = 30, round_s: tuple[float, float] = (1.0, 3.0), converge_timeout_s: float = 180.0,
+              replay: bool = True, say: Any = print, min_orders: int = 10, min_shipped: int = 3) -> ChaosReport:
+    rng = random.Random(seed)
+    report = ChaosReport(rounds=rounds)
+    with running_sidecar(stack.endpoints, workdir, rng, products, [(n, n) for n in COMPONENTS]) as sidecar:
+        walmart, commerce, components = sidecar.walmart, sidecar.commerce, sidecar.components
+        load = Load(sidecar.env, walmart, sidecar.commerce_url, sidecar.skus, report, rng)
         load.start()
         say(f"chaos: {rounds} rounds against {len(components)} component processes while the load runs")
         try:
@@ -268,20 +360,18 @@ def run_chaos(stack: Any, workdir: Path, rounds: int, seed: int = 7, broker_paus
                 component.start()
         started = time.monotonic()
         say("chaos: load stopped, faults off; waiting until Walmart and Commerce agree...")
-        checks = _converge(env, walmart, components, started + converge_timeout_s)
+        checks = sidecar.converge(converge_timeout_s)
         report.converge_seconds = round(time.monotonic() - started, 1)
         if all(c.ok for c in checks) and replay:
             # the worst crash: every event delivered again to every worker; nothing may happen twice
             say("chaos: agreed; now every worker reads every event again from the beginning...")
-            _replay_everything(env, components)
-            checks = _converge(env, walmart, components, time.monotonic() + converge_timeout_s)
+            sidecar.replay()
+            checks = sidecar.converge(converge_timeout_s)
         report.lost = sum(len(c.lost) for c in checks)
         report.duplicate_effects = sum(len(c.duplicates) for c in checks)
         report.checks = [f"{c.name}: {c.describe()}" for c in checks]
-        report.replayed_records = _replayed(env, components)
+        report.replayed_records = sidecar.replayed()
         report.walmart_faults_injected = dict(walmart.seller(CLIENT[0]).faults_injected)
-        for component in components.values():
-            component.stop()
     return report
 
 
@@ -333,7 +423,7 @@ def _replay_everything(env: CommerceEnvironment, components: dict[str, Component
     for component in workers:
         component.records_before += component.records()
         component.stop()
-    for component in workers:
+    for component in {c.name: c for c in workers}.values():  # replicas share one group
         topics = [topic_name(settings.kafka, f) for f in families[component.name]]
         consumer = KafkaConsumer(bootstrap_servers=env.endpoints.bootstrap_servers,
                                  group_id=f"{settings.kafka.topic_prefix}.{component.name}", enable_auto_commit=False)
@@ -383,8 +473,8 @@ def _replayed(env: CommerceEnvironment, components: dict[str, Component]) -> int
 
     settings = env.settings()
     families = worker_families()
-    topics = sorted({topic_name(settings.kafka, f) for name in components if name in families
-                     for f in families[name]})
+    topics = sorted({topic_name(settings.kafka, f) for c in components.values() if c.name in families
+                     for f in families[c.name]})
     consumer = KafkaConsumer(bootstrap_servers=env.endpoints.bootstrap_servers, fetch_max_wait_ms=50)
     try:
         partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
@@ -406,5 +496,5 @@ def _wait(check: Any, timeout_s: float, what: str, components: dict[str, Compone
         if check():
             return
         time.sleep(0.2)
-    dead = [c.name for c in components.values() if c.process.exit_code() is not None]
+    dead = [c.label for c in components.values() if c.process.exit_code() is not None]
     raise RuntimeError(f"timed out waiting for {what}; exited: {dead or 'none'}")

@@ -72,9 +72,14 @@ def kafka_backend(choice: str | None = None) -> str:
     return chosen
 
 
-def make_broker(base_dir: Path, backend: str | None = None) -> TansuBroker | ApacheKafkaCluster:
-    """A one-node broker of the chosen backend; an explicit ``apache`` where Java or Maven is
-    missing fails at start with what to install."""
+def make_broker(base_dir: Path, backend: str | None = None, brokers: int = 1) -> TansuBroker | ApacheKafkaCluster:
+    """A broker of the chosen backend: one node, or a three-node Apache Kafka cluster (replication
+    factor 3, min.insync.replicas 2), which Tansu cannot be. An explicit ``apache`` where Java or
+    Maven is missing fails at start with what to install."""
+    if brokers != 1:
+        if kafka_backend(backend or "apache") != "apache":
+            raise ValueError(f"{brokers} brokers need Apache Kafka; Tansu runs one node")
+        return ApacheKafkaCluster(base_dir, brokers=brokers)
     if kafka_backend(backend) == "apache":
         return ApacheKafkaCluster(base_dir)
     return TansuBroker(base_dir)
@@ -84,20 +89,22 @@ class LocalStack:
     """Private MariaDB (ROW binlog) + a ``make_broker`` broker in one temp dir, removed on stop."""
 
     def __init__(
-        self, base_dir: Path | None = None, keep_dir: bool = False, kafka: str | None = None
+        self, base_dir: Path | None = None, keep_dir: bool = False, kafka: str | None = None, brokers: int = 1
     ):
         self._own_dir = base_dir is None
         self.keep_dir = keep_dir
         self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix=STACK_DIR_PREFIX))
         self.mariadb = MariaDBServer(self.base_dir / "mariadb")
-        self.broker = make_broker(self.base_dir / "broker", kafka)
+        self.broker = make_broker(self.base_dir / "broker", kafka, brokers)
 
     @property
     def endpoints(self) -> StackEndpoints:
         return StackEndpoints(self.mariadb.endpoint, self.broker.bootstrap_servers)
 
     def pids(self) -> list[int]:
-        return [p.pid for p in (self.mariadb.process, self.broker.process) if p and p.pid]
+        brokers = self.broker.pids() if isinstance(self.broker, ApacheKafkaCluster) else \
+            [p.pid for p in (self.broker.process,) if p and p.pid]
+        return [p.pid for p in (self.mariadb.process,) if p and p.pid] + brokers
 
     def start(self) -> LocalStack:
         sweep_stale_stack_dirs(self.base_dir.parent)

@@ -37,6 +37,10 @@ class SidecarMetrics:
         self.worker_batches = Counter("walmart_sync_worker_batches_total", "Batches committed", ["worker"], registry=r)
         self.worker_retries = Counter("walmart_sync_worker_retries_total", "Batches retried after a transient "
                                       "failure", ["worker"], registry=r)
+        self.worker_commit_failures = Counter(
+            "walmart_sync_worker_commit_failures_total", "Offset commits Kafka did not take after a batch was applied: "
+            "the group rebalanced (rebalanced: the partitions' owner handles the batch again) or the coordinator "
+            "was unreachable (unavailable: the offsets go with the next commit)", ["worker", "reason"], registry=r)
         self.dead_letters = Counter("walmart_sync_dead_letters_total", "Records sent to the dead-letter topic",
                                     ["worker", "code"], registry=r)
         self.walmart_clock_skew = Gauge("walmart_sync_walmart_clock_skew_seconds",

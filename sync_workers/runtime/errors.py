@@ -20,6 +20,7 @@ from typing import Literal
 
 import pymysql
 
+from plumbing.kafka import ProduceFailed
 from sync_workers.commerce.client import CommerceClientError, CommerceServerError
 from sync_workers.walmart.errors import WalmartAuthError, WalmartClientError, WalmartServerError
 
@@ -58,7 +59,8 @@ class NotYet(Exception):
 def classify(exc: BaseException) -> Verdict:
     if isinstance(exc, NotYet):
         return "park"
-    if isinstance(exc, (TransientError, WalmartServerError, CommerceServerError, ConnectionError, TimeoutError)):
+    if isinstance(exc, (TransientError, WalmartServerError, CommerceServerError, ConnectionError, TimeoutError,
+                        ProduceFailed)):  # Kafka did not acknowledge a dead letter: a broker away, not the record
         return "retry"
     if isinstance(exc, WalmartAuthError):
         return "retry"  # credentials being rotated; lag and readiness show the worker stuck

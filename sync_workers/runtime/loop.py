@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
-from kafka.errors import CommitFailedError
+from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from pydantic import ValidationError
 
 from config import Settings
@@ -128,6 +128,10 @@ class WorkerLoop:
         self._tick_attempt = 0
         self._next_parked_check = 0.0
         self._parked_keys: set[tuple[str, bytes | None]] = set()
+        # offsets of applied batches Kafka has not taken yet (a coordinator away); sent with the next commit
+        self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._uncommitted_lock = threading.Lock()
+        self._next_pending_commit = 0.0
         handler.backlog_records = 0
         self._envelope = envelope_of(handler)
 
@@ -177,7 +181,7 @@ class WorkerLoop:
         # worker subscribes before the listener or a poller has created its topic
         ensure_topics(kafka, [*topics, dlq_topic(self.settings, self.handler.name)])  # a broker may not auto-create
         consumer = KafkaConsumer(**consumer_kwargs(kafka, self.handler.name, f"walmart-sync-{self.handler.name}"))
-        consumer.subscribe(topics, listener=_AssignmentLog(self.log, self.assigned))
+        consumer.subscribe(topics, listener=_AssignmentLog(self.log, self.assigned, self._forget_offsets))
         producer = KafkaProducer(**producer_kwargs(kafka, f"walmart-sync-{self.handler.name}-dlq"))
         parked = ParkedRecords(connect_state_store(self.settings), self.handler.name)
         self._parked_keys = parked.parked_keys()
@@ -191,6 +195,7 @@ class WorkerLoop:
                 self._handle_due_parked(producer, parked)
                 records = self._collect(consumer)
                 if not records:
+                    self._commit_pending(consumer)
                     continue
                 outcomes: list[Outcome] = []
                 fields = self.handler.event_fields
@@ -206,6 +211,7 @@ class WorkerLoop:
                 self.handler.backlog_records = _backlog(consumer)
                 try:
                     outcomes += self._apply(ready) if ready else []
+                    self._settle_or_retry(producer, parked, outcomes)
                 except _Retry as retry:
                     attempt += 1
                     self.retries += 1
@@ -222,16 +228,7 @@ class WorkerLoop:
                     continue
                 attempt = 0
                 self.failing_since = None
-                self._settle(producer, parked, outcomes)
-                try:
-                    consumer.commit(_next_offsets(records))
-                except CommitFailedError as exc:
-                    # The group rebalanced while the batch was handled (a batch that waited for Walmart
-                    # tokens past max.poll.interval.ms): the partitions' new owner handles the records
-                    # again from the last commit; handlers are idempotent, so nothing is applied twice.
-                    self.commit_failures += 1
-                    self.log.warning("commit refused after a rebalance; the new owner replays the batch",
-                                     error=str(exc), records=len(records))
+                if not self._commit(consumer, _next_offsets(records), len(records)):
                     continue
                 self.batches += 1
                 METRICS.worker_batches.labels(self.handler.name).inc()
@@ -246,6 +243,60 @@ class WorkerLoop:
             consumer.close()
             parked.conn.close()
             self.status.close()
+
+    # offsets --------------------------------------------------------------------------------------
+    def _commit(self, consumer: KafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata],
+                records: int) -> bool:
+        """Commit an applied batch's offsets, with any an earlier commit could not deliver; True
+        when Kafka took them.
+
+        Refused because the group moved on (``CommitFailedError``; ``RebalanceInProgressError`` while
+        this member rejoins, as when another replica joins or this one overran max.poll.interval.ms):
+        the partitions' owner after the rebalance, this worker or another, handles the records again
+        from the last commit and the handlers are idempotent, so the worker goes on. Not delivered
+        (a timeout, no coordinator: the broker holding the group is down or frozen): the batch is
+        applied all the same, so its offsets are kept for the next commit instead of the worker
+        stopping for a broker's outage. Anything else is not Kafka's weather and stops the worker."""
+        with self._uncommitted_lock:
+            pending = _merge_offsets(self._uncommitted, offsets)
+        try:
+            consumer.commit(pending)
+        except (CommitFailedError, RebalanceInProgressError) as exc:
+            with self._uncommitted_lock:
+                self._uncommitted = {}
+            self._commit_failed("rebalanced", exc, records,
+                                "commit refused after a rebalance; the partitions' owner handles the batch again")
+            return False
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise
+            with self._uncommitted_lock:
+                self._uncommitted = _merge_offsets(self._uncommitted, pending)
+            self._next_pending_commit = time.monotonic() + 1.0
+            self._commit_failed("unavailable", exc, records,
+                                "commit not delivered (group coordinator unreachable); it goes with the next one")
+            return False
+        with self._uncommitted_lock:
+            self._uncommitted = {tp: o for tp, o in self._uncommitted.items()
+                                 if tp not in pending or o.offset > pending[tp].offset}
+        return True
+
+    def _commit_pending(self, consumer: KafkaConsumer) -> None:
+        """An idle worker delivers the offsets a failed commit left, so lag reaches 0 without new records."""
+        if self._uncommitted and time.monotonic() >= self._next_pending_commit:
+            self._next_pending_commit = time.monotonic() + 1.0
+            self._commit(consumer, {}, 0)
+
+    def _commit_failed(self, reason: str, exc: BaseException, records: int, message: str) -> None:
+        self.commit_failures += 1
+        METRICS.worker_commit_failures.labels(self.handler.name, reason).inc()
+        self.log.warning(message, error=f"{type(exc).__name__}: {exc}", records=records)
+
+    def _forget_offsets(self, revoked: Any) -> None:
+        """Revoked partitions are another member's now: their uncommitted offsets are not ours to
+        commit (the new owner handles those records again)."""
+        with self._uncommitted_lock:
+            self._uncommitted = {tp: o for tp, o in self._uncommitted.items() if tp not in set(revoked)}
 
     # outcomes -------------------------------------------------------------------------------------
     def _apply(self, records: list[Record]) -> list[Outcome]:
@@ -289,6 +340,16 @@ class WorkerLoop:
                 self.parked += 1
                 self.log.info("parked a record until due", reason=outcome.reason, topic=r.topic,
                               partition=r.partition, offset=r.offset, retry_after_s=outcome.retry_after_s)
+
+    def _settle_or_retry(self, producer: KafkaProducer, parked: ParkedRecords, outcomes: Sequence[Outcome]) -> None:
+        """Settling fails like handling: Kafka not acknowledging a dead letter, or the state store
+        away for a parked record, retries the batch (it is not committed); anything else is fatal."""
+        try:
+            self._settle(producer, parked, outcomes)
+        except BaseException as exc:
+            if classify(exc) == "retry":
+                raise _Retry() from exc
+            raise
 
     def letter_message(self, letter: DeadLetter) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
         """The original record with its own headers, plus why and where it failed (Kafka Connect's
@@ -385,12 +446,14 @@ class WorkerLoop:
 class _AssignmentLog(ConsumerRebalanceListener):
     """Rebalances are what an operator scaling workers out needs to see."""
 
-    def __init__(self, log: Any, assigned: threading.Event):
+    def __init__(self, log: Any, assigned: threading.Event, on_revoked: Callable[[Any], None] = lambda _: None):
         self.log = log
         self.assigned = assigned
+        self.on_revoked = on_revoked
 
     def on_partitions_revoked(self, revoked: Any) -> None:
         if revoked:
+            self.on_revoked(revoked)
             self.log.info("partitions revoked", partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in revoked))
 
     def on_partitions_assigned(self, assigned: Any) -> None:
@@ -432,12 +495,31 @@ def _backlog(consumer: KafkaConsumer) -> int:
 
 
 def _rewind(consumer: KafkaConsumer, records: list[Record]) -> None:
+    """Back to the batch's first records, on the partitions this consumer still owns: a rebalance
+    while the batch was handled (a join completing on the client's I/O thread) may have given some
+    to another member, which reads them from the last commit; seeking those would raise."""
     first: dict[TopicPartition, int] = {}
     for r in records:
         tp = TopicPartition(r.topic, r.partition)
         first[tp] = min(first.get(tp, r.offset), r.offset)
+    assigned = consumer.assignment()
     for tp, offset in first.items():
-        consumer.seek(tp, offset)
+        if tp not in assigned:
+            continue
+        try:
+            consumer.seek(tp, offset)
+        except (ValueError, KafkaError):  # revoked between the two calls
+            continue
+
+
+def _merge_offsets(*offsets: dict[TopicPartition, OffsetAndMetadata]) -> dict[TopicPartition, OffsetAndMetadata]:
+    """Per partition, the furthest offset: a commit never moves a partition back."""
+    merged: dict[TopicPartition, OffsetAndMetadata] = {}
+    for found in offsets:
+        for tp, offset in found.items():
+            if tp not in merged or offset.offset > merged[tp].offset:
+                merged[tp] = offset
+    return merged
 
 
 def _next_offsets(records: list[Record]) -> dict[TopicPartition, OffsetAndMetadata]:

@@ -272,3 +272,47 @@ def test_resumes_by_gtid_after_the_source_server_changes(env) -> None:
     reader.close()
     [event] = [e for e in reader.events if e["type"] == "source_item"]
     assert event["source"]["server_id"] == 2 and event["source"]["gtid"].startswith("0-2-")
+
+
+def _publisher_restarts(running: ListenerThread) -> float:
+    counter = getattr(running.listener.metrics, "publisher_restarts", None)
+    return counter._value.get() if counter is not None else 0
+
+
+def test_kafka_away_past_the_delivery_timeout_is_ridden_out_from_the_checkpoint(stack, env) -> None:
+    """The broker frozen longer than the producer's delivery timeout: events in flight are not
+    acknowledged, so the listener publishes again from its checkpoint with a fresh publisher (the
+    process keeps the leader lock and runs on) and every change made before, during and after
+    arrives."""
+    settings = env.settings(cdc={"checkpoint_interval_ms": 100},
+                            kafka={"producer": {"delivery_timeout_ms": 3000, "request_timeout_ms": 2000,
+                                                "linger_ms": 0}})
+    reader = TopicReader(env.endpoints.bootstrap_servers, settings.kafka.topic_prefix)
+
+    def quantities(events: list[dict]) -> set[int]:
+        return {int(e["after"]["quantity"].split(".")[0]) for e in events if e["type"] == "source_item"}
+
+    try:
+        with ListenerThread(settings) as running, env.admin_connection() as conn, conn.cursor() as cur:
+            def change(quantity: int) -> None:
+                cur.execute("UPDATE inventory_source_item SET quantity = %s WHERE sku = %s AND source_code = "
+                            "'default'", (quantity, f"WS-{quantity % 200 + 1:06d}"))
+
+            change(8000)
+            reader.until(lambda ev: 8000 in quantities(ev), 30, "a change before the outage")
+            stack.broker.pause()
+            try:
+                for quantity in range(8001, 8011):
+                    change(quantity)
+                wait_for(lambda: running.error or _publisher_restarts(running) >= 1, 30,
+                         "the listener to give up on the frozen broker")
+            finally:
+                stack.broker.resume()
+            assert running.error is None, f"the listener stopped: {running.error!r}"
+            change(8011)
+            reader.until(lambda ev: set(range(8000, 8012)) <= quantities(ev), 90,
+                         "every change, the ones made while Kafka was away included")
+            assert running.error is None and running.thread.is_alive() and running.listener.state == "active"
+    finally:
+        stack.broker.resume()
+        reader.close()

@@ -68,3 +68,21 @@ def test_config_check_warns_on_one_replica_and_refuses_unknown_client_options(tm
     assert one.returncode == 0 and "warning: kafka.replication_factor = 1" in one.stderr
     bad = _config_check(tmp_path, "replication_factor = 3\nclient_options = { linger_msec = 5 }")
     assert bad.returncode == 2 and "kafka.client_options: linger_msec" in bad.stderr
+
+
+def test_a_delivery_timeout_shorter_than_one_request_is_refused_when_loaded() -> None:
+    # kafka-python refuses such a producer (KafkaConfigurationError): the listener would stop at start
+    with pytest.raises(ConfigError, match="delivery_timeout_ms .* must be at least linger_ms \\+ request_timeout_ms"):
+        settings(**{"producer.delivery_timeout_ms": 15000})
+    shortened = settings(**{"producer.delivery_timeout_ms": 15000, "producer.request_timeout_ms": 5000}).kafka
+    assert producer_kwargs(shortened, "x")["delivery_timeout_ms"] == 15000
+
+
+def test_the_consumer_request_timeout_is_tunable_per_group_and_reaches_the_consumer() -> None:
+    kafka = settings(**{"consumer_defaults.request_timeout_ms": 8000,
+                        "consumer_groups.order_import.request_timeout_ms": 12000}).kafka
+    assert consumer_kwargs(kafka, "inventory", "x")["request_timeout_ms"] == 8000
+    assert consumer_kwargs(kafka, "order_import", "x")["request_timeout_ms"] == 12000
+    assert consumer_kwargs(settings().kafka, "inventory", "x")["request_timeout_ms"] == 30000  # kafka-python's own
+    with pytest.raises(ConfigError, match="must exceed fetch_max_wait_ms"):
+        settings(**{"consumer_defaults.request_timeout_ms": 1000, "consumer_defaults.fetch_max_wait_ms": 1000})
