@@ -130,9 +130,12 @@ def test_a_large_transaction_compares_every_product_at_once(stack, tmp_path) -> 
                 flags = [row[0] for row in cur.fetchall()]
                 cur.execute("SELECT COUNT(*) FROM walmart_values WHERE kind = 'inventory' AND next_check_at IS NOT NULL")
                 due = cur.fetchone()[0]
-            # ... and everything it made due was pushed
-            return bool(flags) and not any(flags) and due == 0 and not loop.handler._recheck
-        wait_for(initial_load_done, 60, "the initial load to be taken and pushed")
+                cur.execute("SELECT COUNT(*) FROM walmart_feeds WHERE worker = 'inventory' AND status = 'SUBMITTED'")
+                open_feeds = cur.fetchone()[0]
+            # ... and everything it made due was pushed, its feed processed (a feed completing later
+            # would be rechecked and could make the burst's feed count wrong)
+            return bool(flags) and not any(flags) and due == 0 and open_feeds == 0 and not loop.handler._recheck
+        wait_for(initial_load_done, 120, "the initial load to be taken and pushed")
         feeds_before = loop.handler.pushed_feeds
         with env.admin_connection() as conn, conn.cursor() as cur:
             cur.execute("SET SESSION sql_log_bin = 0")  # no event will ever name WS-000031
