@@ -26,6 +26,7 @@ from config import load_settings
 from plumbing.metrics import METRICS
 from sync_workers.runtime import loop as loop_module
 from sync_workers.runtime.loop import DeadLetter, Record, TransientError, WorkerLoop
+from tests.support.records import change_event
 
 REQUIRED = {"commerce_db.password": "x", "state_store.dsn": "mysql://u:p@h:3306/s", "walmart.client_id": "i",
             "walmart.client_secret": "s", "commerce_api.base_url": "https://shop.example", "commerce_api.token": "t",
@@ -34,9 +35,11 @@ TOPIC = "walmart-sync.stock"
 TP = TopicPartition(TOPIC, 0)
 
 
+STOCK_EVENT = change_event("stock", "source_item", "SKU-1", sku="SKU-1")  # a whole envelope: the loop validates it
+
+
 def _record(offset: int) -> Any:
-    return SimpleNamespace(topic=TOPIC, partition=0, offset=offset, key=b"SKU-1",
-                           value=b'{"family": "stock", "sku": "SKU-1"}', headers=[])
+    return SimpleNamespace(topic=TOPIC, partition=0, offset=offset, key=b"SKU-1", value=STOCK_EVENT, headers=[])
 
 
 class FakeConsumer:
@@ -157,6 +160,9 @@ class Handler:
     def tick(self) -> None:
         pass
 
+    def connections(self) -> list[Any]:
+        return []  # no database here: nothing to revive
+
 
 @pytest.fixture
 def run_loop(monkeypatch):
@@ -167,7 +173,7 @@ def run_loop(monkeypatch):
         monkeypatch.setattr(loop_module, "ensure_topics", lambda *a, **k: None)
         monkeypatch.setattr(loop_module, "KafkaConsumer", lambda **kwargs: consumer)
         monkeypatch.setattr(loop_module, "KafkaProducer", lambda **kwargs: producer)
-        monkeypatch.setattr(loop_module, "connect_state_store", lambda settings: SimpleNamespace(close=lambda: None))
+        monkeypatch.setattr(loop_module, "connect_state_store", lambda settings: SimpleNamespace(close=lambda: None, ping=lambda reconnect=True: None))
         monkeypatch.setattr(loop_module, "ParkedRecords", FakeParked)
         settings = load_settings(overrides=[f"{k}={v}" for k, v in REQUIRED.items()], environ={})
         loop = WorkerLoop(settings, handler, sleep=lambda s: None)
