@@ -173,7 +173,8 @@ def run_loop(monkeypatch):
         monkeypatch.setattr(loop_module, "ensure_topics", lambda *a, **k: None)
         monkeypatch.setattr(loop_module, "KafkaConsumer", lambda **kwargs: consumer)
         monkeypatch.setattr(loop_module, "KafkaProducer", lambda **kwargs: producer)
-        monkeypatch.setattr(loop_module, "connect_state_store", lambda settings: SimpleNamespace(close=lambda: None, ping=lambda reconnect=True: None))
+        monkeypatch.setattr(loop_module, "connect_state_store",
+                            lambda settings: SimpleNamespace(close=lambda: None, ping=lambda reconnect=True: None))
         monkeypatch.setattr(loop_module, "ParkedRecords", FakeParked)
         settings = load_settings(overrides=[f"{k}={v}" for k, v in REQUIRED.items()], environ={})
         loop = WorkerLoop(settings, handler, sleep=lambda s: None)
