@@ -15,19 +15,24 @@ from tests.support.cdc_helpers import cli_process, wait_for
 
 def test_run_syncs_stock_and_price_and_stops_cleanly(stack, tmp_path) -> None:
     from devstack.environment import prepare_environment
-    from devstack.walmart_emulator.app import WalmartEmulator
+    from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits
     from devstack.walmart_emulator.server import EmulatorServer
 
     env = prepare_environment(stack.endpoints, tmp_path, "open_source", products=10,
                               name=f"run_{uuid.uuid4().hex[:6]}")
-    app = WalmartEmulator({"local-client": "local-secret"})
+    # Walmart's limits sped up x60: `--from current` marks a full comparison due, and the initial
+    # load's pushes must not spend the hourly price budget the change below needs
+    app = WalmartEmulator({"local-client": "local-secret"}, time_scale=60)
+    limits = [f"walmart.rate_limits.{api}.{key}={value}" for api, limit in client_rate_limits(60).items()
+              for key, value in limit.items()]
     app.seed_items("local-client", [f"WS-{n:06d}" for n in range(1, 11)])
     port = free_port()
     with EmulatorServer(app) as emulator:
         proc = cli_process(env.config_path, "run", "--from", "current", overrides=(
             f"walmart.base_url={emulator.url}", "walmart.client_id=local-client",
             "walmart.client_secret=local-secret", "workers.coalesce_ms=20", f"ops.port={port}",
-            "kafka.consumer_defaults.session_timeout_ms=6000", "kafka.consumer_defaults.heartbeat_interval_ms=2000"))
+            "kafka.consumer_defaults.session_timeout_ms=6000", "kafka.consumer_defaults.heartbeat_interval_ms=2000",
+            *limits))
         try:
             def ready() -> bool:
                 try:
