@@ -69,6 +69,29 @@ def redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) ->
 
 LogFormat = Literal["auto", "json", "console"]
 
+# Libraries whose own loggers report errors they recover from (kafka-python reconnects after a
+# socket it was reading is closed under it) with a full traceback at ERROR.
+LIBRARY_LOGGERS = ("kafka", "urllib3", "pymysqlreplication")
+
+
+class OneLineLibraryErrors(logging.Filter):
+    """Fold a library's traceback into its message: ``... (AttributeError: ...)``.
+
+    The library already retries, so the traceback says nothing an operator can act on and buries
+    the sidecar's own lines; the exception's type and text stay, and ``--log-level debug`` keeps
+    the whole traceback for a bug report.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.split(".")[0] in LIBRARY_LOGGERS:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 
 def configure_logging(level: str = "info", fmt: LogFormat = "auto", stream: Any = None) -> None:
     """Route structlog and stdlib logging through one redacting renderer on stderr."""
@@ -106,11 +129,13 @@ def configure_logging(level: str = "info", fmt: LogFormat = "auto", stream: Any 
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
+    if level != "debug":
+        handler.addFilter(OneLineLibraryErrors())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Chatty third-party loggers stay at WARNING (or the level asked, if higher) unless we debug.
-    for noisy in ("kafka", "urllib3", "pymysqlreplication"):
+    for noisy in LIBRARY_LOGGERS:
         logging.getLogger(noisy).setLevel("DEBUG" if level == "debug" else max(logging.WARNING, root.level))
 
 

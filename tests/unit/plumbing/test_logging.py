@@ -95,3 +95,34 @@ def test_redact_free_text_without_registration() -> None:
     assert redact("kafka://user:pa55word@broker:9092") == "kafka://user:***@broker:9092"
     assert redact("Authorization: Bearer abcdefghijklmnop") == "Authorization: Bearer ***"
     assert redact("nothing secret here") == "nothing secret here"
+
+
+def _log_library_and_own_errors(level: str) -> str:
+    stream = io.StringIO()
+    configure_logging(level, "json", stream=stream)
+    try:
+        try:
+            None.recv(4096)  # type: ignore[attr-defined]  # kafka-python's race: its socket closed under a read
+        except AttributeError:
+            logging.getLogger("kafka.net.transport").exception("<BrokerConnection>: Error receiving network data")
+        try:
+            raise RuntimeError("our own bug")
+        except RuntimeError:
+            get_logger("listener").exception("crashed")
+    finally:
+        configure_logging("info", "json")
+    return stream.getvalue()
+
+
+def test_a_library_error_it_recovers_from_is_one_line_but_ours_keep_their_traceback() -> None:
+    library, ours = _log_library_and_own_errors("info").splitlines()
+    assert "Traceback" not in library
+    assert json.loads(library)["event"] == (
+        "<BrokerConnection>: Error receiving network data (AttributeError: 'NoneType' object has no attribute 'recv')")
+    assert "Traceback" in ours and "RuntimeError: our own bug" in ours
+
+
+def test_debug_keeps_the_library_traceback_for_a_bug_report() -> None:
+    text = _log_library_and_own_errors("debug")
+    library = next(line for line in text.splitlines() if "kafka.net.transport" in line)
+    assert "Traceback" in library and "None.recv(4096)" in library
