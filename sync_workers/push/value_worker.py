@@ -74,6 +74,8 @@ class ValueWorker:
         self._scanned_txns: deque[str] = deque(maxlen=256)  # bulk transactions already compared in full
         self._last_scan = float("-inf")
         self.bulk_scans = 0
+        self._verify: list[tuple[float, set[str]]] = []  # (when, SKUs) to push again whatever was confirmed
+        self.reverified = 0
         self.listings = ListingStore(state.conn)
         self._pool = ThreadPoolExecutor(settings.workers.single_concurrency, thread_name_prefix=f"{self.name}-push")
 
@@ -149,6 +151,33 @@ class ValueWorker:
         """Every SKU this worker may push."""
         return pushable_skus(self.settings, self.listings, self.commerce)
 
+    def batch_lost(self, records: list[Record]) -> None:
+        """This replica applied a batch after the group had given its partitions to another (a
+        batch that overran max.poll.interval.ms, a process frozen). Both pushed the batch's SKUs;
+        a push of this replica's older values may have landed on Walmart after the new owner's,
+        and the two confirmations race in the state store, which can then claim a value Walmart
+        does not hold, so no later event or replay would push it again. Once the new owner's batch
+        of those records is surely over (one max.poll.interval.ms: a longer one would make that
+        owner lose it too), the SKUs are pushed again from the database's current values."""
+        skus = {str((r.event or {}).get("sku")) for r in records if (r.event or {}).get("family") in self.families
+                and (r.event or {}).get("sku")}
+        if skus:
+            settle_s = (self.settings.kafka.tuning_for(self.name).max_poll_interval_ms or 300_000) / 1000
+            self._verify.append((self.clock() + settle_s, skus))
+            self.log.warning("batch applied after a rebalance: its SKUs will be pushed again once the new owner "
+                             "is through", skus=len(skus), in_s=round(settle_s, 1))
+
+    def _reverify_due(self) -> None:
+        now = self.clock()
+        due = [entry for entry in self._verify if entry[0] <= now]
+        if not due:
+            return
+        skus = set().union(*(found for _, found in due))
+        self.state.forget(sorted(skus))  # from here on they are unconfirmed: pushed by whichever look comes next
+        self._verify = [entry for entry in self._verify if entry[0] > now]
+        self._recheck |= skus
+        self.reverified += len(skus)
+
     def tick(self) -> None:
         if self.clock() >= self._next_initial_load_check:
             self._next_initial_load_check = self.clock() + INITIAL_LOAD_CHECK_S
@@ -156,6 +185,7 @@ class ValueWorker:
         if self.clock() >= self._next_feed_poll:
             self._next_feed_poll = self.clock() + self.settings.workers.feed_poll_s
             self._poll_feeds()
+        self._reverify_due()
         skus = self._take_due()
         if skus:
             try:

@@ -92,6 +92,10 @@ class BatchHandler(Protocol):
         """The database connections it reads and writes: revived after a failure the loop retries."""
         ...
 
+    # Optionally, ``batch_lost(records)``: called when the batch was applied but its commit was
+    # refused because the group had rebalanced, so another member was (or is) handling the same
+    # records at the same time. A handler whose state a late write can contradict repairs it here.
+
 
 def dlq_topic(settings: Settings, worker: str) -> str:
     return topic_name(settings.kafka, f"dlq.{worker}")
@@ -228,7 +232,7 @@ class WorkerLoop:
                     continue
                 attempt = 0
                 self.failing_since = None
-                if not self._commit(consumer, _next_offsets(records), len(records)):
+                if not self._commit(consumer, _next_offsets(records), records):
                     continue
                 self.batches += 1
                 METRICS.worker_batches.labels(self.handler.name).inc()
@@ -246,7 +250,7 @@ class WorkerLoop:
 
     # offsets --------------------------------------------------------------------------------------
     def _commit(self, consumer: KafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata],
-                records: int) -> bool:
+                records: list[Record]) -> bool:
         """Commit an applied batch's offsets, with any an earlier commit could not deliver; True
         when Kafka took them.
 
@@ -264,8 +268,14 @@ class WorkerLoop:
         except (CommitFailedError, RebalanceInProgressError) as exc:
             with self._uncommitted_lock:
                 self._uncommitted = {}
-            self._commit_failed("rebalanced", exc, records,
+            self._commit_failed("rebalanced", exc, len(records),
                                 "commit refused after a rebalance; the partitions' owner handles the batch again")
+            lost = getattr(self.handler, "batch_lost", None)
+            if lost is not None and records:
+                try:
+                    lost(records)
+                except Exception as failure:  # a repair that could not be arranged is no reason to stop
+                    self.log.warning("could not arrange the lost batch's repair", error=redact(str(failure)))
             return False
         except KafkaError as exc:
             if not exc.retriable:
@@ -273,7 +283,7 @@ class WorkerLoop:
             with self._uncommitted_lock:
                 self._uncommitted = _merge_offsets(self._uncommitted, pending)
             self._next_pending_commit = time.monotonic() + 1.0
-            self._commit_failed("unavailable", exc, records,
+            self._commit_failed("unavailable", exc, len(records),
                                 "commit not delivered (group coordinator unreachable); it goes with the next one")
             return False
         with self._uncommitted_lock:
@@ -285,7 +295,7 @@ class WorkerLoop:
         """An idle worker delivers the offsets a failed commit left, so lag reaches 0 without new records."""
         if self._uncommitted and time.monotonic() >= self._next_pending_commit:
             self._next_pending_commit = time.monotonic() + 1.0
-            self._commit(consumer, {}, 0)
+            self._commit(consumer, {}, [])
 
     def _commit_failed(self, reason: str, exc: BaseException, records: int, message: str) -> None:
         self.commit_failures += 1

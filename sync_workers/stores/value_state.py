@@ -73,6 +73,14 @@ class ValueState:
                 "via = VALUES(via), pending_feed_id = VALUES(pending_feed_id), last_error = NULL",
                 [(self.kind, sku, value, via, feed_id) for sku, value in values.items()])
 
+    def forget(self, skus: list[str]) -> None:
+        """Walmart may not hold what was confirmed for these SKUs: the next look pushes them again."""
+        if not skus:
+            return
+        with self.conn.cursor() as cur:
+            cur.execute(f"UPDATE walmart_values SET value = '', via = 'none' WHERE kind = %s AND sku IN "
+                        f"({', '.join(['%s'] * len(skus))})", [self.kind, *skus])
+
     def failed(self, sku: str, error: str) -> None:
         with self.conn.cursor() as cur:
             cur.execute("INSERT INTO walmart_values (kind, sku, value, via, last_error) VALUES "

@@ -8,6 +8,7 @@ value of the Walmart store view (2) over the default one (store 0), two decimals
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -140,3 +141,45 @@ def test_walmart_unavailable_fails_the_batch_for_a_retry_and_the_retry_lands(wor
 
     assert deliver(worker, records) == []
     assert on_walmart(world, "WS-000012") == 24.0
+
+
+def test_a_batch_lost_to_a_rebalance_is_pushed_again_once_the_new_owner_is_through(world) -> None:
+    """Two replicas on one SKU after a rebalance: the old owner (a batch past max.poll.interval.ms)
+    pushes the price it read before the new owner's newer one, Walmart applies it last, and the new
+    owner confirms last, so the state store claims a price Walmart does not hold and a replay of
+    every event would push nothing. The old owner, told its commit was refused (batch_lost), pushes
+    its SKUs again from Commerce once the new owner's batch is surely over (max.poll.interval.ms)."""
+    from sync_workers.push.price import PriceWorker
+
+    settled = world.with_settings(kafka={"consumer_groups": {"price": {"max_poll_interval_ms": 1000,
+                                                                        "session_timeout_ms": 1000,
+                                                                        "heartbeat_interval_ms": 300}}})
+    old, new = world.handler("price", settled), world.handler("price", settled)
+    new_pushed, old_done = threading.Event(), threading.Event()
+
+    def old_push(sku: str, value: str) -> None:  # held on its way to Walmart until the new owner's push landed
+        assert new_pushed.wait(10)
+        PriceWorker.push_single(old, sku, value)
+
+    def new_push(sku: str, value: str) -> None:  # confirms only after the old owner confirmed
+        PriceWorker.push_single(new, sku, value)
+        new_pushed.set()
+        assert old_done.wait(10)
+
+    old.push_single, new.push_single = old_push, new_push
+    first = world.changes.changes([value_change(world, "WS-000013", "price", "10.00")])
+    racing = threading.Thread(target=lambda: (deliver(old, first), old_done.set()))
+    racing.start()
+    wait_for(lambda: old.reader is not None and "WS-000013" in old._records, 10, "the old owner to read its price")
+    second = world.changes.changes([value_change(world, "WS-000013", "price", "20.00")])
+    assert deliver(new, second) == []
+    racing.join(10)
+    assert on_walmart(world, "WS-000013") == 10.0  # the old owner's push landed last
+    del old.push_single, new.push_single  # the real pushes again
+    assert deliver(new, first + second) == []  # a replay: the state store says Walmart holds 20.00
+    assert on_walmart(world, "WS-000013") == 10.0
+
+    old.batch_lost(first)  # what the loop calls when the old owner's commit is refused
+    old.tick()
+    assert on_walmart(world, "WS-000013") == 10.0  # not before the new owner is surely through
+    wait_for(lambda: old.tick() or on_walmart(world, "WS-000013") == 20.0, 10, "Commerce's price on Walmart again")

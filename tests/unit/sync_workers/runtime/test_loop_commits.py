@@ -270,3 +270,12 @@ def test_a_dead_letter_kafka_did_not_acknowledge_retries_the_batch(run_loop) -> 
     loop = run_loop(handler, consumer, producer)
     assert handler.handled == [[0, 1], [0, 1]] and loop.retries == 1
     assert producer.sent == [("walmart-sync.dlq.inventory", b"SKU-1")] and consumer.committed == {TP: 2}
+
+
+def test_a_handler_hears_of_a_batch_whose_commit_the_rebalance_refused(run_loop) -> None:
+    consumer = FakeConsumer([[0, 1], [2], [3]], [CommitFailedError("kicked out"), KafkaTimeoutError("away"), None])
+    handler = Handler()
+    lost: list[list[int]] = []
+    handler.batch_lost = lambda records: lost.append([r.offset for r in records])  # type: ignore[attr-defined]
+    run_loop(handler, consumer)
+    assert lost == [[0, 1]]  # the refused one only: an undelivered commit goes with the next, nothing raced
