@@ -3,6 +3,9 @@
 Steps for a PO, each safe to repeat after a crash at any point:
 
 1. Already mapped -> only make sure Walmart has the acknowledgement.
+   Steps 2-4 hold a lock named after the PO in the state store: two replicas of the importer can
+   handle one PO at once after a rebalance (the old owner still placing it), and the second must
+   wait for the first instead of placing a cart of its own.
 2. Look for an order Commerce already has for it: by ``ext_order_id`` (set right after placing),
    else by the cart recorded before placing (``sales_order.quote_id``). A crash between placing
    and recording is found here, so the order is never created twice.
@@ -23,6 +26,8 @@ an unknown SKU or a malformed order goes to the dead-letter topic; both are visi
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,11 +44,12 @@ from mappings.orders import (
     walmart_side_signature,
 )
 from plumbing.db import DbConnection
+from plumbing.locks import NamedLock
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
 from sync_workers.commerce.client import CommerceClient, CommerceClientError
 from sync_workers.pull.importing import import_documents
-from sync_workers.runtime.errors import NotYet
+from sync_workers.runtime.errors import NotYet, TransientError
 from sync_workers.runtime.loop import DeadLetter, Record
 from sync_workers.stores.order_map import OrderMap, oversized
 from sync_workers.walmart.client import WalmartClient
@@ -60,6 +66,9 @@ class OrderImporter:
     event_fields: tuple[str, ...] | None = None  # documents are read whole
     backlog_records = 0
     families = consumed_by("order_import")
+    # how long a PO another replica is importing is waited for before the batch is retried: short
+    # enough to stay well inside max.poll.interval.ms, long enough for one import to finish
+    place_wait_s = 5.0
 
     def __init__(self, settings: Settings, walmart: WalmartClient, commerce: CommerceClient, orders: OrderMap):
         self.settings = settings
@@ -100,24 +109,40 @@ class OrderImporter:
             if not cart.lines:
                 self.orders.set_state(po, "skipped_nothing_open", error="no open quantity on Walmart")
                 return None
-            found = self._existing(po)
-            if found is None:
-                found = self._placement_in_flight(po)
-            if found is None:
-                outcome = self._create(po, order, cart)
-                if outcome is None or isinstance(outcome, tuple):
-                    return outcome  # cancelled for stock, or refused
-                found = outcome
-            commerce_id = int(found["entity_id"])
-            if found.get("ext_order_id") != po:
-                found = self.commerce.set_ext_order_id(commerce_id, po)
-            self._record(po, order, found)
-            self.imported += 1
-            METRICS.order_import_delay.observe(max(0.0, time.time() - order.orderDate / 1000))
-            self.log.info("order imported", po=po, commerce_order=found.get("increment_id"))
+            with self._importing(po) as lock:
+                commerce_id = self.orders.commerce_order_of(po)  # imported by another replica while we waited
+                if commerce_id is None:
+                    found = self._existing(po)
+                    if found is None:
+                        found = self._placement_in_flight(po)
+                    if found is None:
+                        outcome = self._create(po, order, cart, lock)
+                        if outcome is None or isinstance(outcome, tuple):
+                            return outcome  # cancelled for stock, or refused
+                        found = outcome
+                    commerce_id = int(found["entity_id"])
+                    if found.get("ext_order_id") != po:
+                        found = self.commerce.set_ext_order_id(commerce_id, po)
+                    self._record(po, order, found)
+                    self.imported += 1
+                    METRICS.order_import_delay.observe(max(0.0, time.time() - order.orderDate / 1000))
+                    self.log.info("order imported", po=po, commerce_order=found.get("increment_id"))
         self._acknowledge(po, order, commerce_id)
         self._follow(po, order, commerce_id)
         return None
+
+    @contextmanager
+    def _importing(self, po: str) -> Iterator[NamedLock]:
+        """The PO's lock, held from looking for its Commerce order to recording it. Released when
+        the connection goes, so a replica that died holding it blocks nobody; one frozen holding
+        it holds the PO (and only it) until it thaws and finishes, or is killed."""
+        lock = NamedLock(self.orders.conn, f"order_import.{po}")
+        if not lock.try_acquire(self.place_wait_s):
+            raise TransientError(f"Walmart order {po} is being imported by another replica; trying again")
+        try:
+            yield lock
+        finally:
+            lock.release()
 
     def _existing(self, po: str) -> dict[str, Any] | None:
         found = self.commerce.find_orders("ext_order_id", po)
@@ -159,7 +184,7 @@ class OrderImporter:
             return None  # the cart is gone without an order: start again
         return self.commerce.get_order(order_id)
 
-    def _create(self, po: str, order: WalmartOrder, cart: Any) -> dict[str, Any] | tuple[str, str] | None:
+    def _create(self, po: str, order: WalmartOrder, cart: Any, lock: NamedLock) -> dict[str, Any] | tuple[str, str] | None:
         mapping = self.settings.mapping
         cart_id = self.commerce.create_cart()
         self.orders.set_state(po, "creating", cart_id=cart_id, order_date=order.orderDate)
@@ -172,6 +197,8 @@ class OrderImporter:
             self.commerce.set_shipping(cart_id, cart.address, mapping.shipping_carrier_code,
                                        mapping.shipping_method_code, cart.shipping_amount, cart.shipping_tax)
             step = "placing the order"
+            if not lock.still_held():  # the state store connection dropped: another replica may be placing it
+                raise TransientError(f"lost the import lock of Walmart order {po} before placing it; trying again")
             self.orders.set_state(po, "placing", cart_id=cart_id)  # from here the order may exist
             order_id = self.commerce.place_order(cart_id, mapping.payment_method)
         except CommerceClientError as exc:

@@ -5,11 +5,14 @@ on the Walmart emulator."""
 from __future__ import annotations
 
 import copy
+import threading
+from types import SimpleNamespace
 
 import pytest
 
 from sync_workers.commerce.client import CommerceServerError
 from sync_workers.runtime.errors import classify
+from tests.support.cdc_helpers import wait_for
 from tests.support.handlers import CLIENT_ID, handler_world, walmart_down
 from tests.support.records import deliver, polled_record
 
@@ -228,3 +231,45 @@ def test_ids_longer_than_their_columns_are_dead_lettered_naming_the_field_before
         ("FIELD_TOO_LONG", "lineNumber (9 characters, at most 8 fit); nothing was created in Commerce")]
     for po in ("LONG-CUSTOMER-1", "LONG-LINE-1"):
         assert commerce_orders(world, po) == []
+
+
+def test_two_replicas_importing_one_po_at_once_place_one_commerce_order(world) -> None:
+    """After a rebalance the old owner of a partition (its batch past max.poll.interval.ms, or a
+    frozen process thawing) and the new one import the same PO at the same time. The old owner has
+    recorded its cart and is placing it when the new owner looks: no order has that cart or that
+    ext_order_id yet. The new owner must wait for the PO instead of placing a cart of its own."""
+    old, new = world.handler("order_import"), world.handler("order_import")
+    old.place_wait_s = new.place_wait_s = 1.0
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000013", "quantity": 1, "unitPrice": 7.0}])
+    record = polled(world, order)
+    new_tried = threading.Event()
+    placing = old.commerce.place_order
+
+    def slow_place(cart_id: int, method: str) -> int:  # held while the new owner tries the same PO
+        new_tried.wait(10)
+        return placing(cart_id, method)
+
+    old.commerce.place_order = slow_place
+    failures: list[BaseException] = []
+
+    def old_owner() -> None:
+        try:
+            deliver(old, [copy.deepcopy(record)])
+        except BaseException as exc:
+            failures.append(exc)
+
+    racing = threading.Thread(target=old_owner)
+    racing.start()
+    wait_for(lambda: (world.order_map().state(order.purchase_order_id) or SimpleNamespace(cart_id=None)).cart_id,
+             10, "the old owner to record its cart")
+    try:
+        deliver(new, [copy.deepcopy(record)])
+    except Exception as exc:
+        assert classify(exc) == "retry", exc  # it waited for the PO and will see it imported when retried
+    finally:
+        new_tried.set()
+    racing.join(15)
+    assert not failures, failures
+    assert deliver(new, [copy.deepcopy(record)]) == []  # the loop's retry, once the old owner is through
+    assert len(commerce_orders(world, order.purchase_order_id)) == 1
+    assert status_of(world, order.purchase_order_id) == "acknowledged"
