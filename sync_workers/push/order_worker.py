@@ -4,14 +4,21 @@ those that came from Walmart the worker reconciles Commerce's state with Walmart
 Each subclass implements ``reconcile(order)``, which compares states and sends only the
 difference, so a replay of the same events changes nothing. Walmart refusing for good
 dead-letters the order's records; Walmart or the database being unavailable retries the batch.
+A reconcile holds a lock named after the worker and the order in the state store: after a
+rebalance two replicas can hold the same order's records at once, and both would read Walmart
+before either wrote, then both send the difference (a partial shipment or a refund twice).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from config import Settings
 from plumbing.db import DbConnection
+from plumbing.locks import NamedLock
 from plumbing.logs import get_logger
-from sync_workers.runtime.loop import DeadLetter, Record
+from sync_workers.runtime.loop import DeadLetter, Record, TransientError
 from sync_workers.stores.order_map import MappedOrder, OrderMap
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError
@@ -23,6 +30,8 @@ class OrderWorker:
     event_fields: tuple[str, ...] | None = ("family", "order_id")
     backlog_records = 0
     action: str  # for messages: "shipment", "cancellation"
+    # how long an order another replica is reconciling is waited for before the batch is retried
+    reconcile_wait_s = 5.0
 
     def __init__(self, settings: Settings, client: WalmartClient, commerce: DbConnection, orders: OrderMap):
         self.settings = settings
@@ -40,6 +49,18 @@ class OrderWorker:
     def connections(self) -> list[DbConnection]:
         return [self.commerce, self.orders.conn]
 
+    @contextmanager
+    def _reconciling(self, order: MappedOrder) -> Iterator[None]:
+        """The order's lock for this worker, released with its connection if the replica dies."""
+        lock = NamedLock(self.orders.conn, f"{self.name}.{order.commerce_order_id}")
+        if not lock.try_acquire(self.reconcile_wait_s):
+            raise TransientError(f"another replica is reporting the {self.action} of PO {order.purchase_order_id}; "
+                                 "trying again")
+        try:
+            yield
+        finally:
+            lock.release()
+
     def handle(self, records: list[Record]) -> list[DeadLetter]:
         by_order: dict[int, list[Record]] = {}
         dead = []
@@ -53,7 +74,8 @@ class OrderWorker:
         mapped = self.orders.for_commerce_orders(sorted(by_order))
         for order_id, order in mapped.items():
             try:
-                self.reconcile(order)
+                with self._reconciling(order):
+                    self.reconcile(order)
             except WalmartClientError as exc:
                 code = exc.details[0].code if exc.details else None
                 dead += [DeadLetter(r, f"Walmart refused the {self.action} of PO "

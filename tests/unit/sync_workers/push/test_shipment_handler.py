@@ -4,6 +4,7 @@ Walmart, against the Commerce database and the Walmart emulator's orders."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -160,3 +161,47 @@ def test_a_closed_state_store_connection_fails_the_batch_for_a_retry(world) -> N
         deliver(worker, records)
     assert classify(failure.value) == "retry"
     assert world.walmart_lines(order.po) == {"1": {"Created": 1}}
+
+
+def test_two_replicas_reporting_one_shipment_at_once_ship_it_once(world) -> None:
+    """After a rebalance the old owner of a partition and the new one reconcile the same order at
+    once: both read Walmart before either shipped, and a partial shipment (1 of 3 units) is not
+    refused the second time, so without a lock Walmart showed 2 units shipped for 1."""
+    old, new = world.handler("shipment"), world.handler("shipment")
+    old.reconcile_wait_s = new.reconcile_wait_s = 1.0
+    order = mapped_order(world, [{"sku": "WS-000007", "quantity": 3}])
+    records = world.changes.changes(shipment(world, order.order_id, {order.items[0]: 1}, UPS))
+    new_tried, old_read = threading.Event(), threading.Event()
+    shipping, reading = old.client.orders.ship, old.client.orders.get
+
+    def slow_ship(po: str, lines: list) -> None:  # held while the new owner tries the same order
+        new_tried.wait(10)
+        shipping(po, lines)
+
+    def read(po: str):
+        found = reading(po)
+        old_read.set()
+        return found
+
+    old.client.orders.ship, old.client.orders.get = slow_ship, read
+    failures: list[BaseException] = []
+
+    def old_owner() -> None:
+        try:
+            deliver(old, records)
+        except BaseException as exc:
+            failures.append(exc)
+
+    racing = threading.Thread(target=old_owner)
+    racing.start()
+    assert old_read.wait(10)
+    try:
+        deliver(new, records)
+    except Exception as exc:
+        assert classify(exc) == "retry", exc  # it waited for the order and will find it shipped when retried
+    finally:
+        new_tried.set()
+    racing.join(15)
+    assert not failures, failures
+    assert deliver(new, records) == []  # the loop's retry
+    assert world.walmart_lines(order.po) == {"1": {"Created": 2, "Shipped": 1}}
