@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pymysql
@@ -74,7 +74,6 @@ class ValueWorker:
         self._scanned_txns: deque[str] = deque(maxlen=256)  # bulk transactions already compared in full
         self._last_scan = float("-inf")
         self.bulk_scans = 0
-        self._verify: list[tuple[float, set[str]]] = []  # (when, SKUs) to push again whatever was confirmed
         self.reverified = 0
         self.listings = ListingStore(state.conn)
         self._pool = ThreadPoolExecutor(settings.workers.single_concurrency, thread_name_prefix=f"{self.name}-push")
@@ -156,26 +155,21 @@ class ValueWorker:
         batch that overran max.poll.interval.ms, a process frozen). Both pushed the batch's SKUs;
         a push of this replica's older values may have landed on Walmart after the new owner's,
         and the two confirmations race in the state store, which can then claim a value Walmart
-        does not hold, so no later event or replay would push it again. Once the new owner's batch
-        of those records is surely over (one max.poll.interval.ms: a longer one would make that
-        owner lose it too), the SKUs are pushed again from the database's current values."""
-        skus = {str((r.event or {}).get("sku")) for r in records if (r.event or {}).get("family") in self.families
-                and (r.event or {}).get("sku")}
+        does not hold, so no later event or replay would push it again. So the SKUs are doubted in
+        the state store: once the new owner's batch of those records is surely over (one
+        max.poll.interval.ms: a longer one would make that owner lose it too), whichever replica
+        looks first pushes them again from the database's current values."""
+        skus = sorted({str((r.event or {}).get("sku")) for r in records
+                       if (r.event or {}).get("family") in self.families and (r.event or {}).get("sku")})
         if skus:
             settle_s = (self.settings.kafka.tuning_for(self.name).max_poll_interval_ms or 300_000) / 1000
-            self._verify.append((self.clock() + settle_s, skus))
+            self.state.doubt(skus, datetime.now() + timedelta(seconds=settle_s))
             self.log.warning("batch applied after a rebalance: its SKUs will be pushed again once the new owner "
                              "is through", skus=len(skus), in_s=round(settle_s, 1))
 
-    def _reverify_due(self) -> None:
-        now = self.clock()
-        due = [entry for entry in self._verify if entry[0] <= now]
-        if not due:
-            return
-        skus = set().union(*(found for _, found in due))
-        self.state.forget(sorted(skus))  # from here on they are unconfirmed: pushed by whichever look comes next
-        self._verify = [entry for entry in self._verify if entry[0] > now]
-        self._recheck |= skus
+    def _take_doubted(self) -> None:
+        skus = self.state.take_doubted(datetime.now())
+        self._recheck |= set(skus)
         self.reverified += len(skus)
 
     def tick(self) -> None:
@@ -185,7 +179,7 @@ class ValueWorker:
         if self.clock() >= self._next_feed_poll:
             self._next_feed_poll = self.clock() + self.settings.workers.feed_poll_s
             self._poll_feeds()
-        self._reverify_due()
+        self._take_doubted()
         skus = self._take_due()
         if skus:
             try:

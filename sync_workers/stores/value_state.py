@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from config import Settings
-from plumbing.db import DbConnection, connect_state_store
+from plumbing.db import DbConnection, connect_state_store, transaction
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS walmart_values (
@@ -36,6 +36,15 @@ DDL = (
       submitted_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       completed_at TIMESTAMP(3) NULL,
       KEY walmart_feeds_open (worker, status)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    # SKUs whose confirmed value may be wrong (a batch applied after a rebalance, racing the new
+    # owner): from due_at on, whichever replica looks first pushes them again, whatever is confirmed
+    """CREATE TABLE IF NOT EXISTS walmart_value_recheck (
+      kind VARCHAR(16) NOT NULL,
+      sku VARCHAR(64) NOT NULL,
+      due_at DATETIME(3) NOT NULL,
+      PRIMARY KEY (kind, sku),
+      KEY walmart_value_recheck_due (kind, due_at)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
 )
 
@@ -73,13 +82,30 @@ class ValueState:
                 "via = VALUES(via), pending_feed_id = VALUES(pending_feed_id), last_error = NULL",
                 [(self.kind, sku, value, via, feed_id) for sku, value in values.items()])
 
-    def forget(self, skus: list[str]) -> None:
-        """Walmart may not hold what was confirmed for these SKUs: the next look pushes them again."""
+    def doubt(self, skus: list[str], due_at: datetime) -> None:
+        """What is confirmed for these SKUs may not be what Walmart holds; push them again from ``due_at``."""
         if not skus:
             return
         with self.conn.cursor() as cur:
-            cur.execute(f"UPDATE walmart_values SET value = '', via = 'none' WHERE kind = %s AND sku IN "
-                        f"({', '.join(['%s'] * len(skus))})", [self.kind, *skus])
+            cur.executemany("INSERT INTO walmart_value_recheck (kind, sku, due_at) VALUES (%s, %s, %s) "
+                            "ON DUPLICATE KEY UPDATE due_at = GREATEST(due_at, VALUES(due_at))",
+                            [(self.kind, sku, due_at) for sku in skus])
+
+    def take_doubted(self, now: datetime) -> list[str]:
+        """The doubted SKUs due by ``now``, their confirmed values forgotten (so the next look pushes
+        them, whichever replica it is, even if this one stops) and their doubts cleared, in one
+        transaction."""
+        with transaction(self.conn) as cur:
+            cur.execute("SELECT sku FROM walmart_value_recheck WHERE kind = %s AND due_at <= %s FOR UPDATE",
+                        (self.kind, now))
+            skus = [row[0] for row in cur.fetchall()]
+            if skus:
+                marks = ", ".join(["%s"] * len(skus))
+                cur.execute(f"UPDATE walmart_values SET value = '', via = 'none' WHERE kind = %s AND sku IN ({marks})",
+                            [self.kind, *skus])
+                cur.execute(f"DELETE FROM walmart_value_recheck WHERE kind = %s AND sku IN ({marks})",
+                            [self.kind, *skus])
+        return skus
 
     def failed(self, sku: str, error: str) -> None:
         with self.conn.cursor() as cur:
