@@ -20,7 +20,8 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,19 +88,32 @@ class Component:
         self.label = label or name
         self.config = config
         self.port = free_port()
-        self.overrides = overrides + [f"ops.port={self.port}"]
+        self.overrides = list(overrides)
         self.records_before = 0  # records this worker's earlier lives handled (from its /metrics)
+        self.commit_failures_before = 0  # commits refused or undelivered in earlier lives (handled ones)
         self.exits: list[int] = []  # exit codes of lives that ended without being stopped or killed
-        command = ["listen"] if name == "listener" else ["work", name]
-        sets = [arg for o in self.overrides for arg in ("--set", o)]
+        self.held_down = False  # stopped or killed on purpose: not a process to start again
+        # a supervising thread restarts exited lives while a fault run starts and kills them: one at a time,
+        # or two lives could start at once and one run on untracked (in the group, writing the same log)
+        self._lifecycle = threading.RLock()
         self.process = ManagedProcess(
-            self.label, [sys.executable, "-m", "walmart_sync.cli", "--config", str(config), "--log-format", "json",
-                         "--log-level", "warning", *sets, *command],
-            log_path=logs / f"{self.label}.log",
+            self.label, self._argv(), log_path=logs / f"{self.label}.log",
             env={k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")}, cwd=REPO)
 
+    def _argv(self) -> list[str]:
+        command = ["listen"] if self.name == "listener" else ["work", self.name]
+        sets = [arg for o in [*self.overrides, f"ops.port={self.port}"] for arg in ("--set", o)]
+        return [sys.executable, "-m", "walmart_sync.cli", "--config", str(self.config), "--log-format", "json",
+                "--log-level", "warning", *sets, *command]
+
     def start(self) -> None:
-        self.process.start()
+        """Start a life of the process, on an ops port of its own: the last life's, free when it was
+        chosen, may have been taken since by any client's outgoing connection."""
+        with self._lifecycle:
+            self.held_down = False
+            self.port = free_port()
+            self.process.argv = self._argv()
+            self.process.start()
 
     def metrics(self) -> str:
         try:
@@ -115,10 +129,20 @@ class Component:
     def records(self) -> int:
         return self.metric("walmart_sync_worker_records_total")
 
+    def commit_failures(self) -> int:
+        """Commits Kafka did not take in every life of this process (the loop handled each)."""
+        return self.commit_failures_before + self.metric("walmart_sync_worker_commit_failures_total")
+
+    def _bank(self) -> None:
+        self.records_before += self.records()
+        self.commit_failures_before += self.metric("walmart_sync_worker_commit_failures_total")
+
     def kill(self) -> None:
-        if self.process.is_running():
-            self.records_before += self.records()
-            self.process.kill()
+        with self._lifecycle:
+            self.held_down = True
+            if self.process.is_running():
+                self._bank()
+                self.process.kill()
 
     def ready(self) -> bool:
         try:
@@ -130,16 +154,21 @@ class Component:
     def restart_if_exited(self) -> int | None:
         """What a supervisor (systemd, Kubernetes) does for a process that ended on its own: note
         its exit code and start it again. None when it was running."""
-        code = self.process.exit_code()
-        if code is None:
-            return None
-        self.exits.append(code)
-        self.process.kill()  # reaps it and drops it from the live set
-        self.start()
-        return code
+        with self._lifecycle:
+            code = self.process.exit_code()
+            if code is None or self.held_down:
+                return None
+            self.exits.append(code)
+            self.process.kill()  # reaps it and drops it from the live set
+            self.start()
+            return code
 
     def stop(self) -> None:
-        self.process.stop(timeout=30)
+        with self._lifecycle:
+            self.held_down = True
+            if self.process.is_running():
+                self.commit_failures_before += self.metric("walmart_sync_worker_commit_failures_total")
+            self.process.stop(timeout=30)
 
 
 class LoadTally(Protocol):
@@ -257,6 +286,15 @@ def base_overrides(walmart_url: str, commerce_url: str) -> list[str]:
                         for key, value in limit.items()]
 
 
+def stop_all(components: Iterable[Component]) -> None:
+    """Stop processes side by side: each waits for its consumer to leave its group, and a dozen
+    replicas stopped one after the other would spend a minute on it."""
+    chosen = list(components)
+    if chosen:
+        with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+            list(pool.map(lambda c: c.stop(), chosen))
+
+
 @dataclass
 class Sidecar:
     """A seeded store, both emulators, and every sidecar component as its own process: what each
@@ -279,7 +317,10 @@ class Sidecar:
 
     def wait_ready(self, timeout_s: float = 90.0, only: list[Component] | None = None) -> None:
         chosen = only if only is not None else list(self.components.values())
-        _wait(lambda: all(c.ready() for c in chosen), timeout_s, "every component ready", self.components)
+        try:
+            _wait(lambda: all(c.ready() for c in chosen), timeout_s, "every component ready", self.components)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; not ready: {[c.label for c in chosen if not c.ready()]}") from None
 
     def restart_exited(self) -> list[str]:
         """Labels of the components found exited (and started again)."""
@@ -326,8 +367,7 @@ def running_sidecar(endpoints: Any, workdir: Path, rng: random.Random, products:
             sidecar.converge(60)
             yield sidecar
         finally:
-            for component in sidecar.components.values():
-                component.stop()
+            stop_all(sidecar.components.values())
 
 
 def run_chaos(stack: Any, workdir: Path, rounds: int, seed: int = 7, broker_pause_s: float = 15.0,
@@ -411,9 +451,6 @@ def _round(number: int, rounds: int, rng: random.Random, stack: Any, walmart: Wa
 def _replay_everything(env: CommerceEnvironment, components: dict[str, Component]) -> None:
     """Stop the workers, move their consumer groups back to the first offset, start them again,
     and wait until they have read everything once more."""
-    from kafka import KafkaConsumer, TopicPartition
-    from kafka.structs import OffsetAndMetadata
-
     from config.components import worker_families
     from plumbing.kafka import topic_name
 
@@ -422,17 +459,14 @@ def _replay_everything(env: CommerceEnvironment, components: dict[str, Component
     workers = [c for c in components.values() if c.name in families]
     for component in workers:
         component.records_before += component.records()
-        component.stop()
+    stop_all(workers)
     for component in {c.name: c for c in workers}.values():  # replicas share one group
         topics = [topic_name(settings.kafka, f) for f in families[component.name]]
-        consumer = KafkaConsumer(bootstrap_servers=env.endpoints.bootstrap_servers,
-                                 group_id=f"{settings.kafka.topic_prefix}.{component.name}", enable_auto_commit=False)
-        try:
-            partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
-            consumer.assign(partitions)
-            consumer.commit({tp: OffsetAndMetadata(0, "", -1) for tp in partitions})
-        finally:
-            consumer.close()
+        group = f"{settings.kafka.topic_prefix}.{component.name}"
+        # a member that was killed (or did not leave in time) stays in the group until its session
+        # expires, and the broker refuses offsets from outside a group with members until then
+        _wait(lambda group=group, topics=topics: _rewind_group(env.endpoints.bootstrap_servers, group, topics),
+              60, f"group {group} empty and rewound", components)
     for component in workers:
         component.start()
     _wait(lambda: all(c.ready() for c in workers), 90, "the workers back", components)
@@ -445,6 +479,24 @@ def _replay_everything(env: CommerceEnvironment, components: dict[str, Component
               "the workers to read every event again", components)
     finally:
         reader.close()
+
+
+def _rewind_group(bootstrap: str, group: str, topics: list[str]) -> bool:
+    """Commit offset 0 on every partition of ``topics`` for ``group``; False while it has members."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import CommitFailedError, KafkaError
+    from kafka.structs import OffsetAndMetadata
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        consumer.assign(partitions)
+        consumer.commit({tp: OffsetAndMetadata(0, "", -1) for tp in partitions})
+        return True
+    except (CommitFailedError, KafkaError):
+        return False
+    finally:
+        consumer.close()
 
 
 def _converge(env: CommerceEnvironment, walmart: WalmartEmulator, components: dict[str, Component],

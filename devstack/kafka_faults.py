@@ -139,7 +139,12 @@ class Supervise:
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
-            for label in self.sidecar.restart_exited():
+            try:
+                restarted = self.sidecar.restart_exited()
+            except Exception as exc:  # a supervisor that stops supervising would hide every later exit
+                self.say(f"    supervising failed once: {type(exc).__name__}: {exc}")
+                continue
+            for label in restarted:
                 self.exited.append(label)
                 self.say(f"    {label} exited (code {self.sidecar.components[label].exits[-1]}); started again")
 
@@ -259,7 +264,7 @@ def run_kafka_faults(mysql: MySqlEndpoint, cluster: ApacheKafkaCluster, workdir:
 
 
 def _commit_failures(sidecar: Sidecar) -> int:
-    return sum(c.metric("walmart_sync_worker_commit_failures_total") for c in sidecar.components.values())
+    return sum(c.commit_failures() for c in sidecar.components.values())
 
 
 def _round(kind: str, cluster: ApacheKafkaCluster, target: str, topics: list[str], probe: Probe, sidecar: Sidecar,
