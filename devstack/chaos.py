@@ -93,6 +93,7 @@ class Component:
         self.commit_failures_before = 0  # commits refused or undelivered in earlier lives (handled ones)
         self.exits: list[int] = []  # exit codes of lives that ended without being stopped or killed
         self.held_down = False  # stopped or killed on purpose: not a process to start again
+        self.exit_words: list[str] = []  # the end of each such life's output
         # a supervising thread restarts exited lives while a fault run starts and kills them: one at a time,
         # or two lives could start at once and one run on untracked (in the group, writing the same log)
         self._lifecycle = threading.RLock()
@@ -151,6 +152,11 @@ class Component:
         except OSError:
             return False
 
+    def last_words(self, lines: int = 3) -> str:
+        """The end of the process's own output, Kafka client chatter left out: why a life ended."""
+        tail = [line for line in self.process.log_tail(200).splitlines() if '"logger": "kafka' not in line]
+        return " | ".join(line[:300] for line in tail[-lines:])
+
     def restart_if_exited(self) -> int | None:
         """What a supervisor (systemd, Kubernetes) does for a process that ended on its own: note
         its exit code and start it again. None when it was running."""
@@ -159,6 +165,7 @@ class Component:
             if code is None or self.held_down:
                 return None
             self.exits.append(code)
+            self.exit_words.append(self.last_words())
             self.process.kill()  # reaps it and drops it from the live set
             self.start()
             return code

@@ -146,7 +146,9 @@ class Supervise:
                 continue
             for label in restarted:
                 self.exited.append(label)
-                self.say(f"    {label} exited (code {self.sidecar.components[label].exits[-1]}); started again")
+                component = self.sidecar.components[label]
+                self.say(f"    {label} exited (code {component.exits[-1]}); started again. Its last words: "
+                         f"{component.exit_words[-1]}")
 
     def take(self) -> list[str]:
         taken, self.exited = self.exited, []
