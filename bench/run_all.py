@@ -59,6 +59,14 @@ SCRIPTS: dict[str, tuple[list[str], list[Target]]] = {
         Target("duplicate_effects", "0", lambda r: r["duplicate_effects"] == 0),
         Target("rounds", "50 (full run)", lambda r: r["rounds"] >= 50, full_only=True)]),
     "memory": (["--quick"], [Target("max_rss_mb", "< 150 MB per process", lambda r: r["max_rss_mb"] < 150)]),
+    "kafka_faults": (["--quick"], [
+        Target("lost", "0", lambda r: r["lost"] == 0),
+        Target("duplicate_effects", "0", lambda r: r["duplicate_effects"] == 0),
+        Target("brokers", "3 (Apache Kafka)", lambda r: r["brokers"] == 3 and r["engine"] == "apache-kafka")]),
+    "scale_out": (["--quick"], [
+        Target("lost", "0", lambda r: r["lost"] == 0),
+        Target("duplicate_effects", "0", lambda r: r["duplicate_effects"] == 0),
+        Target("commit_failures_unhandled", "0", lambda r: r["commit_failures_unhandled"] == 0)]),
 }
 # the full runs drop --quick; these take their default (long) settings
 FULL_ARGS = {name: [] for name in SCRIPTS}
