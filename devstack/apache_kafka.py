@@ -462,9 +462,14 @@ class ApacheKafkaCluster:
             return True
 
         what = f"kafka node(s) {node_ids}"
-        wait_until(lambda: exited() or listening(), timeout, what=f"{what} accepting connections")
-        wait_until(lambda: exited() or set(node_ids) <= self.running_brokers(), timeout,
-                   interval=0.1, what=f"{what} registered and unfenced")
+        try:
+            wait_until(lambda: exited() or listening(), timeout, what=f"{what} accepting connections")
+            wait_until(lambda: exited() or set(node_ids) <= self.running_brokers(), timeout,
+                       interval=0.1, what=f"{what} registered and unfenced")
+        except TimeoutError as slow:  # say what the node was doing, not only that it was late
+            tails = "\n".join(f"--- node {n} ({node.log_path}):\n{node.process.log_tail(25) if node.process else ''}"
+                              for n, node in ((n, self.nodes[n]) for n in node_ids))
+            raise TimeoutError(f"{slow}\n{tails}") from None
         if dead := exited():
             tail = dead[0].process.log_tail(40) if dead[0].process else ""
             raise RuntimeError(f"kafka node {dead[0].node_id} exited ({dead[0].log_path}):\n{tail}")

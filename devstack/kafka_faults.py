@@ -38,6 +38,9 @@ from devstack.processes import wait_until
 from devstack.stack import StackEndpoints
 
 ROUND_KINDS = ("kill", "rolling", "freeze")
+# a node restarted on a loaded machine replays its log and rejoins the quorum before it listens;
+# 60 s was once too short on two cores with the whole sidecar and a second test running
+RESTART_TIMEOUT_S = 150.0
 # the partitions whose leader a kill or a freeze takes away, in turn: capture, pull, order push
 TARGET_FAMILIES = ("stock", "walmart_orders", "shipment")
 
@@ -246,7 +249,7 @@ def run_kafka_faults(mysql: MySqlEndpoint, cluster: ApacheKafkaCluster, workdir:
                 cluster.resume()
                 for node_id, node in cluster.nodes.items():
                     if not node.is_running():
-                        cluster.start(node_id)
+                        cluster.start(node_id, timeout=RESTART_TIMEOUT_S)
         sidecar.restart_exited()
         say("kafka faults: load stopped, faults off; waiting until Walmart and Commerce agree...")
         started = time.monotonic()
@@ -276,7 +279,7 @@ def _round(kind: str, cluster: ApacheKafkaCluster, target: str, topics: list[str
     if kind == "rolling":
         for node_id in cluster.nodes:
             cluster.stop(node_id)
-            cluster.start(node_id)
+            cluster.start(node_id, timeout=RESTART_TIMEOUT_S)
             _isr_full(cluster, topics)
         detail, failover, failover_parts = "rolling restart of nodes 1, 2, 3", None, {}
     else:
@@ -288,7 +291,7 @@ def _round(kind: str, cluster: ApacheKafkaCluster, target: str, topics: list[str
             failover = probe.through(down_s)
             failover_parts = probe.last
             time.sleep(max(0.0, started + down_s - time.monotonic()))  # the rest of the outage
-            cluster.start(leader)
+            cluster.start(leader, timeout=RESTART_TIMEOUT_S)
         else:
             cluster.pause(leader)
             detail = f"SIGSTOP node {leader} (leader of {target}[0]) {freeze_s:.0f} s"
