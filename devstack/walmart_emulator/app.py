@@ -196,6 +196,13 @@ class WalmartEmulator:
                     "publishedStatus": "PUBLISHED", "lifecycleStatus": "ACTIVE"})
                 item.update(fields)
 
+    def unpublish(self, client_id: str, sku: str, reasons: list[str]) -> None:
+        """Walmart taking an item off the site, as it does for price parity, content or a policy:
+        the item shows UNPUBLISHED with ``unpublishedReasons.reason`` (items.yml, GET /v3/items)."""
+        state = self.seller(client_id)
+        with self._lock:
+            state.items[sku].update(publishedStatus="UNPUBLISHED", unpublishedReasons={"reason": list(reasons)})
+
     def seed_catalog(self, entries: list[dict[str, Any]]) -> None:
         """Walmart's global catalogue: products any seller can match by UPC/GTIN."""
         with self._lock:
@@ -530,7 +537,7 @@ class WalmartEmulator:
                         if (not args.get("sku") or sku == args["sku"])
                         and (not args.get("publishedStatus") or item["publishedStatus"] == args["publishedStatus"])
                         and (not args.get("lifecycleStatus") or item["lifecycleStatus"] == args["lifecycleStatus"])]
-        page = selected[offset:offset + limit]
+        page = [_item_view(state, item) for item in selected[offset:offset + limit]]
         body: dict[str, Any] = {"ItemResponse": page, "totalItems": len(selected)}
         if offset + limit < len(selected):
             body["nextCursor"] = _encode_cursor(offset + limit)
@@ -550,7 +557,7 @@ class WalmartEmulator:
             raise WalmartApiError(404, "CONTENT_NOT_FOUND.GMP_ITEM_QUERY_API",
                                   f"Item not found for {id_type} {item_id}", field="id",
                                   category="APPLICATION", severity="INFO")
-        return _json({"ItemResponse": found[:1], "totalItems": 1})
+        return _json({"ItemResponse": [_item_view(state, item) for item in found[:1]], "totalItems": 1})
 
     def walmart_search(self, request: Request, state: SellerState) -> Response:
         args = request.args
@@ -589,9 +596,10 @@ class WalmartEmulator:
         payload = [{"sku": i["sku"], "wpid": i["wpid"], "upc": i.get("upc", ""), "gtin": i.get("gtin", ""),
                     "itemId": i.get("itemId", ""), "productName": i["productName"], "mart": i["mart"],
                     "price": {"amount": i["price"]["amount"], "unit": "USD"},
-                    "publishedStatus": {"status": i["publishedStatus"], "reasons": []},
+                    "publishedStatus": {"status": i["publishedStatus"],
+                                        "reasons": (i.get("unpublishedReasons") or {}).get("reason", [])},
                     "lifecycleStatus": i["lifecycleStatus"], "condition": i.get("condition", "New")}
-                   for i in page]
+                   for i in (_item_view(state, item) for item in page)]
         result: dict[str, Any] = {"status": "OK", "payload": payload, "totalItems": len(selected), "limit": limit}
         if offset + limit < len(selected):
             result["nextCursor"] = _encode_cursor(offset + limit)
@@ -974,6 +982,16 @@ def _decode_cursor(cursor: str) -> int:
     except (ValueError, UnicodeDecodeError):
         raise WalmartApiError(400, "INVALID_REQUEST_PARAM", "nextCursor is not valid",
                               field="nextCursor") from None
+
+
+def _item_view(state: SellerState, item: dict[str, Any]) -> dict[str, Any]:
+    """An item as the Items API shows it: with the price the last price update set (the Price API
+    changes what GET /v3/items reports, as on Walmart once the update is applied)."""
+    pricing = state.prices.get(item["sku"])
+    price = pricing.get("currentPrice") if isinstance(pricing, dict) else None
+    if isinstance(price, dict) and "amount" in price:
+        return {**item, "price": {"currency": price.get("currency", "USD"), "amount": price["amount"]}}
+    return dict(item)
 
 
 def _search_result(entry: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,282 @@
+"""``walmart-sync sku <SKU>``: why one SKU shows what it shows on Walmart, in one look.
+
+Support staff are asked "why is SKU X wrong on Walmart?". The answer needs four places that no
+single screen showed: what Commerce says now and why (the MSI source items and reservations behind
+the quantity, the price and special price behind the final price), whether the sidecar may push
+the SKU at all (its listing), what the sidecar last sent and what Walmart confirmed (the state
+store), and what Walmart shows now (one inventory and one item read: a lookup spends two calls of
+Walmart's budget, never more). The targets come from the push workers' own ``read_targets``, so
+the lookup says what the workers would push, not a second opinion of its own.
+
+The findings at the end are the part a person reads first: each names the difference and what
+to do about it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from config import Settings
+from mappings.inventory import walmart_quantity
+from mappings.price import special_active
+from plumbing.db import DbConnection
+from sync_workers.commerce.prices import PriceReader
+from sync_workers.commerce.salable import read_positions
+from sync_workers.push.inventory import InventoryWorker
+from sync_workers.push.price import PriceWorker
+from sync_workers.push.pushable import only_pushable
+from sync_workers.stores.listings import ListingStore
+from sync_workers.stores.value_state import ValueState
+from sync_workers.walmart.client import WalmartClient
+from sync_workers.walmart.errors import WalmartClientError, WalmartNotFound, WalmartServerError
+from sync_workers.walmart.items import ItemsApi
+
+
+class StockWhy(BaseModel):
+    """MSI's salable quantity for the channel's stock (mappings/inventory.py has the rule)."""
+
+    stock_id: int
+    source_quantity: str
+    in_stock: bool
+    reservations: str
+    min_qty: str
+    manage_stock: bool
+    safety_buffer: int
+    walmart_quantity: int  # what the inventory worker pushes
+
+
+class PriceWhy(BaseModel):
+    store_id: int
+    price: str | None
+    special_price: str | None
+    special_from: str | None
+    special_to: str | None
+    special_active: bool
+    final_price: str | None  # what the price worker pushes; None: nothing pushable (no price, or 0)
+
+
+class Sent(BaseModel):
+    """The state store's memory of one kind (walmart_values)."""
+
+    value: str
+    via: str
+    confirmed_at: datetime
+    pending_feed_id: str | None = None
+    last_error: str | None = None
+    next_check_at: datetime | None = None
+    recheck_due_at: datetime | None = None  # a lost batch's doubt: pushed again from then on
+
+
+class WalmartNow(BaseModel):
+    quantity: int | None = None
+    price: str | None = None
+    published_status: str | None = None
+    lifecycle_status: str | None = None
+    unpublished_reasons: list[str] = []
+    error: str | None = None  # Walmart could not be asked (down, throttled, credentials)
+
+
+class SkuLookup(BaseModel):
+    sku: str
+    in_commerce: bool
+    pushable: bool
+    push_rule: str
+    listing_status: str | None = None
+    listing_reason: str | None = None
+    stock: StockWhy | None = None
+    price: PriceWhy | None = None
+    sent: dict[str, Sent] = {}
+    walmart: WalmartNow | None = None
+    findings: list[str] = []
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _amount(value: Any) -> Decimal | None:
+    try:
+        return None if value in (None, "") else Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def _sent(state: DbConnection, sku: str) -> dict[str, Sent]:
+    sent: dict[str, Sent] = {}
+    with state.cursor() as cur:
+        # a TIMESTAMP comes back in the session's time zone: read it as epoch seconds to show UTC
+        cur.execute("SELECT kind, value, via, UNIX_TIMESTAMP(confirmed_at), pending_feed_id, last_error, "
+                    "next_check_at FROM walmart_values WHERE sku = %s", (sku,))
+        for kind, value, via, confirmed_at, feed, error, next_check in cur.fetchall():
+            sent[kind] = Sent(value=value, via=via, confirmed_at=datetime.fromtimestamp(float(confirmed_at), UTC),
+                              pending_feed_id=feed, last_error=error, next_check_at=next_check)
+        cur.execute("SELECT kind, due_at FROM walmart_value_recheck WHERE sku = %s", (sku,))
+        for kind, due_at in cur.fetchall():
+            if kind in sent:
+                sent[kind].recheck_due_at = due_at
+    return sent
+
+
+def _walmart_now(client: WalmartClient, sku: str, ship_node: str | None) -> WalmartNow:
+    now = WalmartNow()
+    try:
+        now.quantity = client.get_inventory(sku, ship_node).quantity.amount
+    except WalmartNotFound:
+        now.quantity = None
+    except (WalmartClientError, WalmartServerError) as exc:
+        now.error = f"inventory: {exc}"
+    try:
+        item = ItemsApi(client).get_item(sku)
+    except (WalmartClientError, WalmartServerError) as exc:
+        now.error = "; ".join(filter(None, [now.error, f"item: {exc}"]))
+        return now
+    if item is not None:
+        extra = item.model_extra or {}
+        price = extra.get("price") or {}
+        now.price = _text(price.get("amount")) if isinstance(price, dict) else None
+        now.published_status = item.publishedStatus
+        now.lifecycle_status = item.lifecycleStatus
+        reasons = extra.get("unpublishedReasons") or {}
+        now.unpublished_reasons = [str(r) for r in (reasons.get("reason") or [])] if isinstance(reasons, dict) else []
+    return now
+
+
+def _findings(found: SkuLookup) -> list[str]:
+    """Plain words, most urgent first: what differs, why, and what to do."""
+    words: list[str] = []
+    if not found.in_commerce:
+        words.append(f"{found.sku} is not a Commerce product (catalog_product_entity): nothing is pushed for it")
+    if not found.pushable:
+        why = (f"its listing is {found.listing_status}" + (f" ({found.listing_reason})" if found.listing_reason else "")
+               if found.listing_status else "it has no listing (walmart-sync listings add)")
+        words.append(f"not pushed to Walmart: workers.push_skus is {found.push_rule!r} and {why}")
+    walmart = found.walmart
+    if walmart is not None and walmart.error:
+        words.append(f"Walmart could not be asked: {walmart.error}")
+    if walmart is not None and walmart.published_status and walmart.published_status != "PUBLISHED":
+        reasons = "; ".join(walmart.unpublished_reasons) or "Walmart gave no reason"
+        words.append(f"Walmart shows the item {walmart.published_status}: {reasons}. Pushes change its quantity "
+                     "and price but shoppers do not see it until the reason is fixed in Seller Center")
+    targets = {"inventory": str(found.stock.walmart_quantity) if found.stock else None,
+               "price": found.price.final_price if found.price else None}
+    on_walmart = {"inventory": _text(walmart.quantity) if walmart else None,
+                  "price": walmart.price if walmart else None}
+    for kind, target in targets.items():
+        if target is None or not found.pushable:
+            continue
+        sent = found.sent.get(kind)
+        shown = on_walmart[kind]
+        same = shown is not None and _amount(shown) == _amount(target)
+        if sent is not None and sent.last_error:
+            words.append(f"{kind}: the last push failed: {sent.last_error}")
+        if sent is not None and sent.pending_feed_id:
+            words.append(f"{kind}: {sent.value} is in feed {sent.pending_feed_id}, not processed by Walmart yet")
+        if sent is None:
+            words.append(f"{kind}: never pushed; Commerce says {target} (the next change or `walmart-sync resync "
+                         f"{kind}` pushes it)")
+        elif _amount(sent.value) != _amount(target):
+            words.append(f"{kind}: Commerce says {target}, the sidecar last sent {sent.value} "
+                         f"({sent.confirmed_at:%Y-%m-%d %H:%M:%S} UTC): a push is due; `walmart-sync lag` shows "
+                         f"whether the {kind} worker is behind")
+        elif walmart is not None and not walmart.error and not same:
+            words.append(f"{kind}: Walmart shows {shown}, but the sidecar sent {sent.value} and Walmart confirmed it "
+                         f"({sent.confirmed_at:%Y-%m-%d %H:%M:%S} UTC): changed on Walmart since, or not applied yet; "
+                         f"`walmart-sync resync {kind}` pushes every differing SKU again")
+        if sent is not None and sent.recheck_due_at is not None:
+            words.append(f"{kind}: to be pushed again from Commerce at {sent.recheck_due_at:%H:%M:%S} (a batch "
+                         "applied during a rebalance)")
+    if not words:
+        words.append("Walmart shows what Commerce says: nothing to do")
+    return words
+
+
+def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbConnection,
+                walmart: WalmartClient | None) -> SkuLookup:
+    """Everything known about one SKU. ``walmart`` None: Walmart is not asked (no budget spent)."""
+    mapping = settings.mapping
+    with commerce.cursor() as cur:
+        cur.execute("SELECT 1 FROM catalog_product_entity WHERE sku = %s LIMIT 1", (sku,))
+        in_commerce = cur.fetchone() is not None
+    listings = ListingStore(state)
+    listing = listings.get([sku]).get(sku)
+    found = SkuLookup(sku=sku, in_commerce=in_commerce, pushable=bool(only_pushable(settings, listings, {sku})),
+                      push_rule=str(settings.workers.push_skus) if not isinstance(settings.workers.push_skus, list)
+                      else "a list of SKUs",
+                      listing_status=listing.status if listing else None,
+                      listing_reason=listing.reason if listing else None)
+    if in_commerce:
+        position = read_positions(commerce, [sku], mapping.stock_id, mapping.msi_enabled).get(sku)
+        inventory = InventoryWorker(settings, walmart or _no_walmart(), commerce, ValueState(state, "inventory"))
+        target = inventory.read_targets({sku}).get(sku)
+        if position is not None:
+            found.stock = StockWhy(stock_id=mapping.stock_id, source_quantity=str(position.source_quantity),
+                                   in_stock=position.in_stock, reservations=str(position.reservations),
+                                   min_qty=str(position.min_qty), manage_stock=position.manage_stock,
+                                   safety_buffer=mapping.inventory_safety_buffer,
+                                   walmart_quantity=int(target) if target is not None else
+                                   walmart_quantity(position, mapping.inventory_safety_buffer))
+        record = PriceReader(commerce, mapping.store_id).read([sku]).get(sku)
+        prices = PriceWorker(settings, walmart or _no_walmart(), commerce, ValueState(state, "price"))
+        if record is not None:
+            now = datetime.now()
+            final = prices.read_targets({sku}).get(sku)
+            found.price = PriceWhy(store_id=mapping.store_id, price=_text(record.price),
+                                   special_price=_text(record.special_price),
+                                   special_from=_text(record.special_from), special_to=_text(record.special_to),
+                                   special_active=special_active(record, now),
+                                   final_price=final)
+    found.sent = _sent(state, sku)
+    if walmart is not None:
+        found.walmart = _walmart_now(walmart, sku, settings.workers.ship_node)
+    found.findings = _findings(found)
+    return found
+
+
+def _no_walmart() -> Any:
+    """The workers are built only for their reads: a client that is never called."""
+    return None
+
+
+def render(found: SkuLookup) -> str:
+    """One screen: findings first, then the evidence."""
+    lines = [f"SKU {found.sku}", ""]
+    lines += [f"  * {line}" for line in found.findings]
+    lines.append("")
+    listing = found.listing_status or "none"
+    lines.append(f"  channel        push rule {found.push_rule}; listing {listing}"
+                 + (f" ({found.listing_reason})" if found.listing_reason else "")
+                 + ("; pushed" if found.pushable else "; NOT pushed"))
+    if found.stock:
+        s = found.stock
+        lines.append(f"  quantity       Commerce {s.walmart_quantity}  = source items {s.source_quantity} "
+                     f"(in stock: {'yes' if s.in_stock else 'no'}) + reservations {s.reservations} - "
+                     f"out-of-stock threshold {s.min_qty} - safety buffer {s.safety_buffer}, stock {s.stock_id}"
+                     + ("" if s.manage_stock else "; stock not managed: 0"))
+    if found.price:
+        p = found.price
+        special = (f"special {p.special_price} from {p.special_from or '-'} to {p.special_to or '-'} "
+                   f"({'active' if p.special_active else 'not active'})" if p.special_price else "no special price")
+        lines.append(f"  price          Commerce {p.final_price or '-'}  = price {p.price or '-'}, {special}, "
+                     f"store {p.store_id}")
+    for kind in ("inventory", "price"):
+        sent = found.sent.get(kind)
+        if sent:
+            when = f"{sent.confirmed_at:%Y-%m-%d %H:%M:%S} UTC"
+            lines.append(f"  last sent      {kind} {sent.value} via {sent.via}, confirmed {when}"
+                         + (f", in feed {sent.pending_feed_id}" if sent.pending_feed_id else "")
+                         + (f", error: {sent.last_error}" if sent.last_error else ""))
+        else:
+            lines.append(f"  last sent      {kind} never")
+    if found.walmart:
+        w = found.walmart
+        if w.error:
+            lines.append(f"  Walmart now    not available: {w.error}")
+        else:
+            lines.append(f"  Walmart now    quantity {w.quantity if w.quantity is not None else '-'}, price "
+                         f"{w.price or '-'}, {w.published_status or 'no item'}"
+                         + (f" ({w.lifecycle_status})" if w.lifecycle_status else ""))
+    return "\n".join(lines)
