@@ -222,15 +222,17 @@ def test_a_disabled_product_has_no_salable_quantity_on_the_default_stock(seeded,
         # stocks other than the default index source items whatever the product's status
 
 
-@pytest.mark.xfail(strict=True, reason="reported: on the default stock (and legacy stock) Magento sells only "
-                                       "enabled products (the legacy stock index skips disabled ones); "
-                                       "read_positions counts a disabled product's stock")
 @pytest.mark.parametrize("msi", [True, False])
 def test_production_sells_no_disabled_product_on_the_default_stock(seeded, msi: bool) -> None:
+    """Magento\\CatalogInventory\\Model\\ResourceModel\\Indexer\\Stock\\DefaultStock::_getStockStatusSelect
+    inner-joins the status attribute at value 1, so a disabled product has no stock status row, and
+    GetProductSalableQty gives 0 on the default stock (and Magento without MSI sells it nowhere)."""
     sku = "WS-000019"
     with seeded.admin_connection() as conn, conn.cursor() as cur:
         _disable_a_stocked_product(cur, seeded, sku)
-        assert production_quantities(conn, [sku], 1, msi, 0) == oracle_quantities(conn, [sku], 1, msi, 0)
+        assert production_quantities(conn, [sku], 1, msi, 0) == oracle_quantities(conn, [sku], 1, msi, 0) == {sku: 0}
+        set_value(cur, seeded, "int", "status", sku, 1)  # enabled again: the same stock sells
+        assert production_quantities(conn, [sku], 1, msi, 0) == {sku: 25}
 
 
 def _drop_the_legacy_stock_item(cur, sku: str) -> None:
@@ -247,13 +249,15 @@ def test_without_a_legacy_stock_item_nothing_is_salable(seeded) -> None:
         assert salable_quantities(conn, [sku], 2)[sku].quantity == Decimal(0)
 
 
-@pytest.mark.xfail(strict=True, reason="reported: read_positions counts the source items of a product that has "
-                                       "no legacy stock item, which MSI's index does not sell")
 def test_production_sells_nothing_without_a_legacy_stock_item(seeded) -> None:
+    """Magento\\InventoryIndexer\\Indexer\\SelectBuilder LEFT JOINs cataloginventory_stock_item and every
+    IsStockItemSalableCondition reads its columns: without one the row is not salable, so
+    Magento\\InventorySales\\Model\\GetProductSalableQty gives 0 although wh_east holds 12."""
     sku = "WS-000023"
     with seeded.admin_connection() as conn, conn.cursor() as cur:
         _drop_the_legacy_stock_item(cur, sku)
-        assert production_quantities(conn, [sku], 2, True, 0) == oracle_quantities(conn, [sku], 2, True, 0)
+        assert salable_quantities(conn, [sku], 2)[sku].available >= 12  # in stock at a linked, enabled source
+        assert production_quantities(conn, [sku], 2, True, 0) == oracle_quantities(conn, [sku], 2, True, 0) == {sku: 0}
 
 
 # refunds: the oracle's arithmetic and the refund planner agree -------------------------------------
