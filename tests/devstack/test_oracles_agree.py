@@ -185,19 +185,45 @@ def test_a_special_price_runs_through_its_last_day_in_the_store_timezone(seeded)
         assert final_prices(conn, [sku], 2, at=at + timedelta(hours=6))[sku] == Decimal("50.00")  # 01:00 on the 2nd
 
 
-@pytest.mark.xfail(strict=True, reason="reported: the price reader compares special dates with the host's clock "
-                                       "(datetime.now()), not the store's timezone; on a UTC host it ends a "
-                                       "special 8 hours early for a Los Angeles store")
 def test_production_ends_the_special_price_in_the_store_timezone(seeded) -> None:
+    """``Magento\\Catalog\\Model\\Product\\Type\\Price::calculateSpecialPrice`` asks
+    ``Magento\\Framework\\Stdlib\\DateTime\\Timezone::isScopeDateInInterval`` for the product's store:
+    the dates are compared with the store's wall clock (``scopeTimeStamp``, general/locale/timezone),
+    not the host's. At 03:00 UTC on the 2nd it is still the 1st in Los Angeles: the special holds.
+    The reader told the store is on UTC (what the host clock used to stand for) ends it."""
     sku = "WS-000017"
     at = datetime(2031, 1, 2, 3, 0, tzinfo=UTC)
     with seeded.admin_connection() as conn, conn.cursor() as cur:
         set_value(cur, seeded, "decimal", "price", sku, 50)
         set_value(cur, seeded, "decimal", "special_price", sku, 30)
         set_value(cur, seeded, "datetime", "special_to_date", sku, datetime(2031, 1, 1))
-        record = PriceReader(conn, 2).read([sku])[sku]
-        on_a_utc_host = at.replace(tzinfo=None)
-        assert effective_price(record, on_a_utc_host) == final_prices(conn, [sku], 2, at=at)[sku]
+        reader = PriceReader(conn, 2)
+        record = reader.read([sku])[sku]
+        for instant, expected in ((at, Decimal(30)), (at + timedelta(hours=6), Decimal(50))):
+            assert effective_price(record, reader.wall_clock(instant)) == final_prices(conn, [sku], 2, at=instant)[sku] \
+                == expected
+        as_if_utc = PriceReader(conn, 2, timezone="UTC")
+        assert effective_price(record, as_if_utc.wall_clock(at)) == Decimal(50)  # the host-clock bug, on a UTC host
+
+
+def test_a_default_scope_timezone_moves_the_window_for_oracle_and_production_alike(seeded) -> None:
+    """A store whose general/locale/timezone (core_config_data, default scope) is Tokyo: at 16:00 UTC
+    on the 1st it is already the 2nd there, the special that ran through the 1st has ended."""
+    sku = "WS-000017"
+    at = datetime(2031, 1, 1, 16, 0, tzinfo=UTC)
+    with seeded.admin_connection() as conn, conn.cursor() as cur:
+        set_value(cur, seeded, "decimal", "price", sku, 50)
+        set_value(cur, seeded, "decimal", "special_price", sku, 30)
+        set_value(cur, seeded, "datetime", "special_to_date", sku, datetime(2031, 1, 1))
+        reader = PriceReader(conn, 2)
+        record = reader.read([sku])[sku]
+        assert effective_price(record, reader.wall_clock(at)) == final_prices(conn, [sku], 2, at=at)[sku] == 30
+        cur.execute("INSERT INTO core_config_data (scope, scope_id, path, value) "
+                    "VALUES ('default', 0, 'general/locale/timezone', 'Asia/Tokyo')")
+        try:
+            assert effective_price(record, reader.wall_clock(at)) == final_prices(conn, [sku], 2, at=at)[sku] == 50
+        finally:
+            cur.execute("DELETE FROM core_config_data WHERE path = 'general/locale/timezone'")
 
 
 def _disable_a_stocked_product(cur, env: CommerceEnvironment, sku: str) -> None:
