@@ -90,8 +90,9 @@ def test_final_price_agrees_on_the_seeded_store(seeded, store_id: int) -> None:
     skus = seeded.seed.skus
     with seeded.admin_connection() as conn:
         oracle = final_prices(conn, skus, store_id)
-        records = PriceReader(conn, store_id).read(skus)
-    production = {sku: effective_price(records[sku], datetime.now()) for sku in skus}
+        reader = PriceReader(conn, store_id)
+        records, now = reader.read(skus), reader.wall_clock()
+    production = {sku: effective_price(records[sku], now) for sku in skus}
     assert oracle == {sku: None if p is None else p.quantize(Decimal("0.01"), ROUND_HALF_UP)
                       for sku, p in production.items()}
     specials = [sku for n, sku in enumerate(skus, start=1) if n % 10 == 0]
@@ -160,8 +161,8 @@ def test_an_expired_special_price_no_longer_counts_and_a_store_value_wins(seeded
         assert final_prices(conn, [sku], 1)[sku] == Decimal("50.00")   # the default special ended
         assert final_prices(conn, [sku], 2)[sku] == Decimal("30.00")   # the store's own window is open
         for store_id in (1, 2):
-            record = PriceReader(conn, store_id).read([sku])[sku]
-            assert effective_price(record, datetime.now()) == final_prices(conn, [sku], store_id)[sku]
+            reader = PriceReader(conn, store_id)
+            assert effective_price(reader.read([sku])[sku], reader.wall_clock()) == final_prices(conn, [sku], store_id)[sku]
 
         settings = seeded.settings()
         quantity = oracle_quantities(conn, [sku], 2, True, 0)[sku]

@@ -114,6 +114,23 @@ def test_tick_follows_a_special_price_window_that_opens_later(world, worker) -> 
     assert datetime.now(STORE).replace(tzinfo=None) >= opens
 
 
+def test_a_window_edge_is_scheduled_at_the_stores_midnight_on_the_hosts_clock(world, worker) -> None:
+    """special_from_date 2031-01-01 opens at midnight in Los Angeles; the due check (walmart_values,
+    compared with the host's naive clock) is set for that same instant in the host's zone."""
+    records = world.changes.changes([
+        value_change(world, "WS-000014", "price", "70.00"),
+        value_change(world, "WS-000014", "special_price", "49.00"),
+        value_change(world, "WS-000014", "special_from_date", "2031-01-01 00:00:00"),
+        value_change(world, "WS-000014", "special_to_date", "2031-01-31 00:00:00"),
+    ])
+    assert deliver(worker, records) == []
+    assert on_walmart(world, "WS-000014") == 70.0
+    with worker.state.conn.cursor() as cur:
+        cur.execute("SELECT next_check_at FROM walmart_values WHERE kind = 'price' AND sku = 'WS-000014'")
+        (scheduled,) = cur.fetchone()
+    assert scheduled == datetime(2031, 1, 1, tzinfo=STORE).astimezone().replace(tzinfo=None)
+
+
 def test_an_unknown_product_and_an_unlisted_sku_are_dead_lettered_and_the_rest_applied(world, worker) -> None:
     price = world.env.seed.attribute_ids["price"]
     orphan = world.changes.changes([("catalog_product_entity_decimal", "update",
