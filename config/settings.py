@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 from urllib.parse import quote, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -376,6 +377,11 @@ class MappingSettings(Section):
     store_id: int = Field(1, ge=0)
     stock_id: int = Field(1, ge=1)
     msi_enabled: bool = Field(True, description="False for stores on legacy single-source stock.")
+    store_timezone: str | None = Field(
+        None, description="IANA zone special-price windows open and close in. Unset: the store view's "
+                          "general/locale/timezone from core_config_data (store, else website, else default "
+                          "scope, else America/Los_Angeles), as Magento reads it; set it when env.php or "
+                          "config.php sets the timezone, which the database does not show.")
     inventory_safety_buffer: int = Field(0, ge=0)
     payment_method: str = "checkmo"
     shipping_carrier_code: str = "flatrate"
@@ -405,6 +411,17 @@ class MappingSettings(Section):
         default_factory=_default_identifier_attributes,
         description="Walmart product id type -> Commerce attribute code holding it.",
     )
+
+    @field_validator("store_timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}; use an IANA name such as America/Chicago") from None
+        return value
 
     @field_validator("carrier_map")
     @classmethod

@@ -4,12 +4,18 @@ Magento's final price for a simple product is the lower of ``price`` and an acti
 ``special_price``; the special price is active from ``special_from_date`` through the whole day of
 ``special_to_date`` (either may be open). A store-scoped value overrides the default (store 0)
 one. Walmart takes a price with two decimals.
+
+The window is judged on the store's wall clock, not the host's: ``Magento\\Catalog\\Model\\Product
+\\Type\\Price::calculateSpecialPrice`` asks ``Magento\\Framework\\Stdlib\\DateTime\\Timezone
+::isScopeDateInInterval`` for the product's store, which compares the dates (stored without a zone)
+with ``scopeTimeStamp``: the time of day in the store's ``general/locale/timezone``. So ``now``
+below is that wall clock (``store_wall_clock``), and the edges ``next_change`` returns are on it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -29,6 +35,19 @@ class PriceRecord:
             return None
         return datetime.combine(self.special_to.date(), datetime.min.time()) + timedelta(days=1) \
             if self.special_to.time() == datetime.min.time() else self.special_to
+
+
+def store_wall_clock(instant: datetime, zone: tzinfo) -> datetime:
+    """``Timezone::scopeTimeStamp``: what the store's clock shows at ``instant`` (aware), naive,
+    comparable with the naive special_from/special_to dates."""
+    if instant.tzinfo is None:
+        raise ValueError("store_wall_clock needs an aware instant: a naive one is the host's clock")
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
+def wall_clock_instant(wall_clock: datetime, zone: tzinfo) -> datetime:
+    """The aware instant at which the store's clock shows ``wall_clock`` (a window edge)."""
+    return wall_clock.replace(tzinfo=zone)
 
 
 def special_active(record: PriceRecord, now: datetime) -> bool:

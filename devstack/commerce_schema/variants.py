@@ -1,8 +1,9 @@
 """Which Commerce tables the sidecar and its emulators need, for each edition.
 
-Open Source: the tables Magento 2.4's db_schema.xml files define, merged module by module.
-Adobe Commerce: the same plus ``overlays/adobe_commerce.xml`` (catalog staging + RMA), merged
-with the same rules. Sales sequence tables are not in any db_schema.xml: Magento creates them
+Open Source: the tables Magento 2.4's db_schema.xml files define, merged module by module, and
+``overlays/magento_config.xml`` (Magento_Config's core_config_data, a module the reference set
+lacks). Adobe Commerce: the same plus ``overlays/adobe_commerce.xml`` (catalog staging + RMA),
+merged with the same rules. Sales sequence tables are not in any db_schema.xml: Magento creates them
 when a store is created (``Magento\\SalesSequence\\Model\\Builder``), so they are built here.
 """
 
@@ -33,8 +34,8 @@ MODULES = (
 )
 
 OPEN_SOURCE_TABLES = (
-    # stores
-    "store_website", "store_group", "store",
+    # stores and their configuration
+    "store_website", "store_group", "store", "core_config_data",
     # EAV and catalog
     "eav_entity_type", "eav_attribute", "eav_attribute_set", "eav_attribute_option",
     "eav_attribute_option_value", "catalog_eav_attribute",
@@ -72,6 +73,8 @@ SEQUENCE_ENTITIES = {
 DEFAULT_SEQUENCE_STORES = (0, 1)
 
 OVERLAY_DIR = Path(__file__).parent / "overlays"
+# Modules of both editions whose db_schema.xml the reference set does not carry, restated.
+COMMON_OVERLAYS = ("magento_config.xml",)
 
 
 def sequence_table(entity: str, store_id: int) -> Table:
@@ -100,6 +103,7 @@ def build_tables(schema_dir: Path, edition: Edition) -> dict[str, Table]:
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise FileNotFoundError(f"Magento schema files missing: {', '.join(missing)}")
+    files += [OVERLAY_DIR / name for name in COMMON_OVERLAYS]
     if edition == "adobe_commerce":
         files.append(OVERLAY_DIR / "adobe_commerce.xml")
     wanted = table_names(edition)

@@ -90,8 +90,9 @@ def test_final_price_agrees_on_the_seeded_store(seeded, store_id: int) -> None:
     skus = seeded.seed.skus
     with seeded.admin_connection() as conn:
         oracle = final_prices(conn, skus, store_id)
-        records = PriceReader(conn, store_id).read(skus)
-    production = {sku: effective_price(records[sku], datetime.now()) for sku in skus}
+        reader = PriceReader(conn, store_id)
+        records, now = reader.read(skus), reader.wall_clock()
+    production = {sku: effective_price(records[sku], now) for sku in skus}
     assert oracle == {sku: None if p is None else p.quantize(Decimal("0.01"), ROUND_HALF_UP)
                       for sku, p in production.items()}
     specials = [sku for n, sku in enumerate(skus, start=1) if n % 10 == 0]
@@ -160,8 +161,8 @@ def test_an_expired_special_price_no_longer_counts_and_a_store_value_wins(seeded
         assert final_prices(conn, [sku], 1)[sku] == Decimal("50.00")   # the default special ended
         assert final_prices(conn, [sku], 2)[sku] == Decimal("30.00")   # the store's own window is open
         for store_id in (1, 2):
-            record = PriceReader(conn, store_id).read([sku])[sku]
-            assert effective_price(record, datetime.now()) == final_prices(conn, [sku], store_id)[sku]
+            reader = PriceReader(conn, store_id)
+            assert effective_price(reader.read([sku])[sku], reader.wall_clock()) == final_prices(conn, [sku], store_id)[sku]
 
         settings = seeded.settings()
         quantity = oracle_quantities(conn, [sku], 2, True, 0)[sku]
@@ -185,19 +186,45 @@ def test_a_special_price_runs_through_its_last_day_in_the_store_timezone(seeded)
         assert final_prices(conn, [sku], 2, at=at + timedelta(hours=6))[sku] == Decimal("50.00")  # 01:00 on the 2nd
 
 
-@pytest.mark.xfail(strict=True, reason="reported: the price reader compares special dates with the host's clock "
-                                       "(datetime.now()), not the store's timezone; on a UTC host it ends a "
-                                       "special 8 hours early for a Los Angeles store")
 def test_production_ends_the_special_price_in_the_store_timezone(seeded) -> None:
+    """``Magento\\Catalog\\Model\\Product\\Type\\Price::calculateSpecialPrice`` asks
+    ``Magento\\Framework\\Stdlib\\DateTime\\Timezone::isScopeDateInInterval`` for the product's store:
+    the dates are compared with the store's wall clock (``scopeTimeStamp``, general/locale/timezone),
+    not the host's. At 03:00 UTC on the 2nd it is still the 1st in Los Angeles: the special holds.
+    The reader told the store is on UTC (what the host clock used to stand for) ends it."""
     sku = "WS-000017"
     at = datetime(2031, 1, 2, 3, 0, tzinfo=UTC)
     with seeded.admin_connection() as conn, conn.cursor() as cur:
         set_value(cur, seeded, "decimal", "price", sku, 50)
         set_value(cur, seeded, "decimal", "special_price", sku, 30)
         set_value(cur, seeded, "datetime", "special_to_date", sku, datetime(2031, 1, 1))
-        record = PriceReader(conn, 2).read([sku])[sku]
-        on_a_utc_host = at.replace(tzinfo=None)
-        assert effective_price(record, on_a_utc_host) == final_prices(conn, [sku], 2, at=at)[sku]
+        reader = PriceReader(conn, 2)
+        record = reader.read([sku])[sku]
+        for instant, expected in ((at, Decimal(30)), (at + timedelta(hours=6), Decimal(50))):
+            assert effective_price(record, reader.wall_clock(instant)) == final_prices(conn, [sku], 2, at=instant)[sku] \
+                == expected
+        as_if_utc = PriceReader(conn, 2, timezone="UTC")
+        assert effective_price(record, as_if_utc.wall_clock(at)) == Decimal(50)  # the host-clock bug, on a UTC host
+
+
+def test_a_default_scope_timezone_moves_the_window_for_oracle_and_production_alike(seeded) -> None:
+    """A store whose general/locale/timezone (core_config_data, default scope) is Tokyo: at 16:00 UTC
+    on the 1st it is already the 2nd there, the special that ran through the 1st has ended."""
+    sku = "WS-000017"
+    at = datetime(2031, 1, 1, 16, 0, tzinfo=UTC)
+    with seeded.admin_connection() as conn, conn.cursor() as cur:
+        set_value(cur, seeded, "decimal", "price", sku, 50)
+        set_value(cur, seeded, "decimal", "special_price", sku, 30)
+        set_value(cur, seeded, "datetime", "special_to_date", sku, datetime(2031, 1, 1))
+        reader = PriceReader(conn, 2)
+        record = reader.read([sku])[sku]
+        assert effective_price(record, reader.wall_clock(at)) == final_prices(conn, [sku], 2, at=at)[sku] == 30
+        cur.execute("INSERT INTO core_config_data (scope, scope_id, path, value) "
+                    "VALUES ('default', 0, 'general/locale/timezone', 'Asia/Tokyo')")
+        try:
+            assert effective_price(record, reader.wall_clock(at)) == final_prices(conn, [sku], 2, at=at)[sku] == 50
+        finally:
+            cur.execute("DELETE FROM core_config_data WHERE path = 'general/locale/timezone'")
 
 
 def _disable_a_stocked_product(cur, env: CommerceEnvironment, sku: str) -> None:
@@ -222,15 +249,17 @@ def test_a_disabled_product_has_no_salable_quantity_on_the_default_stock(seeded,
         # stocks other than the default index source items whatever the product's status
 
 
-@pytest.mark.xfail(strict=True, reason="reported: on the default stock (and legacy stock) Magento sells only "
-                                       "enabled products (the legacy stock index skips disabled ones); "
-                                       "read_positions counts a disabled product's stock")
 @pytest.mark.parametrize("msi", [True, False])
 def test_production_sells_no_disabled_product_on_the_default_stock(seeded, msi: bool) -> None:
+    """Magento\\CatalogInventory\\Model\\ResourceModel\\Indexer\\Stock\\DefaultStock::_getStockStatusSelect
+    inner-joins the status attribute at value 1, so a disabled product has no stock status row, and
+    GetProductSalableQty gives 0 on the default stock (and Magento without MSI sells it nowhere)."""
     sku = "WS-000019"
     with seeded.admin_connection() as conn, conn.cursor() as cur:
         _disable_a_stocked_product(cur, seeded, sku)
-        assert production_quantities(conn, [sku], 1, msi, 0) == oracle_quantities(conn, [sku], 1, msi, 0)
+        assert production_quantities(conn, [sku], 1, msi, 0) == oracle_quantities(conn, [sku], 1, msi, 0) == {sku: 0}
+        set_value(cur, seeded, "int", "status", sku, 1)  # enabled again: the same stock sells
+        assert production_quantities(conn, [sku], 1, msi, 0) == {sku: 25}
 
 
 def _drop_the_legacy_stock_item(cur, sku: str) -> None:
@@ -247,13 +276,15 @@ def test_without_a_legacy_stock_item_nothing_is_salable(seeded) -> None:
         assert salable_quantities(conn, [sku], 2)[sku].quantity == Decimal(0)
 
 
-@pytest.mark.xfail(strict=True, reason="reported: read_positions counts the source items of a product that has "
-                                       "no legacy stock item, which MSI's index does not sell")
 def test_production_sells_nothing_without_a_legacy_stock_item(seeded) -> None:
+    """Magento\\InventoryIndexer\\Indexer\\SelectBuilder LEFT JOINs cataloginventory_stock_item and every
+    IsStockItemSalableCondition reads its columns: without one the row is not salable, so
+    Magento\\InventorySales\\Model\\GetProductSalableQty gives 0 although wh_east holds 12."""
     sku = "WS-000023"
     with seeded.admin_connection() as conn, conn.cursor() as cur:
         _drop_the_legacy_stock_item(cur, sku)
-        assert production_quantities(conn, [sku], 2, True, 0) == oracle_quantities(conn, [sku], 2, True, 0)
+        assert salable_quantities(conn, [sku], 2)[sku].available >= 12  # in stock at a linked, enabled source
+        assert production_quantities(conn, [sku], 2, True, 0) == oracle_quantities(conn, [sku], 2, True, 0) == {sku: 0}
 
 
 # refunds: the oracle's arithmetic and the refund planner agree -------------------------------------

@@ -37,8 +37,9 @@ def world(stack, tmp_path_factory):
     env = prepare_environment(stack.endpoints, tmp_path_factory.mktemp("lst"), "open_source", products=PRODUCTS,
                               name=f"lst_{uuid.uuid4().hex[:6]}", push_skus="matched")
     with env.admin_connection() as conn:
-        prices = {sku: float(effective_price(record, __import__("datetime").datetime.now()))
-                  for sku, record in PriceReader(conn, 2).read(env.seed.skus).items()}
+        reader = PriceReader(conn, 2)
+        now = reader.wall_clock()  # the store's clock, as the matcher judges special windows
+        prices = {sku: float(effective_price(record, now)) for sku, record in reader.read(env.seed.skus).items()}
     entries = catalogue_entries(PRODUCTS, prices=prices)
     for entry in entries:
         if entry["itemId"].endswith("005"):  # WS-000005: Walmart's item is priced far from ours

@@ -278,6 +278,17 @@ CREATE TABLE `cataloginventory_stock_status` (
   KEY `CATALOGINVENTORY_STOCK_STATUS_WEBSITE_ID` (`website_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Cataloginventory Stock Status';
 
+CREATE TABLE `core_config_data` (
+  `config_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Config ID',
+  `scope` varchar(8) NOT NULL DEFAULT 'default' COMMENT 'Config Scope',
+  `scope_id` int(11) NOT NULL DEFAULT 0 COMMENT 'Config Scope ID',
+  `path` varchar(255) NOT NULL DEFAULT 'general' COMMENT 'Config Path',
+  `value` text NULL COMMENT 'Config Value',
+  `updated_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP COMMENT 'Updated At',
+  PRIMARY KEY (`config_id`),
+  UNIQUE KEY `CORE_CONFIG_DATA_SCOPE_SCOPE_ID_PATH` (`scope`, `scope_id`, `path`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Config Data';
+
 CREATE TABLE `eav_attribute_option` (
   `option_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Option ID',
   `attribute_id` smallint(5) unsigned NOT NULL DEFAULT 0 COMMENT 'Attribute ID',

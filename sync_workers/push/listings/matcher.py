@@ -98,7 +98,7 @@ class ListingMatcher:
         self.log = get_logger("listings")
         attributes = settings.mapping.identifier_attributes
         self.eav = EavReader(commerce, settings.mapping.store_id, [*attributes.values(), WEIGHT_ATTRIBUTE])
-        self.prices = PriceReader(commerce, settings.mapping.store_id)
+        self.prices = PriceReader(commerce, settings.mapping.store_id, settings.mapping.store_timezone)
         self._lock = NamedLock(state_conn, "listings.match")
         self._catalogue: dict[str, Any] | None = None
         self._catalogue_at = float("-inf")
@@ -268,7 +268,7 @@ class ListingMatcher:
         skus = [listing.sku for listing, _ in candidates]
         prices = self.prices.read(skus)
         weights = self.eav.values(skus)
-        now = datetime.now()
+        now = self.prices.wall_clock()  # the store's clock, as the price worker judges special windows
         items: list[MatchItem] = []
         refused: dict[str, ListingChange] = {}
         for listing, _item_id in candidates:

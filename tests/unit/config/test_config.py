@@ -128,10 +128,12 @@ def test_semantic_rules(config_file: Path) -> None:
     problems = _problems(config_file=config_file, environ={}, overrides=[
         "kafka.security_protocol=SASL_SSL",
         "mapping.carrier_map.acme=AcmeExpress",
+        "mapping.store_timezone=America/Springfield",
     ])
     text = "\n".join(problems)
     assert "security_protocol SASL_SSL needs sasl_mechanism, sasl_username, sasl_password" in text
     assert "unknown Walmart carrier(s) ['AcmeExpress']" in text
+    assert "unknown timezone 'America/Springfield'" in text
 
 
 def test_heartbeat_must_be_below_session_timeout(config_file: Path) -> None:

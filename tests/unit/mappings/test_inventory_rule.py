@@ -18,6 +18,8 @@ def test_salable_quantity_rule() -> None:
     assert walmart_quantity(StockPosition("A", Decimal("7.5"), True)) == 7  # whole units only
     assert walmart_quantity(base, safety_buffer=3) == 9
     assert walmart_quantity(StockPosition("A", Decimal("12"), True, manage_stock=False)) == 0
+    # no stock index row (disabled on the default stock, no legacy stock item): 0 whatever the sources hold
+    assert walmart_quantity(StockPosition("A", Decimal("12"), True, sellable=False)) == 0
 
 
 def test_inventory_feed_payload() -> None:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from mappings.price import PriceRecord, effective_price, next_change, price_feed, wire_price
+import pytest
+
+from mappings.price import (
+    PriceRecord,
+    effective_price,
+    next_change,
+    price_feed,
+    store_wall_clock,
+    wall_clock_instant,
+    wire_price,
+)
 
 NOW = datetime(2026, 11, 22, 12, 0, 0)
 
@@ -39,3 +50,17 @@ def test_next_change_is_the_next_window_edge() -> None:
 def test_wire_format() -> None:
     assert wire_price(Decimal("19.995")) == "20.00" and wire_price(Decimal("7")) == "7.00"
     assert price_feed({"A": "9.99"})["Price"][0]["pricing"][0]["currentPrice"] == {"currency": "USD", "amount": 9.99}
+
+
+def test_the_window_is_judged_on_the_store_clock() -> None:
+    """Timezone::scopeTimeStamp: the store's wall clock, naive; a naive instant (the host's clock) is refused."""
+    store = ZoneInfo("America/Los_Angeles")
+    instant = datetime(2031, 1, 2, 3, 0, tzinfo=UTC)          # 19:00 on the 1st in Los Angeles
+    assert store_wall_clock(instant, store) == datetime(2031, 1, 1, 19, 0)
+    through_the_first = record(special_price=Decimal("15"), special_to=datetime(2031, 1, 1))
+    assert effective_price(through_the_first, store_wall_clock(instant, store)) == Decimal("15")
+    assert effective_price(through_the_first, store_wall_clock(instant, ZoneInfo("UTC"))) == Decimal("20")
+    edge = next_change(through_the_first, store_wall_clock(instant, store))
+    assert edge is not None and wall_clock_instant(edge, store) == datetime(2031, 1, 2, 8, 0, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        store_wall_clock(datetime(2031, 1, 2, 3, 0), store)

@@ -208,3 +208,29 @@ def test_a_fresh_install_compares_every_pushed_sku_once_then_clears_the_flag(wor
     worker._next_initial_load_check = 0.0
     worker.tick()  # taken once: nothing more to compare
     assert dict(world.seller.calls).get("inventory_put") == calls.get("inventory_put")
+
+
+def test_products_magento_does_not_sell_go_to_zero_whatever_their_sources_hold(world, worker) -> None:
+    """``Magento\\InventorySales\\Model\\GetProductSalableQty`` is 0 without a salable stock index row:
+    on the default stock 1, a disabled product (``CatalogInventory\\...\\Indexer\\Stock\\DefaultStock``
+    inner-joins status = 1); on stock 2, a product with source items but no legacy stock item
+    (``InventoryIndexer\\Indexer\\SelectBuilder`` LEFT JOINs it, every salable condition reads it)."""
+    default_stock = world.handler("inventory", world.with_settings(mapping={"stock_id": 1}))
+    status = world.env.seed.attribute_ids["status"]
+    disabled = world.changes.row("catalog_product_entity", sku="WS-000014")["entity_id"]
+    assert deliver(default_stock, stock_event(world, "WS-000014", default=(9, 1))) == []
+    assert on_walmart(world, "WS-000014") == 9  # enabled, the default source's 9 units sell
+    with world.env.admin_connection(autocommit=True) as conn, conn.cursor() as cur:
+        # what the product save (Catalog\Model\ResourceModel\Product, an EAV int value) writes
+        cur.execute("INSERT INTO catalog_product_entity_int (attribute_id, store_id, entity_id, value) "
+                    "VALUES (%s, 0, %s, 2) ON DUPLICATE KEY UPDATE value = VALUES(value)", (status, disabled))
+    assert deliver(default_stock, stock_event(world, "WS-000014", default=(8, 1))) == []
+    assert on_walmart(world, "WS-000014") == 0
+
+    orphan = world.changes.row("catalog_product_entity", sku="WS-000013")["entity_id"]
+    assert deliver(worker, stock_event(world, "WS-000013", wh_east=(12, 1), wh_west=(0, 0))) == []
+    assert on_walmart(world, "WS-000013") == 12
+    with world.env.admin_connection(autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM cataloginventory_stock_item WHERE product_id = %s", (orphan,))
+    assert deliver(worker, stock_event(world, "WS-000013", wh_east=(11, 1))) == []
+    assert on_walmart(world, "WS-000013") == 0

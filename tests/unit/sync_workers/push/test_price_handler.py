@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.support.cdc_helpers import wait_for
 from tests.support.handlers import handler_world, walmart_down
 from tests.support.records import deliver
 
+STORE = ZoneInfo("America/Los_Angeles")  # the store's timezone: no general/locale/timezone in the seed
 LISTED = [f"WS-{n:06d}" for n in range(1, 20)]  # WS-000020 is in Commerce, not on Walmart
 UPSERT = ("INSERT INTO catalog_product_entity_{table} (attribute_id, store_id, entity_id, value) "
           "VALUES (%s, %s, %s, %s) ON DUPLICATE KEY UPDATE value = VALUES(value)")
@@ -96,7 +98,10 @@ def test_the_same_records_twice_push_nothing_the_second_time(world, worker) -> N
 
 
 def test_tick_follows_a_special_price_window_that_opens_later(world, worker) -> None:
-    opens = datetime.now().replace(microsecond=0) + timedelta(seconds=2)
+    """The window opens on the store's clock (Los Angeles: the seed sets no general/locale/timezone,
+    Magento_Directory's default), whatever the host's zone; the worker's due check, kept on the
+    host's clock, must fire at that moment and not hours away."""
+    opens = datetime.now(STORE).replace(microsecond=0, tzinfo=None) + timedelta(seconds=2)
     records = world.changes.changes([
         value_change(world, "WS-000009", "price", "70.00"),
         value_change(world, "WS-000009", "special_price", "49.00"),
@@ -107,7 +112,24 @@ def test_tick_follows_a_special_price_window_that_opens_later(world, worker) -> 
     assert on_walmart(world, "WS-000009") == 70.0  # not open yet
     # no event comes when the window opens: the worker scheduled the check itself
     wait_for(lambda: worker.tick() or on_walmart(world, "WS-000009") == 49.0, 10, "the special price on Walmart")
-    assert datetime.now() >= opens
+    assert datetime.now(STORE).replace(tzinfo=None) >= opens
+
+
+def test_a_window_edge_is_scheduled_at_the_stores_midnight_on_the_hosts_clock(world, worker) -> None:
+    """special_from_date 2031-01-01 opens at midnight in Los Angeles; the due check (walmart_values,
+    compared with the host's naive clock) is set for that same instant in the host's zone."""
+    records = world.changes.changes([
+        value_change(world, "WS-000014", "price", "70.00"),
+        value_change(world, "WS-000014", "special_price", "49.00"),
+        value_change(world, "WS-000014", "special_from_date", "2031-01-01 00:00:00"),
+        value_change(world, "WS-000014", "special_to_date", "2031-01-31 00:00:00"),
+    ])
+    assert deliver(worker, records) == []
+    assert on_walmart(world, "WS-000014") == 70.0
+    with worker.state.conn.cursor() as cur:
+        cur.execute("SELECT next_check_at FROM walmart_values WHERE kind = 'price' AND sku = 'WS-000014'")
+        (scheduled,) = cur.fetchone()
+    assert scheduled == datetime(2031, 1, 1, tzinfo=STORE).astimezone().replace(tzinfo=None)
 
 
 def test_an_unknown_product_and_an_unlisted_sku_are_dead_lettered_and_the_rest_applied(world, worker) -> None:
