@@ -45,6 +45,7 @@ class StockWhy(BaseModel):
     reservations: str
     min_qty: str
     manage_stock: bool
+    sellable: bool  # Magento's stock index has a salable row (enabled, a stock item, a type with sources)
     safety_buffer: int
     walmart_quantity: int  # what the inventory worker pushes
 
@@ -216,13 +217,15 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
             found.stock = StockWhy(stock_id=mapping.stock_id, source_quantity=str(position.source_quantity),
                                    in_stock=position.in_stock, reservations=str(position.reservations),
                                    min_qty=str(position.min_qty), manage_stock=position.manage_stock,
+                                   sellable=position.sellable,
                                    safety_buffer=mapping.inventory_safety_buffer,
                                    walmart_quantity=int(target) if target is not None else
                                    walmart_quantity(position, mapping.inventory_safety_buffer))
-        record = PriceReader(commerce, mapping.store_id).read([sku]).get(sku)
         prices = PriceWorker(settings, walmart or _no_walmart(), commerce, ValueState(state, "price"))
+        reader: PriceReader = prices.reader
+        record = reader.read([sku]).get(sku)
         if record is not None:
-            now = datetime.now()
+            now = reader.wall_clock()  # the store's clock, as the price worker judges the window
             final = prices.read_targets({sku}).get(sku)
             found.price = PriceWhy(store_id=mapping.store_id, price=_text(record.price),
                                    special_price=_text(record.special_price),
@@ -255,7 +258,9 @@ def render(found: SkuLookup) -> str:
         lines.append(f"  quantity       Commerce {s.walmart_quantity}  = source items {s.source_quantity} "
                      f"(in stock: {'yes' if s.in_stock else 'no'}) + reservations {s.reservations} - "
                      f"out-of-stock threshold {s.min_qty} - safety buffer {s.safety_buffer}, stock {s.stock_id}"
-                     + ("" if s.manage_stock else "; stock not managed: 0"))
+                     + ("" if s.manage_stock else "; stock not managed: 0")
+                     + ("" if s.sellable else "; not sellable in Magento (disabled, no stock item, or a type "
+                        "without source items): 0"))
     if found.price:
         p = found.price
         special = (f"special {p.special_price} from {p.special_from or '-'} to {p.special_to or '-'} "
