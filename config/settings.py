@@ -422,17 +422,29 @@ class CdcSettings(Section):
     """The binlog listener."""
 
     name: str = Field("default", pattern=r"^[a-z0-9_-]{1,32}$",
-                      description="Checkpoint and leader-lock name; one per Commerce database.")
+                      description="Checkpoint and leader-lease name; one per Commerce database.")
     heartbeat_s: float = Field(1.0, gt=0, le=60, description="Server heartbeat period while idle.")
     watchdog_s: float = Field(10.0, gt=0, description="Reconnect a stream silent for this long.")
     checkpoint_interval_ms: int = Field(500, ge=10, description="How often the safe position is saved.")
     standby_poll_s: float = Field(1.0, gt=0, le=30,
-                                  description="How long a standby waits on the leader lock per try.")
+                                  description="How often a standby tries to take the leader lease.")
+    lease_s: float = Field(
+        10.0, ge=1, le=300,
+        description="How long the leader lease lasts past its last renewal: a standby takes over at most "
+                    "lease_s + standby_poll_s after the active listener's host dies (docs/cdc-listener.md).")
+    lease_renew_s: float = Field(
+        2.0, gt=0, le=100,
+        description="How often the active listener renews its lease; it stops publishing lease_renew_s before "
+                    "its lease can expire when it could not renew (at most a third of lease_s).")
 
     @model_validator(mode="after")
     def _watchdog_above_heartbeat(self) -> CdcSettings:
         if self.watchdog_s <= 2 * self.heartbeat_s:
             raise ValueError("watchdog_s must be more than twice heartbeat_s")
+        if self.lease_renew_s * 3 > self.lease_s:
+            raise ValueError(f"lease_renew_s ({self.lease_renew_s}) must be at most a third of lease_s "
+                             f"({self.lease_s}): the holder needs a few renewals to ride out one failed "
+                             "statement, and stops publishing lease_renew_s before the lease expires")
         return self
 
 

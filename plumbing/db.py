@@ -39,9 +39,9 @@ def connect_commerce(settings: Settings | CommerceDatabaseSettings, with_databas
     return connect(commerce_dsn(db, with_database), connect_timeout_s=db.connect_timeout_s, **extra)
 
 
-def connect_state_store(settings: Settings, connect_timeout_s: float = 10.0) -> DbConnection:
+def connect_state_store(settings: Settings, connect_timeout_s: float = 10.0, **extra: Any) -> DbConnection:
     """The sidecar's own schema (checkpoints, order map, listings, component status)."""
-    return connect(settings.state_store.parsed, connect_timeout_s=connect_timeout_s)
+    return connect(settings.state_store.parsed, connect_timeout_s=connect_timeout_s, **extra)
 
 
 def scalar(cursor: Any, sql: str, args: tuple[Any, ...] | None = None) -> Any:

@@ -143,6 +143,13 @@ def test_heartbeat_must_be_below_session_timeout(config_file: Path) -> None:
                             "a third of session_timeout_ms") for p in problems)
 
 
+def test_lease_renewal_must_leave_room_before_the_lease_expires(config_file: Path) -> None:
+    problems = _problems(config_file=config_file, environ={}, overrides=["cdc.lease_s=6", "cdc.lease_renew_s=2.5"])
+    assert any(p.startswith("cdc: lease_renew_s (2.5) must be at most a third of lease_s (6.0)") for p in problems)
+    settings = load_settings(config_file=config_file, environ={}, overrides=["cdc.lease_s=6", "cdc.lease_renew_s=2"])
+    assert (settings.cdc.lease_s, settings.cdc.lease_renew_s) == (6.0, 2.0)
+
+
 def test_errors_never_echo_secrets(config_file: Path) -> None:
     bad_dsn = f"postgres://sync:{SECRETS['dsn']}@h/db"
     problems = _problems(config_file=config_file, environ={
