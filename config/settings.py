@@ -43,8 +43,56 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
-class CommerceDatabaseSettings(Section):
-    """The Commerce MySQL/MariaDB server the listener replicates from."""
+MySqlSslMode = Literal["disabled", "preferred", "required", "verify_ca", "verify_identity"]
+
+
+def _readable_file(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        with open(value, "rb"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot read {value}: {exc.strerror or exc}") from None
+    return value
+
+
+class MySqlTlsSettings(Section):
+    """TLS of a MySQL/MariaDB connection, named as MySQL's own ``--ssl-mode`` and ``--ssl-*`` options.
+
+    ``preferred`` (the default, as for the mysql client) encrypts when the server offers TLS but
+    checks no certificate, so it protects from eavesdroppers only: the binlog carries every row
+    of the store, so production uses ``verify_identity`` (or ``verify_ca`` when the server's
+    certificate does not name the host connected to) with ``ssl_ca``."""
+
+    ssl_mode: MySqlSslMode = Field(
+        "preferred", description="disabled | preferred (TLS if offered, unverified) | required (TLS, unverified) | "
+                                 "verify_ca (TLS, certificate signed by ssl_ca) | verify_identity (and naming the host).")
+    ssl_ca: str | None = Field(None, description="PEM file of the CA that signed the server's certificate "
+                                                 "(verify_identity without it trusts the system's CAs).")
+    ssl_cert: str | None = Field(None, description="PEM client certificate, for accounts created REQUIRE X509/SUBJECT.")
+    ssl_key: str | None = Field(None, description="PEM private key of ssl_cert.")
+    ssl_key_password: SecretStr | None = Field(None, description="Passphrase of an encrypted ssl_key.")
+
+    _check_files = field_validator("ssl_ca", "ssl_cert", "ssl_key")(_readable_file)
+
+    @model_validator(mode="after")
+    def _consistent_tls(self) -> MySqlTlsSettings:
+        if (self.ssl_cert is None) != (self.ssl_key is None):
+            raise ValueError("ssl_cert and ssl_key go together: set both or neither")
+        if self.ssl_key_password is not None and self.ssl_key is None:
+            raise ValueError("ssl_key_password is set but ssl_key is not")
+        if self.ssl_mode == "verify_ca" and self.ssl_ca is None:
+            raise ValueError("ssl_mode verify_ca needs ssl_ca (the CA file that signed the server's certificate)")
+        given = [name for name in ("ssl_ca", "ssl_cert", "ssl_key") if getattr(self, name) is not None]
+        if self.ssl_mode == "disabled" and given:
+            raise ValueError(f"ssl_mode is disabled but {', '.join(given)} is set: set ssl_mode = "
+                             "\"verify_identity\" (or verify_ca) to use it, or remove it")
+        return self
+
+
+class CommerceDatabaseSettings(MySqlTlsSettings):
+    """The Commerce MySQL/MariaDB server the listener replicates from (binlog and catalog reads)."""
 
     host: str = "127.0.0.1"
     port: int = Field(3306, ge=1, le=65535)
@@ -110,7 +158,7 @@ def parse_mysql_dsn(raw: str) -> MySqlDsn:
     )
 
 
-class StateStoreSettings(Section):
+class StateStoreSettings(MySqlTlsSettings):
     """The sidecar's own schema: checkpoints, order mapping, listing state, outbox."""
 
     dsn: SecretStr = Field(

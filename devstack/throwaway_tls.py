@@ -23,7 +23,8 @@ def write_private(path: Path, text: str) -> None:
 
 def write_ca_and_server_pem(directory: Path) -> None:
     """A CA (``ca.pem``) and a server certificate it signed for 127.0.0.1 and localhost, with
-    the server's key, in one PEM keystore as Kafka reads them (``broker.pem``, 0600).
+    the server's key, in one PEM keystore as Kafka reads them (``broker.pem``, 0600), and apart
+    as mariadbd's ``--ssl-cert`` / ``--ssl-key`` read them (``server-cert.pem``, ``server-key.pem``).
 
     The key is not encrypted: Kafka reads only PBES1-encrypted PEM keys, which the cryptography
     package does not write, and a password in a 0600 file beside the key would protect nothing."""
@@ -73,3 +74,5 @@ def write_ca_and_server_pem(directory: Path) -> None:
     (directory / "ca.pem").write_bytes(ca.public_bytes(pem))
     chain = cert.public_bytes(pem) + ca.public_bytes(pem)
     write_private(directory / "broker.pem", (key_pem + chain).decode())
+    (directory / "server-cert.pem").write_bytes(chain)
+    write_private(directory / "server-key.pem", key_pem.decode())

@@ -253,3 +253,32 @@ def test_a_dsn_password_with_a_reserved_character_is_refused_with_its_escape(pas
     escaped = parse_mysql_dsn(f"mysql://sync:{password.replace(password[1], encoded)}@state.internal:3306/walmart_sync")
     assert (escaped.password.get_secret_value(), escaped.host, escaped.database) == (password, "state.internal",
                                                                                     "walmart_sync")
+
+
+def test_mysql_tls_files_must_be_readable_and_consistent(config_file: Path, tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked here: the handshake reads it")
+    missing = tmp_path / "missing.pem"
+    problems = "\n".join(_problems(config_file=config_file, environ={}, overrides=[
+        f"commerce_db.ssl_ca={missing}", "commerce_db.ssl_mode=verify_ca",
+        f"state_store.ssl_cert={ca}", "state_store.ssl_mode=verify_identity"]))
+    assert f"commerce_db.ssl_ca: cannot read {missing}: No such file or directory" in problems
+    assert "state_store: ssl_cert and ssl_key go together" in problems
+    problems = "\n".join(_problems(config_file=config_file, environ={}, overrides=[
+        "commerce_db.ssl_mode=verify_ca", f"state_store.ssl_ca={ca}", "state_store.ssl_mode=disabled"]))
+    assert "commerce_db: ssl_mode verify_ca needs ssl_ca" in problems
+    assert "state_store: ssl_mode is disabled but ssl_ca is set" in problems
+    settings = load_settings(config_file=config_file, environ={}, overrides=[
+        f"commerce_db.ssl_ca={ca}", "commerce_db.ssl_mode=verify_identity"])
+    assert (settings.commerce_db.ssl_mode, settings.commerce_db.ssl_ca) == ("verify_identity", str(ca))
+    assert settings.state_store.ssl_mode == "preferred"
+
+
+def test_cli_config_check_refuses_a_missing_tls_file(config_file: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "ca.pem"
+    result = _cli("--config", str(config_file), "--set", f"state_store.ssl_ca={missing}", "--set",
+                  "state_store.ssl_mode=verify_identity", "config", "check")
+    assert result.returncode == 2
+    assert f"state_store.ssl_ca: cannot read {missing}" in result.stderr
+    for secret in SECRETS.values():
+        assert secret not in result.stdout + result.stderr
