@@ -27,12 +27,13 @@ from plumbing.db import connect_commerce, connect_state_store
 from tests.support.cdc_helpers import ListenerThread, TopicReader, listen_process
 
 SIDECAR = "walmart_sync"
+KEY_PASSPHRASE = "kp-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
 def tls_dir(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("mysql-tls")
-    write_ca_and_server_pem(directory)
+    write_ca_and_server_pem(directory, client_key_password=KEY_PASSPHRASE)
     return directory
 
 
@@ -139,3 +140,22 @@ def test_without_the_ca_the_connections_are_refused_with_what_to_set(env) -> Non
     assert proc.returncode != 0
     assert "set commerce_db.ssl_ca to the CA file that signed it" in err
     assert password not in err
+
+
+def test_a_client_certificate_with_an_encrypted_key_for_a_require_x509_account(env, tls_server, tls_dir) -> None:
+    tls = {"ssl_mode": "verify_identity", "ssl_ca": str(tls_dir / "ca.pem"),
+           "ssl_cert": str(tls_dir / "client-cert.pem"), "ssl_key": str(tls_dir / "client-key.pem"),
+           "ssl_key_password": KEY_PASSPHRASE}
+    with tls_server.endpoint.connect() as admin, admin.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' REQUIRE X509", (SIDECAR,))
+        try:
+            with pytest.raises(pymysql.err.OperationalError) as caught:  # a CA alone is not enough now
+                connect_state_store(_verified(env, tls_dir))
+            assert caught.value.args[0] == 1045
+            settings = env.settings(commerce_db=tls, state_store=tls)
+            assert KEY_PASSPHRASE in settings.secret_values()  # so the log redactor masks it
+            for conn in (connect_commerce(settings), connect_state_store(settings)):
+                with conn:
+                    assert _cipher(conn) != ""
+        finally:
+            cur.execute("ALTER USER %s@'%%' REQUIRE SSL", (SIDECAR,))

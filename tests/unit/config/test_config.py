@@ -282,3 +282,16 @@ def test_cli_config_check_refuses_a_missing_tls_file(config_file: Path, tmp_path
     assert f"state_store.ssl_ca: cannot read {missing}" in result.stderr
     for secret in SECRETS.values():
         assert secret not in result.stdout + result.stderr
+
+
+def test_cli_config_check_masks_the_client_key_passphrase(config_file: Path, tmp_path: Path) -> None:
+    for name in ("cert.pem", "key.pem"):
+        (tmp_path / name).write_text("read by the TLS handshake, not here")
+    passphrase = "kp-never-printed-1234"
+    result = _cli("--config", str(config_file), "--set", "commerce_db.ssl_mode=required",
+                  "--set", f"commerce_db.ssl_cert={tmp_path / 'cert.pem'}",
+                  "--set", f"commerce_db.ssl_key={tmp_path / 'key.pem'}",
+                  "--set", f"commerce_db.ssl_key_password={passphrase}", "config", "check", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["commerce_db"]["ssl_key_password"] == "**********"
+    assert passphrase not in result.stdout + result.stderr
