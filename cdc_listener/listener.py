@@ -1,11 +1,13 @@
 """``walmart-sync listen``: Commerce binlog -> typed change events on Kafka.
 
-Order of a run: preflight (refuse a misconfigured server), wait for the leader lock (standby),
+Order of a run: preflight (refuse a misconfigured server), wait for the leader lease (standby),
 load the catalog lookups, resolve the start position, then stream. Every row of a watched table
 becomes zero or more events, sent with the transaction's slot; transaction ends (Xid, COMMIT,
 DDL) close the slot with the position after them. The safe position (all before it acked) is
 checkpointed every ``checkpoint_interval_ms`` and at shutdown, and only while this process still
-holds the lock. At-least-once: a crash replays at most what was not yet checkpointed, with the
+holds the lease. A listener whose lease ran out (frozen, cut off from the state store, taken over)
+stops publishing before another can take the lease, and goes back to standby.
+At-least-once: a crash replays at most what was not yet checkpointed, with the
 same event ids.
 """
 
@@ -50,6 +52,7 @@ from config import Settings
 from domain.events import FAMILIES, Operation, encode_change_event, event_id
 from plumbing.db import DbConnection, connect_commerce, connect_state_store
 from plumbing.kafka import ensure_topics, topic_name
+from plumbing.locks import LeaseLost
 from plumbing.logs import get_logger
 from plumbing.retry import backoff_delay
 
@@ -102,27 +105,48 @@ class Listener:
             raise ListenerError("the Commerce database is not ready for change capture:\n  - "
                                 + "\n  - ".join(failed))
 
+    def _lease_connection(self) -> Any:
+        """The lease's own connection (its renewals run on a thread), with read and write timeouts
+        of one renewal period, so a renewal on a dead socket fails in time to be tried again."""
+        renew_s = max(1, round(self.settings.cdc.lease_renew_s))
+        return connect_state_store(self.settings, read_timeout=renew_s, write_timeout=renew_s)
+
     def run(self) -> None:
         self.preflight()
+        cdc = self.settings.cdc
         state = self._state_connection()
-        lock = LeaderLock(state, self.settings.cdc.name)
+        lock = LeaderLock(self._lease_connection(), cdc.name, cdc.lease_s, cdc.lease_renew_s)
         try:
-            self.state = "standby"
             while not self._stop.is_set():
-                if lock.try_acquire(self.settings.cdc.standby_poll_s):
-                    break
-                self.log.debug("standby: another listener is active",
-                               holder=lock.holder_connection_id())
-            if self._stop.is_set():
-                return
-            self.log.info("active: holding the leader lock")
-            self.metrics.active.set(1)
-            self.state = "active"
-            self._run_active_through_kafka_outages(state, lock)
+                self.state = "standby"
+                while not self._stop.is_set():
+                    if lock.try_acquire():
+                        break
+                    self.log.debug("standby: another listener is active", holder=lock.holder_now())
+                    self._stop.wait(cdc.standby_poll_s)
+                if self._stop.is_set():
+                    return
+                self.log.info("active: holding the leader lease", holder=lock.holder,
+                              epoch=lock.lease.epoch, lease_s=cdc.lease_s)
+                self.metrics.active.set(1)
+                self.state = "active"
+                try:
+                    self._run_active_through_kafka_outages(state, lock)
+                    return
+                except LeaseLost as exc:
+                    # Another listener may be active now: publish nothing more, stand by again.
+                    self.metrics.active.set(0)
+                    self.streaming.clear()
+                    self.start = StartSpec("checkpoint")
+                    self._last_saved = None
+                    self.log.error("lost the leader lease; stopped publishing, standing by",
+                                   error=str(exc), holder_now=lock.holder_now())
+                    lock.release()
         finally:
             self.metrics.active.set(0)
             self.state = "stopped"
             lock.release()
+            lock.conn.close()
             state.close()
 
     def _run_active_through_kafka_outages(self, state: DbConnection, lock: LeaderLock) -> None:
@@ -156,7 +180,7 @@ class Listener:
                 self._stop.wait(pause)
 
     def _resolve_start(self, conn: DbConnection, checkpoints: CheckpointStore, server_id: int,
-                       source: BinlogSource) -> None:
+                       source: BinlogSource, lock: LeaderLock) -> None:
         spec = self.start
         if spec.kind == "gtid":
             assert spec.gtid is not None
@@ -186,7 +210,7 @@ class Listener:
         position = current_position(conn)
         reason = ("first start: began at the end of the binlog" if spec.kind == "checkpoint"
                   else "started with --from current")
-        checkpoints.save(position, server_id, resync_reason=reason)
+        checkpoints.save(position, server_id, resync_reason=reason, lease=lock.lease)
         source.start_at(position)
         self.log.warning("no checkpoint used; starting at the end of the binlog, full resync due",
                          position=str(position), reason=reason)
@@ -209,20 +233,22 @@ class Listener:
             catalog = CommerceCatalog(query, self.clock).load()
             topics = {family: topic_name(self.settings.kafka, family) for family in FAMILIES}
             ensure_topics(self.settings.kafka, list(topics.values()))
-            publisher = PublisherProcess(self.settings.kafka, topics, on_ack=self.on_ack)
+            publisher = PublisherProcess(self.settings.kafka, topics, on_ack=self.on_ack, fence=lock)
             source = BinlogSource(self.settings.commerce_db, cdc.heartbeat_s, cdc.watchdog_s,
                                   WATCHED_TABLES, on_reconnect=self.metrics.reconnects.inc,
                                   report_as=f"walmart-sync-{cdc.name}")
             self._source = source
             if self._stop.is_set():
                 return
-            self._resolve_start(conn, checkpoints, server_id, source)
+            self._resolve_start(conn, checkpoints, server_id, source, lock)
             self._stream(source, catalog, publisher, checkpoints, lock, server_id)
         finally:
             if self._source is not None:
                 self._source.close()  # a restart after a Kafka outage opens a new binlog connection
             if publisher is not None:
-                publisher.stop()
+                # Lease gone: end the publisher now, whatever it still holds (the new active
+                # listener publishes it again from the checkpoint); a flush could land after it.
+                publisher.stop(30.0 if lock.valid() else 0.0)
                 if publisher.failure:
                     self.log.error("events in flight were not all delivered; they will be read "
                                    "again from the checkpoint", error=publisher.failure)
@@ -238,13 +264,13 @@ class Listener:
         safe = publisher.safe()
         if safe is None or safe == self._last_saved:
             return
-        if not lock.still_held():
-            if force:
-                return
-            raise ListenerError("lost the leader lock (state store connection gone): stopping so "
-                                "the new active listener owns the checkpoint")
         position, ts_ms = safe
-        checkpoints.save(position, server_id, ts_ms)
+        try:
+            checkpoints.save(position, server_id, ts_ms, lease=lock.lease)
+        except LeaseLost:
+            if force:  # stopping anyway; the new active listener owns the checkpoint
+                return
+            raise
         self._last_saved = safe
         self.metrics.checkpointed()
 
@@ -341,6 +367,7 @@ class Listener:
                     self.behind_s = 0.0
                     metrics.seconds_behind_source.set(0)
             if time.monotonic() >= next_checkpoint:
+                lock.check()  # an idle stream sends no batch to fence: stop here, at the latest
                 metrics.in_flight.set(publisher.in_flight)
                 self._checkpoint(publisher, checkpoints, lock, server_id)
                 next_checkpoint = time.monotonic() + interval

@@ -10,6 +10,14 @@ prefix of transactions whose events are all acknowledged), failures and ack coun
 is the backpressure: when Kafka is slow the decoder blocks instead of buffering without bound.
 
 The publisher process exits when the pipe closes, so it dies with its parent even on kill -9.
+
+Fencing: the moment the leader lease stops being trusted (``fence``'s ``valid_until`` on
+``plumbing.locks.lease_clock``, the same clock in both processes) is shared with the publisher
+process and moved on at every renewal; the decoder refuses to send a batch after it and the
+publisher refuses to produce one, so a listener frozen (host paused, SIGSTOP) between the two
+checks still publishes nothing once thawed. (A batch already queued in the pipe when the process
+started or while Kafka was slow is judged by the deadline when it is produced, not when it was
+sent: the lease is renewed meanwhile.)
 """
 
 from __future__ import annotations
@@ -20,11 +28,24 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from cdc_listener.position import BinlogPosition, KafkaUnavailable, ListenerError
 from config.settings import KafkaSettings
 from domain.events import FAMILIES, Family
+from plumbing.locks import LeaseLost, lease_clock
+
+
+class Fence(Protocol):
+    """What the publisher needs of the leader lease."""
+
+    @property
+    def valid_until(self) -> float: ...
+
+    def valid(self) -> bool: ...
+
+    def watch(self, callback: Callable[[float], None] | None) -> None:
+        """``callback(valid_until)`` after every renewal (0 when the lease is lost); None stops."""
 
 BATCH_ITEMS = 256
 REPORT_INTERVAL_S = 0.01
@@ -37,6 +58,7 @@ REPORT_INTERVAL_S = 0.01
 # Messages publisher -> decoder:
 #   ("safe", position, ts_ms, acked_by_family, in_flight, acks)   acks: [(event_id, family, t)]
 #   ("failed", message)
+#   ("fenced", message)     a batch came after the lease's deadline: nothing of it was produced
 
 
 @dataclass
@@ -94,7 +116,7 @@ class TransactionTracker:
 
 
 def _publisher_main(inbox: Any, outbox: Any, kafka: KafkaSettings, topics: list[str],
-                    report_acks: bool) -> None:
+                    report_acks: bool, deadline: Any) -> None:
     """The publisher process: producer, slots, and the reporter thread.
 
     ``kafka`` arrives pickled over the spawn pipe (never a command line), with its ``SecretStr``
@@ -112,7 +134,7 @@ def _publisher_main(inbox: Any, outbox: Any, kafka: KafkaSettings, topics: list[
     slots: dict[int, _Slot] = {}
     acked: Counter[str] = Counter()
     acks: list[tuple[str, str, float]] = []
-    state: dict[str, Any] = {"failure": None}
+    state: dict[str, Any] = {"failure": None, "fenced": None}
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -133,6 +155,9 @@ def _publisher_main(inbox: Any, outbox: Any, kafka: KafkaSettings, topics: list[
             with lock:
                 counts, acked_now = dict(acked), list(acks)
                 acks.clear()
+            if state["fenced"] is not None:
+                outbox.send(("fenced", state["fenced"]))
+                return
             if state["failure"] is not None:
                 outbox.send(("failed", state["failure"]))
                 return
@@ -153,6 +178,10 @@ def _publisher_main(inbox: Any, outbox: Any, kafka: KafkaSettings, topics: list[
             except EOFError:  # the decoder is gone
                 break
             if batch == ("stop",):
+                break
+            late = lease_clock() - deadline.value
+            if late >= 0:
+                state["fenced"] = f"a batch came {late:.1f}s after the leader lease's deadline"
                 break
             for item in batch:
                 if item[0] == "o":
@@ -182,17 +211,23 @@ class PublisherProcess:
     """The decoder's handle on the publisher process."""
 
     def __init__(self, kafka: KafkaSettings, topics: dict[Family, str],
-                 on_ack: Callable[[str, str, float], None] | None = None):
+                 on_ack: Callable[[str, str, float], None] | None = None, fence: Fence | None = None):
         self.kafka = kafka
+        self.fence = fence
+        self.fenced: str | None = None
         self.topics = topics
         self._family_index = {family: i for i, family in enumerate(FAMILIES)}
         context = multiprocessing.get_context("spawn")
+        # lease_clock() seconds until which the publisher may produce (written here, read there)
+        self._deadline = context.Value("d", fence.valid_until if fence else float("inf"), lock=False)
+        if fence is not None:
+            fence.watch(self._moved)
         inbox_read, self._inbox = context.Pipe(duplex=False)
         self._outbox, outbox_write = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_publisher_main, name="walmart-sync-publisher", daemon=True,
             args=(inbox_read, outbox_write, kafka,
-                  [topics[f] for f in FAMILIES], on_ack is not None))
+                  [topics[f] for f in FAMILIES], on_ack is not None, self._deadline))
         self._on_ack = on_ack
         self._batch: list[tuple[Any, ...]] = []
         self._next_slot = 0
@@ -207,6 +242,9 @@ class PublisherProcess:
         self._receiver = threading.Thread(target=self._receive, name="publisher-replies", daemon=True)
         self._receiver.start()
 
+    def _moved(self, valid_until: float) -> None:
+        self._deadline.value = valid_until
+
     def _receive(self) -> None:
         while True:
             try:
@@ -217,6 +255,9 @@ class PublisherProcess:
                 return
             if message[0] == "failed":
                 self.failure = message[1]
+                return
+            if message[0] == "fenced":
+                self.fenced = message[1]
                 return
             _kind, position, ts_ms, acked, in_flight, acks = message
             if position is not None:
@@ -245,9 +286,15 @@ class PublisherProcess:
         self.flush_batch()
 
     def flush_batch(self) -> None:
+        if self.fenced is not None:
+            raise LeaseLost(f"the publisher refused a batch: {self.fenced}")
         if self.failure is not None:
             raise KafkaUnavailable(f"Kafka did not acknowledge an event: {self.failure}")
         if self._batch:
+            if self.fence is not None and not self.fence.valid():
+                self._batch = []
+                self._deadline.value = 0.0
+                raise LeaseLost("the leader lease ran out before this batch was published")
             batch, self._batch = self._batch, []
             try:
                 self._inbox.send(batch)
@@ -261,13 +308,18 @@ class PublisherProcess:
         """Deliver what is in flight, then end the process; the final safe position is kept.
 
         After a failure nothing more can move the safe position (replies stop at the failure), so
-        the process is not waited for: it would spend a flush timeout on the broker that failed."""
+        the process is not waited for: it would spend a flush timeout on the broker that failed.
+        ``timeout_s`` 0 kills it at once (the leader lease is gone: nothing more may reach Kafka)."""
         try:
             self.flush_batch()
             self._inbox.send(("stop",))
-        except (ListenerError, BrokenPipeError, OSError):
+        except (ListenerError, LeaseLost, BrokenPipeError, OSError):
             pass
-        self._process.join(0 if self.failure is not None else timeout_s)
+        if self.fence is not None:
+            self.fence.watch(None)
+        if self.failure is not None or self.fenced is not None:
+            timeout_s = 0
+        self._process.join(timeout_s)
         if self._process.is_alive():
             self._process.kill()
             self._process.join(5)

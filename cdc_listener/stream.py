@@ -31,7 +31,7 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 from cdc_listener.gtid import flavour_of
 from cdc_listener.position import BinlogPosition, PurgedBinlogError
 from config.settings import CommerceDatabaseSettings
-from plumbing.db import DbConnection, scalar
+from plumbing.db import DbConnection, scalar, tls_options
 
 STREAM_EVENTS = [WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent,
                  MariadbGtidEvent, GtidEvent, RotateEvent, HeartbeatLogEvent]
@@ -96,9 +96,12 @@ class BinlogSource:
         self._closed = False
 
     def connection_settings(self) -> dict[str, Any]:
+        """PyMySQL arguments of the stream and its control connection, TLS included (the binlog
+        carries every row of the store). Never logged: the reader's own parameter logging, which
+        prints them with the password, stays off (``enable_logging=False``)."""
         return {"host": self.db.host, "port": self.db.port, "user": self.db.user,
                 "passwd": self.db.password.get_secret_value(), "read_timeout": self.watchdog_s,
-                "connect_timeout": self.db.connect_timeout_s}
+                "connect_timeout": self.db.connect_timeout_s, **tls_options(self.db)}
 
     def start_at(self, position: BinlogPosition) -> None:
         self.resume_at, self._start_gtid = position, None

@@ -44,8 +44,56 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
-class CommerceDatabaseSettings(Section):
-    """The Commerce MySQL/MariaDB server the listener replicates from."""
+MySqlSslMode = Literal["disabled", "preferred", "required", "verify_ca", "verify_identity"]
+
+
+def _readable_file(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        with open(value, "rb"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot read {value}: {exc.strerror or exc}") from None
+    return value
+
+
+class MySqlTlsSettings(Section):
+    """TLS of a MySQL/MariaDB connection, named as MySQL's own ``--ssl-mode`` and ``--ssl-*`` options.
+
+    ``preferred`` (the default, as for the mysql client) encrypts when the server offers TLS but
+    checks no certificate, so it protects from eavesdroppers only: the binlog carries every row
+    of the store, so production uses ``verify_identity`` (or ``verify_ca`` when the server's
+    certificate does not name the host connected to) with ``ssl_ca``."""
+
+    ssl_mode: MySqlSslMode = Field(
+        "preferred", description="disabled | preferred (TLS if offered, unverified) | required (TLS, unverified) | "
+                                 "verify_ca (TLS, certificate signed by ssl_ca) | verify_identity (and naming the host).")
+    ssl_ca: str | None = Field(None, description="PEM file of the CA that signed the server's certificate "
+                                                 "(verify_identity without it trusts the system's CAs).")
+    ssl_cert: str | None = Field(None, description="PEM client certificate, for accounts created REQUIRE X509/SUBJECT.")
+    ssl_key: str | None = Field(None, description="PEM private key of ssl_cert.")
+    ssl_key_password: SecretStr | None = Field(None, description="Passphrase of an encrypted ssl_key.")
+
+    _check_files = field_validator("ssl_ca", "ssl_cert", "ssl_key")(_readable_file)
+
+    @model_validator(mode="after")
+    def _consistent_tls(self) -> MySqlTlsSettings:
+        if (self.ssl_cert is None) != (self.ssl_key is None):
+            raise ValueError("ssl_cert and ssl_key go together: set both or neither")
+        if self.ssl_key_password is not None and self.ssl_key is None:
+            raise ValueError("ssl_key_password is set but ssl_key is not")
+        if self.ssl_mode == "verify_ca" and self.ssl_ca is None:
+            raise ValueError("ssl_mode verify_ca needs ssl_ca (the CA file that signed the server's certificate)")
+        given = [name for name in ("ssl_ca", "ssl_cert", "ssl_key") if getattr(self, name) is not None]
+        if self.ssl_mode == "disabled" and given:
+            raise ValueError(f"ssl_mode is disabled but {', '.join(given)} is set: set ssl_mode = "
+                             "\"verify_identity\" (or verify_ca) to use it, or remove it")
+        return self
+
+
+class CommerceDatabaseSettings(MySqlTlsSettings):
+    """The Commerce MySQL/MariaDB server the listener replicates from (binlog and catalog reads)."""
 
     host: str = "127.0.0.1"
     port: int = Field(3306, ge=1, le=65535)
@@ -111,7 +159,7 @@ def parse_mysql_dsn(raw: str) -> MySqlDsn:
     )
 
 
-class StateStoreSettings(Section):
+class StateStoreSettings(MySqlTlsSettings):
     """The sidecar's own schema: checkpoints, order mapping, listing state, outbox."""
 
     dsn: SecretStr = Field(
@@ -439,17 +487,29 @@ class CdcSettings(Section):
     """The binlog listener."""
 
     name: str = Field("default", pattern=r"^[a-z0-9_-]{1,32}$",
-                      description="Checkpoint and leader-lock name; one per Commerce database.")
+                      description="Checkpoint and leader-lease name; one per Commerce database.")
     heartbeat_s: float = Field(1.0, gt=0, le=60, description="Server heartbeat period while idle.")
     watchdog_s: float = Field(10.0, gt=0, description="Reconnect a stream silent for this long.")
     checkpoint_interval_ms: int = Field(500, ge=10, description="How often the safe position is saved.")
     standby_poll_s: float = Field(1.0, gt=0, le=30,
-                                  description="How long a standby waits on the leader lock per try.")
+                                  description="How often a standby tries to take the leader lease.")
+    lease_s: float = Field(
+        10.0, ge=1, le=300,
+        description="How long the leader lease lasts past its last renewal: a standby takes over at most "
+                    "lease_s + standby_poll_s after the active listener's host dies (docs/cdc-listener.md).")
+    lease_renew_s: float = Field(
+        2.0, gt=0, le=100,
+        description="How often the active listener renews its lease; it stops publishing lease_renew_s before "
+                    "its lease can expire when it could not renew (at most a third of lease_s).")
 
     @model_validator(mode="after")
     def _watchdog_above_heartbeat(self) -> CdcSettings:
         if self.watchdog_s <= 2 * self.heartbeat_s:
             raise ValueError("watchdog_s must be more than twice heartbeat_s")
+        if self.lease_renew_s * 3 > self.lease_s:
+            raise ValueError(f"lease_renew_s ({self.lease_renew_s}) must be at most a third of lease_s "
+                             f"({self.lease_s}): the holder needs a few renewals to ride out one failed "
+                             "statement, and stops publishing lease_renew_s before the lease expires")
         return self
 
 

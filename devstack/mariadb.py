@@ -61,8 +61,12 @@ class MySqlEndpoint:
 class MariaDBServer:
     """``mariadb-install-db`` + ``mariadbd`` in a directory of its own on a free port."""
 
-    def __init__(self, base_dir: Path, port: int | None = None, server_id: int = 1):
+    def __init__(self, base_dir: Path, port: int | None = None, server_id: int = 1,
+                 extra_args: tuple[str, ...] = ()):
+        """``extra_args`` are more mariadbd options (e.g. ``--ssl-ca``/``--ssl-cert``/``--ssl-key``
+        for a TLS server: tests/integration/test_mysql_tls.py)."""
         self.base_dir = base_dir
+        self.extra_args = extra_args
         self.port = port or free_port()
         self.server_id = server_id
         self.datadir = base_dir / "data"
@@ -130,6 +134,7 @@ class MariaDBServer:
                 "--innodb-flush-log-at-trx-commit=2",
                 "--sync-binlog=0",
                 "--max-connections=500",
+                *self.extra_args,
             ],
             log_path=self.base_dir / "mariadbd.out",
         )

@@ -21,12 +21,17 @@ def write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
-def write_ca_and_server_pem(directory: Path) -> None:
+def write_ca_and_server_pem(directory: Path, client_key_password: str | None = None) -> None:
     """A CA (``ca.pem``) and a server certificate it signed for 127.0.0.1 and localhost, with
-    the server's key, in one PEM keystore as Kafka reads them (``broker.pem``, 0600).
+    the server's key, in one PEM keystore as Kafka reads them (``broker.pem``, 0600), and apart
+    as mariadbd's ``--ssl-cert`` / ``--ssl-key`` read them (``server-cert.pem``, ``server-key.pem``).
 
     The key is not encrypted: Kafka reads only PBES1-encrypted PEM keys, which the cryptography
-    package does not write, and a password in a 0600 file beside the key would protect nothing."""
+    package does not write, and a password in a 0600 file beside the key would protect nothing.
+
+    With ``client_key_password``, also a client certificate (CN ``walmart_sync``) the CA signed and
+    its key encrypted with that passphrase (``client-cert.pem``, ``client-key.pem``): for MySQL
+    accounts created ``REQUIRE X509``."""
     try:
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
@@ -73,3 +78,19 @@ def write_ca_and_server_pem(directory: Path) -> None:
     (directory / "ca.pem").write_bytes(ca.public_bytes(pem))
     chain = cert.public_bytes(pem) + ca.public_bytes(pem)
     write_private(directory / "broker.pem", (key_pem + chain).decode())
+    (directory / "server-cert.pem").write_bytes(chain)
+    write_private(directory / "server-key.pem", key_pem.decode())
+    if client_key_password is not None:
+        client_key = ec.generate_private_key(ec.SECP256R1())
+        client = (
+            x509.CertificateBuilder().subject_name(name("walmart_sync")).issuer_name(ca.subject)
+            .public_key(client_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=2))
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        (directory / "client-cert.pem").write_bytes(client.public_bytes(pem))
+        write_private(directory / "client-key.pem", client_key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(client_key_password.encode())).decode())

@@ -150,13 +150,14 @@ class ReportBuilder:
             raise
 
     def _binlog(self, now: float) -> StageRow:
+        from cdc_listener.checkpoint import leader_lease_name
         from cdc_listener.stream import current_position
-        from plumbing.locks import NamedLock
+        from plumbing.locks import lease_holder
 
         threshold = self.settings.ops.max_binlog_lag_s
         rows = self.query(self.state, "SELECT log_file, log_pos, binlog_ts_ms, updated_at FROM cdc_checkpoint "
                                        "WHERE name = %s", (self.settings.cdc.name,))
-        holder = NamedLock(self.state, f"cdc.{self.settings.cdc.name}").holder_connection_id()
+        holder = lease_holder(self.state, leader_lease_name(self.settings.cdc.name))
         if not rows:
             return StageRow(stage="binlog", label="binlog -> Kafka (listener)", status="STOP" if holder is None
                             else "OK", over=holder is None, threshold=f"< {threshold:.0f} s behind",

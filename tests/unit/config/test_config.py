@@ -145,6 +145,13 @@ def test_heartbeat_must_be_below_session_timeout(config_file: Path) -> None:
                             "a third of session_timeout_ms") for p in problems)
 
 
+def test_lease_renewal_must_leave_room_before_the_lease_expires(config_file: Path) -> None:
+    problems = _problems(config_file=config_file, environ={}, overrides=["cdc.lease_s=6", "cdc.lease_renew_s=2.5"])
+    assert any(p.startswith("cdc: lease_renew_s (2.5) must be at most a third of lease_s (6.0)") for p in problems)
+    settings = load_settings(config_file=config_file, environ={}, overrides=["cdc.lease_s=6", "cdc.lease_renew_s=2"])
+    assert (settings.cdc.lease_s, settings.cdc.lease_renew_s) == (6.0, 2.0)
+
+
 def test_errors_never_echo_secrets(config_file: Path) -> None:
     bad_dsn = f"postgres://sync:{SECRETS['dsn']}@h/db"
     problems = _problems(config_file=config_file, environ={
@@ -248,3 +255,45 @@ def test_a_dsn_password_with_a_reserved_character_is_refused_with_its_escape(pas
     escaped = parse_mysql_dsn(f"mysql://sync:{password.replace(password[1], encoded)}@state.internal:3306/walmart_sync")
     assert (escaped.password.get_secret_value(), escaped.host, escaped.database) == (password, "state.internal",
                                                                                     "walmart_sync")
+
+
+def test_mysql_tls_files_must_be_readable_and_consistent(config_file: Path, tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked here: the handshake reads it")
+    missing = tmp_path / "missing.pem"
+    problems = "\n".join(_problems(config_file=config_file, environ={}, overrides=[
+        f"commerce_db.ssl_ca={missing}", "commerce_db.ssl_mode=verify_ca",
+        f"state_store.ssl_cert={ca}", "state_store.ssl_mode=verify_identity"]))
+    assert f"commerce_db.ssl_ca: cannot read {missing}: No such file or directory" in problems
+    assert "state_store: ssl_cert and ssl_key go together" in problems
+    problems = "\n".join(_problems(config_file=config_file, environ={}, overrides=[
+        "commerce_db.ssl_mode=verify_ca", f"state_store.ssl_ca={ca}", "state_store.ssl_mode=disabled"]))
+    assert "commerce_db: ssl_mode verify_ca needs ssl_ca" in problems
+    assert "state_store: ssl_mode is disabled but ssl_ca is set" in problems
+    settings = load_settings(config_file=config_file, environ={}, overrides=[
+        f"commerce_db.ssl_ca={ca}", "commerce_db.ssl_mode=verify_identity"])
+    assert (settings.commerce_db.ssl_mode, settings.commerce_db.ssl_ca) == ("verify_identity", str(ca))
+    assert settings.state_store.ssl_mode == "preferred"
+
+
+def test_cli_config_check_refuses_a_missing_tls_file(config_file: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "ca.pem"
+    result = _cli("--config", str(config_file), "--set", f"state_store.ssl_ca={missing}", "--set",
+                  "state_store.ssl_mode=verify_identity", "config", "check")
+    assert result.returncode == 2
+    assert f"state_store.ssl_ca: cannot read {missing}" in result.stderr
+    for secret in SECRETS.values():
+        assert secret not in result.stdout + result.stderr
+
+
+def test_cli_config_check_masks_the_client_key_passphrase(config_file: Path, tmp_path: Path) -> None:
+    for name in ("cert.pem", "key.pem"):
+        (tmp_path / name).write_text("read by the TLS handshake, not here")
+    passphrase = "kp-never-printed-1234"
+    result = _cli("--config", str(config_file), "--set", "commerce_db.ssl_mode=required",
+                  "--set", f"commerce_db.ssl_cert={tmp_path / 'cert.pem'}",
+                  "--set", f"commerce_db.ssl_key={tmp_path / 'key.pem'}",
+                  "--set", f"commerce_db.ssl_key_password={passphrase}", "config", "check", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["commerce_db"]["ssl_key_password"] == "**********"
+    assert passphrase not in result.stdout + result.stderr
