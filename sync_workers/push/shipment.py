@@ -61,6 +61,6 @@ class ShipmentWorker(OrderWorker):
                 tracking_number=shipment.track_number or "", carrier=carrier.get("carrier"),
                 other_carrier=carrier.get("otherCarrier"), tracking_url=carrier.get("trackingURL"),
                 method_code=mapping.walmart_method_code))
-        self.client.orders.ship(order.purchase_order_id, lines)
+        self.client.orders.ship(order.purchase_order_id, lines, before=walmart)
         self.shipped_lines += len(lines)
         self.log.info("shipment reported", po=order.purchase_order_id, lines=len(lines))

@@ -68,6 +68,19 @@ def test_a_tracked_shipment_ships_its_lines_on_walmart(world, worker) -> None:
     assert "trackingURL" not in tracking  # a carrier Walmart knows needs none
 
 
+def test_a_shipment_reads_the_walmart_order_once(world, worker) -> None:
+    # the read that decides what to ship is also the "before" of the exactly-once check
+    order = mapped_order(world, [{"sku": "WS-000008", "quantity": 2}])
+    records = world.changes.changes(shipment(world, order.order_id, {order.items[0]: 2}, UPS))
+    calls = world.calls("order", "order_shipping")
+
+    assert deliver(worker, records) == []
+
+    assert world.walmart_lines(order.po) == {"1": {"Shipped": 2}}
+    assert world.calls("order", "order_shipping") == {"order": calls["order"] + 1,
+                                                      "order_shipping": calls["order_shipping"] + 1}
+
+
 def test_a_shipment_waits_for_its_track_and_only_the_shipped_quantity_goes(world, worker) -> None:
     order = mapped_order(world, [{"sku": "WS-000004", "quantity": 3}])
     changes = shipment(world, order.order_id, {order.items[0]: 2})  # no tracking number yet
