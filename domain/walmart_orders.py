@@ -53,6 +53,11 @@ class OrderLine(WalmartDocument):
     refund: dict[str, Any] | None = None
     intentToCancel: str | None = None
 
+    @property
+    def customer_asked_to_cancel(self) -> bool:
+        """Walmart flags a line the customer asked to cancel after acknowledgement (``"Y"``)."""
+        return str(self.intentToCancel or "").strip().upper() in ("Y", "YES", "TRUE")
+
     def quantity(self, *statuses: str) -> int:
         return sum(int(s.statusQuantity.amount) for s in self.orderLineStatuses.orderLineStatus
                    if s.status in statuses)

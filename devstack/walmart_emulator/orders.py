@@ -173,7 +173,9 @@ class Order:
             if not request.get("sellerOrderId"):
                 raise OrderError("sellerOrderId is required", code="INVALID_REQUEST_CONTENT.GMP_ORDER_API",
                                  field="sellerOrderId")
-            if line.intent_to_cancel and not request.get("intentToCancelOverride"):
+            # a line the customer asked to cancel ships only with the boolean override (the spec:
+            # "needs to be passed as true during shipping" for intent-to-cancel orders)
+            if line.intent_to_cancel and request.get("intentToCancelOverride") is not True:
                 raise OrderError(f"The Line: {line.number} of PO: {self.purchase_order_id} has a "
                                  "customer cancellation request; set intentToCancelOverride to ship it",
                                  field="intentToCancelOverride")

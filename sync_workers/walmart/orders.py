@@ -31,6 +31,9 @@ class ShipLine:
     tracking_url: str | None = None
     method_code: str = "Standard"
     ship_time_ms: int | None = None
+    # the customer asked to cancel this line and it shipped anyway: Walmart refuses the shipment
+    # for good without it (400 INVALID_REQUEST_CONTENT)
+    intent_to_cancel_override: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,8 @@ def _ship_line(line: ShipLine) -> dict[str, Any]:
                                 "trackingNumber": line.tracking_number}
     if line.tracking_url:
         tracking["trackingURL"] = line.tracking_url
-    return {"lineNumber": line.line_number, "sellerOrderId": line.seller_order_id,
+    override = {"intentToCancelOverride": True} if line.intent_to_cancel_override else {}
+    return {"lineNumber": line.line_number, "sellerOrderId": line.seller_order_id, **override,
             "orderLineStatuses": {"orderLineStatus": [{
                 "status": "Shipped", "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
                 "trackingInfo": tracking}]}}

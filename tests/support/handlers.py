@@ -107,10 +107,12 @@ class MappedPo:
         return self.walmart.purchase_order_id
 
 
-def mapped_order(world: HandlerWorld, lines: list[dict[str, Any]], map_it: bool = True) -> MappedPo:
+def mapped_order(world: HandlerWorld, lines: list[dict[str, Any]], map_it: bool = True,
+                 intent_to_cancel: tuple[str, ...] = ()) -> MappedPo:
     """A Walmart order of ``lines`` ({sku, quantity, unitPrice, shippingPrice}) on the emulator, the
-    Commerce order rows it was imported as, and (``map_it``) the PO <-> order mapping."""
-    walmart = world.walmart.create_order(CLIENT_ID, lines)
+    Commerce order rows it was imported as, and (``map_it``) the PO <-> order mapping;
+    ``intent_to_cancel`` names lines the customer asked to cancel."""
+    walmart = world.walmart.create_order(CLIENT_ID, lines, intent_to_cancel=intent_to_cancel)
     increment_id = f"2{int(walmart.purchase_order_id) % 10**8:09d}"
     total = sum(line.charged() + line.shipping + line.tax for line in walmart.lines)
     with world.env.admin_connection() as conn, conn.cursor() as cur:

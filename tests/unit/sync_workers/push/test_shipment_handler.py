@@ -4,11 +4,14 @@ Walmart, against the Commerce database and the Walmart emulator's orders."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from sync_workers.runtime.errors import classify
-from tests.support.handlers import CLIENT_ID, handler_world, mapped_order, walmart_down
+from sync_workers.walmart.errors import WalmartClientError
+from sync_workers.walmart.orders import ShipLine, _ship_line
+from tests.support.handlers import CLIENT_ID, fast_client, handler_world, mapped_order, walmart_down
 from tests.support.records import deliver
 
 UPS = ("1Z999AA10123456784", "ups", "United Parcel Service")
@@ -116,6 +119,35 @@ def test_the_same_records_twice_ship_nothing_the_second_time(world, worker) -> N
     calls = world.calls("order_shipping")
     assert deliver(worker, first + second) == []
     assert world.calls("order_shipping") == calls
+
+
+def test_a_line_the_customer_asked_to_cancel_ships_with_the_override_when_commerce_shipped_it(world, worker
+                                                                                              ) -> None:
+    # the goods left (a Commerce shipment with its track): Walmart must charge, not cancel; without
+    # intentToCancelOverride Walmart refuses the shipment for good
+    order = mapped_order(world, [{"sku": "WS-000011", "quantity": 1}, {"sku": "WS-000012", "quantity": 1}],
+                         intent_to_cancel=("2",))
+    records = world.changes.changes(shipment(world, order.order_id, {order.items[0]: 1, order.items[1]: 1}, UPS))
+
+    assert deliver(worker, records) == []
+
+    assert world.walmart_lines(order.po) == {"1": {"Shipped": 1}, "2": {"Shipped": 1}}
+
+
+def test_the_emulator_refuses_an_intent_to_cancel_line_shipped_without_a_true_override(world) -> None:
+    walmart_order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000013", "quantity": 1}],
+                                               intent_to_cancel=("1",))
+    client = fast_client(world.settings)
+    line = ShipLine("1", 1, "S1", "1Z999AA10123456784", carrier="UPS")
+    with pytest.raises(WalmartClientError) as refused:
+        client.orders.ship(walmart_order.purchase_order_id, [line])
+    assert refused.value.details[0].field == "intentToCancelOverride"
+    body = {"orderShipment": {"orderLines": {"orderLine": [{**_ship_line(line), "intentToCancelOverride": "false"}]}}}
+    with pytest.raises(WalmartClientError):  # a string is not the boolean the spec asks for
+        client._send("order_shipping", "POST", f"/v3/orders/{walmart_order.purchase_order_id}/shipping", json=body,
+                     idempotent=False)
+    client.orders.ship(walmart_order.purchase_order_id, [replace(line, intent_to_cancel_override=True)])
+    assert world.walmart_lines(walmart_order.purchase_order_id) == {"1": {"Shipped": 1}}
 
 
 def test_orders_that_did_not_come_from_walmart_are_left_alone(world, worker) -> None:
