@@ -7,7 +7,11 @@ feed would be processed, otherwise the budget's worth as singles and the rest in
 (push/plan.py). Submitted feeds are recorded in the state schema and polled on a timer; when one
 completes its successes are confirmed and all its SKUs are checked again,
 so a value that changed meanwhile, or a failed item, is pushed afresh.
-Walmart refusing a SKU for good dead-letters that SKU's records.
+Walmart refusing a SKU for good dead-letters that SKU's records. A value Walmart will not take
+*yet* (a price within 24 h of the item's setup) is neither: it waits, durably, as a due check at
+the time Walmart will take it (``walmart_values_waiting`` says why, for lag and the status page),
+and the records that named it are done: the check, not the record, brings the value later, so
+the partition is not held back for a day.
 
 Bursts: a transaction of thousands of rows (an import, a warehouse sync) is committed whole before
 the listener has decoded its first rows, and decoding it takes seconds. Waiting for every event
@@ -76,6 +80,8 @@ class ValueWorker:
         self.bulk_scans = 0
         self.listings = ListingStore(state.conn)
         self._pool = ThreadPoolExecutor(settings.workers.single_concurrency, thread_name_prefix=f"{self.name}-push")
+        self._waited: set[str] = set()  # SKUs sent to wait by the push in progress
+        self.waiting_skus = 0  # values sent to wait so far (the metric is the state store's count)
 
     # to implement ------------------------------------------------------------------------------
     def read_targets(self, skus: set[str]) -> dict[str, str]:
@@ -91,6 +97,18 @@ class ValueWorker:
     def next_checks(self, skus: set[str]) -> dict[str, datetime | None]:
         """When SKUs must be re-evaluated without an event; none by default."""
         return {}
+
+    # what Walmart will not take yet: none by default -------------------------------------------------
+    wait_reason = ""
+
+    def not_before(self, skus: set[str]) -> dict[str, datetime]:
+        """SKUs whose value Walmart is known to refuse until a time: they wait, nothing is sent."""
+        return {}
+
+    def too_early(self, errors: list[Any]) -> datetime | None:
+        """Walmart refused a value for now, not for good (its error details, or a feed item's
+        ingestion errors): until when to wait; None for a refusal that stands."""
+        return None
 
     # batches -------------------------------------------------------------------------------------
     def connections(self) -> list[DbConnection]:
@@ -208,8 +226,13 @@ class ValueWorker:
         # batch names the same SKUs, and feeds are the scarcest budget (10 an hour).
         changed = {sku: value for sku, value in targets.items()
                    if confirmed.get(sku) != value and in_flight.get(sku) != value}
+        # a due SKU whose value no longer differs waits for nothing any more
+        self.state.stop_waiting(sorted(sku for sku in targets if sku not in changed and sku in self._scheduled))
+        self._waited = set()
+        self._wait(self.not_before(set(changed)))
+        changed = {sku: value for sku, value in changed.items() if sku not in self._waited}
         if not changed:
-            return {}, set()
+            return {}, set(self._waited)
         single = self.client.buckets[self.single_api]
         tokens = single.tokens()
         plan = plan_push(len(changed), tokens, 1.0 / single.rate, self.feed_eta_s,
@@ -224,13 +247,25 @@ class ValueWorker:
             if deferred:
                 self.state.schedule({sku: datetime.now() for sku in deferred})
                 self._scheduled |= set(deferred)
-            return self._push_singles({sku: changed[sku] for sku in now}), set(deferred)
+            refused_now = self._push_singles({sku: changed[sku] for sku in now})
+            return refused_now, set(deferred) | self._waited
         now, later = ordered[:plan.singles], ordered[plan.singles:]
         self.log.info("backlog: pushing part as singles and the rest as a feed", singles=len(now),
                       feed=len(later), feed_eta_s=round(self.feed_eta_s, 1))
         refused = self._push_feed({sku: changed[sku] for sku in later})  # the feed first: it takes longest
         refused.update(self._push_singles({sku: changed[sku] for sku in now}))
-        return refused, set()
+        return refused, set(self._waited)
+
+    def _wait(self, until: dict[str, datetime]) -> None:
+        """Values Walmart will take only later: due then, shown as waiting, neither failed nor refused."""
+        if not until:
+            return
+        self.state.wait(until, self.wait_reason)
+        self._scheduled |= set(until)
+        self._waited |= set(until)
+        self.waiting_skus += len(until)
+        self.log.info(f"{self.name} updates waiting: {self.wait_reason}", skus=len(until),
+                      until=min(until.values()).isoformat(timespec="seconds"))
 
     def _in_flight(self) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -262,8 +297,15 @@ class ValueWorker:
         done = {sku: changed[sku] for sku, error in outcomes.items() if error is None}
         self.state.confirm(done, "single")
         self.pushed_singles += len(done)
+        early: dict[str, datetime] = {}
+        for sku, error in outcomes.items():
+            if isinstance(error, WalmartClientError) and (until := self.too_early(error.details)) is not None:
+                early[sku] = until
+        self._wait(early)
         server_error = None
         for sku, error in outcomes.items():
+            if sku in early:
+                continue
             if isinstance(error, WalmartClientError):
                 code = error.details[0].code if error.details else None
                 refused[sku] = (f"Walmart refused the {self.name} update: {error}", code)
@@ -305,7 +347,14 @@ class ValueWorker:
             succeeded = {i.sku: items[i.sku] for i in result.items
                          if i.ingestionStatus == "SUCCESS" and i.sku in items}
             self.state.confirm(succeeded, "feed", feed_id)
+            early: dict[str, datetime] = {}
             for item in result.failed:
-                self.log.warning("feed item failed", feed_id=feed_id, sku=item.sku, errors=item.errors)
+                until = self.too_early(item.errors)
+                if until is not None and item.sku in items:
+                    early[item.sku] = until
+                else:
+                    self.log.warning("feed item failed", feed_id=feed_id, sku=item.sku, errors=item.errors)
+            self._waited = set()
+            self._wait(early)
             self.state.close_feed(feed_id, result.feedStatus)
-            self._recheck |= set(items)  # changed meanwhile, or failed: check and push again
+            self._recheck |= set(items) - set(early)  # changed meanwhile, or failed: check and push again

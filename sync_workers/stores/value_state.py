@@ -37,6 +37,17 @@ DDL = (
       completed_at TIMESTAMP(3) NULL,
       KEY walmart_feeds_open (worker, status)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    # values Walmart will not take yet (a price within 24 h of the item's setup): not failed, not
+    # dead-lettered, pushed when due; here so lag and the status page can say what they wait for
+    """CREATE TABLE IF NOT EXISTS walmart_values_waiting (
+      kind VARCHAR(16) NOT NULL,
+      sku VARCHAR(64) NOT NULL,
+      reason VARCHAR(255) NOT NULL,
+      until_at DATETIME NOT NULL,
+      since TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+      PRIMARY KEY (kind, sku),
+      KEY walmart_values_waiting_until (kind, until_at)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
 )
 
 
@@ -66,6 +77,7 @@ class ValueState:
     def confirm(self, values: dict[str, str], via: str, feed_id: str | None = None) -> None:
         if not values:
             return
+        self.stop_waiting(list(values))
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO walmart_values (kind, sku, value, via, pending_feed_id, last_error) "
@@ -88,6 +100,31 @@ class ValueState:
                 "INSERT INTO walmart_values (kind, sku, value, via, next_check_at) VALUES (%s, %s, '', 'none', %s) "
                 "ON DUPLICATE KEY UPDATE next_check_at = VALUES(next_check_at)",
                 [(self.kind, sku, at) for sku, at in checks.items()])
+
+    def wait(self, skus: dict[str, datetime], reason: str) -> None:
+        """These SKUs' values wait until their time (Walmart takes none before it): the SKU is due
+        for a check then, and shows as waiting, with ``reason``, until a push lands."""
+        if not skus:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO walmart_values_waiting (kind, sku, reason, until_at) VALUES (%s, %s, %s, %s) "
+                "ON DUPLICATE KEY UPDATE reason = VALUES(reason), until_at = VALUES(until_at)",
+                [(self.kind, sku, reason[:250], until) for sku, until in skus.items()])
+        self.schedule(dict(skus))
+
+    def stop_waiting(self, skus: list[str]) -> None:
+        if not skus:
+            return
+        with self.conn.cursor() as cur:
+            cur.execute(f"DELETE FROM walmart_values_waiting WHERE kind = %s AND sku IN "
+                        f"({', '.join(['%s'] * len(skus))})", [self.kind, *skus])
+
+    def waiting(self) -> dict[str, tuple[str, datetime]]:
+        """SKU -> (reason, until) of this kind's values Walmart will not take yet."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT sku, reason, until_at FROM walmart_values_waiting WHERE kind = %s", (self.kind,))
+            return {sku: (reason, until) for sku, reason, until in cur.fetchall()}
 
     def due(self, now: datetime) -> list[str]:
         with self.conn.cursor() as cur:

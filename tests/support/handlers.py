@@ -18,7 +18,7 @@ from typing import Any
 from config import Settings
 from devstack.commerce_emulator.app import CommerceEmulator
 from devstack.environment import CommerceEnvironment, prepare_environment
-from devstack.walmart_emulator.app import SellerState, WalmartEmulator, client_rate_limits
+from devstack.walmart_emulator.app import PRICE_AFTER_SETUP_S, SellerState, WalmartEmulator, client_rate_limits
 from devstack.walmart_emulator.orders import LineStatus, Order
 from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.stores.order_map import OrderMap
@@ -163,7 +163,10 @@ def handler_world(stack: Any, workdir: Path, edition: str = "open_source", *, pr
             sections: dict[str, dict[str, Any]] = {
                 "walmart": {"base_url": walmart_server.url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
                             "rate_limits": client_rate_limits(TIME_SCALE), "request_timeout_s": 10},
-                "workers": {"feed_poll_s": 0.01, "retry_base_s": 0.01},
+                # the sidecar told Walmart's 24 h price window at the emulator's time scale, as its
+                # rate limits are
+                "workers": {"feed_poll_s": 0.01, "retry_base_s": 0.01,
+                            "price_after_setup_s": PRICE_AFTER_SETUP_S / TIME_SCALE},
             }
             if commerce_server is not None:
                 sections["commerce_api"] = {"base_url": commerce_server.url, "token": COMMERCE_TOKEN,
