@@ -87,6 +87,9 @@ class FaultConfig:
     latency_s: float = 0.0        # added to every answer
     answer_delay_s: float = 0.0   # writes: applied at once, answered this much later (a crash window)
     storm_429_until: float = 0.0  # monotonic time until which every call gets 429
+    # while set and cleared, a page of feed item details waits for it (up to 10 s): a test holds a
+    # worker's read of feed items open to see what else the worker does meanwhile
+    feed_items_gate: threading.Event | None = None
     seed: int | None = None
 
 
@@ -107,6 +110,8 @@ class SellerState:
     raw_returns: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     # sku -> when the item was set up (emulator clock); items seeded without it are old listings
     set_up_at: dict[str, float] = field(default_factory=dict)
+    # every GET /v3/feeds/{id}: (feed id, includeDetails asked, the feed's status when answered)
+    feed_reads: list[tuple[str, bool, str]] = field(default_factory=list)
 
 
 # Walmart takes a price for an item no sooner than 24 hours after its setup (prices.yml, bulk price
@@ -513,9 +518,14 @@ class WalmartEmulator:
             if found.file_error:
                 body["ingestionErrors"]["ingestionError"].append(
                     {"type": "DATA_ERROR", "code": found.file_error.split(":")[0], "description": found.file_error})
-            if request.args.get("includeDetails", "false").lower() == "true":
+            details = request.args.get("includeDetails", "false").lower() == "true"
+            state.feed_reads.append((feed_id, details, found.status))
+            if details:
                 body["itemDetails"] = {"itemIngestionStatus": [
                     r.to_json() for r in found.results[offset:offset + limit]]}
+        gate = self.faults.feed_items_gate
+        if details and gate is not None:
+            gate.wait(10.0)  # outside the lock: the rest of the emulator answers meanwhile
         return _json(body)
 
     # multi-node inventory ----------------------------------------------------------------------------

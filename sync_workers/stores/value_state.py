@@ -143,6 +143,13 @@ class ValueState:
                         "ORDER BY submitted_at", (worker,))
             return [(feed_id, json.loads(items)) for feed_id, items in cur.fetchall()]
 
+    def feed_ages(self, worker: str) -> dict[str, float]:
+        """Open feed -> seconds since its submission, by the state store's clock (which wrote it)."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT feed_id, TIMESTAMPDIFF(MICROSECOND, submitted_at, NOW(3)) / 1e6 FROM walmart_feeds "
+                        "WHERE worker = %s AND status = 'SUBMITTED'", (worker,))
+            return {feed_id: float(age) for feed_id, age in cur.fetchall()}
+
     def close_feed(self, feed_id: str, status: str) -> None:
         with self.conn.cursor() as cur:
             cur.execute("UPDATE walmart_feeds SET status = %s, completed_at = CURRENT_TIMESTAMP(3) "

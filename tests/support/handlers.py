@@ -148,12 +148,13 @@ def walmart_down(world: HandlerWorld) -> Iterator[None]:
 @contextmanager
 def handler_world(stack: Any, workdir: Path, edition: str = "open_source", *, products: int = 20,
                   listed: list[str] | None = None, commerce_api: bool = False, rma: bool = True,
-                  push_skus: str = "all", **overrides: dict[str, Any]) -> Iterator[HandlerWorld]:
+                  push_skus: str = "all", feed_delays_s: tuple[float, float] = (0.1, 0.3),
+                  **overrides: dict[str, Any]) -> Iterator[HandlerWorld]:
     """A seeded Commerce DB of ``products`` (WS-000001...), Walmart listing ``listed`` (all by default),
     and with ``commerce_api`` the Commerce REST emulator over the same database."""
     env = prepare_environment(stack.endpoints, workdir, edition, products=products,  # type: ignore[arg-type]
                               name=f"h{edition[:2]}_{uuid.uuid4().hex[:8]}", push_skus=push_skus)
-    walmart = WalmartEmulator({CLIENT_ID: CLIENT_SECRET}, time_scale=TIME_SCALE, feed_delays_s=(0.1, 0.3))
+    walmart = WalmartEmulator({CLIENT_ID: CLIENT_SECRET}, time_scale=TIME_SCALE, feed_delays_s=feed_delays_s)
     walmart.seed_items(CLIENT_ID, env.seed.skus if listed is None else listed)
     commerce = CommerceEmulator(lambda: env.admin_connection(autocommit=False), COMMERCE_TOKEN,
                                 rma_enabled=rma) if commerce_api else None
