@@ -214,3 +214,24 @@ def test_a_price_of_a_listing_matched_less_than_24_hours_ago_waits_without_a_cal
     with world.state_conn.cursor() as cur:
         cur.execute("SELECT next_check_at FROM walmart_values WHERE kind = 'price' AND sku = 'WS-000016'")
         assert cur.fetchone()[0] == until.replace(microsecond=0)  # due for a check when Walmart will take it
+
+
+def test_price_feed_items_refused_within_24_hours_of_setup_wait_instead_of_failing(world) -> None:
+    worker = world.handler("price", world.with_settings(workers={"feed_threshold": 1}))
+    skus = ["WS-000017", "WS-000018"]
+    world.walmart.seed_items(CLIENT_ID, skus, set_up_now=True)
+    records = world.changes.changes([value_change(world, sku, "price", f"{40 + n}.00") for n, sku in enumerate(skus)])
+    before = {sku: on_walmart(world, sku) for sku in skus}
+    calls = world.calls("feed_submit", "price_put")
+
+    assert deliver(worker, records) == []
+    assert world.calls("feed_submit", "price_put") == {"feed_submit": calls["feed_submit"] + 1,
+                                                       "price_put": calls["price_put"]}
+    wait_for(lambda: worker.tick() or not worker.state.open_feeds("price"), 30, "the price feed to be processed")
+
+    assert {sku: on_walmart(world, sku) for sku in skus} == before
+    assert set(worker.state.waiting()) >= set(skus)
+    assert [last_error(world, sku) for sku in skus] == [None, None]
+    worker.tick()  # waiting: not pushed again at once
+    assert world.calls("feed_submit", "price_put") == {"feed_submit": calls["feed_submit"] + 1,
+                                                       "price_put": calls["price_put"]}
