@@ -528,7 +528,14 @@ class WorkersSettings(Section):
     feed_expected_s: float = Field(
         300.0, gt=0, description="How long Walmart takes to process a feed, until measured: the worker "
                                  "learns it from its own feeds.")
-    feed_poll_s: float = Field(30.0, gt=0, description="How often a submitted feed is polled.")
+    feed_poll_s: float = Field(
+        900.0, gt=0, description="When a submitted feed's status is first asked for. Walmart's advice is followed "
+                                 "from there: again at 4 and 8 times this (15 min, 1 h, 2 h), then every 16 times "
+                                 "(4 h); item details only once the feed is done. Time-scaled emulators need less.")
+    price_after_setup_s: float = Field(
+        86_400.0, ge=0, description="Walmart takes price updates for an item no sooner than this after its setup "
+                                    "(24 h): the price worker defers earlier ones, shows them as waiting, and "
+                                    "pushes them then. Only a time-scaled emulator needs another value.")
     single_concurrency: int = Field(
         4, ge=1, le=32, description="Single inventory/price updates in flight at once (the API budget still "
                                     "bounds the rate).")

@@ -28,6 +28,7 @@ from devstack.oracles.refunds import (
     expected_order_refund,
     returns_over_credited,
 )
+from devstack.walmart_emulator.orders import BEYOND_ACKNOWLEDGED
 
 CENT = 0.005
 
@@ -118,7 +119,9 @@ def check_orders(app: Any, client_id: str, commerce: Any, state: Any) -> tuple[C
             orders.duplicates.append(f"PO {po}: {count} Commerce orders")
         elif count == 0 and not refused:
             orders.lost.append(f"PO {po}: no Commerce order (status {statuses.get(po)})")
-        if count and any(line.quantity_in("Created") for line in order.lines):
+        # Walmart takes an acknowledge only while no unit of the PO is past Acknowledged
+        acknowledgeable = not any(line.quantity_in(*BEYOND_ACKNOWLEDGED) for line in order.lines)
+        if count and acknowledgeable and any(line.quantity_in("Created") for line in order.lines):
             orders.lost.append(f"PO {po}: not acknowledged on Walmart")
         if po in mapped:
             _compare_lines(lines, po, order, *mapped[po], commerce, through_returns)

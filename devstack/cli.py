@@ -74,7 +74,7 @@ class EmulatorCommand:
 
 
 def _serve_walmart_emulator(args: argparse.Namespace) -> int:
-    from devstack.walmart_emulator.app import WalmartEmulator
+    from devstack.walmart_emulator.app import PRICE_AFTER_SETUP_S, WalmartEmulator
     from devstack.walmart_emulator.server import EmulatorServer
 
     credentials = dict(pair.split(":", 1) for pair in args.client) or {"local-client": "local-secret"}
@@ -90,8 +90,10 @@ def _serve_walmart_emulator(args: argparse.Namespace) -> int:
     for client_id in credentials:
         app.seed_items(client_id, skus)
     server = EmulatorServer(app, args.host, args.port)
+    window = f"{PRICE_AFTER_SETUP_S / args.time_scale:g}"
     return _serve_until_interrupted(server, f"Walmart emulator on {server.url} (clients: {', '.join(credentials)}; "
-                                            f"inspect {server.url}/_emulator/state)")
+                                            f"inspect {server.url}/_emulator/state; new items take prices "
+                                            f"{window} s after setup: set workers.price_after_setup_s = {window})")
 
 
 def _serve_commerce_emulator(args: argparse.Namespace) -> int:

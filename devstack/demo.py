@@ -26,6 +26,9 @@ from plumbing.logs import register_secrets
 from walmart_sync.cli.common import print_findings
 
 TIME_SCALE = 60.0          # Walmart's limits and feed processing, sped up: 100 price updates an hour -> a minute
+# Walmart takes no price for an item until 24 h after its setup: the demo's new matches wait this
+# many seconds instead (on the emulator and in the sidecar alike), shown as waiting meanwhile
+PRICE_WINDOW_S = 20.0
 FEED_DELAYS_S = (30.0, 60.0)  # assumed feed processing (INPROGRESS, done), before the time scale
 
 
@@ -101,7 +104,8 @@ def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
     from walmart_sync.supervisor import Supervisor
 
     client_secret, token = secrets.token_urlsafe(18), secrets.token_urlsafe(24)
-    walmart = WalmartEmulator({"local-client": client_secret}, time_scale=TIME_SCALE, feed_delays_s=FEED_DELAYS_S)
+    walmart = WalmartEmulator({"local-client": client_secret}, time_scale=TIME_SCALE, feed_delays_s=FEED_DELAYS_S,
+                              price_after_setup_s=PRICE_WINDOW_S * TIME_SCALE)
     walmart.seed_catalog(catalogue_entries(products))
     rma = env.edition == "adobe_commerce"
     commerce = CommerceEmulator(lambda: env.admin_connection(autocommit=False), token, rma_enabled=rma)
@@ -111,7 +115,7 @@ def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
                      "rate_limits": client_rate_limits(TIME_SCALE)},
             commerce_api={"base_url": commerce_server.url, "token": token, "store_code": "walmart_us"},
             workers={"coalesce_ms": 100, "order_poll_s": 0.5, "return_poll_s": 0.5, "feed_poll_s": 0.5,
-                     "feed_expected_s": FEED_DELAYS_S[1] / TIME_SCALE},
+                     "feed_expected_s": FEED_DELAYS_S[1] / TIME_SCALE, "price_after_setup_s": PRICE_WINDOW_S},
             listings={"auto_add": "all", "match_interval_s": 2.0},
             # the demo's ops endpoint is on loopback of a throwaway stack: its page needs no token (a
             # deployment sets ops.status_token; the token is a secret and is never printed)
@@ -198,7 +202,8 @@ def _listings(env: Any, settings: Any, walmart: Any) -> None:
          f"errors {final['error']}; {result.feeds_submitted} setup-by-match feed(s) in "
          f"{time.monotonic() - started:.1f} s")
     skus = sorted(matcher.store.matched())
-    _say(f"  initial push of the {len(skus)} new matches' quantity and price:")
+    _say(f"  initial push of the {len(skus)} new matches' quantity and price (Walmart takes a new item's price "
+         f"24 h after its setup, {PRICE_WINDOW_S:g} s here: until then `lag` shows the prices waiting):")
     started = time.monotonic()
     with env.admin_connection() as commerce:
         ok = _wait(lambda: all(c.ok for c in check_inventory_and_price(settings, walmart, "local-client", commerce,

@@ -11,6 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+# line statuses after Acknowledged in Walmart's lifecycle (Created -> Acknowledged -> Shipped ->
+# Delivered, Cancelled beside it)
+BEYOND_ACKNOWLEDGED = ("Shipped", "Delivered", "Cancelled", "Refund")
+
 
 class WalmartDocument(BaseModel):
     """Walmart's response bodies: the fields the sidecar uses are typed, the rest kept."""
@@ -49,6 +53,11 @@ class OrderLine(WalmartDocument):
     refund: dict[str, Any] | None = None
     intentToCancel: str | None = None
 
+    @property
+    def customer_asked_to_cancel(self) -> bool:
+        """Walmart flags a line the customer asked to cancel after acknowledgement (``"Y"``)."""
+        return str(self.intentToCancel or "").strip().upper() in ("Y", "YES", "TRUE")
+
     def quantity(self, *statuses: str) -> int:
         return sum(int(s.statusQuantity.amount) for s in self.orderLineStatuses.orderLineStatus
                    if s.status in statuses)
@@ -83,3 +92,20 @@ class WalmartOrder(WalmartDocument):
 
     def line(self, number: str) -> OrderLine:
         return next(line for line in self.orderLines.orderLine if line.lineNumber == str(number))
+
+    def awaits_acknowledgement(self) -> bool:
+        """Units still Created, none past Acknowledged: the one state Walmart acknowledges in.
+
+        POST /v3/orders/{po}/acknowledge takes the whole PO; Walmart allows it again while the PO
+        is Created/Acknowledged, and refuses it ("Some or all qty in higher status") once any unit
+        is shipped or cancelled, a line a customer cancelled before acknowledgement included."""
+        lines = self.orderLines.orderLine
+        return (any(line.quantity("Created") for line in lines)
+                and not any(line.quantity(*BEYOND_ACKNOWLEDGED) for line in lines))
+
+    def past_acknowledgement(self) -> bool:
+        """Units still Created beside units shipped or cancelled: Walmart no longer takes an
+        acknowledgement for this PO, and the Created units can still be shipped or cancelled."""
+        lines = self.orderLines.orderLine
+        return (any(line.quantity("Created") for line in lines)
+                and any(line.quantity(*BEYOND_ACKNOWLEDGED) for line in lines))

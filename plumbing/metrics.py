@@ -78,6 +78,9 @@ class SidecarMetrics:
         self.stream_pending_age = Gauge(
             "walmart_sync_stream_pending_age_seconds", "Age of the oldest change not yet confirmed by Walmart, per "
             "stream (inventory, price, shipment, cancellation, refund)", ["stream"], registry=r)
+        self.stream_waiting = Gauge(
+            "walmart_sync_stream_waiting_values", "Values Walmart will not take yet, waiting until it will (a price "
+            "within 24 h of the item's setup): deferred, neither failed nor dead-lettered", ["stream"], registry=r)
         self.binlog_lag_seconds = Gauge(
             "walmart_sync_binlog_lag_seconds", "The listener's checkpoint behind the Commerce binlog (0 when "
             "caught up)", registry=r)

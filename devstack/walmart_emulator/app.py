@@ -87,6 +87,9 @@ class FaultConfig:
     latency_s: float = 0.0        # added to every answer
     answer_delay_s: float = 0.0   # writes: applied at once, answered this much later (a crash window)
     storm_429_until: float = 0.0  # monotonic time until which every call gets 429
+    # while set and cleared, a page of feed item details waits for it (up to 10 s): a test holds a
+    # worker's read of feed items open to see what else the worker does meanwhile
+    feed_items_gate: threading.Event | None = None
     seed: int | None = None
 
 
@@ -105,6 +108,15 @@ class SellerState:
     # documents served as they are, malformed on purpose: (last modified ms, document)
     raw_orders: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     raw_returns: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # sku -> when the item was set up (emulator clock); items seeded without it are old listings
+    set_up_at: dict[str, float] = field(default_factory=dict)
+    # every GET /v3/feeds/{id}: (feed id, includeDetails asked, the feed's status when answered)
+    feed_reads: list[tuple[str, bool, str]] = field(default_factory=list)
+
+
+# Walmart takes a price for an item no sooner than 24 hours after its setup (prices.yml, bulk price
+# update: "no sooner than 24 hours after a new item is set up"), scaled by the time scale
+PRICE_AFTER_SETUP_S = 24 * 3600.0
 
 
 DEFAULT_SHIP_NODE = "default"
@@ -121,7 +133,8 @@ class WalmartEmulator:
     def __init__(self, credentials: dict[str, str] | None = None, time_scale: float = 1.0,
                  faults: FaultConfig | None = None, limits: dict[str, RateLimit] | None = None,
                  feed_delays_s: tuple[float, float] = (1.0, 2.0),
-                 feed_size_limits: dict[str, int] | None = None):
+                 feed_size_limits: dict[str, int] | None = None,
+                 price_after_setup_s: float = PRICE_AFTER_SETUP_S):
         self.credentials = dict(credentials or {"local-client": "local-secret"})
         self.time_scale = time_scale
         self.faults = faults or FaultConfig()
@@ -135,6 +148,7 @@ class WalmartEmulator:
         self.catalog: dict[str, dict[str, Any]] = {}
         self._catalog_gtins: dict[str, str] = {}  # GTIN-14 -> item id: Walmart's catalogue is keyed by GTIN
         self.feed_delays_s = feed_delays_s
+        self.price_after_setup_s = price_after_setup_s  # Walmart's seconds, like every delay here
         self.feed_size_limits = {t: size for t, (_b, size) in FEED_TYPES.items()} | dict(feed_size_limits or {})
         self._po_numbers = itertools.count(1_000_000_001 + random.Random(0).randint(0, 10**6) * 1000)
         self._refund_ids = itertools.count(700_000_001)
@@ -183,11 +197,14 @@ class WalmartEmulator:
         with self._lock:
             return self._sellers.setdefault(client_id, SellerState(client_id))
 
-    def seed_items(self, client_id: str, skus: list[str], **fields: Any) -> None:
-        """List SKUs for a seller (published, active); ``fields`` apply to each (upc, gtin...)."""
+    def seed_items(self, client_id: str, skus: list[str], set_up_now: bool = False, **fields: Any) -> None:
+        """List SKUs for a seller (published, active); ``fields`` apply to each (upc, gtin...).
+        Seeded items were set up long ago unless ``set_up_now`` (then no price before 24 h)."""
         state = self.seller(client_id)
         with self._lock:
             for sku in skus:
+                if set_up_now:
+                    state.set_up_at[sku] = self.now()
                 item = state.items.setdefault(sku, {
                     "mart": "WALMART_US", "sku": sku, "condition": "New",
                     "wpid": f"{abs(hash(sku)) % 10**12:012d}", "upc": "", "gtin": "",
@@ -212,6 +229,25 @@ class WalmartEmulator:
                                          "condition": "New", "images": [], **entry}
                 if entry.get("gtin"):
                     self._catalog_gtins[str(entry["gtin"]).zfill(14)] = item_id
+
+    def age_items(self, client_id: str, skus: list[str], walmart_seconds: float) -> None:
+        """As if ``walmart_seconds`` of Walmart's time had passed since these items were set up."""
+        state = self.seller(client_id)
+        with self._lock:
+            for sku in skus:
+                if sku in state.set_up_at:
+                    state.set_up_at[sku] -= walmart_seconds / self.time_scale
+
+    def price_refusal(self, state: SellerState, sku: str) -> str | None:
+        """Why Walmart refuses a price for ``sku`` now: its setup is less than 24 h old."""
+        set_up = state.set_up_at.get(sku)
+        if set_up is None:
+            return None
+        age = (self.now() - set_up) * self.time_scale
+        if age >= self.price_after_setup_s:
+            return None
+        return (f"Price updates are accepted no sooner than 24 hours after an item is set up; item {sku} was set up "
+                f"{age / 3600:.1f} hours ago")
 
     def catalogue_item(self, gtin14: str) -> dict[str, Any] | None:
         with self._lock:
@@ -420,6 +456,9 @@ class WalmartEmulator:
                                       "each pricing needs currentPriceType BASE|REDUCED|CLEARANCE and "
                                       "currentPrice{currency: USD, amount > 0}", field="pricing")
         with self._lock:
+            refusal = self.price_refusal(state, sku)
+            if refusal:
+                raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_PRICE_API", refusal, field="sku")
             state.prices[sku] = pricing[0]
         return _json({"ItemPriceResponse": {
             "mart": "WALMART_US", "sku": sku,
@@ -458,7 +497,9 @@ class WalmartEmulator:
                     process(feed, state.items, self.catalogue_item,
                             set_inventory=lambda sku, node, qty: state.inventory.__setitem__((sku, node), qty),
                             set_price=lambda sku, pricing: state.prices.__setitem__(sku, pricing),
-                            add_item=lambda sku, fields: self.seed_items(state.client_id, [sku], **fields))
+                            add_item=lambda sku, fields: self.seed_items(state.client_id, [sku], set_up_now=True,
+                                                                         **fields),
+                            price_refusal=lambda sku: self.price_refusal(state, sku))
 
     def feeds(self, request: Request, state: SellerState) -> Response:
         offset = int(request.args.get("offset", "0") or 0)
@@ -484,9 +525,14 @@ class WalmartEmulator:
             if found.file_error:
                 body["ingestionErrors"]["ingestionError"].append(
                     {"type": "DATA_ERROR", "code": found.file_error.split(":")[0], "description": found.file_error})
-            if request.args.get("includeDetails", "false").lower() == "true":
+            details = request.args.get("includeDetails", "false").lower() == "true"
+            state.feed_reads.append((feed_id, details, found.status))
+            if details:
                 body["itemDetails"] = {"itemIngestionStatus": [
                     r.to_json() for r in found.results[offset:offset + limit]]}
+        gate = self.faults.feed_items_gate
+        if details and gate is not None:
+            gate.wait(10.0)  # outside the lock: the rest of the emulator answers meanwhile
         return _json(body)
 
     # multi-node inventory ----------------------------------------------------------------------------

@@ -100,8 +100,10 @@ def _quantity(value: Any) -> int | None:
 
 def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callable[[str], dict[str, Any] | None],
             set_inventory: Callable[[str, str, int], None], set_price: Callable[[str, dict[str, Any]], None],
-            add_item: Callable[[str, dict[str, Any]], None]) -> None:
-    """Apply a completed feed's effects and record each item's outcome (once)."""
+            add_item: Callable[[str, dict[str, Any]], None],
+            price_refusal: Callable[[str], str | None] = lambda sku: None) -> None:
+    """Apply a completed feed's effects and record each item's outcome (once). ``price_refusal``
+    says why Walmart will not take a price for a SKU yet (an item set up less than 24 h ago)."""
     items = feed_items(feed.feed_type, feed.payload)
     if items is None:
         feed.status, feed.file_error = "ERROR", "ERR_PDI_0001: the file is malformed or has no header"
@@ -139,6 +141,10 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callab
             if not isinstance(amount, (int, float)) or isinstance(amount, bool) or amount <= 0:
                 feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
                                                "currentPrice.amount must be a positive number"))
+                continue
+            refusal = price_refusal(sku)
+            if refusal:
+                feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_EXT_DATA_0101116", refusal))
                 continue
             set_price(sku, pricing[0])
         feed.results.append(ItemResult(index, sku, "SUCCESS", wpid=seller_items[sku].get("wpid")))

@@ -2,7 +2,8 @@
 
 A line of 3 can be 1 Shipped + 1 Cancelled + 1 Acknowledged at once, so each line keeps a list
 of (status, quantity, cancellation reason, tracking) entries and every operation moves quantity
-between them: acknowledge Created -> Acknowledged; cancel Created/Acknowledged -> Cancelled
+between them: acknowledge Created -> Acknowledged (only while every unit of the PO is Created or
+Acknowledged: Walmart refuses it once any is shipped or cancelled); cancel Created/Acknowledged -> Cancelled
 (never shipped quantity); ship Created/Acknowledged -> Shipped (over-ship and already-shipped
 refused); deliver Shipped -> Delivered; refund only against shipped/delivered quantity, with
 negative amounts no larger than what was charged. Errors carry Walmart's codes and messages.
@@ -34,6 +35,9 @@ REFUND_REASONS = frozenset({
 METHOD_CODES = frozenset({"Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"})
 OPEN = ("Created", "Acknowledged")
 SHIPPED = ("Shipped", "Delivered")
+# past acknowledgement: Walmart's lifecycle goes Created -> Acknowledged -> Shipped -> Delivered,
+# with Cancelled (and Refund) beside it; an acknowledge meeting any of these is refused
+BEYOND_ACKNOWLEDGED = ("Shipped", "Delivered", "Cancelled", "Refund")
 
 
 class OrderError(Exception):
@@ -128,7 +132,10 @@ class Order:
 
     # operations ---------------------------------------------------------------------------
     def acknowledge(self) -> None:
-        if not any(line.quantity_in("Created", "Acknowledged") for line in self.lines):
+        """Walmart acknowledges the whole PO or nothing: re-acknowledging is allowed, but not once
+        any unit is shipped or cancelled ("Some or all qty in higher status")."""
+        if any(line.quantity_in(*BEYOND_ACKNOWLEDGED) for line in self.lines) \
+                or not any(line.quantity_in(*OPEN) for line in self.lines):
             raise OrderError("Some or all qty in higher status")
         for line in self.lines:
             created = line.quantity_in("Created")
@@ -166,7 +173,9 @@ class Order:
             if not request.get("sellerOrderId"):
                 raise OrderError("sellerOrderId is required", code="INVALID_REQUEST_CONTENT.GMP_ORDER_API",
                                  field="sellerOrderId")
-            if line.intent_to_cancel and not request.get("intentToCancelOverride"):
+            # a line the customer asked to cancel ships only with the boolean override (the spec:
+            # "needs to be passed as true during shipping" for intent-to-cancel orders)
+            if line.intent_to_cancel and request.get("intentToCancelOverride") is not True:
                 raise OrderError(f"The Line: {line.number} of PO: {self.purchase_order_id} has a "
                                  "customer cancellation request; set intentToCancelOverride to ship it",
                                  field="intentToCancelOverride")

@@ -189,10 +189,15 @@ class ReportBuilder:
         due = {kind: (n, oldest) for kind, n, oldest in self.query(
             self.state, "SELECT kind, COUNT(*), MIN(next_check_at) FROM walmart_values WHERE next_check_at <= NOW() "
                         "GROUP BY kind")}
+        # values Walmart will not take yet (a price within 24 h of the item's setup): waiting, not
+        # pending: they are not behind, so they do not count against the threshold
+        waiting = {kind: (int(n), reason, until) for kind, n, reason, until in self.query(
+            self.state, "SELECT kind, COUNT(*), MIN(reason), MIN(until_at) FROM walmart_values_waiting "
+                        "GROUP BY kind")}
         threshold = self.settings.ops.max_pending_age_s
         rows = []
         for stream in WALMART_STREAMS:
-            if stream not in groups and stream not in components:
+            if stream not in groups and stream not in components and stream not in waiting:
                 continue
             ages = [groups[stream][0].lag_seconds] if stream in groups else []
             details = []
@@ -202,6 +207,13 @@ class ReportBuilder:
             if stream in due:
                 ages.append(_age(due[stream][1], now) or 0.0)
                 details.append(f"{due[stream][0]} SKU(s) due for a push")
+            counts: dict[str, int] = {}
+            if stream in waiting:
+                count, reason, until = waiting[stream]
+                counts["waiting"] = count
+                details.append(f"{count} SKU(s) waiting ({reason}), the first due at "
+                               f"{until:%Y-%m-%d %H:%M:%S}" if isinstance(until, datetime) else
+                               f"{count} SKU(s) waiting ({reason})")
             pending = round(max(ages, default=0.0), 1)
             ok_at, err_at, err = components.get(stream, (None, None, None))
             if ok_at is not None:
@@ -211,7 +223,8 @@ class ReportBuilder:
             over = pending > threshold
             rows.append(StageRow(stage=f"walmart:{stream}", label=f"Walmart {stream} pending",
                                  status="WARN" if over else "OK", over=over, lag_seconds=pending,
-                                 threshold=f"< {threshold:.0f} s", detail="; ".join(details) or "nothing pending"))
+                                 threshold=f"< {threshold:.0f} s", detail="; ".join(details) or "nothing pending",
+                                 counts=counts))
         return rows
 
     def _pollers(self, now: float) -> list[StageRow]:

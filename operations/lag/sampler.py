@@ -61,6 +61,7 @@ def publish(report: LagReport, metrics: SidecarMetrics = METRICS) -> None:
                 metrics.consumer_group_members.labels(group).set(stage.members)
         elif kind == "walmart":
             metrics.stream_pending_age.labels(name).set(stage.lag_seconds or 0)
+            metrics.stream_waiting.labels(name).set(stage.counts.get("waiting", 0))
         elif kind == "binlog":
             metrics.binlog_lag_seconds.set(stage.lag_seconds or 0)
         elif kind == "poll":

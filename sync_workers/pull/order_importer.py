@@ -58,7 +58,8 @@ from sync_workers.walmart.orders import CancelLine
 
 OUT_OF_STOCK = "The requested qty is not available"
 # statuses of a PO whose acknowledgement is behind it
-SETTLED = frozenset({"acknowledged", "cancelled_by_walmart", "cancelled_on_request", "walmart_changes_noted"})
+SETTLED = frozenset({"acknowledged", "past_acknowledgement", "cancelled_by_walmart", "cancelled_on_request",
+                     "walmart_changes_noted"})
 
 
 class OrderImporter:
@@ -242,7 +243,15 @@ class OrderImporter:
         current = self.orders.state(po)
         if current is not None and current.status in SETTLED:
             return  # an older poll of the PO still saying Created
-        if not any(line.quantity("Created") for line in order.orderLines.orderLine):
+        if order.past_acknowledgement():
+            # Walmart refuses the acknowledge of a PO with a unit shipped or cancelled (a customer
+            # cancelling a line before the import): asking would only spend the budget on a refusal
+            self.orders.set_state(po, "past_acknowledgement", commerce_order_id=commerce_id,
+                                  error="not acknowledged: some units are already shipped or cancelled on Walmart, "
+                                        "which then refuses an acknowledgement; the rest can still be shipped")
+            self.log.info("not acknowledged: part of the PO is past acknowledgement on Walmart", po=po)
+            return
+        if not order.awaits_acknowledgement():
             self.orders.set_state(po, "acknowledged", commerce_order_id=commerce_id)
             return
         try:

@@ -50,6 +50,6 @@ class CancellationWorker(OrderWorker):
                           else self.settings.mapping.cancel_reason)
                 lines.append(CancelLine(line_number, cancellable, reason))
         if lines:
-            self.client.orders.cancel(order.purchase_order_id, lines)
+            self.client.orders.cancel(order.purchase_order_id, lines, before=walmart)
             self.cancelled_lines += len(lines)
             self.log.info("cancellation reported", po=order.purchase_order_id, lines=len(lines))

@@ -108,7 +108,7 @@ class RefundWorker(OrderWorker):
                     send.append((line.returnOrderLineNumber, want - have))
                 now[line.returnOrderLineNumber] = max(want, have)
             if send:
-                self.client.returns.refund(return_order_id, walmart.customerOrderId, send)
+                self.client.returns.refund(return_order_id, walmart.customerOrderId, send, before=walmart)
                 self.return_refunds += 1
                 self.log.info("return refunded on Walmart", po=order.purchase_order_id, return_order=return_order_id,
                               lines=len(send), units=sum(q for _, q in send))
@@ -132,9 +132,10 @@ class RefundWorker(OrderWorker):
         walmart = self.client.orders.get(order.purchase_order_id)
         plan = plan_refund(items, self._walmart_lines(walmart), shipping)
         reason = self.settings.mapping.refund_reason
-        if plan.cancels:
-            self.client.orders.cancel(order.purchase_order_id, [
-                CancelLine(line, quantity, self.settings.mapping.cancel_reason) for line, quantity in plan.cancels])
+        if plan.cancels:  # the cancel answers with the order as it is now: the refund's "before"
+            walmart = self.client.orders.cancel(order.purchase_order_id, [
+                CancelLine(line, quantity, self.settings.mapping.cancel_reason) for line, quantity in plan.cancels],
+                before=walmart)
             self.cancelled_lines += len(plan.cancels)
             self.log.info("refunded before shipping: cancelled on Walmart", po=order.purchase_order_id,
                           lines=len(plan.cancels))
@@ -142,7 +143,7 @@ class RefundWorker(OrderWorker):
             self.client.orders.refund(order.purchase_order_id, [
                 RefundLine(r.line_number, r.product, reason, f"Commerce credit memo, order "
                            f"{order.commerce_increment_id or order.commerce_order_id}", r.tax, r.shipping)
-                for r in plan.refunds])
+                for r in plan.refunds], before=walmart)
             self.refunded_lines += len(plan.refunds)
             self.log.info("refund reported", po=order.purchase_order_id, lines=len(plan.refunds),
                           amount=round(sum(r.product + r.tax + r.shipping for r in plan.refunds), 2))

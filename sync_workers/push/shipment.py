@@ -6,6 +6,12 @@ order, and ships per PO line exactly the quantity Commerce shipped with tracking
 Walmart already shows shipped (mappings/shipping.py). Being state-based, a replay after a crash
 between Walmart's update and the offset commit ships nothing twice; a shipment whose track comes
 later is reported when the track arrives. Walmart refusing for good dead-letters the records.
+
+A line the customer asked to cancel (Walmart's ``intentToCancel``) is shipped with
+``intentToCancelOverride``: the worker only ever reports units a Commerce shipment holds, so the
+goods have left and Walmart must charge for them, not cancel them. Without the override Walmart
+refuses the shipment for good, and the customer would keep goods never charged. Units not shipped
+in Commerce are never overridden; the cancellation worker cancels those (docs/orders.md).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class ShipmentWorker(OrderWorker):
             return
         mapping = self.settings.mapping
         lines = []
+        asked_to_cancel = {line.lineNumber for line in walmart.orderLines.orderLine if line.customer_asked_to_cancel}
         for shipment, line_number, quantity in todo:
             carrier = walmart_carrier(shipment.carrier_code, shipment.title, mapping.carrier_map,
                                       mapping.tracking_url_template, shipment.track_number or "")
@@ -60,7 +67,12 @@ class ShipmentWorker(OrderWorker):
                 seller_order_id=order.commerce_increment_id or str(order.commerce_order_id),
                 tracking_number=shipment.track_number or "", carrier=carrier.get("carrier"),
                 other_carrier=carrier.get("otherCarrier"), tracking_url=carrier.get("trackingURL"),
-                method_code=mapping.walmart_method_code))
-        self.client.orders.ship(order.purchase_order_id, lines)
+                method_code=mapping.walmart_method_code,
+                intent_to_cancel_override=line_number in asked_to_cancel))
+        overridden = sorted({line.line_number for line in lines if line.intent_to_cancel_override})
+        if overridden:
+            self.log.warning("shipped in Commerce although the customer asked to cancel: reported to Walmart "
+                             "with intentToCancelOverride", po=order.purchase_order_id, lines=overridden)
+        self.client.orders.ship(order.purchase_order_id, lines, before=walmart)
         self.shipped_lines += len(lines)
         self.log.info("shipment reported", po=order.purchase_order_id, lines=len(lines))

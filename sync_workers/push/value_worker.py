@@ -4,10 +4,17 @@ Events only name SKUs. For them the worker reads the current target values from 
 one batch (the event is the trigger, the database the truth), skips what Walmart already
 confirmed, and pushes the rest: single calls while the API's budget drains them faster than a
 feed would be processed, otherwise the budget's worth as singles and the rest in one feed
-(push/plan.py). Submitted feeds are recorded in the state schema and polled on a timer; when one
-completes its successes are confirmed and all its SKUs are checked again,
-so a value that changed meanwhile, or a failed item, is pushed afresh.
-Walmart refusing a SKU for good dead-letters that SKU's records.
+(push/plan.py). Submitted feeds are recorded in the state schema and their status polled as
+Walmart advises (15 min, 1 h, 2 h after submission, then every 4 h: feeds.poll_slot), without
+item details; once one is done its items are read, page by page, on a thread of their own, so
+the consumer loop goes on handling events meanwhile (an 858-item feed is 18 pages). Then its
+successes are confirmed and all its SKUs are checked again, so a value that changed meanwhile,
+or a failed item, is pushed afresh.
+Walmart refusing a SKU for good dead-letters that SKU's records. A value Walmart will not take
+*yet* (a price within 24 h of the item's setup) is neither: it waits, durably, as a due check at
+the time Walmart will take it (``walmart_values_waiting`` says why, for lag and the status page),
+and the records that named it are done: the check, not the record, brings the value later, so
+the partition is not held back for a day.
 
 Bursts: a transaction of thousands of rows (an import, a warehouse sync) is committed whole before
 the listener has decoded its first rows, and decoding it takes seconds. Waiting for every event
@@ -22,7 +29,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,10 +48,11 @@ from sync_workers.stores.value_state import ValueState
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
 from sync_workers.walmart.feeds import BUCKETS as FEED_BUCKETS
-from sync_workers.walmart.feeds import FeedType
+from sync_workers.walmart.feeds import FeedResult, FeedType, poll_slot
 
 BULK_SCAN_INTERVAL_S = 30.0
 INITIAL_LOAD_CHECK_S = 30.0  # how often a worker looks for a full comparison the listener asked for
+FEED_CHECK_S = 30.0  # at most this long between looks at which open feed is due for a status poll
 
 
 class ValueWorker:
@@ -77,6 +85,13 @@ class ValueWorker:
         self.reverified = 0
         self.listings = ListingStore(state.conn)
         self._pool = ThreadPoolExecutor(settings.workers.single_concurrency, thread_name_prefix=f"{self.name}-push")
+        self._waited: set[str] = set()  # SKUs sent to wait by the push in progress
+        self._feed_slots: dict[str, float] = {}  # feed -> the advised poll time last polled at
+        # feeds done on Walmart whose item outcomes are being read: feed -> (its SKUs' values, the read)
+        self._feed_reads: dict[str, tuple[dict[str, Any], Future[FeedResult]]] = {}
+        self._feed_reader = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-feed-items")
+        self.feed_status_polls = 0
+        self.waiting_skus = 0  # values sent to wait so far (the metric is the state store's count)
 
     # to implement ------------------------------------------------------------------------------
     def read_targets(self, skus: set[str]) -> dict[str, str]:
@@ -92,6 +107,18 @@ class ValueWorker:
     def next_checks(self, skus: set[str]) -> dict[str, datetime | None]:
         """When SKUs must be re-evaluated without an event; none by default."""
         return {}
+
+    # what Walmart will not take yet: none by default -------------------------------------------------
+    wait_reason = ""
+
+    def not_before(self, skus: set[str]) -> dict[str, datetime]:
+        """SKUs whose value Walmart is known to refuse until a time: they wait, nothing is sent."""
+        return {}
+
+    def too_early(self, errors: list[Any]) -> datetime | None:
+        """Walmart refused a value for now, not for good (its error details, or a feed item's
+        ingestion errors): until when to wait; None for a refusal that stands."""
+        return None
 
     # batches -------------------------------------------------------------------------------------
     def connections(self) -> list[DbConnection]:
@@ -176,8 +203,9 @@ class ValueWorker:
         if self.clock() >= self._next_initial_load_check:
             self._next_initial_load_check = self.clock() + INITIAL_LOAD_CHECK_S
             self._take_initial_load()
+        self._apply_feed_reads()  # no I/O until a read is done
         if self.clock() >= self._next_feed_poll:
-            self._next_feed_poll = self.clock() + self.settings.workers.feed_poll_s
+            self._next_feed_poll = self.clock() + min(self.settings.workers.feed_poll_s, FEED_CHECK_S)
             self._poll_feeds()
         self._take_doubted()
         skus = self._take_due()
@@ -232,8 +260,13 @@ class ValueWorker:
         # batch names the same SKUs, and feeds are the scarcest budget (10 an hour).
         changed = {sku: value for sku, value in targets.items()
                    if confirmed.get(sku) != value and in_flight.get(sku) != value}
+        # a due SKU whose value no longer differs waits for nothing any more
+        self.state.stop_waiting(sorted(sku for sku in targets if sku not in changed and sku in self._scheduled))
+        self._waited = set()
+        self._wait(self.not_before(set(changed)))
+        changed = {sku: value for sku, value in changed.items() if sku not in self._waited}
         if not changed:
-            return {}, set()
+            return {}, set(self._waited)
         single = self.client.buckets[self.single_api]
         tokens = single.tokens()
         plan = plan_push(len(changed), tokens, 1.0 / single.rate, self.feed_eta_s,
@@ -248,13 +281,25 @@ class ValueWorker:
             if deferred:
                 self.state.schedule({sku: datetime.now() for sku in deferred})
                 self._scheduled |= set(deferred)
-            return self._push_singles({sku: changed[sku] for sku in now}), set(deferred)
+            refused_now = self._push_singles({sku: changed[sku] for sku in now})
+            return refused_now, set(deferred) | self._waited
         now, later = ordered[:plan.singles], ordered[plan.singles:]
         self.log.info("backlog: pushing part as singles and the rest as a feed", singles=len(now),
                       feed=len(later), feed_eta_s=round(self.feed_eta_s, 1))
         refused = self._push_feed({sku: changed[sku] for sku in later})  # the feed first: it takes longest
         refused.update(self._push_singles({sku: changed[sku] for sku in now}))
-        return refused, set()
+        return refused, set(self._waited)
+
+    def _wait(self, until: dict[str, datetime]) -> None:
+        """Values Walmart will take only later: due then, shown as waiting, neither failed nor refused."""
+        if not until:
+            return
+        self.state.wait(until, self.wait_reason)
+        self._scheduled |= set(until)
+        self._waited |= set(until)
+        self.waiting_skus += len(until)
+        self.log.info(f"{self.name} updates waiting: {self.wait_reason}", skus=len(until),
+                      until=min(until.values()).isoformat(timespec="seconds"))
 
     def _in_flight(self) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -286,8 +331,15 @@ class ValueWorker:
         done = {sku: changed[sku] for sku, error in outcomes.items() if error is None}
         self.state.confirm(done, "single")
         self.pushed_singles += len(done)
+        early: dict[str, datetime] = {}
+        for sku, error in outcomes.items():
+            if isinstance(error, WalmartClientError) and (until := self.too_early(error.details)) is not None:
+                early[sku] = until
+        self._wait(early)
         server_error = None
         for sku, error in outcomes.items():
+            if sku in early:
+                continue
             if isinstance(error, WalmartClientError):
                 code = error.details[0].code if error.details else None
                 refused[sku] = (f"Walmart refused the {self.name} update: {error}", code)
@@ -310,26 +362,60 @@ class ValueWorker:
         return {}
 
     def _poll_feeds(self) -> None:
+        """Ask each open feed's status at its advised times, without item details; start reading
+        the items of a feed that is done."""
         try:
             open_feeds = self.state.open_feeds(self.name)
+            ages = self.state.feed_ages(self.name)
         except pymysql.MySQLError as exc:
             self.log.warning("state store unavailable for feed polling", error=str(exc))
             return
+        first = self.settings.workers.feed_poll_s
         for feed_id, items in open_feeds:
+            slot = poll_slot(ages.get(feed_id, 0.0), first)
+            if feed_id in self._feed_reads or slot is None or self._feed_slots.get(feed_id) == slot:
+                continue
             try:
                 result = self.client.feeds.status(feed_id)
             except (WalmartServerError, WalmartClientError) as exc:
                 self.log.warning("feed status unavailable; will poll again", feed_id=feed_id, error=str(exc))
+                continue  # this slot is still to poll: at the next look
+            self._feed_slots[feed_id] = slot
+            self.feed_status_polls += 1
+            if result.done:
+                self._feed_reads[feed_id] = (items, self._feed_reader.submit(self.client.feeds.result, feed_id))
+
+    def _apply_feed_reads(self) -> None:
+        for feed_id, (items, read) in list(self._feed_reads.items()):
+            if not read.done():
                 continue
-            if not result.done:
-                continue
-            if feed_id in self._feed_submitted:  # learn how long this seller's feeds take
-                took = self.clock() - self._feed_submitted.pop(feed_id)
-                self.feed_eta_s = 0.7 * self.feed_eta_s + 0.3 * took
-            succeeded = {i.sku: items[i.sku] for i in result.items
-                         if i.ingestionStatus == "SUCCESS" and i.sku in items}
-            self.state.confirm(succeeded, "feed", feed_id)
-            for item in result.failed:
+            del self._feed_reads[feed_id]
+            try:
+                result = read.result()
+            except BaseException as exc:
+                self._feed_slots.pop(feed_id, None)  # its status is asked again at the next look
+                if isinstance(exc, (WalmartServerError, WalmartClientError)):
+                    self.log.warning("feed items unavailable; will read again", feed_id=feed_id, error=str(exc))
+                    continue
+                raise
+            self._apply_feed(feed_id, items, result)
+
+    def _apply_feed(self, feed_id: str, items: dict[str, Any], result: FeedResult) -> None:
+        if feed_id in self._feed_submitted:  # learn how long this seller's feeds take (to the poll that saw it)
+            took = self.clock() - self._feed_submitted.pop(feed_id)
+            self.feed_eta_s = 0.7 * self.feed_eta_s + 0.3 * took
+        succeeded = {i.sku: items[i.sku] for i in result.items
+                     if i.ingestionStatus == "SUCCESS" and i.sku in items}
+        self.state.confirm(succeeded, "feed", feed_id)
+        early: dict[str, datetime] = {}
+        for item in result.failed:
+            until = self.too_early(item.errors)
+            if until is not None and item.sku in items:
+                early[item.sku] = until
+            else:
                 self.log.warning("feed item failed", feed_id=feed_id, sku=item.sku, errors=item.errors)
-            self.state.close_feed(feed_id, result.feedStatus)
-            self._recheck |= set(items)  # changed meanwhile, or failed: check and push again
+        self._waited = set()
+        self._wait(early)
+        self.state.close_feed(feed_id, result.feedStatus)
+        self._feed_slots.pop(feed_id, None)
+        self._recheck |= set(items) - set(early)  # changed meanwhile, or failed: check and push again

@@ -166,6 +166,19 @@ class ListingStore:
                 found |= {row[0] for row in cur.fetchall()}
             return found
 
+    def matched_within(self, skus: Iterable[str], seconds: float) -> dict[str, Any]:
+        """SKUs among ``skus`` matched (set up on Walmart) less than ``seconds`` ago -> when."""
+        wanted = sorted(set(skus))
+        found: dict[str, Any] = {}
+        with self.conn.cursor() as cur:
+            for start in range(0, len(wanted), CHUNK):
+                part = wanted[start:start + CHUNK]
+                cur.execute("SELECT sku, matched_at FROM walmart_listings WHERE status = 'matched' AND matched_at > "
+                            f"NOW(3) - INTERVAL %s MICROSECOND AND sku IN ({', '.join(['%s'] * len(part))})",
+                            [int(seconds * 1_000_000), *part])
+                found.update(cur.fetchall())
+        return found
+
     def counts(self) -> dict[str, int]:
         """Every status, 0 where no listing has it (a gauge must fall to 0, not keep its last value)."""
         with self.conn.cursor() as cur:

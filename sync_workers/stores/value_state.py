@@ -46,6 +46,17 @@ DDL = (
       PRIMARY KEY (kind, sku),
       KEY walmart_value_recheck_due (kind, due_at)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    # values Walmart will not take yet (a price within 24 h of the item's setup): not failed, not
+    # dead-lettered, pushed when due; here so lag and the status page can say what they wait for
+    """CREATE TABLE IF NOT EXISTS walmart_values_waiting (
+      kind VARCHAR(16) NOT NULL,
+      sku VARCHAR(64) NOT NULL,
+      reason VARCHAR(255) NOT NULL,
+      until_at DATETIME NOT NULL,
+      since TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+      PRIMARY KEY (kind, sku),
+      KEY walmart_values_waiting_until (kind, until_at)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
 )
 
 
@@ -75,6 +86,7 @@ class ValueState:
     def confirm(self, values: dict[str, str], via: str, feed_id: str | None = None) -> None:
         if not values:
             return
+        self.stop_waiting(list(values))
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO walmart_values (kind, sku, value, via, pending_feed_id, last_error) "
@@ -123,6 +135,31 @@ class ValueState:
                 "ON DUPLICATE KEY UPDATE next_check_at = VALUES(next_check_at)",
                 [(self.kind, sku, at) for sku, at in checks.items()])
 
+    def wait(self, skus: dict[str, datetime], reason: str) -> None:
+        """These SKUs' values wait until their time (Walmart takes none before it): the SKU is due
+        for a check then, and shows as waiting, with ``reason``, until a push lands."""
+        if not skus:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO walmart_values_waiting (kind, sku, reason, until_at) VALUES (%s, %s, %s, %s) "
+                "ON DUPLICATE KEY UPDATE reason = VALUES(reason), until_at = VALUES(until_at)",
+                [(self.kind, sku, reason[:250], until) for sku, until in skus.items()])
+        self.schedule(dict(skus))
+
+    def stop_waiting(self, skus: list[str]) -> None:
+        if not skus:
+            return
+        with self.conn.cursor() as cur:
+            cur.execute(f"DELETE FROM walmart_values_waiting WHERE kind = %s AND sku IN "
+                        f"({', '.join(['%s'] * len(skus))})", [self.kind, *skus])
+
+    def waiting(self) -> dict[str, tuple[str, datetime]]:
+        """SKU -> (reason, until) of this kind's values Walmart will not take yet."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT sku, reason, until_at FROM walmart_values_waiting WHERE kind = %s", (self.kind,))
+            return {sku: (reason, until) for sku, reason, until in cur.fetchall()}
+
     def due(self, now: datetime) -> list[str]:
         with self.conn.cursor() as cur:
             cur.execute("SELECT sku FROM walmart_values WHERE kind = %s AND next_check_at <= %s",
@@ -139,6 +176,13 @@ class ValueState:
             cur.execute("SELECT feed_id, items FROM walmart_feeds WHERE worker = %s AND status = 'SUBMITTED' "
                         "ORDER BY submitted_at", (worker,))
             return [(feed_id, json.loads(items)) for feed_id, items in cur.fetchall()]
+
+    def feed_ages(self, worker: str) -> dict[str, float]:
+        """Open feed -> seconds since its submission, by the state store's clock (which wrote it)."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT feed_id, TIMESTAMPDIFF(MICROSECOND, submitted_at, NOW(3)) / 1e6 FROM walmart_feeds "
+                        "WHERE worker = %s AND status = 'SUBMITTED'", (worker,))
+            return {feed_id: float(age) for feed_id, age in cur.fetchall()}
 
     def close_feed(self, feed_id: str, status: str) -> None:
         with self.conn.cursor() as cur:

@@ -3,7 +3,9 @@
 Acknowledging is safe to repeat. Cancelling, shipping and refunding are not (a second ship of a
 line that shipped is refused; a second refund pays twice), so after an ambiguous failure (a
 timeout, a dropped connection, a 5xx) the client reads the order back and retries only if the
-change is not there: each operation lands exactly once.
+change is not there: each operation lands exactly once. The comparison needs the order as it was
+before the write; a caller that just read the order to decide what to send passes it as
+``before``, so a write costs no second read of Walmart's small order budget.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class ShipLine:
     tracking_url: str | None = None
     method_code: str = "Standard"
     ship_time_ms: int | None = None
+    # the customer asked to cancel this line and it shipped anyway: Walmart refuses the shipment
+    # for good without it (400 INVALID_REQUEST_CONTENT)
+    intent_to_cancel_override: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,12 @@ class OrdersApi:
         return WalmartOrder.model_validate(response.json()["order"])
 
     def _exactly_once(self, api: str, purchase_order_id: str, action: str, body: dict[str, Any],
-                      applied: Any) -> WalmartOrder:
-        before = self.get(purchase_order_id)
+                      applied: Any, before: WalmartOrder | None) -> WalmartOrder:
+        if before is None:
+            before = self.get(purchase_order_id)
+        elif before.purchaseOrderId != purchase_order_id:
+            raise ValueError(f"the order read before the {action} is PO {before.purchaseOrderId}, "
+                             f"not {purchase_order_id}")
 
         def send() -> WalmartOrder:
             response = self.client._send(api, "POST", f"/v3/orders/{path_segment(purchase_order_id)}/{action}",
@@ -110,7 +119,8 @@ class OrdersApi:
 
         return land_once(self.client, f"{action} of PO {purchase_order_id}", send, landed)
 
-    def cancel(self, purchase_order_id: str, lines: list[CancelLine]) -> WalmartOrder:
+    def cancel(self, purchase_order_id: str, lines: list[CancelLine],
+               before: WalmartOrder | None = None) -> WalmartOrder:
         body = {"orderCancellation": {"orderLines": {"orderLine": [{
             "lineNumber": line.line_number,
             "orderLineStatuses": {"orderLineStatus": [{
@@ -122,9 +132,10 @@ class OrdersApi:
             return all(now.line(l.line_number).quantity("Cancelled")
                        >= before.line(l.line_number).quantity("Cancelled") + l.quantity for l in lines)
 
-        return self._exactly_once("order_cancel", purchase_order_id, "cancel", body, applied)
+        return self._exactly_once("order_cancel", purchase_order_id, "cancel", body, applied, before)
 
-    def ship(self, purchase_order_id: str, lines: list[ShipLine]) -> WalmartOrder:
+    def ship(self, purchase_order_id: str, lines: list[ShipLine],
+             before: WalmartOrder | None = None) -> WalmartOrder:
         body = {"orderShipment": {"orderLines": {"orderLine": [_ship_line(line) for line in lines]}}}
 
         def applied(before: WalmartOrder, now: WalmartOrder) -> bool:
@@ -132,9 +143,10 @@ class OrdersApi:
                        >= before.line(l.line_number).quantity("Shipped", "Delivered") + l.quantity
                        for l in lines)
 
-        return self._exactly_once("order_shipping", purchase_order_id, "shipping", body, applied)
+        return self._exactly_once("order_shipping", purchase_order_id, "shipping", body, applied, before)
 
-    def refund(self, purchase_order_id: str, lines: list[RefundLine]) -> WalmartOrder:
+    def refund(self, purchase_order_id: str, lines: list[RefundLine],
+               before: WalmartOrder | None = None) -> WalmartOrder:
         body = {"orderRefund": {"purchaseOrderId": purchase_order_id, "orderLines": {"orderLine": [{
             "lineNumber": line.line_number, "isFullRefund": False,
             "refunds": {"refund": [{"refundComments": line.comments or line.reason,
@@ -145,7 +157,7 @@ class OrdersApi:
             return all(now.line(l.line_number).refunded() >= before.line(l.line_number).refunded()
                        + abs(l.amount) + abs(l.shipping) - 0.005 for l in lines)
 
-        return self._exactly_once("order_refund", purchase_order_id, "refund", body, applied)
+        return self._exactly_once("order_refund", purchase_order_id, "refund", body, applied, before)
 
 
 def _refund_charges(line: RefundLine) -> list[dict[str, Any]]:
@@ -170,7 +182,8 @@ def _ship_line(line: ShipLine) -> dict[str, Any]:
                                 "trackingNumber": line.tracking_number}
     if line.tracking_url:
         tracking["trackingURL"] = line.tracking_url
-    return {"lineNumber": line.line_number, "sellerOrderId": line.seller_order_id,
+    override = {"intentToCancelOverride": True} if line.intent_to_cancel_override else {}
+    return {"lineNumber": line.line_number, "sellerOrderId": line.seller_order_id, **override,
             "orderLineStatuses": {"orderLineStatus": [{
                 "status": "Shipped", "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
                 "trackingInfo": tracking}]}}

@@ -78,22 +78,31 @@ class ReturnsApi:
             raise KeyError(f"return {return_order_id} not found")
         return found
 
-    def refund(self, return_order_id: str, customer_order_id: str,
-               lines: list[tuple[int, int]]) -> dict[str, Any]:
-        """Refund ``(returnOrderLineNumber, quantity)`` pairs; re-reads after ambiguous failures."""
+    def refund(self, return_order_id: str, customer_order_id: str, lines: list[tuple[int, int]],
+               before: ReturnOrder | None = None) -> dict[str, Any]:
+        """Refund ``(returnOrderLineNumber, quantity)`` pairs; re-reads after ambiguous failures.
+
+        ``before`` is the return as the caller just read it to decide the lines (GET /v3/returns is
+        50/min): given, the return is not read again before the refund, only after an ambiguous
+        failure to see whether it landed."""
         body = {"customerOrderId": customer_order_id, "refundLines": [
             {"returnOrderLineNumber": number,
              "quantity": {"unitOfMeasure": "EACH", "measurementValue": quantity}}
             for number, quantity in lines]}
-        before = self.get(return_order_id)
+        if before is None:
+            before = self.get(return_order_id)
+        elif before.returnOrderId != return_order_id:
+            raise ValueError(f"the return read before the refund is {before.returnOrderId}, not {return_order_id}")
 
         def send() -> dict[str, Any]:
             return self.client._send("return_refund", "POST", f"/v3/returns/{path_segment(return_order_id)}/refund",
                                      json=body, idempotent=False).json()
 
+        earlier = before
+
         def landed() -> dict[str, Any] | None:
             now = self.get(return_order_id)
-            done = all((now.line(n).refundedQty or 0) >= (before.line(n).refundedQty or 0) + q
+            done = all((now.line(n).refundedQty or 0) >= (earlier.line(n).refundedQty or 0) + q
                        for n, q in lines)
             return body if done else None
 

@@ -44,7 +44,9 @@ def world(stack, tmp_path_factory):
     for entry in entries:
         if entry["itemId"].endswith("005"):  # WS-000005: Walmart's item is priced far from ours
             entry["price"] = prices["WS-000005"] * 100
-    app = WalmartEmulator({"local-client": "local-secret"}, feed_delays_s=(0.1, 0.3))
+    # new matches get their initial price at once here: Walmart's 24 h price window after setup is
+    # off on both sides (tests/unit/sync_workers/push/test_price_handler.py covers it)
+    app = WalmartEmulator({"local-client": "local-secret"}, feed_delays_s=(0.1, 0.3), price_after_setup_s=0)
     app.seed_catalog(entries)
     app.seed_items("local-client", ["WS-000002"])  # listed before walmart-sync (another integration)
     app.seed_items("local-client", ["OTHER-6"], gtin=entries[5]["gtin"])  # WS-000006's GTIN, another SKU
@@ -58,7 +60,7 @@ def world(stack, tmp_path_factory):
     with EmulatorServer(app) as emulator:
         settings = env.settings(walmart={"base_url": emulator.url, "client_id": "local-client",
                                          "client_secret": "local-secret"},
-                                workers={"coalesce_ms": 50, "feed_poll_s": 0.2},
+                                workers={"coalesce_ms": 50, "feed_poll_s": 0.2, "price_after_setup_s": 0},
                                 listings={"auto_add": "all", "match_interval_s": 3600},  # rounds on events
                                 cdc={"checkpoint_interval_ms": 100})
         overrides = (f"walmart.base_url={emulator.url}", "walmart.client_id=local-client",

@@ -18,7 +18,7 @@ from typing import Any
 from config import Settings
 from devstack.commerce_emulator.app import CommerceEmulator
 from devstack.environment import CommerceEnvironment, prepare_environment
-from devstack.walmart_emulator.app import SellerState, WalmartEmulator, client_rate_limits
+from devstack.walmart_emulator.app import PRICE_AFTER_SETUP_S, SellerState, WalmartEmulator, client_rate_limits
 from devstack.walmart_emulator.orders import LineStatus, Order
 from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.stores.order_map import OrderMap
@@ -107,10 +107,12 @@ class MappedPo:
         return self.walmart.purchase_order_id
 
 
-def mapped_order(world: HandlerWorld, lines: list[dict[str, Any]], map_it: bool = True) -> MappedPo:
+def mapped_order(world: HandlerWorld, lines: list[dict[str, Any]], map_it: bool = True,
+                 intent_to_cancel: tuple[str, ...] = ()) -> MappedPo:
     """A Walmart order of ``lines`` ({sku, quantity, unitPrice, shippingPrice}) on the emulator, the
-    Commerce order rows it was imported as, and (``map_it``) the PO <-> order mapping."""
-    walmart = world.walmart.create_order(CLIENT_ID, lines)
+    Commerce order rows it was imported as, and (``map_it``) the PO <-> order mapping;
+    ``intent_to_cancel`` names lines the customer asked to cancel."""
+    walmart = world.walmart.create_order(CLIENT_ID, lines, intent_to_cancel=intent_to_cancel)
     increment_id = f"2{int(walmart.purchase_order_id) % 10**8:09d}"
     total = sum(line.charged() + line.shipping + line.tax for line in walmart.lines)
     with world.env.admin_connection() as conn, conn.cursor() as cur:
@@ -146,12 +148,13 @@ def walmart_down(world: HandlerWorld) -> Iterator[None]:
 @contextmanager
 def handler_world(stack: Any, workdir: Path, edition: str = "open_source", *, products: int = 20,
                   listed: list[str] | None = None, commerce_api: bool = False, rma: bool = True,
-                  push_skus: str = "all", **overrides: dict[str, Any]) -> Iterator[HandlerWorld]:
+                  push_skus: str = "all", feed_delays_s: tuple[float, float] = (0.1, 0.3),
+                  **overrides: dict[str, Any]) -> Iterator[HandlerWorld]:
     """A seeded Commerce DB of ``products`` (WS-000001...), Walmart listing ``listed`` (all by default),
     and with ``commerce_api`` the Commerce REST emulator over the same database."""
     env = prepare_environment(stack.endpoints, workdir, edition, products=products,  # type: ignore[arg-type]
                               name=f"h{edition[:2]}_{uuid.uuid4().hex[:8]}", push_skus=push_skus)
-    walmart = WalmartEmulator({CLIENT_ID: CLIENT_SECRET}, time_scale=TIME_SCALE, feed_delays_s=(0.1, 0.3))
+    walmart = WalmartEmulator({CLIENT_ID: CLIENT_SECRET}, time_scale=TIME_SCALE, feed_delays_s=feed_delays_s)
     walmart.seed_items(CLIENT_ID, env.seed.skus if listed is None else listed)
     commerce = CommerceEmulator(lambda: env.admin_connection(autocommit=False), COMMERCE_TOKEN,
                                 rma_enabled=rma) if commerce_api else None
@@ -161,7 +164,10 @@ def handler_world(stack: Any, workdir: Path, edition: str = "open_source", *, pr
             sections: dict[str, dict[str, Any]] = {
                 "walmart": {"base_url": walmart_server.url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
                             "rate_limits": client_rate_limits(TIME_SCALE), "request_timeout_s": 10},
-                "workers": {"feed_poll_s": 0.01, "retry_base_s": 0.01},
+                # the sidecar told Walmart's 24 h price window at the emulator's time scale, as its
+                # rate limits are
+                "workers": {"feed_poll_s": 0.01, "retry_base_s": 0.01,
+                            "price_after_setup_s": PRICE_AFTER_SETUP_S / TIME_SCALE},
             }
             if commerce_server is not None:
                 sections["commerce_api"] = {"base_url": commerce_server.url, "token": COMMERCE_TOKEN,

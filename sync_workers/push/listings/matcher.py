@@ -306,7 +306,9 @@ class ListingMatcher:
         result = StepResult()
         for feed_id, skus in self.store.submitted_feeds().items():
             try:
-                status = self.client.feeds.status(feed_id)
+                status = self.client.feeds.status(feed_id)  # without item details until it is done
+                if status.done:
+                    status = self.client.feeds.result(feed_id)
             except (WalmartClientError, WalmartServerError) as exc:
                 self.log.warning("match feed status unavailable; will poll again", feed_id=feed_id, error=str(exc))
                 continue

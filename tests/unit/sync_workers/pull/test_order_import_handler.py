@@ -111,6 +111,26 @@ def test_an_order_walmart_cancels_later_is_cancelled_in_commerce_once(world, imp
     assert world.commerce.calls.get("order_cancel", 0) == cancels
 
 
+def test_an_order_with_a_line_cancelled_before_import_is_imported_and_not_acknowledged(world, importer) -> None:
+    # the customer cancelled line 1 before the seller acknowledged: Walmart cancelled it itself,
+    # and now refuses to acknowledge the PO; the importer does not ask, and says why in the state
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000007", "quantity": 1, "unitPrice": 5.0},
+                                                   {"sku": "WS-000008", "quantity": 2, "unitPrice": 6.0}])
+    assert world.walmart.customer_cancel(CLIENT_ID, order.purchase_order_id, "1") == "cancelled"
+    calls = world.calls("order_acknowledge")
+
+    assert deliver(importer, [polled(world, order)]) == []
+
+    (order_id, *_rest), = commerce_orders(world, order.purchase_order_id)
+    assert commerce_items(world, order_id) == [("WS-000008", 2.0, 6.0)]
+    assert world.calls("order_acknowledge") == calls
+    assert world.walmart_lines(order.purchase_order_id) == {"1": {"Cancelled": 1}, "2": {"Created": 2}}
+    state = world.order_map().state(order.purchase_order_id)
+    assert state is not None and state.status == "past_acknowledgement"
+    assert deliver(importer, [polled(world, order)]) == []  # the next poll asks nothing either
+    assert world.calls("order_acknowledge") == calls
+
+
 def test_malformed_orders_and_an_unknown_sku_are_dead_lettered_and_the_rest_imported(world, importer) -> None:
     template = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000007", "quantity": 1}]).to_json()
     no_lines = copy.deepcopy(template)

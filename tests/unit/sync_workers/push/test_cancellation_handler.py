@@ -52,6 +52,18 @@ def test_an_order_cancelled_in_commerce_is_cancelled_on_walmart(world, worker) -
     assert world.calls("order_cancel")["order_cancel"] == calls + 1
 
 
+def test_a_cancellation_reads_the_walmart_order_once(world, worker) -> None:
+    order = mapped_order(world, [{"sku": "WS-000009", "quantity": 2}])
+    records = cancel(world, order, {order.items[0]: 1})
+    calls = world.calls("order", "order_cancel")
+
+    assert deliver(worker, records) == []
+
+    assert world.walmart_lines(order.po) == {"1": {"Created": 1, "Cancelled": 1}}
+    assert world.calls("order", "order_cancel") == {"order": calls["order"] + 1,
+                                                    "order_cancel": calls["order_cancel"] + 1}
+
+
 def test_partial_cancellations_cancel_the_difference_and_replays_cancel_nothing(world, worker) -> None:
     order = mapped_order(world, [{"sku": "WS-000004", "quantity": 3}])
     first = cancel(world, order, {order.items[0]: 1})

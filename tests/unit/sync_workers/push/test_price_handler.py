@@ -9,14 +9,16 @@ value of the Walmart store view (2) over the default one (store 0), two decimals
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from sync_workers.runtime.errors import classify
+from sync_workers.stores.listings import Added, ListingStore
 from tests.support.cdc_helpers import wait_for
-from tests.support.handlers import handler_world, walmart_down
+from tests.support.handlers import CLIENT_ID, handler_world, walmart_down
 from tests.support.records import deliver
 
 STORE = ZoneInfo("America/Los_Angeles")  # the store's timezone: no general/locale/timezone in the seed
@@ -207,3 +209,96 @@ def test_a_batch_lost_to_a_rebalance_is_pushed_again_once_the_new_owner_is_throu
     new.tick()
     assert on_walmart(world, "WS-000013") == 10.0  # not before the new owner is surely through
     wait_for(lambda: new.tick() or on_walmart(world, "WS-000013") == 20.0, 10, "Commerce's price on Walmart again")
+
+
+def waiting_stage(world):
+    """The price stream's row of the lag report, and the gauge the sampler sets from it."""
+    from prometheus_client import CollectorRegistry
+
+    from operations.lag.report import LagReport, ReportBuilder
+    from operations.lag.sampler import publish
+    from plumbing.metrics import SidecarMetrics
+
+    builder = ReportBuilder(world.settings, world.state_conn, None, reader=None)  # type: ignore[arg-type]
+    rows = [r for r in builder._streams(time.time(), {}) if r.stage == "walmart:price"]
+    metrics = SidecarMetrics(CollectorRegistry())
+    publish(LagReport(generated_at="now", window_s=1, stages=rows), metrics)
+    return (rows[0] if rows else None), metrics.stream_waiting.labels("price")._value.get()
+
+
+def last_error(world, sku: str) -> str | None:
+    with world.state_conn.cursor() as cur:
+        cur.execute("SELECT last_error FROM walmart_values WHERE kind = 'price' AND sku = %s", (sku,))
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def test_a_price_walmart_refuses_within_24_hours_of_setup_waits_then_lands(world, worker) -> None:
+    # an item set up elsewhere a moment ago: Walmart takes no price for it for 24 h, and says so
+    world.walmart.seed_items(CLIENT_ID, ["WS-000015"], set_up_now=True)
+    records = world.changes.changes([value_change(world, "WS-000015", "price", "27.00")])
+    before = on_walmart(world, "WS-000015")
+
+    assert deliver(worker, records) == []  # refused for now: not dead-lettered
+
+    assert on_walmart(world, "WS-000015") == before != 27.0
+    reason, until = worker.state.waiting()["WS-000015"]
+    assert "24 h" in reason and until > datetime.now()
+    assert last_error(world, "WS-000015") is None  # not "failed"
+    row, gauge = waiting_stage(world)
+    assert row is not None and row.counts == {"waiting": 1} and "1 SKU(s) waiting" in row.detail and not row.over
+    assert gauge == 1
+
+    # a day passes on Walmart; the sidecar's check comes due (its clock moved on as far)
+    world.walmart.age_items(CLIENT_ID, ["WS-000015"], 24 * 3600)
+    with world.state_conn.cursor() as cur:
+        cur.execute("UPDATE walmart_values SET next_check_at = NOW() WHERE kind = 'price' AND sku = 'WS-000015'")
+    worker.tick()
+
+    assert on_walmart(world, "WS-000015") == 27.0
+    assert "WS-000015" not in worker.state.waiting()
+    row, gauge = waiting_stage(world)
+    assert (row is None or "waiting" not in row.counts) and gauge == 0
+
+
+def test_a_price_of_a_listing_matched_less_than_24_hours_ago_waits_without_a_call(world, worker) -> None:
+    # the sidecar matched this listing itself: it knows Walmart will refuse, and asks nothing
+    store = ListingStore(world.state_conn)
+    store.add([Added("WS-000016", 16, None, None, None)])
+    store.set_status("WS-000016", "matched", reason="matched by UPC")
+    world.walmart.seed_items(CLIENT_ID, ["WS-000016"], set_up_now=True)
+    records = world.changes.changes([value_change(world, "WS-000016", "price", "31.00")])
+    calls = world.calls("price_put")["price_put"]
+    before = on_walmart(world, "WS-000016")
+
+    assert deliver(worker, records) == []
+
+    assert world.calls("price_put")["price_put"] == calls
+    assert on_walmart(world, "WS-000016") == before != 31.0
+    _reason, until = worker.state.waiting()["WS-000016"]
+    window = world.settings.workers.price_after_setup_s
+    assert datetime.now() + timedelta(seconds=window / 2) < until <= datetime.now() + timedelta(seconds=window)
+    with world.state_conn.cursor() as cur:
+        cur.execute("SELECT next_check_at FROM walmart_values WHERE kind = 'price' AND sku = 'WS-000016'")
+        assert cur.fetchone()[0] == until.replace(microsecond=0)  # due for a check when Walmart will take it
+
+
+def test_price_feed_items_refused_within_24_hours_of_setup_wait_instead_of_failing(world) -> None:
+    worker = world.handler("price", world.with_settings(workers={"feed_threshold": 1}))
+    skus = ["WS-000017", "WS-000018"]
+    world.walmart.seed_items(CLIENT_ID, skus, set_up_now=True)
+    records = world.changes.changes([value_change(world, sku, "price", f"{40 + n}.00") for n, sku in enumerate(skus)])
+    before = {sku: on_walmart(world, sku) for sku in skus}
+    calls = world.calls("feed_submit", "price_put")
+
+    assert deliver(worker, records) == []
+    assert world.calls("feed_submit", "price_put") == {"feed_submit": calls["feed_submit"] + 1,
+                                                       "price_put": calls["price_put"]}
+    wait_for(lambda: worker.tick() or not worker.state.open_feeds("price"), 30, "the price feed to be processed")
+
+    assert {sku: on_walmart(world, sku) for sku in skus} == before
+    assert set(worker.state.waiting()) >= set(skus)
+    assert [last_error(world, sku) for sku in skus] == [None, None]
+    worker.tick()  # waiting: not pushed again at once
+    assert world.calls("feed_submit", "price_put") == {"feed_submit": calls["feed_submit"] + 1,
+                                                       "price_put": calls["price_put"]}

@@ -83,6 +83,22 @@ def test_credit_memos_refund_shipped_units_and_cancel_unshipped_ones(world, work
     assert world.walmart_lines(order.po) == {"1": {"Shipped": 2}, "2": {"Created": 1, "Cancelled": 1}}
 
 
+def test_a_refund_with_a_cancellation_reads_the_walmart_order_once(world, worker) -> None:
+    # the cancel answers with the order as it then is: that is the refund's "before", not a new read
+    order = mapped_order(world, [{"sku": "WS-000010", "quantity": 2, "unitPrice": 5}])
+    shipped(world, order, {order.items[0]: 1})
+    records = credit_memo(world, order.order_id, {order.items[0]: (2, 10.0, 0.8)})
+    calls = world.calls("order", "order_refund", "order_cancel")
+
+    assert deliver(worker, records) == []
+
+    assert refunds(world, order.po) == {"1": [("PRODUCT", -5.0, -0.4)]}
+    assert world.walmart_lines(order.po) == {"1": {"Shipped": 1, "Cancelled": 1}}
+    assert world.calls("order", "order_refund", "order_cancel") == {
+        "order": calls["order"] + 1, "order_refund": calls["order_refund"] + 1,
+        "order_cancel": calls["order_cancel"] + 1}
+
+
 def test_the_same_records_twice_refund_nothing_the_second_time(world, worker) -> None:
     order = mapped_order(world, [{"sku": "WS-000005", "quantity": 3, "unitPrice": 8}])
     shipped(world, order, {order.items[0]: 2})
@@ -125,9 +141,13 @@ def test_returned_units_are_refunded_through_the_returns_api(world, worker) -> N
                                                         returned.return_order_id, 1, order.po, "1", order.order_id,
                                                         order.items[0], "WS-000007", 2)])
     calls = world.calls("order_refund", "return_refund")
+    reads = world.calls("returns", "order")
     records = credit_memo(world, order.order_id, {order.items[0]: (3, 30.0, 2.4)})
 
     assert deliver(worker, records) == []
+
+    # the return and the order each read once: the read that decides is the refund's "before"
+    assert world.calls("returns", "order") == {"returns": reads["returns"] + 1, "order": reads["order"] + 1}
 
     assert world.seller.returns[returned.return_order_id].lines[0].refunded == 2
     assert refunds(world, order.po) == {"1": [("PRODUCT", -10.0, -0.8)]}  # the unit nobody returned

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 
 import pytest
 
 from sync_workers.runtime.errors import classify
-from tests.support.handlers import CLIENT_ID, handler_world, mapped_order, walmart_down
+from sync_workers.walmart.errors import WalmartClientError
+from sync_workers.walmart.orders import ShipLine, _ship_line
+from tests.support.handlers import CLIENT_ID, fast_client, handler_world, mapped_order, walmart_down
 from tests.support.records import deliver
 
 UPS = ("1Z999AA10123456784", "ups", "United Parcel Service")
@@ -69,6 +72,19 @@ def test_a_tracked_shipment_ships_its_lines_on_walmart(world, worker) -> None:
     assert "trackingURL" not in tracking  # a carrier Walmart knows needs none
 
 
+def test_a_shipment_reads_the_walmart_order_once(world, worker) -> None:
+    # the read that decides what to ship is also the "before" of the exactly-once check
+    order = mapped_order(world, [{"sku": "WS-000008", "quantity": 2}])
+    records = world.changes.changes(shipment(world, order.order_id, {order.items[0]: 2}, UPS))
+    calls = world.calls("order", "order_shipping")
+
+    assert deliver(worker, records) == []
+
+    assert world.walmart_lines(order.po) == {"1": {"Shipped": 2}}
+    assert world.calls("order", "order_shipping") == {"order": calls["order"] + 1,
+                                                      "order_shipping": calls["order_shipping"] + 1}
+
+
 def test_a_shipment_waits_for_its_track_and_only_the_shipped_quantity_goes(world, worker) -> None:
     order = mapped_order(world, [{"sku": "WS-000004", "quantity": 3}])
     changes = shipment(world, order.order_id, {order.items[0]: 2})  # no tracking number yet
@@ -104,6 +120,35 @@ def test_the_same_records_twice_ship_nothing_the_second_time(world, worker) -> N
     calls = world.calls("order_shipping")
     assert deliver(worker, first + second) == []
     assert world.calls("order_shipping") == calls
+
+
+def test_a_line_the_customer_asked_to_cancel_ships_with_the_override_when_commerce_shipped_it(world, worker
+                                                                                              ) -> None:
+    # the goods left (a Commerce shipment with its track): Walmart must charge, not cancel; without
+    # intentToCancelOverride Walmart refuses the shipment for good
+    order = mapped_order(world, [{"sku": "WS-000011", "quantity": 1}, {"sku": "WS-000012", "quantity": 1}],
+                         intent_to_cancel=("2",))
+    records = world.changes.changes(shipment(world, order.order_id, {order.items[0]: 1, order.items[1]: 1}, UPS))
+
+    assert deliver(worker, records) == []
+
+    assert world.walmart_lines(order.po) == {"1": {"Shipped": 1}, "2": {"Shipped": 1}}
+
+
+def test_the_emulator_refuses_an_intent_to_cancel_line_shipped_without_a_true_override(world) -> None:
+    walmart_order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000013", "quantity": 1}],
+                                               intent_to_cancel=("1",))
+    client = fast_client(world.settings)
+    line = ShipLine("1", 1, "S1", "1Z999AA10123456784", carrier="UPS")
+    with pytest.raises(WalmartClientError) as refused:
+        client.orders.ship(walmart_order.purchase_order_id, [line])
+    assert refused.value.details[0].field == "intentToCancelOverride"
+    body = {"orderShipment": {"orderLines": {"orderLine": [{**_ship_line(line), "intentToCancelOverride": "false"}]}}}
+    with pytest.raises(WalmartClientError):  # a string is not the boolean the spec asks for
+        client._send("order_shipping", "POST", f"/v3/orders/{walmart_order.purchase_order_id}/shipping", json=body,
+                     idempotent=False)
+    client.orders.ship(walmart_order.purchase_order_id, [replace(line, intent_to_cancel_override=True)])
+    assert world.walmart_lines(walmart_order.purchase_order_id) == {"1": {"Shipped": 1}}
 
 
 def test_orders_that_did_not_come_from_walmart_are_left_alone(world, worker) -> None:

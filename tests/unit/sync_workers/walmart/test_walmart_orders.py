@@ -92,6 +92,23 @@ def test_line_statuses_per_quantity(emulator, client) -> None:
         client.orders.acknowledge(po)  # nothing left below Shipped
 
 
+@pytest.mark.parametrize("past", ["shipped", "cancelled"])
+def test_an_acknowledge_is_refused_once_any_unit_is_shipped_or_cancelled(emulator, client, past) -> None:
+    # Walmart's lifecycle: re-acknowledging is allowed, but not after a ship or a cancel, even of
+    # another line of the PO ("Some or all qty in higher status")
+    po = simulate_order(emulator, client, [{"sku": SKUS[4], "quantity": 2}, {"sku": SKUS[5], "quantity": 1}])
+    if past == "shipped":
+        client.orders.ship(po, [ShipLine("1", 1, "S1", "1Z999AA10123456784", carrier="UPS")])
+    else:
+        client.orders.cancel(po, [CancelLine("1", 1, "SELLER_CANCEL_OUT_OF_STOCK")])
+    with pytest.raises(WalmartClientError) as refused:
+        client.orders.acknowledge(po)
+    assert "Some or all qty in higher status" in refused.value.details[0].description
+    order = client.orders.get(po)
+    assert statuses(order, "2") == {"Created": 1}  # nothing of the PO was acknowledged
+    assert not order.awaits_acknowledgement() and order.past_acknowledgement()
+
+
 def test_ship_and_cancel_validation(emulator, client) -> None:
     po = simulate_order(emulator, client, [{"sku": SKUS[1], "quantity": 1}, {"sku": SKUS[2], "quantity": 1}],
                         intent_to_cancel=["2"])
