@@ -72,6 +72,13 @@ class Sent(BaseModel):
     recheck_due_at: datetime | None = None  # a lost batch's doubt: pushed again from then on
 
 
+class Waiting(BaseModel):
+    """A value Walmart will not take yet (walmart_values_waiting: a price within 24 h of setup)."""
+
+    reason: str
+    until: datetime
+
+
 class WalmartNow(BaseModel):
     quantity: int | None = None
     price: str | None = None
@@ -91,6 +98,7 @@ class SkuLookup(BaseModel):
     stock: StockWhy | None = None
     price: PriceWhy | None = None
     sent: dict[str, Sent] = {}
+    waiting: dict[str, Waiting] = {}
     walmart: WalmartNow | None = None
     findings: list[str] = []
 
@@ -120,6 +128,12 @@ def _sent(state: DbConnection, sku: str) -> dict[str, Sent]:
             if kind in sent:
                 sent[kind].recheck_due_at = due_at
     return sent
+
+
+def _waiting(state: DbConnection, sku: str) -> dict[str, Waiting]:
+    with state.cursor() as cur:
+        cur.execute("SELECT kind, reason, until_at FROM walmart_values_waiting WHERE sku = %s", (sku,))
+        return {kind: Waiting(reason=reason, until=until) for kind, reason, until in cur.fetchall()}
 
 
 def _walmart_now(client: WalmartClient, sku: str, ship_node: str | None) -> WalmartNow:
@@ -171,6 +185,10 @@ def _findings(found: SkuLookup) -> list[str]:
             continue
         sent = found.sent.get(kind)
         shown = on_walmart[kind]
+        if kind in found.waiting:
+            wait = found.waiting[kind]
+            words.append(f"{kind}: waiting until {wait.until:%Y-%m-%d %H:%M:%S} to send {target}: {wait.reason}")
+            continue
         same = shown is not None and _amount(shown) == _amount(target)
         if sent is not None and sent.last_error:
             words.append(f"{kind}: the last push failed: {sent.last_error}")
@@ -233,6 +251,7 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
                                    special_active=special_active(record, now),
                                    final_price=final)
     found.sent = _sent(state, sku)
+    found.waiting = _waiting(state, sku)
     if walmart is not None:
         found.walmart = _walmart_now(walmart, sku, settings.workers.ship_node)
     found.findings = _findings(found)

@@ -9,11 +9,13 @@ wh_west): in-stock quantities at linked sources plus stock 2's reservations.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 
 from operations.sku_lookup import look_up_sku, render
 from plumbing.db import connect_commerce
+from sync_workers.stores.value_state import ValueState
 from sync_workers.walmart.client import WalmartClient
 from tests.support.handlers import CLIENT_ID, handler_world
 from tests.support.records import deliver
@@ -127,3 +129,16 @@ def test_the_command_answers_in_json_and_fails_for_a_sku_commerce_does_not_have(
     assert answer["sku"] == "WS-000003" and answer["in_commerce"] and answer["stock"]["stock_id"] == 2
     assert main(["--config", config, "sku", "NO-SUCH-SKU", "--no-walmart"]) == 1
     assert "NO-SUCH-SKU is not a Commerce product" in capsys.readouterr().out
+
+
+def test_a_price_walmart_will_not_take_yet_shows_as_waiting_with_its_reason(world) -> None:
+    sku = "WS-000014"
+    until = datetime.now().replace(microsecond=0) + timedelta(hours=20)
+    ValueState(world.state_conn, "price").wait({sku: until}, "Walmart takes no price within 24 h of the item's setup")
+    try:
+        found = lookup(world, sku, ask_walmart=False)
+    finally:
+        ValueState(world.state_conn, "price").stop_waiting([sku])
+    assert found.waiting["price"].until == until
+    assert any(f.startswith(f"price: waiting until {until:%Y-%m-%d %H:%M:%S} to send ") and
+               f.endswith("within 24 h of the item's setup") for f in found.findings), found.findings
