@@ -630,6 +630,9 @@ class OpsSettings(Section):
                                                               "stream, and the oldest order being imported.")
     max_poll_age_s: float | None = Field(None, gt=0, description="Seconds since a poller's last complete poll; "
                                                                  "default ten poll intervals, at least 60 s.")
+    acknowledge_margin_s: float = Field(
+        3600.0, gt=0, lt=14400, description="A Walmart order not acknowledged this long before Walmart's 4-hour "
+                                            "deadline is at risk (lag WARN, walmart_sync_orders_at_deadline).")
     max_dead_letters: int = Field(0, ge=0, description="Dead letters not replayed, per worker, before the stage "
                                                        "is over its threshold.")
     liveness_s: float = Field(30.0, gt=0, description="A worker whose heartbeat (every 5 s, in the state store) is "

@@ -91,6 +91,9 @@ class SidecarMetrics:
         self.listings = Gauge("walmart_sync_listings", "Listings by status", ["status"], registry=r)
         self.orders_open = Gauge("walmart_sync_orders_not_settled", "Walmart orders neither acknowledged nor "
                                  "failed yet, and the oldest's age", ["measure"], registry=r)
+        self.orders_at_deadline = Gauge("walmart_sync_orders_at_deadline", "Walmart orders at risk of one of "
+                                        "Walmart's deadlines (inside the margin) or past it (late)",
+                                        ["deadline", "state"], registry=r)
         self.stage_over_threshold = Gauge("walmart_sync_stage_over_threshold", "1 while a stage is over its "
                                           "threshold (what `walmart-sync lag` exits non-zero for)", ["stage"],
                                           registry=r)

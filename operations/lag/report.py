@@ -134,6 +134,7 @@ class ReportBuilder:
         stages += self._pollers(now)
         stages += self._dead_letters()
         stages.append(self._orders(now))
+        stages.append(self._acknowledge_deadline())
         stages.append(self._listings())
         return LagReport(generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
                          window_s=window_s, stages=stages, absent_groups=absent)
@@ -288,6 +289,38 @@ class ReportBuilder:
                         over=over, lag_messages=int(count or 0), lag_seconds=age, threshold=f"< {threshold:.0f} s",
                         detail=detail)
 
+    def _acknowledge_deadline(self) -> StageRow:
+        """Walmart's clock, not ours: a PO must be acknowledged within 4 hours of the order, imported
+        or not (a refused or malformed one too), or Walmart's alarm fires. At risk inside
+        ``ops.acknowledge_margin_s`` of that, late after it. Judged on the state store's clock
+        against Walmart's orderDate, so the sidecar's own clock does not matter."""
+        from sync_workers.pull.order_importer import ACKNOWLEDGE_SETTLED
+
+        margin_ms = int(self.settings.ops.acknowledge_margin_s * 1000)
+        settled = tuple(sorted(ACKNOWLEDGE_SETTLED))
+        marks = ", ".join(["%s"] * len(settled))
+        rows = self.query(
+            self.state, "SELECT purchase_order_id, status, order_date, "
+                        "UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 - order_date FROM walmart_order_state "
+                        f"WHERE status NOT IN ({marks}) AND order_date IS NOT NULL "
+                        "AND order_date < UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 - %s "
+                        "ORDER BY order_date LIMIT 1000", (*settled, ACKNOWLEDGE_WITHIN_MS - margin_ms))
+        late = [row for row in rows if float(row[3]) >= ACKNOWLEDGE_WITHIN_MS]
+        at_risk = len(rows) - len(late)
+        counts = {"at_risk": at_risk, "late": len(late)}
+        if not rows:
+            return StageRow(stage="deadline:acknowledge", label="Walmart acknowledge deadline", status="OK",
+                            over=False, lag_messages=0, threshold="4 h from the order",
+                            detail="every PO acknowledged in time, or not due yet", counts=counts)
+        oldest_po, oldest_status, _, oldest_age_ms = rows[0]
+        left_s = (ACKNOWLEDGE_WITHIN_MS - float(oldest_age_ms)) / 1000
+        when = f"{-left_s / 60:.0f} min late" if left_s < 0 else f"{left_s / 60:.0f} min left"
+        return StageRow(stage="deadline:acknowledge", label="Walmart acknowledge deadline",
+                        status="ERR" if late else "WARN", over=True, lag_messages=len(rows),
+                        lag_seconds=float(oldest_age_ms) / 1000, threshold="4 h from the order",
+                        detail=f"{len(late)} late, {at_risk} at risk; oldest PO {oldest_po} ({oldest_status}), {when}: "
+                               f"walmart-sync order {oldest_po}", counts=counts)
+
     def _listings(self) -> StageRow:
         found = dict(self.query(self.state, "SELECT status, COUNT(*) FROM walmart_listings GROUP BY status"))
         # every status, 0 where none: the walmart_sync_listings gauge showed draft=1000 long after
@@ -297,6 +330,9 @@ class ReportBuilder:
                            ("matched", "submitted", "draft", "unmatched", "error")) if found else "no listings yet"
         return StageRow(stage="listings", label="listings", status="OK", over=False,
                         lag_messages=counts["draft"] + counts["submitted"], detail=detail, counts=counts)
+
+
+ACKNOWLEDGE_WITHIN_MS = 4 * 3600 * 1000  # walmart-api-notes: Created -> Acknowledged within 4 h [doc]
 
 
 def overall(report: LagReport) -> str:

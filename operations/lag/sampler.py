@@ -71,6 +71,9 @@ def publish(report: LagReport, metrics: SidecarMetrics = METRICS) -> None:
         elif kind == "orders":
             metrics.orders_open.labels("count").set(stage.lag_messages or 0)
             metrics.orders_open.labels("oldest_age_seconds").set(stage.lag_seconds or 0)
+        elif kind == "deadline":
+            for state, count in stage.counts.items():
+                metrics.orders_at_deadline.labels(name, state).set(count)
         elif kind == "listings":
             for status, count in stage.counts.items():
                 metrics.listings.labels(status).set(count)

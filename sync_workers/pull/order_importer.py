@@ -60,6 +60,9 @@ OUT_OF_STOCK = "The requested qty is not available"
 # statuses of a PO whose acknowledgement is behind it
 SETTLED = frozenset({"acknowledged", "past_acknowledgement", "cancelled_by_walmart", "cancelled_on_request",
                      "walmart_changes_noted"})
+# statuses after which Walmart's 4-hour acknowledge clock no longer runs: acknowledged, or cancelled
+# on Walmart (out of stock, nothing left open); a refused or malformed PO is not among them
+ACKNOWLEDGE_SETTLED = SETTLED | {"cancelled_out_of_stock", "skipped_nothing_open"}
 
 
 class OrderImporter:

@@ -322,3 +322,42 @@ def test_lag_shows_the_running_pollers_interval_not_its_own_setting(commerce_env
     builder = ReportBuilder(settings, orders.conn, None, reader=None)  # type: ignore[arg-type]
     [row] = [r for r in builder._pollers(_time.time()) if r.stage == "poll:orders"]
     assert row.detail == "order_poller, every 0.5 s" and row.threshold == "< 60 s since the last complete poll"
+
+
+def test_orders_near_or_past_walmarts_acknowledge_deadline_are_at_risk_or_late(commerce_env) -> None:
+    """Walmart's clock runs for a PO whatever the sidecar did with it: a refused one is at risk too.
+    Judged against Walmart's orderDate on the state store's clock (4 h, margin 1 h by default)."""
+    import time as _time
+
+    from prometheus_client import CollectorRegistry
+
+    from operations.lag.report import LagReport, ReportBuilder
+    from operations.lag.sampler import publish
+    from plumbing.metrics import SidecarMetrics
+    from sync_workers.stores.order_map import OrderMap
+    from sync_workers.stores.value_state import connect_state
+
+    settings = commerce_env.settings()
+    orders = OrderMap(connect_state(settings))
+    with orders.conn.cursor() as cur:
+        cur.execute("DELETE FROM walmart_order_state")
+    builder = ReportBuilder(settings, orders.conn, None, reader=None)  # type: ignore[arg-type]
+    assert builder._acknowledge_deadline().status == "OK"
+    hour_ms, now_ms = 3_600_000, int(_time.time() * 1000)
+    orders.set_state("PO-RISK", "failed_unknown_sku", error="line 1: SKU X is not in Commerce",
+                     order_date=now_ms - int(3.5 * hour_ms))       # 30 min left
+    orders.set_state("PO-LATE", "creating", order_date=now_ms - 5 * hour_ms)  # an hour late
+    orders.set_state("PO-DONE", "acknowledged", order_date=now_ms - 6 * hour_ms)
+    orders.set_state("PO-GONE", "cancelled_out_of_stock", order_date=now_ms - 6 * hour_ms)
+    orders.set_state("PO-FRESH", "failed_malformed", order_date=now_ms - hour_ms)  # 3 h left: not yet
+    row = builder._acknowledge_deadline()
+    assert (row.status, row.over, row.counts) == ("ERR", True, {"at_risk": 1, "late": 1})
+    assert row.detail.startswith("1 late, 1 at risk; oldest PO PO-LATE (creating), 60 min late"), row.detail
+    metrics = SidecarMetrics(CollectorRegistry())
+    publish(LagReport(generated_at="now", window_s=1, stages=[row]), metrics)
+    assert metrics.orders_at_deadline.labels("acknowledge", "late")._value.get() == 1
+    assert metrics.orders_at_deadline.labels("acknowledge", "at_risk")._value.get() == 1
+    orders.set_state("PO-LATE", "acknowledged")
+    row = builder._acknowledge_deadline()
+    assert (row.status, row.counts) == ("WARN", {"at_risk": 1, "late": 0})
+    assert "oldest PO PO-RISK (failed_unknown_sku), 30 min left" in row.detail
