@@ -4,6 +4,7 @@ including special-price windows that open and close with no new event."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -11,6 +12,13 @@ import requests
 from tests.support.cdc_helpers import wait_for, worker_pipeline
 
 LISTED = [f"WS-{n:06d}" for n in range(1, 31)]
+# Magento judges special-price windows on the store's clock (Timezone::isScopeDateInInterval); the
+# seed sets no general/locale/timezone, so it is Magento_Directory's default, America/Los_Angeles
+STORE = ZoneInfo("America/Los_Angeles")
+
+
+def store_now() -> datetime:
+    return datetime.now(STORE).replace(tzinfo=None)
 
 
 @pytest.fixture(scope="module", params=["open_source", "adobe_commerce"])
@@ -45,7 +53,7 @@ def test_price_and_special_price_windows(pipeline) -> None:
         set_value(cur, env, "decimal", "price", "WS-000003", "24.99")
         until_price(emulator, "WS-000003", 24.99)
 
-        yesterday, next_month = datetime.now() - timedelta(days=1), datetime.now() + timedelta(days=30)
+        yesterday, next_month = store_now() - timedelta(days=1), store_now() + timedelta(days=30)
         set_value(cur, env, "decimal", "price", "WS-000004", "40.00")
         set_value(cur, env, "datetime", "special_from_date", "WS-000004", yesterday)
         set_value(cur, env, "datetime", "special_to_date", "WS-000004", next_month)
@@ -55,13 +63,13 @@ def test_price_and_special_price_windows(pipeline) -> None:
         until_price(emulator, "WS-000004", 40.0)
 
         # A window that opens in two seconds, and closes two seconds later: no event at either edge.
-        opens = datetime.now().replace(microsecond=0) + timedelta(seconds=3)
+        opens = store_now().replace(microsecond=0) + timedelta(seconds=3)
         set_value(cur, env, "decimal", "price", "WS-000007", "50.00")
         set_value(cur, env, "datetime", "special_to_date", "WS-000007", opens + timedelta(seconds=3))
         set_value(cur, env, "datetime", "special_from_date", "WS-000007", opens)
         set_value(cur, env, "decimal", "special_price", "WS-000007", "35.00")
         until_price(emulator, "WS-000007", 50.0)
     until_price(emulator, "WS-000007", 35.0, timeout=15)
-    assert datetime.now() >= opens
+    assert store_now() >= opens
     until_price(emulator, "WS-000007", 50.0, timeout=15)
-    assert datetime.now() >= opens + timedelta(seconds=3)
+    assert store_now() >= opens + timedelta(seconds=3)
