@@ -49,6 +49,7 @@ from cdc_listener.translate import WATCHED_TABLES, translate
 from config import Settings
 from domain.events import FAMILIES, Operation, encode_change_event, event_id
 from plumbing.db import DbConnection, connect_commerce, connect_state_store
+from plumbing.gaps import GapWatch
 from plumbing.kafka import ensure_topics, topic_name
 from plumbing.logs import get_logger
 from plumbing.retry import backoff_delay
@@ -73,6 +74,9 @@ class Listener:
         self._acked_seen: dict[str, int] = {}
         self.state = "starting"
         self.behind_s = 0.0  # binlog time of the event being processed vs now; 0 when caught up
+        # what Kafka acknowledged per partition, beside the checkpoint: a topic that no longer holds
+        # it lost events the checkpoint is already past (plumbing/gaps.py)
+        self.gaps = GapWatch(settings, "listener", "produced", FAMILIES)
 
     # connections ---------------------------------------------------------------------------
     def _source_connection(self) -> Any:
@@ -124,6 +128,7 @@ class Listener:
             self.state = "stopped"
             lock.release()
             state.close()
+            self.gaps.close()
 
     def _run_active_through_kafka_outages(self, state: DbConnection, lock: LeaderLock) -> None:
         """Stream while active; when Kafka does not acknowledge events, publish again from the
@@ -209,6 +214,8 @@ class Listener:
             catalog = CommerceCatalog(query, self.clock).load()
             topics = {family: topic_name(self.settings.kafka, family) for family in FAMILIES}
             ensure_topics(self.settings.kafka, list(topics.values()))
+            self.gaps.reload()
+            self.gaps.maybe_check(force=True)  # on start: do the topics still hold what was acknowledged?
             publisher = PublisherProcess(self.settings.kafka, topics, on_ack=self.on_ack)
             source = BinlogSource(self.settings.commerce_db, cdc.heartbeat_s, cdc.watchdog_s,
                                   WATCHED_TABLES, on_reconnect=self.metrics.reconnects.inc,
@@ -235,8 +242,11 @@ class Listener:
             counter = self.metrics.acked.labels(family)
             counter.inc(count - self._acked_seen.get(family, 0))
             self._acked_seen[family] = count
+        self.gaps.produced(publisher.take_offsets())
+        self.gaps.maybe_check()
         safe = publisher.safe()
         if safe is None or safe == self._last_saved:
+            self.gaps.flush()
             return
         if not lock.still_held():
             if force:
@@ -245,6 +255,7 @@ class Listener:
                                 "the new active listener owns the checkpoint")
         position, ts_ms = safe
         checkpoints.save(position, server_id, ts_ms)
+        self.gaps.flush()  # beside the checkpoint: what Kafka acknowledged up to it
         self._last_saved = safe
         self.metrics.checkpointed()
 

@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from config import Settings
 from config.components import GAP_REPAIRERS
 from plumbing.db import DbConnection, connect_state_store
-from plumbing.kafka import connection_kwargs, topic_name
+from plumbing.kafka import connection_kwargs, ensure_topics, topic_name
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
 
@@ -186,8 +186,10 @@ class GapWatch:
         last check is seen as it is now, not as a cached view of it."""
         from kafka import KafkaConsumer
 
+        # never auto-creating: a check that created a lost topic would give it the broker's partition
+        # count, not the configured one
         return KafkaConsumer(**connection_kwargs(self.settings.kafka, f"walmart-sync-{self.component}-gaps"),
-                             enable_auto_commit=False, request_timeout_ms=10_000)
+                             enable_auto_commit=False, request_timeout_ms=10_000, allow_auto_create_topics=False)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -287,6 +289,9 @@ class GapWatch:
         bounds = self.bounds()
         findings = find_gaps(self.role, ledger, bounds)
         self._report(findings)
+        missing = sorted({f.topic for f in findings} - {topic for topic, _ in bounds})
+        if missing:  # deleted with the data: created again as configured before anything publishes to it
+            ensure_topics(self.settings.kafka, missing)
         with self._lock:
             assert self._ledger is not None
             for f in findings:
