@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from config import Settings
 from config.components import GAP_REPAIRERS
 from plumbing.db import DbConnection, connect_state_store
-from plumbing.kafka import connection_kwargs, ensure_topics, topic_name
+from plumbing.kafka import connection_kwargs, restore_topics, topic_name
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
 
@@ -201,12 +201,15 @@ class GapWatch:
 
     # the ledger --------------------------------------------------------------------------------
     def ledger(self) -> dict[TopicPartitionKey, int]:
+        """The ledger as stored, with what this process recorded since and not yet wrote on top."""
         with self._lock:
             if self._ledger is None:
                 with self._db().cursor() as cur:
                     cur.execute("SELECT topic, kafka_partition, end_offset FROM kafka_offset_ledger "
                                 "WHERE component = %s", (self.component,))
                     self._ledger = {(str(t), int(p)): int(o) for t, p, o in cur.fetchall() if t in self.topics}
+                for tp, offset in self._dirty.items():
+                    self._ledger[tp] = offset
             return dict(self._ledger)
 
     def reload(self) -> None:
@@ -214,12 +217,22 @@ class GapWatch:
         with self._lock:
             self._ledger = None
 
+    def _known(self) -> dict[TopicPartitionKey, int] | None:
+        """The ledger, or None when the state store cannot be read now: recording an offset must
+        never fail the produce or commit it follows (the next check compares what it can)."""
+        try:
+            return self.ledger()
+        except Exception as exc:
+            self._conn = None
+            self.log.warning("Kafka offset ledger unreadable; offsets kept for the next write", error=str(exc))
+            return None
+
     def produced(self, acked: dict[TopicPartitionKey, tuple[int, int]]) -> list[GapFinding]:
         """Offsets Kafka acknowledged, (lowest, highest) per partition since the last call."""
         if not acked:
             return []
-        ledger = self.ledger()
-        findings = backwards(ledger, acked)
+        ledger = self._known()
+        findings = backwards(ledger, acked) if ledger is not None else []
         try:
             self._report(findings)
         except Exception as exc:  # not rebased: the next check finds the log end below the ledger instead
@@ -228,21 +241,23 @@ class GapWatch:
             findings = []
         gone = {(f.topic, f.partition) for f in findings}
         with self._lock:
-            assert self._ledger is not None
             for tp, (_low, high) in acked.items():
-                end = high + 1 if tp in gone else max(self._ledger.get(tp, 0), high + 1)
-                self._ledger[tp] = self._dirty[tp] = end
+                before = (self._ledger or {}).get(tp, self._dirty.get(tp, 0))
+                end = high + 1 if tp in gone else max(before, high + 1)
+                self._dirty[tp] = end
+                if self._ledger is not None:
+                    self._ledger[tp] = end
         return findings
 
     def consumed(self, offsets: dict[TopicPartitionKey, int]) -> None:
-        """Offsets the group committed (the next record to read)."""
-        if not offsets:
-            return
-        self.ledger()
+        """Offsets the group committed (the next record to read); never touches the store itself."""
         with self._lock:
-            assert self._ledger is not None
             for tp, offset in offsets.items():
-                self._ledger[tp] = self._dirty[tp] = max(self._ledger.get(tp, 0), offset)
+                before = (self._ledger or {}).get(tp, self._dirty.get(tp, 0))
+                end = max(before, offset)
+                self._dirty[tp] = end
+                if self._ledger is not None:
+                    self._ledger[tp] = end
 
     def flush(self) -> None:
         """Write what changed since the last flush; kept for the next one when the store is away."""
@@ -289,9 +304,10 @@ class GapWatch:
         bounds = self.bounds()
         findings = find_gaps(self.role, ledger, bounds)
         self._report(findings)
-        missing = sorted({f.topic for f in findings} - {topic for topic, _ in bounds})
-        if missing:  # deleted with the data: created again as configured before anything publishes to it
-            ensure_topics(self.settings.kafka, missing)
+        if findings:  # deleted with the data: as configured again (not as a producer's auto-create made it)
+            changed = restore_topics(self.settings.kafka, sorted({f.topic for f in findings}))
+            if changed:
+                self.log.warning("lost topics created again with their configured partitions", topics=changed)
         with self._lock:
             assert self._ledger is not None
             for f in findings:
@@ -339,6 +355,15 @@ class GapWatch:
                                partition=f.partition, reason=f.reason,
                                repaired_by=GAP_REPAIRERS.get(family, "nobody (no repair for this topic)"))
 
+    def report_missed(self, families: Iterable[str], reason: str) -> None:
+        """Events of ``families`` that never reached Kafka at all (the listener started past changes
+        the binlog no longer has): a gap like a Kafka loss (partition -1: every partition), so the
+        same owners repair it from Commerce and `lag` shows it until then."""
+        findings = [GapFinding(topic=topic_name(self.settings.kafka, family), partition=-1, reason=reason,
+                               expected=0, found=0) for family in families]
+        self._report(findings)
+        self.open = self.open_gaps(self.families)
+
     # open gaps and repairs ---------------------------------------------------------------------
     def open_gaps(self, families: Iterable[str]) -> list[OpenGap]:
         wanted = list(families)
@@ -352,9 +377,9 @@ class GapWatch:
                             reason=str(r), detected_at=at) for i, f, t, p, d, r, at in cur.fetchall()]
 
     def to_repair(self) -> list[OpenGap]:
-        """Open gaps on the families this component repairs."""
-        mine = [f for f, repairer in GAP_REPAIRERS.items() if repairer == self.component]
-        return self.open_gaps(mine)
+        """Open gaps on the families this component repairs (of the list ``maybe_check`` refreshes
+        every second: no query of its own, so a loop may ask on every turn)."""
+        return [g for g in self.open if GAP_REPAIRERS.get(g.family) == self.component]
 
     def mark_repaired(self, gaps: list[OpenGap]) -> None:
         """Those gaps (found before the repair began) repaired: ones found since stay open."""
