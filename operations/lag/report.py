@@ -231,7 +231,7 @@ class ReportBuilder:
             counts[family] = count
             repairer = GAP_REPAIRERS.get(family, "nobody")
             out.append(StageRow(
-                stage=f"gap:{family}", label=f"{family} records lost in Kafka", status="ERR", over=True,
+                stage=f"gap:{family}", label=f"{family} records lost", status="ERR", over=True,
                 lag_messages=count, threshold="no records lost",
                 detail=f"RECORDS LOST: {count} partition gap(s) since {at}, found by {found_by}: {reason}; "
                        f"{repairer} repairs them from the source of truth"))
