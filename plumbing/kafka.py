@@ -6,6 +6,7 @@ the broker acknowledged everything before it, and that is only sound when an ack
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from config.settings import KafkaSettings
@@ -130,11 +131,13 @@ def ensure_topics(kafka: KafkaSettings, topics: list[str]) -> None:
         admin.close()
 
 
-def restore_topics(kafka: KafkaSettings, topics: list[str]) -> list[str]:
+def restore_topics(kafka: KafkaSettings, topics: list[str], partitions_of: Callable[[list[str]], dict[str, int]]
+                   ) -> list[str]:
     """After a loss: create the topics that are gone, and give those a producer's metadata request
     auto-created meanwhile (with the broker's partition count) the configured partitions again.
     Asked twice, since a producer may auto-create a topic between the look and the create.
-    Returns the topics changed."""
+    ``partitions_of``: the partitions each topic has now (0: absent), from fresh metadata. Returns
+    the topics changed."""
     from kafka.admin import KafkaAdminClient
     from kafka.errors import InvalidPartitionsError, TopicAlreadyExistsError
 
@@ -142,8 +145,7 @@ def restore_topics(kafka: KafkaSettings, topics: list[str]) -> list[str]:
     admin = KafkaAdminClient(**connection_kwargs(kafka, "walmart-sync-admin"))
     try:
         for _ in range(2):
-            counts = {str(t["topic"]): len(t.get("partitions") or ()) for t in admin.describe_topics(topics)
-                      if not t.get("error_code")}
+            counts = partitions_of(topics)
             absent = [t for t in topics if not counts.get(t)]
             short = {t: kafka.partitions for t in topics if 0 < counts.get(t, 0) < kafka.partitions}
             for topic in absent:
