@@ -64,6 +64,10 @@ class SidecarMetrics:
         self.kafka_gaps_open = Gauge(
             "walmart_sync_kafka_gaps_open", "Kafka gaps found and not yet repaired, per family (from the state store)",
             ["family"], registry=r)
+        self.worker_offsets_restored = Counter(
+            "walmart_sync_worker_offsets_restored_total", "Partitions whose committed offset Kafka no longer had, "
+            "resumed at the offset the state store's ledger holds instead of auto_offset_reset", ["worker"],
+            registry=r)
         # Walmart -> Commerce
         self.order_import_delay = Histogram(
             "walmart_sync_order_import_delay_seconds", "Walmart order created -> Commerce order created",

@@ -139,6 +139,7 @@ class WorkerLoop:
         # reaches them lost records (plumbing/gaps.py); the handler repairs its families from the source
         self.gaps = GapWatch(settings, handler.name, "consumed", handler.families)
         self._check_gaps_now = True
+        self._newly_assigned: set[TopicPartition] = set()
         self._next_ledger_flush = 0.0
         self._next_repair = 0.0
         self._repair_attempt = 0
@@ -201,6 +202,7 @@ class WorkerLoop:
             while not self._stop.is_set():
                 self.running.set()
                 self.handler.backlog_records = _backlog(consumer)
+                self._resume_from_ledger(consumer)
                 self._watch_gaps()
                 self._tick()
                 self._handle_due_parked(producer, parked)
@@ -313,8 +315,37 @@ class WorkerLoop:
             self._uncommitted = {tp: o for tp, o in self._uncommitted.items() if tp not in set(revoked)}
 
     # records Kafka lost -----------------------------------------------------------------------------
-    def _partitions_assigned(self, _assigned: Any) -> None:
+    def _partitions_assigned(self, assigned: Any) -> None:
         self._check_gaps_now = True  # a (re)join: compare what the group committed with the log at once
+        self._newly_assigned |= set(assigned)
+
+    def _resume_from_ledger(self, consumer: KafkaConsumer) -> None:
+        """Partitions just assigned for which Kafka holds no committed offset of this group, while the
+        ledger holds one the log still covers: the group's offsets were lost (offsets.retention.minutes
+        past an outage, a rebuilt cluster restored from the topics' data), and ``auto_offset_reset``
+        would replay everything (earliest) or skip what is waiting (latest). Resumed where the group
+        had committed instead. A ledger offset the log does not cover is a gap; the check reports it."""
+        if not self._newly_assigned:
+            return
+        partitions, self._newly_assigned = self._newly_assigned, set()
+        try:
+            ledger = self.gaps.ledger()
+            assigned = consumer.assignment()
+            lost = [tp for tp in partitions if tp in assigned and ledger.get((tp.topic, tp.partition), 0) > 0
+                    and consumer.committed(tp) is None]
+            if not lost:
+                return
+            starts, ends = consumer.beginning_offsets(lost), consumer.end_offsets(lost)
+        except Exception as exc:  # a view, never a reason to stop: the reset position stands
+            self.log.warning("could not compare the group's offsets with the ledger", error=f"{type(exc).__name__}: {exc}")
+            return
+        for tp in lost:
+            offset = ledger[(tp.topic, tp.partition)]
+            if starts[tp] <= offset <= ends[tp]:
+                consumer.seek(tp, offset)
+                METRICS.worker_offsets_restored.labels(self.handler.name).inc()
+                self.log.warning("the group's committed offset is gone from Kafka; resuming at the offset the "
+                                 "state store's ledger holds", topic=tp.topic, partition=tp.partition, offset=offset)
 
     def _watch_gaps(self) -> None:
         """The ledger written every second, compared with the topics on start, on assignment and every

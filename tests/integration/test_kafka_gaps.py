@@ -240,3 +240,70 @@ def test_records_a_wiped_broker_lost_are_reported_then_repaired_from_commerce_an
                 finally:
                     for runner in [*workers.values(), poller]:
                         runner.stop()
+
+
+@pytest.mark.timeout(400)
+def test_a_group_whose_offsets_kafka_lost_resumes_where_the_ledger_says_not_at_auto_offset_reset(stack, tmp_path
+                                                                                                 ) -> None:
+    """The group's committed offsets gone while its records are all there (offsets.retention.minutes
+    shorter than an outage): with ``auto_offset_reset = "latest"`` the waiting stock change would be
+    skipped, with earliest everything replayed; the worker resumes at the offset its ledger holds."""
+    from kafka.admin import KafkaAdminClient
+
+    env = prepare_environment(stack.endpoints, tmp_path / "env", "open_source", products=20,
+                              name=f"gpo_{uuid.uuid4().hex[:6]}")
+    walmart = WalmartEmulator({"local-client": "local-secret"})
+    walmart.seed_items("local-client", LISTED)
+    seller = walmart.seller("local-client")
+    with EmulatorServer(walmart) as walmart_server:
+        sections: dict[str, Any] = dict(
+            walmart={"base_url": walmart_server.url, "client_id": "local-client", "client_secret": "local-secret"},
+            workers={"coalesce_ms": 50, "feed_poll_s": 0.2}, cdc={"checkpoint_interval_ms": 100},
+            ops={"gap_check_s": 1.0})
+        settings = env.settings(**sections)
+        # the restarted worker's group starts at the log end when Kafka has no offset for it (the
+        # first start keeps the default, earliest: a fresh group must not skip the first change)
+        latest = env.settings(**sections, kafka={"consumer_groups": {"inventory": {"auto_offset_reset": "latest"}}})
+        with ListenerThread(settings):
+            worker = Runner(build_worker("inventory", settings))
+            before = salable_on_hand(env, SKU)
+            wait_for(lambda: seller.inventory.get((SKU, "default")) == before, 60,
+                     f"the initial load's quantity {before} for {SKU} on Walmart")
+            with env.admin_connection() as conn, conn.cursor() as cur:  # a first change, consumed and committed
+                cur.execute("UPDATE inventory_source_item SET quantity = quantity + 1 WHERE sku = %s AND "
+                            "source_code = 'wh_east'", (SKU,))
+            wait_for(lambda: seller.inventory.get((SKU, "default")) == before + 1, 60, "the first change on Walmart")
+            wait_for(lambda: log_ends(settings, "stock") > 0
+                     and ledger_end(settings, "inventory", "stock") >= log_ends(settings, "stock"), 30,
+                     "the inventory group's commits in its ledger")
+            worker.stop()
+            mark = log_ends(settings, "stock")
+            with env.admin_connection() as conn, conn.cursor() as cur:
+                cur.execute("UPDATE inventory_source_item SET quantity = quantity + 5 WHERE sku = %s AND "
+                            "source_code = 'wh_east'", (SKU,))
+            wait_for(lambda: log_ends(settings, "stock") > mark, 30, "the stock change in Kafka")
+            admin = KafkaAdminClient(**connection_kwargs(settings.kafka, "test-gaps-admin"))
+
+            def deleted() -> bool:
+                try:  # refused while the stopped member's leave is still being processed
+                    admin.delete_groups([f"{settings.kafka.topic_prefix}.inventory"])
+                except Exception:
+                    return False
+                return True
+
+            try:
+                wait_for(deleted, 30, "the inventory group (its committed offsets) deleted from Kafka")
+            finally:
+                admin.close()
+            restored = REGISTRY.get_sample_value("walmart_sync_worker_offsets_restored_total",
+                                                 {"worker": "inventory"}) or 0.0
+            worker = Runner(build_worker("inventory", latest))
+            try:
+                wait_for(lambda: seller.inventory.get((SKU, "default")) == before + 6, 60,
+                         f"Walmart's quantity {before + 6} for {SKU} (the change waiting behind the lost offsets)")
+                assert (REGISTRY.get_sample_value("walmart_sync_worker_offsets_restored_total",
+                                                  {"worker": "inventory"}) or 0.0) > restored
+                assert "stock" not in open_gap_families(settings)  # nothing was lost: no gap, no repair
+                assert worker_ready(worker.component)[0]
+            finally:
+                worker.stop()
