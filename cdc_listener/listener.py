@@ -51,11 +51,13 @@ from cdc_listener.translate import WATCHED_TABLES, translate
 from config import Settings
 from domain.events import FAMILIES, Operation, encode_change_event, event_id
 from plumbing.db import DbConnection, connect_commerce, connect_state_store
+from plumbing.gaps import GapWatch
 from plumbing.kafka import ensure_topics, topic_name
 from plumbing.locks import LeaseLost
 from plumbing.logs import get_logger
 from plumbing.retry import backoff_delay
 
+ORDER_FAMILIES = ("shipment", "cancellation", "refund")
 OPS: dict[type, Operation] = {WriteRowsEvent: "insert", UpdateRowsEvent: "update", DeleteRowsEvent: "delete"}
 
 
@@ -76,6 +78,9 @@ class Listener:
         self._acked_seen: dict[str, int] = {}
         self.state = "starting"
         self.behind_s = 0.0  # binlog time of the event being processed vs now; 0 when caught up
+        # what Kafka acknowledged per partition, beside the checkpoint: a topic that no longer holds
+        # it lost events the checkpoint is already past (plumbing/gaps.py)
+        self.gaps = GapWatch(settings, "listener", "produced", FAMILIES)
 
     # connections ---------------------------------------------------------------------------
     def _source_connection(self) -> Any:
@@ -148,6 +153,7 @@ class Listener:
             lock.release()
             lock.conn.close()
             state.close()
+            self.gaps.close()
 
     def _run_active_through_kafka_outages(self, state: DbConnection, lock: LeaderLock) -> None:
         """Stream while active; when Kafka does not acknowledge events, publish again from the
@@ -211,6 +217,12 @@ class Listener:
         reason = ("first start: began at the end of the binlog" if spec.kind == "checkpoint"
                   else "started with --from current")
         checkpoints.save(position, server_id, resync_reason=reason, lease=lock.lease)
+        if spec.kind == "current":
+            # the changes skipped are gone from the binlog: the value streams take the full comparison
+            # (resync_due); shipments, cancellations and refunds made meanwhile are repaired like
+            # events Kafka lost, by reconciling every recent Walmart order with Commerce
+            self.gaps.report_missed(ORDER_FAMILIES, f"the listener started at the end of the binlog ({reason}): "
+                                                    "order changes made before it were never published")
         source.start_at(position)
         self.log.warning("no checkpoint used; starting at the end of the binlog, full resync due",
                          position=str(position), reason=reason)
@@ -233,6 +245,8 @@ class Listener:
             catalog = CommerceCatalog(query, self.clock).load()
             topics = {family: topic_name(self.settings.kafka, family) for family in FAMILIES}
             ensure_topics(self.settings.kafka, list(topics.values()))
+            self.gaps.reload()
+            self.gaps.maybe_check(force=True)  # on start: do the topics still hold what was acknowledged?
             publisher = PublisherProcess(self.settings.kafka, topics, on_ack=self.on_ack, fence=lock)
             source = BinlogSource(self.settings.commerce_db, cdc.heartbeat_s, cdc.watchdog_s,
                                   WATCHED_TABLES, on_reconnect=self.metrics.reconnects.inc,
@@ -261,8 +275,11 @@ class Listener:
             counter = self.metrics.acked.labels(family)
             counter.inc(count - self._acked_seen.get(family, 0))
             self._acked_seen[family] = count
+        self.gaps.produced(publisher.take_offsets())
+        self.gaps.maybe_check()
         safe = publisher.safe()
         if safe is None or safe == self._last_saved:
+            self.gaps.flush()
             return
         position, ts_ms = safe
         try:
@@ -271,6 +288,7 @@ class Listener:
             if force:  # stopping anyway; the new active listener owns the checkpoint
                 return
             raise
+        self.gaps.flush()  # beside the checkpoint: what Kafka acknowledged up to it
         self._last_saved = safe
         self.metrics.checkpointed()
 

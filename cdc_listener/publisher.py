@@ -56,7 +56,8 @@ REPORT_INTERVAL_S = 0.01
 #   ("c", slot, position, ts_ms)                       a transaction end (position None: abandon)
 #   ("stop",)                                          flush and exit
 # Messages publisher -> decoder:
-#   ("safe", position, ts_ms, acked_by_family, in_flight, acks)   acks: [(event_id, family, t)]
+#   ("safe", position, ts_ms, acked_by_family, in_flight, acks, offsets)   acks: [(event_id, family, t)],
+#                                         offsets: {(topic, partition): (lowest, highest)} acknowledged since
 #   ("failed", message)
 #   ("fenced", message)     a batch came after the lease's deadline: nothing of it was produced
 
@@ -134,14 +135,18 @@ def _publisher_main(inbox: Any, outbox: Any, kafka: KafkaSettings, topics: list[
     slots: dict[int, _Slot] = {}
     acked: Counter[str] = Counter()
     acks: list[tuple[str, str, float]] = []
+    offsets: dict[tuple[str, int], tuple[int, int]] = {}  # acknowledged since the last report (gap ledger)
     state: dict[str, Any] = {"failure": None, "fenced": None}
     lock = threading.Lock()
     stop = threading.Event()
 
-    def on_ack(slot: _Slot, family: str, event_id: str, _meta: Any) -> None:
+    def on_ack(slot: _Slot, family: str, event_id: str, meta: Any) -> None:
         tracker.acked(slot)
         with lock:
             acked[family] += 1
+            tp = (meta.topic, meta.partition)
+            low, high = offsets.get(tp, (meta.offset, meta.offset))
+            offsets[tp] = (min(low, meta.offset), max(high, meta.offset))
             if report_acks:
                 acks.append((event_id, family, time.time()))
 
@@ -153,17 +158,18 @@ def _publisher_main(inbox: Any, outbox: Any, kafka: KafkaSettings, topics: list[
         while True:
             safe = tracker.safe()
             with lock:
-                counts, acked_now = dict(acked), list(acks)
+                counts, acked_now, offsets_now = dict(acked), list(acks), dict(offsets)
                 acks.clear()
+                offsets.clear()
             if state["fenced"] is not None:
                 outbox.send(("fenced", state["fenced"]))
                 return
             if state["failure"] is not None:
                 outbox.send(("failed", state["failure"]))
                 return
-            if safe != last or acked_now:
+            if safe != last or acked_now or offsets_now:
                 outbox.send(("safe", safe[0] if safe else None, safe[1] if safe else None, counts,
-                             tracker.in_flight(), acked_now))
+                             tracker.in_flight(), acked_now, offsets_now))
                 last = safe
             if stop.is_set():
                 return
@@ -236,6 +242,8 @@ class PublisherProcess:
         self.acked: dict[str, int] = {}
         self.in_flight = 0
         self._sent = 0
+        self._offsets: dict[tuple[str, int], tuple[int, int]] = {}
+        self._offsets_lock = threading.Lock()
         self._process.start()
         inbox_read.close()
         outbox_write.close()
@@ -259,7 +267,11 @@ class PublisherProcess:
             if message[0] == "fenced":
                 self.fenced = message[1]
                 return
-            _kind, position, ts_ms, acked, in_flight, acks = message
+            _kind, position, ts_ms, acked, in_flight, acks, offsets = message
+            with self._offsets_lock:
+                for tp, (low, high) in offsets.items():
+                    before = self._offsets.get(tp, (low, high))
+                    self._offsets[tp] = (min(before[0], low), max(before[1], high))
             if position is not None:
                 self._safe = (position, ts_ms)
             self.acked, self.in_flight = acked, in_flight
@@ -303,6 +315,13 @@ class PublisherProcess:
 
     def safe(self) -> tuple[BinlogPosition, int | None] | None:
         return self._safe
+
+    def take_offsets(self) -> dict[tuple[str, int], tuple[int, int]]:
+        """(lowest, highest) offset Kafka acknowledged per partition since the last call: the gap
+        ledger's record of what Kafka holds (plumbing/gaps.py)."""
+        with self._offsets_lock:
+            taken, self._offsets = self._offsets, {}
+        return taken
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Deliver what is in flight, then end the process; the final safe position is kept.

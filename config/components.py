@@ -45,6 +45,12 @@ ORDER_WORKERS: tuple[str, ...] = ("shipment", "cancellation", "refund")
 RESYNC_STREAMS: tuple[str, ...] = ("inventory", "price")
 # the push workers whose writes Walmart may still be processing (lag's "Walmart pending" per stream)
 WALMART_STREAMS: tuple[str, ...] = ("inventory", "price", *ORDER_WORKERS)
+# event family -> the component that repairs records Kafka lost of it from the source of truth
+# (plumbing/gaps.py): a full comparison of every SKU, every open order reconciled with Commerce, the
+# listings matched again, or Walmart polled again from a safe point
+GAP_REPAIRERS: dict[str, str] = {"stock": "inventory", "price": "price", "shipment": "shipment",
+                                 "cancellation": "cancellation", "refund": "refund", "catalog": "listings",
+                                 "walmart_orders": "order_poller", "walmart_returns": "return_poller"}
 # poller watermark name -> poller (the order map keeps one watermark per polled listing)
 POLL_WATERMARKS: dict[str, str] = {"orders": "order_poller", "returns": "return_poller"}
 

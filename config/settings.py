@@ -639,6 +639,10 @@ class OpsSettings(Section):
                                                      "older than this counts as stopped.")
     ready_max_lag_s: float = Field(60.0, gt=0, description="/readyz fails while the listener is further behind "
                                                            "the binlog than this.")
+    gap_check_s: float = Field(30.0, gt=0, description="How often the listener, the pollers and the workers compare "
+                                                       "what they produced or committed with what Kafka still holds "
+                                                       "(records lost: a rebuilt cluster, retention shorter than an "
+                                                       "outage); also at every start.")
 
 
 class Settings(BaseSettings):

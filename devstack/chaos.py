@@ -64,11 +64,14 @@ class ChaosReport:
     walmart_faults_injected: dict[str, int] = field(default_factory=dict)
     lost: int = 0
     duplicate_effects: int = 0
+    gaps_detected: int = 0  # records Kafka lost, as the sidecar found them (kafka_gaps), and repaired
+    gaps_repaired: int = 0
     converge_seconds: float | None = None
     checks: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "lost": self.lost, "duplicate_effects": self.duplicate_effects,
+                "gaps_detected": self.gaps_detected, "gaps_repaired": self.gaps_repaired,
                 "converge_seconds": self.converge_seconds, "kills": dict(self.kills),
                 "broker_pauses": self.broker_pauses, "walmart_fault_windows": self.walmart_fault_windows,
                 "storms_429": self.storms_429, "commerce_fault_windows": self.commerce_fault_windows,
@@ -418,6 +421,7 @@ def run_chaos(stack: Any, workdir: Path, rounds: int, seed: int = 7, broker_paus
         report.duplicate_effects = sum(len(c.duplicates) for c in checks)
         report.checks = [f"{c.name}: {c.describe()}" for c in checks]
         report.replayed_records = sidecar.replayed()
+        report.gaps_detected, report.gaps_repaired = kafka_gaps(sidecar.env)
         report.walmart_faults_injected = dict(walmart.seller(CLIENT[0]).faults_injected)
     return report
 
@@ -521,6 +525,20 @@ def _converge(env: CommerceEnvironment, walmart: WalmartEmulator, components: di
                 time.sleep(1.0)
     finally:
         state.close()
+
+
+def kafka_gaps(env: CommerceEnvironment) -> tuple[int, int]:
+    """(gaps found, gaps repaired) in the sidecar's state store: a fault round that loses no record
+    must find none (a false "records lost" holds readiness false and pages someone)."""
+    import pymysql
+
+    with env.endpoints.mysql.connect(env.state_db) as conn, conn.cursor() as cur:
+        try:
+            cur.execute("SELECT COUNT(*), COUNT(repaired_at) FROM kafka_gaps")
+        except pymysql.err.ProgrammingError:  # no component ever checked
+            return 0, 0
+        found, repaired = cur.fetchone()
+    return int(found), int(repaired)
 
 
 def _replayed(env: CommerceEnvironment, components: dict[str, Component]) -> int:

@@ -6,6 +6,7 @@ the broker acknowledged everything before it, and that is only sound when an ack
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from config.settings import KafkaSettings
@@ -128,6 +129,48 @@ def ensure_topics(kafka: KafkaSettings, topics: list[str]) -> None:
                 pass
     finally:
         admin.close()
+
+
+def restore_topics(kafka: KafkaSettings, topics: list[str], partitions_of: Callable[[list[str]], dict[str, int]]
+                   ) -> list[str]:
+    """After a loss: create the topics that are gone, and give those a producer's metadata request
+    auto-created meanwhile (with the broker's partition count) the configured partitions again.
+    Asked twice, since a producer may auto-create a topic between the look and the create.
+    ``partitions_of``: the partitions each topic has now (0: absent), from fresh metadata. Returns
+    the topics changed."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import InvalidPartitionsError, TopicAlreadyExistsError
+
+    changed: set[str] = set()
+    admin = KafkaAdminClient(**connection_kwargs(kafka, "walmart-sync-admin"))
+    try:
+        for _ in range(2):
+            counts = partitions_of(topics)
+            absent = [t for t in topics if not counts.get(t)]
+            short = {t: kafka.partitions for t in topics if 0 < counts.get(t, 0) < kafka.partitions}
+            for topic in absent:
+                try:
+                    admin.create_topics([_new_topic(kafka, topic)])
+                    changed.add(topic)
+                except TopicAlreadyExistsError:
+                    pass
+            if short:
+                try:
+                    admin.create_partitions(short)
+                    changed |= set(short)
+                except InvalidPartitionsError:
+                    pass  # grown meanwhile by another component
+            if not absent and not short:
+                break
+    finally:
+        admin.close()
+    return sorted(changed)
+
+
+def _new_topic(kafka: KafkaSettings, topic: str) -> Any:
+    from kafka.admin import NewTopic
+
+    return NewTopic(topic, kafka.partitions, kafka.replication_factor, topic_configs=topic_configs(kafka))
 
 
 class ProduceFailed(Exception):

@@ -52,6 +52,22 @@ class SidecarMetrics:
         self.worker_last_success = Gauge(
             "walmart_sync_worker_last_success_timestamp_seconds", "When the worker last committed a batch",
             ["worker"], registry=r)
+        # records Kafka lost (plumbing/gaps.py): found by the component that produced or consumed them,
+        # repaired by the one that can bring that family back from Commerce or Walmart
+        self.kafka_gaps_detected = Counter(
+            "walmart_sync_kafka_gaps_detected_total", "Partitions found not to continue what the sidecar produced or "
+            "consumed (records Kafka lost), by family and the component that found it", ["family", "component"],
+            registry=r)
+        self.kafka_gaps_repaired = Counter(
+            "walmart_sync_kafka_gaps_repaired_total", "Kafka gaps repaired from the source of truth (a full comparison, "
+            "every open order reconciled, or a poll again from a safe point)", ["family", "component"], registry=r)
+        self.kafka_gaps_open = Gauge(
+            "walmart_sync_kafka_gaps_open", "Kafka gaps found and not yet repaired, per family (from the state store)",
+            ["family"], registry=r)
+        self.worker_offsets_restored = Counter(
+            "walmart_sync_worker_offsets_restored_total", "Partitions whose committed offset Kafka no longer had, "
+            "resumed at the offset the state store's ledger holds instead of auto_offset_reset", ["worker"],
+            registry=r)
         # Walmart -> Commerce
         self.order_import_delay = Histogram(
             "walmart_sync_order_import_delay_seconds", "Walmart order created -> Commerce order created",

@@ -84,11 +84,19 @@ def listener_ready(listener: Any) -> tuple[bool, str]:
     """Ready once the binlog stream delivers (not merely holding the lock: a change committed
     before that may precede a ``--from current`` start position) and while caught up within
     ``ops.ready_max_lag_s``."""
+    gaps = getattr(listener, "gaps", None)
+    if listener.state == "active" and gaps is not None and gaps.open:
+        return False, "active; records lost in Kafka, repair pending: " + gap_summary(gaps.open)
     if listener.state == "active" and not listener.streaming.is_set():
         return False, "active, connecting to the binlog"
     if listener.state == "active" and listener.behind_s > listener.settings.ops.ready_max_lag_s:
         return False, f"active, {listener.behind_s:.0f} s behind the binlog"
     return listener.state in ("active", "standby"), listener.state
+
+
+def gap_summary(gaps: list[Any]) -> str:
+    """Which families lost records, and who found it: readiness stays false until they are repaired."""
+    return "; ".join(sorted({f"{g.family} (found by {g.detected_by})" for g in gaps}))
 
 
 FAILING_NOT_READY_S = 30.0  # retrying this long: not ready (its dependencies are away)
@@ -98,6 +106,8 @@ def worker_ready(loop: WorkerLoop) -> tuple[bool, str]:
     """Ready once it has joined its consumer group (a change published from then on is consumed), and
     while its batches go through: one retrying for longer than FAILING_NOT_READY_S is up but not
     doing its job."""
+    if loop.gaps.open:
+        return False, "records lost in Kafka, repair pending: " + gap_summary(loop.gaps.open)
     since = loop.failing_since
     if since is not None and time.monotonic() - since > FAILING_NOT_READY_S:
         return False, f"retrying for {time.monotonic() - since:.0f} s: {loop.last_error}"

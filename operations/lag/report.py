@@ -18,7 +18,7 @@ import pymysql
 from pydantic import BaseModel
 
 from config import Settings
-from config.components import POLL_WATERMARKS, WALMART_STREAMS, worker_families
+from config.components import GAP_REPAIRERS, POLL_WATERMARKS, WALMART_STREAMS, worker_families
 from operations.lag.burrow import Evaluation, evaluate, worst
 from operations.lag.history import LagHistory
 from operations.lag.kafka_lag import GroupSample, KafkaLagReader
@@ -58,6 +58,7 @@ class LagReport(BaseModel):
     window_s: float
     stages: list[StageRow]
     absent_groups: list[str] = []
+    gaps_open: dict[str, int] = {}  # family -> partition gaps not yet repaired (records Kafka lost)
 
     @property
     def over(self) -> list[StageRow]:
@@ -131,13 +132,15 @@ class ReportBuilder:
                             for p in latest.partitions],
                 trend=[float(s.lag) for s in samples[-20:]]))
         stages += self._streams(now, groups)
+        gap_rows, gaps_open = self._gaps(stages)
+        stages += gap_rows
         stages += self._pollers(now)
         stages += self._dead_letters()
         stages.append(self._orders(now))
         stages.append(self._acknowledge_deadline())
         stages.append(self._listings())
         return LagReport(generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
-                         window_s=window_s, stages=stages, absent_groups=absent)
+                         window_s=window_s, stages=stages, absent_groups=absent, gaps_open=gaps_open)
 
     # stages -------------------------------------------------------------------------------------------
     def query(self, conn: DbConnection, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -227,6 +230,31 @@ class ReportBuilder:
                                  threshold=f"< {threshold:.0f} s", detail="; ".join(details) or "nothing pending",
                                  counts=counts))
         return rows
+
+    def _gaps(self, stages: list[StageRow]) -> tuple[list[StageRow], dict[str, int]]:
+        """Records Kafka lost (plumbing/gaps.py): one ERR row per family until repaired, and the
+        consumer group that reads the family shows ERR too, since what it committed no longer
+        describes what it missed. Returns the rows and the open gaps per family."""
+        rows = self.query(self.state, "SELECT family, COUNT(*), MIN(detected_at), GROUP_CONCAT(DISTINCT detected_by), "
+                                       "SUBSTRING_INDEX(GROUP_CONCAT(reason ORDER BY id SEPARATOR '|'), '|', 1) "
+                                       "FROM kafka_gaps WHERE repaired_at IS NULL GROUP BY family")
+        consumers = {family: name for name, families in worker_families().items() for family in families}
+        by_stage = {s.stage: s for s in stages}
+        out, counts = [], {}
+        for family, count, at, found_by, reason in rows:
+            family, count = str(family), int(count)
+            counts[family] = count
+            repairer = GAP_REPAIRERS.get(family, "nobody")
+            out.append(StageRow(
+                stage=f"gap:{family}", label=f"{family} records lost", status="ERR", over=True,
+                lag_messages=count, threshold="no records lost",
+                detail=f"RECORDS LOST: {count} partition gap(s) since {at}, found by {found_by}: {reason}; "
+                       f"{repairer} repairs them from the source of truth"))
+            group = by_stage.get(f"group:{consumers.get(family, '')}")
+            if group is not None:
+                group.status, group.over = "ERR", True
+                group.detail = f"{family} records lost in Kafka (repair pending); {group.detail}"
+        return out, counts
 
     def _pollers(self, now: float) -> list[StageRow]:
         rows = []

@@ -13,6 +13,7 @@ from typing import Any
 import pymysql
 
 from config import Settings
+from config.components import GAP_REPAIRERS
 from operations.lag.report import LagReport, ReportBuilder
 from plumbing.locks import NamedLock
 from plumbing.logs import get_logger
@@ -48,6 +49,8 @@ def close_builder(builder: ReportBuilder) -> None:
 
 def publish(report: LagReport, metrics: SidecarMetrics = METRICS) -> None:
     """Every stage's figures as gauges (the names deploy/ dashboards and alerts use)."""
+    for family in GAP_REPAIRERS:  # every family, so a repaired one returns to 0
+        metrics.kafka_gaps_open.labels(family).set(report.gaps_open.get(family, 0))
     for stage in report.stages:
         kind, _, name = stage.stage.partition(":")
         metrics.stage_over_threshold.labels(stage.stage).set(1 if stage.over else 0)

@@ -28,6 +28,7 @@ from kafka import KafkaProducer
 from config import Settings
 from domain.events import PolledDocument, PolledFamily, PolledType
 from plumbing.db import revive
+from plumbing.gaps import GapWatch, OpenGap
 from plumbing.kafka import ensure_topics, producer_kwargs, send_acknowledged, topic_name
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
@@ -81,6 +82,9 @@ class WalmartPoller:
         self.last_success: float | None = None  # wall clock of the last complete poll (freshness)
         self.last_error: str | None = None
         self.status = ComponentStatus(settings, self.name)
+        # what Kafka acknowledged per partition, beside the watermark: a topic that no longer holds it
+        # lost documents the watermark is already past (plumbing/gaps.py); the poller polls again
+        self.gaps = GapWatch(settings, self.name, "produced", (self.family,))
 
     @property
     def interval_s(self) -> float:
@@ -107,12 +111,18 @@ class WalmartPoller:
         if abs(self.client.clock_skew_s) > CLOCK_SKEW_WARN_S:
             self.log.warning("this host's clock differs from Walmart's", skew_s=round(self.client.clock_skew_s, 1))
         workers = self.settings.workers
+        self.gaps.maybe_check()
+        repairing = self.gaps.to_repair()
         since = self.orders.watermark(self.watermark_name)
         if since is None:
             since = started_ms - int(workers.order_initial_lookback_h * 3600 * 1000)
+        if repairing:
+            since = min(since, self.safe_point(started_ms, repairing))
         since -= int(workers.order_poll_overlap_s * 1000)
         documents = {key: document for key, document in self.fetch(since)}
-        seen = self.orders.published(self.watermark_name, list(documents))
+        # after a loss every document of the window is published again, unchanged or not: the
+        # importers are idempotent, and what was published before may be what Kafka lost
+        seen = {} if repairing else self.orders.published(self.watermark_name, list(documents))
         messages: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []
         hashes = {}
         for key, document in documents.items():
@@ -129,9 +139,20 @@ class WalmartPoller:
                                  f"may be ({MAX_DOCUMENT_BYTES:,}); not imported")
                 continue
             messages.append((self.topic, key.encode(), envelope, []))
-        send_acknowledged(self.producer, messages)  # raises if Kafka refused one: the watermark then stays put
+        # raises if Kafka refused one: the watermark then stays put
+        acked = send_acknowledged(self.producer, messages)
+        offsets: dict[tuple[str, int], tuple[int, int]] = {}
+        for meta in acked:
+            low, high = offsets.get((meta.topic, meta.partition), (meta.offset, meta.offset))
+            offsets[(meta.topic, meta.partition)] = (min(low, meta.offset), max(high, meta.offset))
+        self.gaps.produced(offsets)
+        self.gaps.flush()
         self.orders.mark_published(self.watermark_name, hashes)
         self.orders.set_watermark(self.watermark_name, started_ms)
+        if repairing:
+            self.gaps.mark_repaired(repairing)
+            self.log.warning(f"Walmart {self.doc_type}s polled again after records were lost in Kafka",
+                             since=_iso(since), published=len(messages))
         if self.polls % 100 == 0:  # only documents inside the overlap can come again
             self.orders.prune_published(self.watermark_name, 2 * workers.order_poll_overlap_s + 3600)
         self.polls += 1
@@ -146,9 +167,19 @@ class WalmartPoller:
             self.log.info(f"{self.doc_type}s polled", published=len(messages), since=_iso(since))
         return len(messages)
 
+    def safe_point(self, started_ms: int, gaps: list[OpenGap]) -> int:
+        """Where to poll again from after Kafka lost documents: the poll that published the oldest of
+        the last records each partition still holds (every later document came in a later record),
+        or, when a partition holds nothing, as far back as a first start looks."""
+        last = self.gaps.last_polled_at(self.family)
+        if last is not None:
+            return last
+        return started_ms - int(self.settings.workers.order_initial_lookback_h * 3600 * 1000)
+
     def run(self) -> None:
         attempt = 0
         self.status.start_heartbeat()
+        self.gaps.maybe_check(force=True)  # on start: does the topic still hold what was acknowledged?
         try:
             self.orders.set_interval(self.watermark_name, self.interval_s)  # what `lag` shows as this poller's pace
         except pymysql.MySQLError as exc:
@@ -176,8 +207,11 @@ class WalmartPoller:
         finally:
             self.producer.close(timeout=10)
             self.status.close()
+            self.gaps.close()
 
     def ready(self) -> tuple[bool, str]:
+        if self.gaps.open:
+            return False, "documents lost in Kafka; polling again from a safe point"
         if self.last_success is None:
             return False, "no complete poll yet"
         age = time.time() - self.last_success

@@ -46,6 +46,26 @@ class OrderWorker:
     def tick(self) -> None:
         pass
 
+    def repair_gaps(self) -> None:
+        """Records of this worker's topic were lost in Kafka (plumbing/gaps.py): every order imported
+        from Walmart in its 180-day window is reconciled with Commerce's state, as an event for it
+        would have been. Reconciling sends only the difference, so orders nothing was lost for cost
+        one read of Walmart's order each; one Walmart refuses for good is logged and skipped (there
+        is no record to dead-letter); an outage raises and the whole repair is tried again."""
+        order_ids = self.orders.recent_commerce_orders()
+        refused = 0
+        for start in range(0, len(order_ids), 200):
+            self.commerce.ping()
+            for order in self.orders.for_commerce_orders(order_ids[start:start + 200]).values():
+                try:
+                    self.reconcile(order)
+                except WalmartClientError as exc:
+                    refused += 1
+                    self.log.error(f"Walmart refused the {self.action} of PO {order.purchase_order_id} "
+                                   "during a gap repair", error=str(exc))
+        self.log.warning(f"{self.action}s reconciled for every recent Walmart order after records were lost in "
+                         "Kafka", orders=len(order_ids), refused=refused)
+
     def connections(self) -> list[DbConnection]:
         return [self.commerce, self.orders.conn]
 

@@ -216,6 +216,16 @@ class ValueWorker:
                 self._recheck |= skus  # looked at again on the next tick, after the loop's backoff
                 raise
 
+    def repair_gaps(self) -> None:
+        """Records of this stream's topic were lost in Kafka (plumbing/gaps.py): every pushable SKU is
+        made due, and the ticks that follow compare each with what Walmart confirmed and push what
+        differs, within the budget (singles or a feed), as `walmart-sync resync` does."""
+        now = datetime.now()
+        skus = self._catalogue()
+        self.state.schedule({sku: now for sku in skus})
+        self.log.warning("full comparison with Walmart after records were lost in Kafka: every pushed SKU is due",
+                         skus=len(skus))
+
     def _take_initial_load(self) -> None:
         """A fresh install (or a start past changes the binlog no longer has) compares every pushed SKU
         with Walmart once: nothing else would bring Walmart to Commerce's values until each SKU changed."""

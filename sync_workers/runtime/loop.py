@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from config import Settings
 from domain.events import POLLED_FAMILIES, ChangeEvent, PolledDocument
 from plumbing.db import DbConnection, connect_state_store, revive
+from plumbing.gaps import GapWatch
 from plumbing.kafka import consumer_kwargs, ensure_topics, producer_kwargs, send_acknowledged, topic_name
 from plumbing.logs import get_logger, redact
 from plumbing.metrics import METRICS
@@ -138,6 +139,15 @@ class WorkerLoop:
         self._next_pending_commit = 0.0
         handler.backlog_records = 0
         self._envelope = envelope_of(handler)
+        # the offsets this group committed, beside Kafka's own record of them: a log that no longer
+        # reaches them lost records (plumbing/gaps.py); the handler repairs its families from the source
+        self.gaps = GapWatch(settings, handler.name, "consumed", handler.families)
+        self._check_gaps_now = True
+        self._newly_assigned: set[TopicPartition] = set()
+        self._next_ledger_flush = 0.0
+        self._next_repair = 0.0
+        self._repair_attempt = 0
+        self.gap_repairs = 0
 
     def stop(self) -> None:
         self._stop.set()
@@ -185,7 +195,8 @@ class WorkerLoop:
         # worker subscribes before the listener or a poller has created its topic
         ensure_topics(kafka, [*topics, dlq_topic(self.settings, self.handler.name)])  # a broker may not auto-create
         consumer = KafkaConsumer(**consumer_kwargs(kafka, self.handler.name, f"walmart-sync-{self.handler.name}"))
-        consumer.subscribe(topics, listener=_AssignmentLog(self.log, self.assigned, self._forget_offsets))
+        consumer.subscribe(topics, listener=_AssignmentLog(self.log, self.assigned, self._forget_offsets,
+                                                           self._partitions_assigned))
         producer = KafkaProducer(**producer_kwargs(kafka, f"walmart-sync-{self.handler.name}-dlq"))
         parked = ParkedRecords(connect_state_store(self.settings), self.handler.name)
         self._parked_keys = parked.parked_keys()
@@ -195,6 +206,8 @@ class WorkerLoop:
             while not self._stop.is_set():
                 self.running.set()
                 self.handler.backlog_records = _backlog(consumer)
+                self._resume_from_ledger(consumer)
+                self._watch_gaps()
                 self._tick()
                 self._handle_due_parked(producer, parked)
                 records = self._collect(consumer)
@@ -247,6 +260,8 @@ class WorkerLoop:
             consumer.close()
             parked.conn.close()
             self.status.close()
+            self.gaps.flush()
+            self.gaps.close()
 
     # offsets --------------------------------------------------------------------------------------
     def _commit(self, consumer: KafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata],
@@ -289,6 +304,7 @@ class WorkerLoop:
         with self._uncommitted_lock:
             self._uncommitted = {tp: o for tp, o in self._uncommitted.items()
                                  if tp not in pending or o.offset > pending[tp].offset}
+        self.gaps.consumed({(tp.topic, tp.partition): o.offset for tp, o in pending.items()})
         return True
 
     def _commit_pending(self, consumer: KafkaConsumer) -> None:
@@ -307,6 +323,73 @@ class WorkerLoop:
         commit (the new owner handles those records again)."""
         with self._uncommitted_lock:
             self._uncommitted = {tp: o for tp, o in self._uncommitted.items() if tp not in set(revoked)}
+
+    # records Kafka lost -----------------------------------------------------------------------------
+    def _partitions_assigned(self, assigned: Any) -> None:
+        self._check_gaps_now = True  # a (re)join: compare what the group committed with the log at once
+        self._newly_assigned |= set(assigned)
+
+    def _resume_from_ledger(self, consumer: KafkaConsumer) -> None:
+        """Partitions just assigned for which Kafka holds no committed offset of this group, while the
+        ledger holds one the log still covers: the group's offsets were lost (offsets.retention.minutes
+        past an outage, a rebuilt cluster restored from the topics' data), and ``auto_offset_reset``
+        would replay everything (earliest) or skip what is waiting (latest). Resumed where the group
+        had committed instead. A ledger offset the log does not cover is a gap; the check reports it."""
+        if not self._newly_assigned:
+            return
+        partitions, self._newly_assigned = self._newly_assigned, set()
+        try:
+            ledger = self.gaps.ledger()
+            assigned = consumer.assignment()
+            lost = [tp for tp in partitions if tp in assigned and ledger.get((tp.topic, tp.partition), 0) > 0
+                    and consumer.committed(tp) is None]
+            if not lost:
+                return
+            starts, ends = consumer.beginning_offsets(lost), consumer.end_offsets(lost)
+        except Exception as exc:  # a view, never a reason to stop: the reset position stands
+            self.log.warning("could not compare the group's offsets with the ledger", error=f"{type(exc).__name__}: {exc}")
+            return
+        for tp in lost:
+            offset = ledger[(tp.topic, tp.partition)]
+            if starts[tp] <= offset <= ends[tp]:
+                consumer.seek(tp, offset)
+                METRICS.worker_offsets_restored.labels(self.handler.name).inc()
+                self.log.warning("the group's committed offset is gone from Kafka; resuming at the offset the "
+                                 "state store's ledger holds", topic=tp.topic, partition=tp.partition, offset=offset)
+
+    def _watch_gaps(self) -> None:
+        """The ledger written every second, compared with the topics on start, on assignment and every
+        ``ops.gap_check_s``; open gaps on the families this worker repairs repaired from the source."""
+        now = time.monotonic()
+        if now >= self._next_ledger_flush:
+            self._next_ledger_flush = now + 1.0
+            self.gaps.flush()
+        force, self._check_gaps_now = self._check_gaps_now, False
+        self.gaps.maybe_check(force=force)
+        repair = getattr(self.handler, "repair_gaps", None)
+        if repair is None or now < self._next_repair:
+            return
+        self._next_repair = now + 1.0
+        try:
+            gaps = self.gaps.to_repair()
+            if not gaps:
+                return
+            self.log.warning("records were lost in Kafka: repairing from the source of truth",
+                             families=sorted({g.family for g in gaps}), gaps=len(gaps))
+            repair()
+            self.gaps.mark_repaired(gaps)
+            self.gap_repairs += 1
+            self._repair_attempt = 0
+        except Exception as exc:
+            if classify(exc) == "fatal":
+                self.log.error("gap repair failed; will try again", error=redact(str(exc)), exc_info=True)
+            self._repair_attempt += 1
+            pause = backoff_delay(self._repair_attempt, self.settings.workers.retry_base_s,
+                                  self.settings.workers.retry_cap_s)
+            self._next_repair = time.monotonic() + pause
+            revive(self.handler.connections())
+            self.status.failed(f"gap repair failed: {exc}")
+            self.log.warning("gap repair failed; will retry", error=str(exc), pause_s=round(pause, 2))
 
     # outcomes -------------------------------------------------------------------------------------
     def _apply(self, records: list[Record]) -> list[Outcome]:
@@ -456,10 +539,12 @@ class WorkerLoop:
 class _AssignmentLog(ConsumerRebalanceListener):
     """Rebalances are what an operator scaling workers out needs to see."""
 
-    def __init__(self, log: Any, assigned: threading.Event, on_revoked: Callable[[Any], None] = lambda _: None):
+    def __init__(self, log: Any, assigned: threading.Event, on_revoked: Callable[[Any], None] = lambda _: None,
+                 on_assigned: Callable[[Any], None] = lambda _: None):
         self.log = log
         self.assigned = assigned
         self.on_revoked = on_revoked
+        self.on_assigned = on_assigned
 
     def on_partitions_revoked(self, revoked: Any) -> None:
         if revoked:
@@ -467,6 +552,7 @@ class _AssignmentLog(ConsumerRebalanceListener):
             self.log.info("partitions revoked", partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in revoked))
 
     def on_partitions_assigned(self, assigned: Any) -> None:
+        self.on_assigned(assigned)
         self.assigned.set()
         self.log.info("partitions assigned", partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 

@@ -207,6 +207,14 @@ class OrderMap:
             return cur.execute("DELETE FROM walmart_poll_seen WHERE name = %s AND seen_at < "
                                "CURRENT_TIMESTAMP(3) - INTERVAL %s SECOND", (name, int(older_than_s)))
 
+    def recent_commerce_orders(self, days: int = 180) -> list[int]:
+        """Commerce orders made from Walmart POs in the last ``days`` (Walmart keeps 180): what a
+        repair after lost shipment, cancellation or refund events reconciles."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT commerce_order_id FROM walmart_order_map WHERE commerce_order_id IS NOT NULL AND "
+                        "created_at > NOW() - INTERVAL %s DAY ORDER BY commerce_order_id", (days,))
+            return [int(order_id) for (order_id,) in cur.fetchall()]
+
     def for_commerce_orders(self, order_ids: list[int]) -> dict[int, MappedOrder]:
         if not order_ids:
             return {}

@@ -69,6 +69,17 @@ class ListingWorker:
             self._next_match = 0.0  # match the new products now rather than at the next interval
         return dead
 
+    def repair_gaps(self) -> None:
+        """Catalog events were lost in Kafka (plumbing/gaps.py): every product the ``auto_add`` rule
+        takes is added again (products already listed are kept as they are) and matched now."""
+        rule = self.settings.listings.auto_add
+        if rule == "off":
+            return
+        counts = self.matcher.add(attribute_sets=list(self.settings.listings.attribute_sets)
+                                  if rule == "attribute_sets" else None)
+        self._next_match = 0.0
+        self.log.warning("listings added again after catalog events were lost in Kafka", **counts)
+
     def connections(self) -> list[DbConnection]:
         return [self.matcher.commerce, self.matcher.store.conn]
 

@@ -180,6 +180,13 @@ def test_purged_binlog_is_a_clear_error(env) -> None:
     with ListenerThread(settings, parse_start("current")):
         pass
     assert _checkpoint(env)[0] == newest and _checkpoint(env)[2] == 1
+    # shipments, cancellations and refunds made in between are gaps for the order workers to repair
+    with env.endpoints.mysql.connect(env.state_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT family, detected_by, reason FROM kafka_gaps WHERE repaired_at IS NULL ORDER BY family")
+        gaps = cur.fetchall()
+    assert [(family, by) for family, by, _ in gaps] == [("cancellation", "listener"), ("refund", "listener"),
+                                                         ("shipment", "listener")]
+    assert all("--from current" in reason for _, _, reason in gaps)
     # After the recovery, a plain start resumes from the new checkpoint.
     with ListenerThread(settings) as resumed:
         assert resumed.error is None
