@@ -89,6 +89,20 @@ class Listener:
     def _state_connection(self) -> Any:
         return connect_state_store(self.settings)
 
+    # acknowledgement counts ----------------------------------------------------------------
+    def _publisher_started(self) -> None:
+        """A new publisher (after a Kafka outage) counts its acknowledgements from 0 again."""
+        self._acked_seen = {}
+
+    def _count_acknowledged(self, acked: dict[str, int]) -> None:
+        """Move the acked counter on by what this publisher acknowledged since the last look. The
+        counter only grows: a count below the last one seen (a publisher of a new life) adds
+        nothing rather than raising; once, in the three-broker fault run, a negative inc() crashed
+        the listener after a Kafka outage and its restart left changes unpublished."""
+        for family, count in acked.items():
+            self.metrics.acked.labels(family).inc(max(0, count - self._acked_seen.get(family, 0)))
+            self._acked_seen[family] = count
+
     # lifecycle -----------------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
@@ -248,6 +262,7 @@ class Listener:
             self.gaps.reload()
             self.gaps.maybe_check(force=True)  # on start: do the topics still hold what was acknowledged?
             publisher = PublisherProcess(self.settings.kafka, topics, on_ack=self.on_ack, fence=lock)
+            self._publisher_started()
             source = BinlogSource(self.settings.commerce_db, cdc.heartbeat_s, cdc.watchdog_s,
                                   WATCHED_TABLES, on_reconnect=self.metrics.reconnects.inc,
                                   report_as=f"walmart-sync-{cdc.name}")
@@ -271,10 +286,7 @@ class Listener:
 
     def _checkpoint(self, publisher: PublisherProcess, checkpoints: CheckpointStore,
                     lock: LeaderLock, server_id: int, force: bool = False) -> None:
-        for family, count in publisher.acked.items():
-            counter = self.metrics.acked.labels(family)
-            counter.inc(count - self._acked_seen.get(family, 0))
-            self._acked_seen[family] = count
+        self._count_acknowledged(publisher.acked)
         self.gaps.produced(publisher.take_offsets())
         self.gaps.maybe_check()
         safe = publisher.safe()

@@ -290,7 +290,8 @@ def test_kafka_away_past_the_delivery_timeout_is_ridden_out_from_the_checkpoint(
     """The broker frozen longer than the producer's delivery timeout: events in flight are not
     acknowledged, so the listener publishes again from its checkpoint with a fresh publisher (the
     process keeps the leader lock and runs on) and every change made before, during and after
-    arrives."""
+    arrives. More changes before the outage than after it: the fresh publisher's acknowledgement
+    count starts at 0, which once made the listener's counter go negative and crash it."""
     settings = env.settings(cdc={"checkpoint_interval_ms": 100},
                             kafka={"producer": {"delivery_timeout_ms": 3000, "request_timeout_ms": 2000,
                                                 "linger_ms": 0}})
@@ -305,19 +306,22 @@ def test_kafka_away_past_the_delivery_timeout_is_ridden_out_from_the_checkpoint(
                 cur.execute("UPDATE inventory_source_item SET quantity = %s WHERE sku = %s AND source_code = "
                             "'default'", (quantity, f"WS-{quantity % 200 + 1:06d}"))
 
-            change(8000)
-            reader.until(lambda ev: 8000 in quantities(ev), 30, "a change before the outage")
+            for quantity in range(8000, 8020):
+                change(quantity)
+            reader.until(lambda ev: set(range(8000, 8020)) <= quantities(ev), 30, "the changes before the outage")
+            wait_for(lambda: running.listener.metrics.acked.labels("stock")._value.get() >= 20, 30,
+                     "their acknowledgements counted")
             stack.broker.pause()
             try:
-                for quantity in range(8001, 8011):
+                for quantity in range(8020, 8022):
                     change(quantity)
                 wait_for(lambda: running.error or _publisher_restarts(running) >= 1, 30,
                          "the listener to give up on the frozen broker")
             finally:
                 stack.broker.resume()
             assert running.error is None, f"the listener stopped: {running.error!r}"
-            change(8011)
-            reader.until(lambda ev: set(range(8000, 8012)) <= quantities(ev), 90,
+            change(8022)
+            reader.until(lambda ev: set(range(8000, 8023)) <= quantities(ev), 90,
                          "every change, the ones made while Kafka was away included")
             assert running.error is None and running.thread.is_alive() and running.listener.state == "active"
     finally:
