@@ -86,17 +86,30 @@ class KafkaFaultReport:
 
     @property
     def failover_p99_s(self) -> float | None:
-        return _p99([r.failover_s for r in self.rounds if r.kind != "rolling"])
+        """Over the rounds whose fresh change got through while the fault was still on; the others
+        are counted by ``failover_outlasted_fault`` (their recovery time covers them)."""
+        return _p99([r.failover_s for r in self.rounds if r.kind != "rolling" and r.failover_s is not None])
+
+    @property
+    def failover_outlasted_fault(self) -> int:
+        return sum(1 for r in self.rounds if r.kind != "rolling" and r.failover_s is None)
 
     def as_json(self) -> dict[str, Any]:
         return {"engine": self.engine, "brokers": self.brokers, "rounds": len(self.rounds), "lost": self.lost,
                 "duplicate_effects": self.duplicate_effects, "orders": self.orders,
-                "recover_p99_s": self.recover_p99_s, "failover_p99_s": self.failover_p99_s,
+                # JSON has no Infinity: a round that never recovered is null with the count beside
+                "recover_p99_s": _finite(self.recover_p99_s),
+                "rounds_not_recovered": sum(1 for r in self.rounds if r.recover_s is None),
+                "failover_p99_s": self.failover_p99_s, "failover_outlasted_fault": self.failover_outlasted_fault,
                 "converge_seconds": self.converge_seconds, "replayed_records": self.replayed_records,
                 "commit_failures": self.commit_failures, "component_exits": self.component_exits,
                 "merchant_actions": dict(self.merchant_actions), "stock_changes": self.stock_changes,
                 "price_changes": self.price_changes, "probes": self.probes,
                 "round_detail": [r.as_json() for r in self.rounds], "checks": self.checks}
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or value == float("inf") else value
 
 
 def _p99(values: list[float | None]) -> float | None:
