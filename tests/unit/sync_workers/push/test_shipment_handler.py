@@ -219,9 +219,9 @@ def test_two_replicas_reporting_one_shipment_at_once_ship_it_once(world) -> None
     new_tried, old_read = threading.Event(), threading.Event()
     shipping, reading = old.client.orders.ship, old.client.orders.get
 
-    def slow_ship(po: str, lines: list) -> None:  # held while the new owner tries the same order
+    def slow_ship(po: str, lines: list, **kwargs: object) -> None:  # held while the new owner tries the same order
         new_tried.wait(10)
-        shipping(po, lines)
+        shipping(po, lines, **kwargs)
 
     def read(po: str):
         found = reading(po)
