@@ -267,7 +267,7 @@ class OrderImporter:
 
     def _follow(self, po: str, order: WalmartOrder, commerce_id: int) -> None:
         lines = [WalmartLineQty(l.lineNumber, int(l.orderLineQuantity.amount), l.quantity("Cancelled"),
-                                str(l.intentToCancel or "").upper() in ("Y", "YES", "TRUE"))
+                                l.customer_asked_to_cancel)
                  for l in order.orderLines.orderLine]
         signature = walmart_side_signature(lines)
         current = self.orders.state(po)

@@ -46,7 +46,9 @@ class CancellationWorker(OrderWorker):
                 self.log.warning("cancelled in Commerce but already shipped on Walmart; left to refunds",
                                  po=order.purchase_order_id, line=line_number, quantity=missing - cancellable)
             if cancellable > 0:
-                reason = ("CUSTOMER_REQUESTED_SELLER_TO_CANCEL" if line.intentToCancel
+                # intentToCancel is a string on Walmart's side: "N" is no request (it was once taken
+                # for one, and Walmart refuses CUSTOMER_REQUESTED_SELLER_TO_CANCEL without it)
+                reason = ("CUSTOMER_REQUESTED_SELLER_TO_CANCEL" if line.customer_asked_to_cancel
                           else self.settings.mapping.cancel_reason)
                 lines.append(CancelLine(line_number, cancellable, reason))
         if lines:

@@ -153,3 +153,24 @@ def test_units_walmart_cancelled_before_the_import_do_not_hide_a_commerce_cancel
     assert deliver(worker, records) == []
 
     assert world.walmart_lines(order.po) == {"1": {"Cancelled": 3}}
+
+
+def test_an_intent_to_cancel_of_n_is_no_customer_request(world, worker) -> None:
+    """intentToCancel is a string: "N" once made the worker cancel with
+    CUSTOMER_REQUESTED_SELLER_TO_CANCEL, which Walmart refuses for a line nobody asked to cancel."""
+    order = mapped_order(world, [{"sku": "WS-000008", "quantity": 1}])
+    reading = worker.client.orders.get
+
+    def with_n(po: str):
+        found = reading(po)
+        for line in found.orderLines.orderLine:
+            line.intentToCancel = "N"
+        return found
+
+    worker.client.orders.get = with_n
+    try:
+        assert deliver(worker, cancel(world, order, {order.items[0]: 1}, whole_order=True)) == []
+    finally:
+        worker.client.orders.get = reading
+    assert world.walmart_lines(order.po) == {"1": {"Cancelled": 1}}
+    assert reasons(world, order.po, "1") == ["SELLER_CANCEL_OUT_OF_STOCK"]
