@@ -1,13 +1,18 @@
 """The lag sampler: every ``ops.lag_sample_s`` one sidecar process samples every consumer group
 into the state store (the history the trend is judged on) and publishes every stage's figures as
-Prometheus gauges. Any process with an ops endpoint runs one; a named lock lets exactly one of
-them sample, so a deployment of many containers writes one history and one set of lag gauges.
+Prometheus gauges. Any process with an ops endpoint runs one; a lease in the state store lets
+exactly one of them sample, so a deployment of many containers writes one history and one set of
+lag gauges. A lease, not a ``GET_LOCK``: a named lock outlives a dead host by the server's
+``wait_timeout`` (8 hours), and the lag gauges would stop with that host while every standby waits.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
+import uuid
 from typing import Any
 
 import pymysql
@@ -15,9 +20,15 @@ import pymysql
 from config import Settings
 from config.components import GAP_REPAIRERS
 from operations.lag.report import LagReport, ReportBuilder
-from plumbing.locks import NamedLock
+from plumbing.locks import Lease
 from plumbing.logs import get_logger
 from plumbing.metrics import GROUP_STATUS_CODES, METRICS, SidecarMetrics
+
+
+def sampler_lease_s(settings: Settings) -> float:
+    """Three sampling rounds: a holder that misses two renewals in a row (a long GC, a slow state
+    store) keeps the lease, and a dead one is replaced within three rounds."""
+    return 3 * settings.ops.lag_sample_s
 
 
 def open_builder(settings: Settings) -> ReportBuilder:
@@ -89,7 +100,10 @@ class LagSampler:
         self.log = get_logger("lag_sampler")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.run, name="lag-sampler", daemon=True)
-        self.sampling = False  # this process holds the sampler lock
+        self.sampling = False  # this process holds the sampler lease
+        # one name for this process's term across reconnects: after a dropped state-store
+        # connection it takes its own unexpired lease back instead of waiting for it to run out
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:lag:{uuid.uuid4().hex[:8]}"
         self.rounds = 0
 
     def start(self) -> LagSampler:
@@ -104,15 +118,16 @@ class LagSampler:
         from sync_workers.stores.value_state import connect_state
 
         state: Any = None
-        lock: NamedLock | None = None
+        lease: Lease | None = None
         builder: ReportBuilder | None = None
         try:
             while not self._stop.is_set():
                 try:
-                    if lock is None:
+                    if lease is None:
                         state = connect_state(self.settings)
-                        lock = NamedLock(state, "ops.lag_sampler")
-                    self.sampling = lock.still_held() or lock.try_acquire(0)
+                        lease = Lease(state, "ops.lag_sampler", lease_s=sampler_lease_s(self.settings),
+                                      margin_s=self.settings.ops.lag_sample_s / 2, holder=self.holder)
+                    self.sampling = (lease.epoch is not None and lease.renew()) or lease.try_acquire()
                     if self.sampling:  # the others stand by: one history, one set of lag gauges
                         if builder is None:
                             builder = open_builder(self.settings)
@@ -124,11 +139,13 @@ class LagSampler:
                     builder = None
                     if state is not None:
                         _close_quietly(state)
-                    state, lock = None, None
+                    state, lease = None, None
                 self._stop.wait(self.settings.ops.lag_sample_s)
         finally:
             if builder is not None:
                 close_builder(builder)
+            if lease is not None:
+                lease.release()  # a standby samples at its next round, not a lease later
             if state is not None:
                 _close_quietly(state)
 

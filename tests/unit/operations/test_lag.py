@@ -361,3 +361,38 @@ def test_orders_near_or_past_walmarts_acknowledge_deadline_are_at_risk_or_late(c
     row = builder._acknowledge_deadline()
     assert (row.status, row.counts) == ("WARN", {"at_risk": 1, "late": 0})
     assert "oldest PO PO-RISK (failed_unknown_sku), 30 min left" in row.detail
+
+
+def test_one_sampler_samples_and_a_dead_holders_lease_is_taken_over(commerce_env) -> None:
+    """The sampler's leadership is a lease (plumbing.locks.Lease), not a GET_LOCK that a dead host's
+    half-open connection would hold for wait_timeout (8 hours): a holder that stops renewing is
+    replaced once its lease ran out, two live samplers never sample at once, and a clean stop hands
+    over at the next round."""
+    from operations.lag.sampler import sampler_lease_s
+    from plumbing.locks import Lease, lease_holder
+    from sync_workers.stores.value_state import connect_state
+
+    settings = commerce_env.settings(ops={"lag_sample_s": 1.0})
+    state = connect_state(settings)
+    try:
+        dead = Lease(state, "ops.lag_sampler", sampler_lease_s(settings), 0.5, holder="dead-host:1:lag")
+        wait_for(dead.try_acquire, 3 * sampler_lease_s(settings), "the lease free of earlier samplers")
+        taken_at = time.monotonic()
+        first, second = LagSampler(settings).start(), LagSampler(settings).start()
+        try:
+            wait_for(lambda: first.sampling or second.sampling, 3 * sampler_lease_s(settings),
+                     "a live sampler taking the dead holder's lease")
+            assert time.monotonic() - taken_at >= sampler_lease_s(settings) - 0.5  # not before it ran out
+            holder, standby = (first, second) if first.sampling else (second, first)
+            assert lease_holder(state, "ops.lag_sampler") == holder.holder
+            rounds = holder.rounds
+            wait_for(lambda: holder.rounds >= rounds + 2, 30, "the holder sampling on")
+            assert not standby.sampling and standby.rounds == 0
+            holder.stop()
+            wait_for(lambda: standby.sampling and standby.rounds >= 1, 10 * settings.ops.lag_sample_s,
+                     "the standby sampling after a clean stop")
+        finally:
+            first.stop()
+            second.stop()
+    finally:
+        state.close()
