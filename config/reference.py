@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import typing
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -45,6 +46,8 @@ def _default(field: Any) -> str:
         return "(section)"
     if value is None:
         return "—"
+    if isinstance(value, Decimal):
+        return f"`{value}`"
     return f"`{json.dumps(value)}`"
 
 

@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from config.components import WORKERS
 from mappings.carriers import WALMART_CARRIERS
+from mappings.selling_rules import SellingRule
 
 WALMART_PRODUCTION_URL = "https://marketplace.walmartapis.com"
 WALMART_SANDBOX_URL = "https://sandbox.walmartapis.com"
@@ -645,6 +646,52 @@ class OpsSettings(Section):
                                                        "outage); also at every start.")
 
 
+class SellingSettings(Section):
+    """Selling rules (mappings/selling_rules.py): markup, price ending, floor and ceiling; a share of
+    the salable quantity, a reserve, a cap and a minimum. Chosen per product: the attribute
+    ``rule_attribute`` naming a rule, else ``by_category``, else ``by_attribute_set``, else ``default``.
+    A change here re-evaluates every SKU at the workers' next start (no Commerce change needed)."""
+
+    default: SellingRule = Field(default_factory=SellingRule, description="The rule for products no other rule names.")
+    rules: dict[str, SellingRule] = Field(default_factory=dict, description="Named rules, e.g. [selling.rules.clearance].")
+    by_attribute_set: dict[str, str] = Field(
+        default_factory=dict, description="Attribute set name (or id) -> rule name.")
+    by_category: dict[int, str] = Field(
+        default_factory=dict, description="Category id -> rule name (a product in several: the lowest id that maps).")
+    rule_attribute: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9_]*$",
+        description="Product attribute (text, or a dropdown's option label) whose value names the product's rule.")
+
+    @model_validator(mode="after")
+    def _known_rules(self) -> SellingSettings:
+        if "default" in self.rules:
+            raise ValueError("'default' is the name of selling.default; give the rule another name")
+        for where, table in (("by_attribute_set", self.by_attribute_set), ("by_category", self.by_category)):
+            unknown = sorted({name for name in table.values() if name not in self.rules})
+            if unknown:
+                raise ValueError(f"selling.{where} names rules that selling.rules does not define: {unknown}")
+        return self
+
+    def active(self) -> bool:
+        """Whether any rule can change a value (the workers read product groups only then)."""
+        return any(rule.changes_price() or rule.changes_quantity() for rule in (self.default, *self.rules.values()))
+
+    def digest(self, family: Literal["price", "quantity"]) -> str:
+        """What the ``family``'s values were computed under: when it differs at a worker's start,
+        every SKU is compared again. Only that family's fields count, so a new quantity share does
+        not spend the scarce price budget."""
+        import hashlib
+        import json
+
+        def fields(rule: SellingRule) -> dict[str, str]:
+            return {k: str(v) for k, v in rule.model_dump().items() if k.startswith(family)}
+
+        chosen = {"default": fields(self.default), "rules": {n: fields(r) for n, r in sorted(self.rules.items())},
+                  "by_attribute_set": self.by_attribute_set, "by_category": {str(k): v for k, v in self.by_category.items()},
+                  "rule_attribute": self.rule_attribute}
+        return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:16]
+
+
 class Settings(BaseSettings):
     """Effective settings: CLI flags over environment over TOML file over defaults."""
 
@@ -664,6 +711,7 @@ class Settings(BaseSettings):
     cdc: CdcSettings = Field(default_factory=CdcSettings)
     workers: WorkersSettings = Field(default_factory=WorkersSettings)
     listings: ListingsSettings = Field(default_factory=ListingsSettings)
+    selling: SellingSettings = Field(default_factory=SellingSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
 

@@ -1,8 +1,8 @@
 """Do Walmart (the emulator) and Commerce (the database) agree? The invariants the demo prints and
 the fault suite asserts after every round of kills and faults:
 
-- inventory: every pushed SKU's Walmart quantity equals Commerce's salable quantity;
-- price: every pushed SKU's Walmart price equals Commerce's effective price;
+- inventory: every pushed SKU's Walmart quantity equals Commerce's salable quantity under its selling rule;
+- price: every pushed SKU's Walmart price equals Commerce's effective price under its selling rule;
 - orders: every Walmart purchase order is exactly one Commerce order (none when Commerce refused it
   for stock and the lines were cancelled), and Walmart shows it acknowledged;
 - order lines: every line's shipped, cancelled and refunded quantities on Walmart are what Commerce
@@ -28,6 +28,7 @@ from devstack.oracles.refunds import (
     expected_order_refund,
     returns_over_credited,
 )
+from devstack.oracles.selling import price_under, quantity_under, rules_for
 from devstack.walmart_emulator.orders import BEYOND_ACKNOWLEDGED
 
 CENT = 0.005
@@ -79,15 +80,18 @@ def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce:
     inventory, price = Check("inventory"), Check("price")
     salable = salable_quantities(commerce, skus, mapping.stock_id, mapping.msi_enabled)
     prices = final_prices(commerce, skus, mapping.store_id)
+    selling = settings.selling.model_dump()
+    rules = rules_for(commerce, selling, skus)
     for sku in skus:
         inventory.checked += 1
-        want = expected_walmart_quantity(salable[sku], mapping.inventory_safety_buffer)
+        want = quantity_under(rules[sku], expected_walmart_quantity(salable[sku], mapping.inventory_safety_buffer))
         have = seller.inventory.get((sku, node))
         if have != want:
             inventory.lost.append(f"{sku}: Walmart {have}, Commerce {want}")
         target = prices.get(sku)
         if target is None or target <= 0:
             continue
+        target = price_under(rules[sku], target)
         price.checked += 1
         shown = (seller.prices.get(sku) or {}).get("currentPrice", {}).get("amount")
         if shown is None or abs(float(shown) - float(target)) > CENT:

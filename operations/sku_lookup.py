@@ -23,12 +23,14 @@ from pydantic import BaseModel
 from config import Settings
 from mappings.inventory import walmart_quantity
 from mappings.price import special_active
+from mappings.selling_rules import SellingRule
 from plumbing.db import DbConnection
 from sync_workers.commerce.prices import PriceReader
 from sync_workers.commerce.salable import read_positions
 from sync_workers.push.inventory import InventoryWorker
 from sync_workers.push.price import PriceWorker
 from sync_workers.push.pushable import only_pushable
+from sync_workers.push.selling import SellingRules
 from sync_workers.stores.listings import ListingStore
 from sync_workers.stores.value_state import ValueState
 from sync_workers.walmart.client import WalmartClient
@@ -88,6 +90,14 @@ class WalmartNow(BaseModel):
     error: str | None = None  # Walmart could not be asked (down, throttled, credentials)
 
 
+class RuleWhy(BaseModel):
+    """The selling rule that decided the values pushed (mappings/selling_rules.py), and why this one."""
+
+    name: str
+    why: str
+    changes: dict[str, str]  # the rule's settings that differ from "change nothing"
+
+
 class SkuLookup(BaseModel):
     sku: str
     in_commerce: bool
@@ -97,6 +107,7 @@ class SkuLookup(BaseModel):
     listing_reason: str | None = None
     stock: StockWhy | None = None
     price: PriceWhy | None = None
+    selling_rule: RuleWhy | None = None
     sent: dict[str, Sent] = {}
     waiting: dict[str, Waiting] = {}
     walmart: WalmartNow | None = None
@@ -228,6 +239,10 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
                       listing_status=listing.status if listing else None,
                       listing_reason=listing.reason if listing else None)
     if in_commerce:
+        choice = SellingRules(settings, commerce).choices([sku])[sku]
+        defaults = SellingRule().model_dump()
+        found.selling_rule = RuleWhy(name=choice.name, why=choice.why, changes={
+            k: str(v) for k, v in choice.rule.model_dump().items() if v != defaults[k]})
         position = read_positions(commerce, [sku], mapping.stock_id, mapping.msi_enabled).get(sku)
         inventory = InventoryWorker(settings, walmart or _no_walmart(), commerce, ValueState(state, "inventory"))
         target = inventory.read_targets({sku}).get(sku)
@@ -279,13 +294,20 @@ def render(found: SkuLookup) -> str:
                      f"out-of-stock threshold {s.min_qty} - safety buffer {s.safety_buffer}, stock {s.stock_id}"
                      + ("" if s.manage_stock else "; stock not managed: 0")
                      + ("" if s.sellable else "; not sellable in Magento (disabled, no stock item, or a type "
-                        "without source items): 0"))
+                        "without source items): 0")
+                     + (", then the selling rule" if found.selling_rule and any(
+                         k.startswith("quantity") for k in found.selling_rule.changes) else ""))
     if found.price:
         p = found.price
         special = (f"special {p.special_price} from {p.special_from or '-'} to {p.special_to or '-'} "
                    f"({'active' if p.special_active else 'not active'})" if p.special_price else "no special price")
         lines.append(f"  price          Commerce {p.final_price or '-'}  = price {p.price or '-'}, {special}, "
-                     f"store {p.store_id}")
+                     f"store {p.store_id}" + (", then the selling rule" if found.selling_rule and any(
+                         k.startswith("price") for k in found.selling_rule.changes) else ""))
+    if found.selling_rule:
+        r = found.selling_rule
+        changes = ", ".join(f"{k} {v}" for k, v in r.changes.items()) or "changes nothing"
+        lines.append(f"  selling rule   {r.name} ({r.why}): {changes}")
     for kind in ("inventory", "price"):
         sent = found.sent.get(kind)
         if sent:

@@ -41,7 +41,7 @@ OPEN_SOURCE_TABLES = (
     "eav_attribute_option_value", "catalog_eav_attribute",
     "catalog_product_entity", "catalog_product_entity_decimal", "catalog_product_entity_varchar",
     "catalog_product_entity_int", "catalog_product_entity_datetime", "catalog_product_entity_text",
-    "catalog_product_website",
+    "catalog_product_website", "catalog_category_product",
     # legacy stock
     "cataloginventory_stock", "cataloginventory_stock_item", "cataloginventory_stock_status",
     # MSI

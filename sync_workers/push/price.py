@@ -1,6 +1,7 @@
 """`walmart-sync work price`: keep Walmart's price equal to Commerce's effective price.
 
-The effective price is the lower of price and an active special price (mappings/price.py), the
+The effective price is the lower of price and an active special price (mappings/price.py), then
+the SKU's selling rule (markup, ending, floor, ceiling: mappings/selling_rules.py), the
 window judged on the store's clock (its ``general/locale/timezone``), never the host's. When a
 special-price window will open or close, the SKU is scheduled for re-evaluation at that moment
 (converted to the host's clock the due checks run on), so Walmart follows the window with no new
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from config.components import consumed_by
 from mappings.price import effective_price, next_change, price_feed, store_wall_clock, wall_clock_instant, wire_price
+from mappings.selling_rules import rule_price
 from sync_workers.commerce.prices import PriceReader
 from sync_workers.push.value_worker import ValueWorker
 from sync_workers.walmart.errors import WalmartErrorDetail
@@ -37,6 +39,7 @@ class PriceWorker(ValueWorker):
     families = consumed_by("price")
     feed_type = "price"
     single_api = "price_put"
+    selling_family = "price"
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -52,11 +55,15 @@ class PriceWorker(ValueWorker):
         self._zone = self.reader.timezone()
         now = store_wall_clock(self.utc_now(), self._zone)
         self._records = self.reader.read(skus)
+        rules = self.rules.choices(self._records)
         targets = {}
         for sku, record in self._records.items():
             price = effective_price(record, now)
             if price is not None and price > 0:
-                targets[sku] = wire_price(price)
+                targets[sku] = wire_price(rule_price(rules[sku].rule, price))
+                if targets[sku] != wire_price(price):
+                    self.log.debug("selling rule applied", sku=sku, rule=rules[sku].name, why=rules[sku].why,
+                                   commerce=wire_price(price), walmart=targets[sku])
         return targets
 
     def next_checks(self, skus: set[str]) -> dict[str, datetime | None]:

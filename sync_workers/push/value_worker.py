@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pymysql
 
@@ -42,6 +42,7 @@ from plumbing.logs import get_logger
 from sync_workers.push.plan import plan_push
 from sync_workers.push.pushable import only_pushable, pushable_skus
 from sync_workers.push.resync import take_initial_load
+from sync_workers.push.selling import SellingRules, record_rules_applied, rules_changed_since_applied
 from sync_workers.runtime.loop import DeadLetter, Record, TransientError
 from sync_workers.stores.listings import ListingStore
 from sync_workers.stores.value_state import ValueState
@@ -61,6 +62,7 @@ class ValueWorker:
     event_fields: tuple[str, ...] | None = ("family", "sku", "event_id")
     feed_type: FeedType
     single_api: str  # the client's bucket for single updates
+    selling_family: Literal["price", "quantity"] | None = None  # which selling-rule fields decide its values
 
     def __init__(self, settings: Settings, client: WalmartClient, commerce: DbConnection, state: ValueState,
                  clock: Callable[[], float] = time.monotonic):
@@ -92,6 +94,8 @@ class ValueWorker:
         self._feed_reader = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-feed-items")
         self.feed_status_polls = 0
         self.waiting_skus = 0  # values sent to wait so far (the metric is the state store's count)
+        self.rules = SellingRules(settings, commerce)
+        self._rules_checked = False
 
     # to implement ------------------------------------------------------------------------------
     def read_targets(self, skus: set[str]) -> dict[str, str]:
@@ -200,6 +204,8 @@ class ValueWorker:
         self.reverified += len(skus)
 
     def tick(self) -> None:
+        if not self._rules_checked:
+            self._take_rule_change()
         if self.clock() >= self._next_initial_load_check:
             self._next_initial_load_check = self.clock() + INITIAL_LOAD_CHECK_S
             self._take_initial_load()
@@ -225,6 +231,20 @@ class ValueWorker:
         self.state.schedule({sku: now for sku in skus})
         self.log.warning("full comparison with Walmart after records were lost in Kafka: every pushed SKU is due",
                          skus=len(skus))
+
+    def _take_rule_change(self) -> None:
+        """Selling rules changed since this stream's values were computed: every pushed SKU is due,
+        compared with Walmart within the budget like any due check (no Commerce change needed)."""
+        family = self.selling_family
+        if family is not None and rules_changed_since_applied(self.state.conn, self.settings, family):
+            now = datetime.now()
+            skus = self._catalogue()
+            self.state.schedule({sku: now for sku in skus})
+            self.log.warning("selling rules changed: every pushed SKU is compared again", skus=len(skus),
+                             rules=self.settings.selling.digest(family))
+        if family is not None:
+            record_rules_applied(self.state.conn, self.settings, family)
+        self._rules_checked = True
 
     def _take_initial_load(self) -> None:
         """A fresh install (or a start past changes the binlog no longer has) compares every pushed SKU
