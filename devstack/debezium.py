@@ -31,6 +31,13 @@ from devstack.throwaway_tls import write_private
 _HERE = Path(__file__).resolve().parent
 FETCH_SCRIPT = _HERE.parent / "scripts" / "fetch-debezium.sh"
 CONNECTOR_CLASS = "io.debezium.connector.mysql.MySqlConnector"
+# mariadbd options for a server Debezium's MySQL connector reads. The connector takes a server of
+# version 8.4 or later for a MySQL that has SHOW BINARY LOG STATUS, and refuses to go on when that
+# fails: MariaDB 10.11 (10 >= 8) has SHOW MASTER STATUS only. A MariaDB that reports an 8.0 version
+# (and still says MariaDB, which the binlog client reads to speak MariaDB's replication protocol)
+# takes the SHOW MASTER STATUS path. Debezium's MariaDB connector would need none of this, but
+# 3.6.1.Final of it is not served by the registry reached here.
+DEBEZIUM_MARIADB_ARGS = ("--version=8.0.0-MariaDB-10.11-for-debezium",)
 _LOG4J2 = """\
 rootLogger.level = INFO
 rootLogger.appenderRef.out.ref = OUT
@@ -253,7 +260,8 @@ def measure_rows_per_second(endpoints: StackEndpoints, database: str,
 
     Reads the binlog from its first file with no snapshot (``snapshot.mode=never``), the same
     table include list and broker as the listener it is compared with; a fresh ``workdir`` (its
-    offsets) each call. JVM start-up and connecting are outside the measured span."""
+    offsets) each call. JVM start-up and connecting are outside the measured span. The server must
+    have been started with ``DEBEZIUM_MARIADB_ARGS`` (MariaDBServer(..., extra_args=...))."""
     runner = DebeziumRunner(endpoints.mysql, endpoints.bootstrap_servers, database, list(tables), workdir,
                             topic_prefix=f"bench{random.randint(0, 1_000_000)}", snapshot_mode="never",
                             jvm_options=tuple(o for o in DEFAULT_JVM_OPTIONS if "TieredStopAtLevel" not in o))
