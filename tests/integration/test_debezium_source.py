@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from cdc_debezium.preflight import check_debezium_topics
 from cdc_debezium.stage import DebeziumTranslator
 from cdc_listener.translate import WATCHED_TABLES
 from devstack.stack import StackEndpoints
@@ -156,6 +157,12 @@ def test_debezium_topics_reach_walmart_like_the_listener_and_a_restart_loses_not
                         assert _comparable(dbz) == _comparable(lis)
                         assert len({e["event_id"] for e in dbz}) == len(dbz)
                         assert {e["family"] for e in dbz} >= {"stock", "price", "shipment", "refund"}
+                        # config check --connect: the topics the changes above created carry every column
+                        checks = {f.check: f for f in check_debezium_topics(settings)}
+                        for table in ("inventory_source_item", "sales_shipment", "sales_creditmemo_item"):
+                            assert checks[f"debezium {table}"].ok and not checks[f"debezium {table}"].warning, \
+                                checks[f"debezium {table}"]
+                        assert checks["debezium cataloginventory_stock_item"].warning  # no change, no topic yet
                     finally:
                         via_listener.close()
                         via_debezium.close()
