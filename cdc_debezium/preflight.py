@@ -82,3 +82,35 @@ def check_debezium_topics(settings: Settings) -> list[Finding]:
     finally:
         consumer.close()
     return findings
+
+
+def newest_source(settings: Settings) -> dict[str, Any] | None:
+    """The ``source`` block of the newest change record on Debezium's topics for the watched tables
+    (by its binlog timestamp): Debezium's own position as far as its topics show it, for ``lag``."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**connection_kwargs(settings.kafka, "walmart-sync-lag"), enable_auto_commit=False)
+    newest: dict[str, Any] | None = None
+    try:
+        existing = consumer.topics()
+        partitions = [TopicPartition(topic, p) for topic in debezium_topics(settings) if topic in existing
+                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(partitions) if partitions else {}
+        for tp in partitions:
+            if not ends.get(tp):
+                continue
+            consumer.assign([tp])
+            consumer.seek(tp, max(0, ends[tp] - 5))
+            for records in consumer.poll(timeout_ms=3000).values():
+                for record in records:
+                    if not record.value:
+                        continue
+                    data = json.loads(record.value)
+                    data = data.get("payload", data) if "schema" in data else data
+                    source = data.get("source") if isinstance(data, dict) else None
+                    if isinstance(source, dict) and (newest is None or
+                                                     int(source.get("ts_ms") or 0) >= int(newest.get("ts_ms") or 0)):
+                        newest = source
+    finally:
+        consumer.close()
+    return newest

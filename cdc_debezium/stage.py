@@ -71,7 +71,7 @@ class DebeziumTranslator:
         self.clock = clock
         self.log = get_logger("cdc_debezium", group=settings.cdc.debezium.group)
         self._stop = threading.Event()
-        self.streaming = threading.Event()  # set once the consumer has its partitions
+        self.streaming = threading.Event()  # set after the first poll: Kafka reached, group joined
         self.state = "starting"
         self.translated = 0
         self.snapshot_rows = 0
@@ -100,17 +100,20 @@ class DebeziumTranslator:
         family_topics: dict[str, str] = {family: topic_name(settings.kafka, family) for family in FAMILIES}
         dlq = topic_name(settings.kafka, DLQ_STREAM)
         ensure_topics(settings.kafka, [*family_topics.values(), dlq])
+        # Debezium creates a table's topic with the table's first change: the group starts on the
+        # topics there are, from their beginning, and finds new ones within metadata_max_age_ms; it
+        # never creates them (they are the connector's, with its partitions and retention)
         consumer = KafkaConsumer(**{**consumer_kwargs(settings.kafka, settings.cdc.debezium.group,
                                                       "walmart-sync-debezium"),
-                                    "auto_offset_reset": "earliest"})
+                                    "auto_offset_reset": "earliest", "metadata_max_age_ms": 5000,
+                                    "allow_auto_create_topics": False})
         producer = KafkaProducer(**producer_kwargs(settings.kafka, "walmart-sync-debezium"))
         consumer.subscribe(list(topics))
         self.state = "active"
         try:
             while not self._stop.is_set():
                 polled = consumer.poll(timeout_ms=200, max_records=settings.cdc.debezium.max_batch_records)
-                if consumer.assignment():
-                    self.streaming.set()
+                self.streaming.set()  # connected and in the group (topics not there yet are read from their start)
                 if not polled:
                     self.behind_s = 0.0
                     continue

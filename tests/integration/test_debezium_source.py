@@ -22,6 +22,7 @@ from cdc_debezium.preflight import check_debezium_topics
 from cdc_debezium.stage import DebeziumTranslator
 from cdc_listener.translate import WATCHED_TABLES
 from devstack.stack import StackEndpoints
+from operations.lag.cli import take_report
 from sync_workers.stores.order_map import OrderMap
 from sync_workers.stores.value_state import connect_state
 from tests.integration.test_inventory_worker import set_source
@@ -102,7 +103,7 @@ def test_debezium_topics_reach_walmart_like_the_listener_and_a_restart_loses_not
             threads = [_Thread(translator.run, translator.stop)]
             try:
                 with ListenerThread(listener_settings):
-                    wait_for(lambda: translator.streaming.is_set() or threads[0].error, 60, "translator assigned")
+                    wait_for(lambda: translator.streaming.is_set() or threads[0].error, 60, "translator polling")
                     for worker in ("inventory", "price", "shipment", "refund"):
                         loop = build_worker(worker, settings)
                         threads.append(_Thread(loop.run, loop.stop))
@@ -163,6 +164,12 @@ def test_debezium_topics_reach_walmart_like_the_listener_and_a_restart_loses_not
                             assert checks[f"debezium {table}"].ok and not checks[f"debezium {table}"].warning, \
                                 checks[f"debezium {table}"]
                         assert checks["debezium cataloginventory_stock_item"].warning  # no change, no topic yet
+                        # lag: Debezium's own position from its topics, then the translation group's lag
+                        rows = {row.stage: row for row in take_report(settings, 2.0, 2, 0.2).stages}
+                        assert rows["debezium"].detail.startswith("Debezium's newest record at binlog."), rows["debezium"]
+                        assert "server at binlog." in rows["debezium"].detail
+                        translation = rows["group:debezium-translate"]
+                        assert translation.lag_messages == 0 and translation.partitions, translation
                     finally:
                         via_listener.close()
                         via_debezium.close()
