@@ -108,8 +108,9 @@ class DebeziumRunner:
     ``stop()`` then ``start()`` resumes where the acknowledged records end.
 
     ``snapshot_mode``: ``no_data`` (what the sidecar's tests use: schemas only, then the binlog
-    from its current end) or ``never`` (no snapshot: the binlog from its first file, as the
-    benchmark reads it)."""
+    from its current end) or ``recovery`` with ``start_binlog`` (no snapshot: the current schema,
+    then the binlog from that file's position, as the benchmark reads it; Debezium 3.6 has no
+    ``never`` mode)."""
 
     endpoint: MySqlEndpoint
     bootstrap_servers: str
@@ -120,6 +121,7 @@ class DebeziumRunner:
     schemas_enable: bool = False
     snapshot_mode: str = "no_data"
     decimal_handling_mode: str = "string"
+    start_binlog: tuple[str, int] | None = None  # where a first start streams from (recovery mode)
     server_id: int = field(default_factory=lambda: random.randint(5400, 6400))
     jvm_options: tuple[str, ...] = DEFAULT_JVM_OPTIONS
     process: ManagedProcess | None = None
@@ -175,6 +177,9 @@ class DebeziumRunner:
             "runner.schemas.enable": "true" if self.schemas_enable else "false",
             "runner.status.file": str(self.status_path),
         })
+        if self.start_binlog is not None:
+            props["runner.start.binlog.file"], props["runner.start.binlog.pos"] = (
+                self.start_binlog[0], str(self.start_binlog[1]))
         write_private(self.properties_path, "".join(f"{k}={_escape(v)}\n" for k, v in props.items()))
 
     def start(self, timeout: float = 120.0) -> None:
@@ -258,12 +263,22 @@ def measure_rows_per_second(endpoints: StackEndpoints, database: str,
     to 2,048 records: the rows after the first batch over the time from its acknowledgement to the
     one that reached ``expected_records``).
 
-    Reads the binlog from its first file with no snapshot (``snapshot.mode=never``), the same
+    Reads the binlog from its first file with no snapshot data (``snapshot.mode=recovery`` from an
+    offset naming the first file's start: the schema is read as it is now, so the tables' columns
+    should not have changed in the binlog measured), the same
     table include list and broker as the listener it is compared with; a fresh ``workdir`` (its
     offsets) each call. JVM start-up and connecting are outside the measured span. The server must
     have been started with ``DEBEZIUM_MARIADB_ARGS`` (MariaDBServer(..., extra_args=...))."""
+    conn = endpoints.mysql.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW BINARY LOGS")
+            first_file = str(cur.fetchone()[0])
+    finally:
+        conn.close()
     runner = DebeziumRunner(endpoints.mysql, endpoints.bootstrap_servers, database, list(tables), workdir,
-                            topic_prefix=f"bench{random.randint(0, 1_000_000)}", snapshot_mode="never",
+                            topic_prefix=f"bench{random.randint(0, 1_000_000)}", snapshot_mode="recovery",
+                            start_binlog=(first_file, 4),
                             jvm_options=tuple(o for o in DEFAULT_JVM_OPTIONS if "TieredStopAtLevel" not in o))
     try:
         runner.start(timeout=min(timeout_s, 120.0))

@@ -43,7 +43,8 @@ import org.apache.kafka.connect.source.SourceRecord;
  *
  * <p>One argument: a properties file (0600, it holds the database password) with the engine's
  * properties and, prefixed runner., this program's: runner.bootstrap.servers,
- * runner.schemas.enable, runner.replication.factor, runner.status.file (where the count of data
+ * runner.schemas.enable, runner.replication.factor, runner.start.binlog.file and .pos (a first start
+ * streams from there), runner.status.file (where the count of data
  * records acknowledged and the times of the first and latest acknowledgement are written after
  * every batch, with the count of all records acknowledged (schema changes too), for the dev stack to
  * wait on and benchmarks to time).
@@ -74,6 +75,13 @@ public final class DebeziumToKafka {
         Path status = Path.of(runner.get("status.file"));
         String dataTopicStart = engineProps.getProperty("topic.prefix") + ".";
         String txnTopic = engineProps.getProperty("topic.prefix") + ".transaction";
+
+        String startFile = runner.get("start.binlog.file");
+        Path offsets = Path.of(engineProps.getProperty("offset.storage.file.filename"));
+        if (startFile != null && !Files.exists(offsets)) {
+            seedOffset(offsets, engineProps.getProperty("name"), engineProps.getProperty("topic.prefix"), startFile,
+                    Long.parseLong(runner.getOrDefault("start.binlog.pos", "4")));
+        }
 
         JsonConverter keys = new JsonConverter();
         keys.configure(Map.of("schemas.enable", String.valueOf(schemas)), true);
@@ -181,6 +189,23 @@ public final class DebeziumToKafka {
             writeStatus(status, acked[0], total[0], firstBatch[0], firstAckMs[0], 0, "failed");
             failure[0].printStackTrace();
             Runtime.getRuntime().halt(1);
+        }
+    }
+
+    /**
+     * An offset file as FileOffsetBackingStore writes it (a serialised map of the engine's JSON key
+     * [name, {server: prefix}] to the connector's JSON offset), naming a binlog position to stream
+     * from: with snapshot.mode=recovery the connector reads the current schema and streams from
+     * there, so a binlog already written is read from its start with no snapshot data.
+     */
+    private static void seedOffset(Path file, String name, String prefix, String binlogFile, long pos)
+            throws IOException {
+        Map<byte[], byte[]> raw = new HashMap<>();
+        String key = "[\"" + name + "\",{\"server\":\"" + prefix + "\"}]";
+        String value = "{\"file\":\"" + binlogFile + "\",\"pos\":" + pos + "}";
+        raw.put(key.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8));
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(Files.newOutputStream(file))) {
+            out.writeObject(raw);
         }
     }
 
