@@ -99,3 +99,12 @@ def test_what_is_not_a_change_is_dead_lettered_with_its_reason_and_origin() -> N
     assert b"no op/source" in found["dlq.reason"]
     assert (found["dlq.source.topic"], found["dlq.source.offset"]) == (TOPIC.encode(), b"41")
     assert stage.dead_letters == 1
+
+
+def test_run_and_listen_take_the_translation_stage_as_their_capture_component() -> None:
+    from walmart_sync.components import build_components
+
+    [component] = build_components(settings(), ["listener"])
+    assert component.name == "listener"
+    assert isinstance(getattr(component.run, "__self__", None), DebeziumTranslator)
+    assert component.ready() == (False, "starting")  # not ready before it has polled Kafka
