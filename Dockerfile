@@ -16,6 +16,7 @@ COPY pyproject.toml README.md ./
 COPY walmart_sync ./walmart_sync
 COPY operations ./operations
 COPY cdc_listener ./cdc_listener
+COPY cdc_debezium ./cdc_debezium
 COPY sync_workers ./sync_workers
 COPY domain ./domain
 COPY mappings ./mappings

@@ -18,9 +18,12 @@ test: setup chromium kafka lint commerce-module alert-rules
 
 # Apache Kafka's broker jars (Maven Central, cached): the suite runs on Apache Kafka wherever Java 17 and
 # Maven are there, and CI (CI=true) requires it; elsewhere on the embedded Tansu broker.
+# Debezium (devstack/debezium: its embedded engine, built once by Maven, cached) for the Debezium-source test.
 kafka:
 	@if [ "$$CI" = "true" ]; then bash scripts/fetch-apache-kafka.sh >/dev/null; \
 	else bash scripts/fetch-apache-kafka.sh >/dev/null || echo "Apache Kafka cannot run here: the tests use Tansu"; fi
+	@if [ "$$CI" = "true" ]; then bash scripts/fetch-debezium.sh >/dev/null; \
+	else bash scripts/fetch-debezium.sh >/dev/null || echo "Debezium cannot run here: its test is skipped"; fi
 
 # The Prometheus alert rules: promtool check rules, and promtool test rules on their unit tests.
 alert-rules:
@@ -31,7 +34,7 @@ commerce-module:
 	@bash scripts/check-commerce-module.sh
 
 # The layer rule (.importlinter), ruff and mypy over the production packages.
-PRODUCTION := walmart_sync operations cdc_listener sync_workers domain mappings plumbing config
+PRODUCTION := walmart_sync operations cdc_listener cdc_debezium sync_workers domain mappings plumbing config
 lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/ruff check $(PRODUCTION) devstack tests bench

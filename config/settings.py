@@ -484,8 +484,33 @@ class MappingSettings(Section):
         return value
 
 
+class DebeziumSourceSettings(Section):
+    """An existing Debezium (Kafka Connect or Debezium Server, MySQL/MariaDB connector) as the
+    source of change capture instead of the listener (docs/cdc-listener.md, "Using an existing
+    Debezium")."""
+
+    topic_prefix: str = Field("commerce", pattern=r"^[A-Za-z0-9._-]{1,200}$",
+                              description="The connector's topic.prefix.")
+    topic_template: str = Field(
+        "{prefix}.{database}.{table}",
+        description="Name of a table's change topic, from {prefix}, {database} and {table}: Kafka "
+                    "Connect's default; change it to match a RegexRouter or topic naming strategy.")
+    schemas: Literal["auto", "on", "off"] = Field(
+        "auto", description="JSON converter schemas.enable: auto reads either ({schema, payload} "
+                            "envelopes or bare payloads).")
+    group: str = Field("debezium-translate", pattern=r"^[A-Za-z0-9._-]{1,100}$",
+                       description="Consumer group (under kafka.topic_prefix) of the translation stage.")
+    max_batch_records: int = Field(500, ge=1, le=100_000,
+                                   description="Debezium records translated per produce and offset commit.")
+
+
 class CdcSettings(Section):
-    """The binlog listener."""
+    """Change capture: the binlog listener, or an existing Debezium's topics."""
+
+    source: Literal["listener", "debezium"] = Field(
+        "listener", description="listener reads the binlog itself; debezium translates an existing "
+                                "Debezium's per-table topics into the same change events.")
+    debezium: DebeziumSourceSettings = Field(default_factory=DebeziumSourceSettings)
 
     name: str = Field("default", pattern=r"^[a-z0-9_-]{1,32}$",
                       description="Checkpoint and leader-lease name; one per Commerce database.")

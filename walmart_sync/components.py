@@ -88,8 +88,15 @@ def build_components(settings: Settings, chosen: list[str], start: StartSpec | N
         from cdc_listener.metrics import ListenerMetrics
         from plumbing.metrics import REGISTRY
 
-        listener = Listener(settings, start, ListenerMetrics(REGISTRY))
-        components.append(Component("listener", listener.run, listener.stop, lambda: listener_ready(listener)))
+        if settings.cdc.source == "debezium":  # an existing Debezium's topics, translated
+            from cdc_debezium.stage import DebeziumTranslator
+
+            translator = DebeziumTranslator(settings)
+            components.append(Component("listener", translator.run, translator.stop,
+                                        lambda: listener_ready(translator)))
+        else:
+            listener = Listener(settings, start, ListenerMetrics(REGISTRY))
+            components.append(Component("listener", listener.run, listener.stop, lambda: listener_ready(listener)))
     for name in WORKERS:
         if name in chosen:
             loop = build_worker(name, settings)

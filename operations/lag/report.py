@@ -71,6 +71,17 @@ def worker_groups(settings: Settings) -> dict[str, list[str]]:
             for name, families in worker_families().items()}
 
 
+def sampled_groups(settings: Settings) -> dict[str, list[str]]:
+    """The workers' groups and, with ``cdc.source = "debezium"``, the translation stage's group on
+    Debezium's topics (its lag is how far the sidecar is behind Debezium)."""
+    groups = worker_groups(settings)
+    if settings.cdc.source == "debezium":
+        from cdc_debezium.stage import debezium_topics
+
+        groups[settings.cdc.debezium.group] = list(debezium_topics(settings))
+    return groups
+
+
 def _age(at: Any, now: float) -> float | None:
     if at is None:
         return None
@@ -88,7 +99,7 @@ class ReportBuilder:
 
     # sampling ----------------------------------------------------------------------------------------
     def sample(self) -> dict[str, GroupSample]:
-        return self.reader.sample(worker_groups(self.settings))
+        return self.reader.sample(sampled_groups(self.settings))
 
     def build(self, window_s: float, fresh: list[dict[str, GroupSample]] | None = None) -> LagReport:
         """``fresh``: samples taken now (one or more rounds), added to the kept history."""
@@ -102,10 +113,10 @@ class ReportBuilder:
         ops = self.settings.ops
         beats = {name: _age(at, now) for name, at in self.query(
             self.state, "SELECT component, alive_at FROM component_status WHERE alive_at IS NOT NULL")}
-        stages = [self._binlog(now)]
+        stages = [self._debezium(now) if self.settings.cdc.source == "debezium" else self._binlog(now)]
         groups: dict[str, tuple[GroupSample, Evaluation]] = {}
         absent = []
-        for name in worker_groups(self.settings):
+        for name in sampled_groups(self.settings):
             samples = series.get(name) or []
             # Unknown to the broker and never run by walmart-sync: absent. A group the broker has
             # forgotten (Apache Kafka drops a killed member that never committed) but whose worker
@@ -119,7 +130,8 @@ class ReportBuilder:
             latest = samples[-1]
             groups[name] = (latest, evaluation)
             stages.append(StageRow(
-                stage=f"group:{name}", label=f"{name} consumer group", status=evaluation.status,
+                stage=f"group:{name}", label=f"{name} consumer group" if name in worker_groups(self.settings)
+                else "Debezium topics -> change events (translation)", status=evaluation.status,
                 over=evaluation.status in ("STALL", "STOP", "ERR") or latest.lag_seconds > ops.max_consumer_lag_s,
                 lag_messages=latest.lag, lag_seconds=round(latest.lag_seconds, 1),
                 threshold=f"status OK/WARN and lag < {ops.max_consumer_lag_s:.0f} s",
@@ -152,6 +164,38 @@ class ReportBuilder:
             if exc.args and exc.args[0] == 1146:  # the table is not there yet: that component never ran
                 return []
             raise
+
+    def _debezium(self, now: float) -> StageRow:
+        """Debezium's own position, as its newest record on the watched tables' topics shows it,
+        beside the server's. Informational: without Debezium heartbeats a quiet set of watched
+        tables on a busy server looks behind, so it never counts as over; the translation group's
+        row (below) is the sidecar's own lag behind Debezium."""
+        from cdc_debezium.preflight import newest_source
+        from cdc_listener.stream import current_position
+
+        label = "binlog -> Debezium topics"
+        try:
+            source = newest_source(self.settings)
+        except Exception as exc:
+            return StageRow(stage="debezium", label=label, status="ERR", over=True,
+                            detail=f"cannot read Debezium's topics: {type(exc).__name__}: {exc}")
+        if source is None:
+            return StageRow(stage="debezium", label=label, status="OK", over=False,
+                            detail="no change record on Debezium's topics yet")
+        log_file, log_pos = str(source.get("file") or ""), int(source.get("pos") or 0)
+        ts_ms = int(source.get("ts_ms") or 0)
+        detail = f"Debezium's newest record at {log_file}:{log_pos}" + (
+            f" (gtid {source['gtid']})" if source.get("gtid") else "")
+        lag_s: float | None = None
+        if self.commerce is not None:
+            server = current_position(self.commerce)
+            behind = (server.log_file, server.log_pos) > (log_file, log_pos)
+            lag_s = round(max(0.0, now - ts_ms / 1000), 1) if behind and ts_ms else 0.0
+            detail += f", server at {server.log_file}:{server.log_pos}"
+            if behind:
+                detail += " (later transactions may touch no watched table)"
+        return StageRow(stage="debezium", label=label, status="OK", over=False, lag_seconds=lag_s,
+                        threshold="informational", detail=detail)
 
     def _binlog(self, now: float) -> StageRow:
         from cdc_listener.checkpoint import leader_lease_name

@@ -49,4 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     print("connections:")
     findings = check_commerce_database(settings) + check_state_store(settings) + check_kafka(settings)
+    if settings.cdc.source == "debezium":  # the binlog checks above still matter: Debezium needs them too
+        from cdc_debezium.preflight import check_debezium_topics
+
+        findings += check_debezium_topics(settings)
     return EXIT_OK if print_findings(findings) else EXIT_FAILED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from plumbing.logs import get_logger, redact
 from walmart_sync.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, operations, settings_from, stop_on_signals
@@ -26,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from walmart_sync.supervisor import listener_ready
 
     settings = settings_from(args)
+    if settings.cdc.source == "debezium":
+        return _run_debezium(settings)
     try:
         start = parse_start(args.start)
     except ValueError as exc:
@@ -41,6 +44,27 @@ def run(args: argparse.Namespace) -> int:
             listener.run()
         except ListenerError as exc:
             get_logger("cli").error("listener stopped", reason=str(exc))
+            print(f"walmart-sync listen: {redact(str(exc))}", file=sys.stderr)
+            return EXIT_FAILED
+    return EXIT_OK
+
+
+def _run_debezium(settings: Any) -> int:
+    """``cdc.source = "debezium"``: translate an existing Debezium's topics instead of reading the
+    binlog (cdc_debezium/stage.py); ``--from`` does not apply (its position is the consumer group's)."""
+    from cdc_debezium.stage import DebeziumTranslator
+    from walmart_sync.supervisor import listener_ready
+
+    translator = DebeziumTranslator(settings)
+    stop_on_signals(translator.stop)
+    with operations(settings, "listen", sample_lag=False) as ops:
+        if ops is None:
+            return EXIT_CONFIG
+        ops.add_readiness_check("listener", lambda: listener_ready(translator))
+        try:
+            translator.run()
+        except Exception as exc:
+            get_logger("cli").error("debezium translation stopped", reason=redact(str(exc)))
             print(f"walmart-sync listen: {redact(str(exc))}", file=sys.stderr)
             return EXIT_FAILED
     return EXIT_OK
