@@ -21,9 +21,9 @@ the two agree. Quantity and price differences are fixed, unless the merchant tur
 (walmart_value_recheck, the mechanism a batch applied after a rebalance uses), so the running
 inventory or price worker forgets what it had confirmed and pushes Commerce's current value within
 its own budget. An unpublished or missing item is not something a push fixes: it is listed for a
-person, with Walmart's reason. A SKU with a push still owed (its value changed in Commerce and not
-confirmed yet, a feed in flight, a price waiting for Walmart's 24 hours) is not judged: the worker
-is on it.
+person, with Walmart's reason. A SKU with a push still owed (never confirmed, its value changed in Commerce
+and not confirmed yet, a check due, a feed in flight, a price waiting for Walmart's 24 hours) is
+not judged: the worker is on it, and a doubt now would only spend its budget twice.
 """
 
 from __future__ import annotations
@@ -60,6 +60,16 @@ BUDGET_APIS = ("items", "inventory_get")
 STREAM_OF = {"quantity": "inventory", "price": "price"}
 
 
+def own_budget(bucket: TokenBucket, fraction: float, interval_s: float) -> TokenBucket:
+    """``fraction`` of the client's rate for an API (its limits as configured: a seller's raised
+    limits, a time-scaled emulator), holding what accrues over one interval, so a slice every
+    5 minutes may spend 5 minutes' share at once (20 inventory reads a minute at 10 % of 200/min:
+    100 per slice)."""
+    rate = bucket.rate * fraction
+    capacity = max(1, int(max(bucket.capacity * fraction, rate * interval_s)))
+    return TokenBucket(Limit(capacity, capacity / rate))
+
+
 class Reconciler:
     name = "reconciler"
 
@@ -72,12 +82,8 @@ class Reconciler:
         self.listings = ListingStore(state)
         self.values = {stream: ValueState(state, stream) for stream in STREAM_OF.values()}
         self.prices = PriceReader(commerce, settings.mapping.store_id, settings.mapping.store_timezone)
-        fraction = settings.reconcile.budget_fraction
-        # the same refill window as the client's bucket (a seller's raised limits, a time-scaled
-        # emulator), a fraction of its size and rate
-        self.budget = {api: TokenBucket(Limit(max(1, int(client.buckets[api].capacity * fraction)),
-                                              client.buckets[api].capacity / client.buckets[api].rate))
-                       for api in BUDGET_APIS}
+        self.budget = {api: own_budget(client.buckets[api], settings.reconcile.budget_fraction,
+                                       settings.reconcile.interval_s) for api in BUDGET_APIS}
         self.log = get_logger(self.name)
         self.status = ComponentStatus(settings, self.name)
         self._stop = threading.Event()
@@ -225,7 +231,10 @@ class Reconciler:
         Walmart's own delay. Judging them now would count the sidecar's lag as Walmart's drift."""
         values = self.values[stream]
         confirmed = values.confirmed(sorted(skus))
-        owed = {sku for sku in skus if sku in confirmed and confirmed[sku] and confirmed[sku] != targets.get(sku)}
+        # never confirmed (a fresh install's first comparison, a value doubted and not pushed yet, a
+        # push that failed) or confirmed unlike Commerce now: the worker has not finished with it
+        owed = {sku for sku in skus if not confirmed.get(sku) or confirmed[sku] != targets.get(sku)}
+        owed |= set(values.due(datetime.now())) & skus
         owed |= set(values.waiting()) & skus
         for _feed, items in values.open_feeds(stream):
             owed |= set(items) & skus
