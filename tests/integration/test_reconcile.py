@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from sync_workers.stores.drift import NEEDS_A_PERSON, PUSHED_AGAIN, DriftStore
+from sync_workers.stores.drift import FIX_OFF, NEEDS_A_PERSON, PUSHED_AGAIN, DriftStore
 from sync_workers.stores.value_state import connect_state
 from tests.integration.test_inventory_worker import set_source, until_walmart_shows, walmart_quantity
 from tests.support.cdc_helpers import wait_for, worker_pipeline
@@ -84,3 +84,27 @@ def test_walmart_changed_behind_the_sidecars_back_is_found_listed_and_fixed(pipe
     finally:
         reconciler.stop()
         thread.join(30)
+
+
+def test_a_kind_the_merchant_turned_off_is_listed_and_not_pushed(pipeline) -> None:
+    """reconcile.fix without quantity: the difference is listed as left to the merchant, and nothing is
+    doubted in the inventory stream (walmart_value_recheck), so no worker pushes it."""
+    from walmart_sync.components import build_checker
+
+    _env, settings, emulator, app, _loop = pipeline
+    until_walmart_shows(emulator, {CHANGED: 5})  # where the first test left it
+    with app._lock:
+        app.seller("local-client").inventory[(CHANGED, "default")] = 7
+    off = settings.model_copy(update={"reconcile": settings.reconcile.model_copy(update={"fix": []})})
+    reconciler = build_checker("reconciler", off)
+    state = connect_state(settings)
+    with state.cursor() as cur:
+        cur.execute("DELETE FROM walmart_reconcile_progress")  # a slice from the catalogue's start
+    found = {(d.kind, d.sku): d for d in reconciler.reconcile_slice()}
+    quantity = found[("quantity", CHANGED)]
+    assert (quantity.walmart_value, quantity.commerce_value, quantity.action) == ("7", "5", FIX_OFF)
+    with state.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM walmart_value_recheck WHERE kind = 'inventory' AND sku = %s", (CHANGED,))
+        assert cur.fetchone() == (0,)
+    assert DriftStore(state).open(CHANGED)[0].action == FIX_OFF
+    assert walmart_quantity(emulator, CHANGED) == 7
