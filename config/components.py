@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["listener", "worker", "poller"]
+Kind = Literal["listener", "worker", "poller", "checker"]
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,15 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
     ComponentSpec("listings", "worker", consumes=("catalog",)),
     ComponentSpec("order_poller", "poller", produces=("walmart_orders",), flow="pull"),
     ComponentSpec("return_poller", "poller", produces=("walmart_returns",), flow="pull"),
+    # reads back what Walmart shows and compares it with Commerce; fixes through the push workers
+    ComponentSpec("reconciler", "checker"),
 )
 BY_NAME = {spec.name: spec for spec in COMPONENTS}
 WORKERS: tuple[str, ...] = tuple(s.name for s in COMPONENTS if s.kind == "worker")
 POLLERS: tuple[str, ...] = tuple(s.name for s in COMPONENTS if s.kind == "poller")
+CHECKERS: tuple[str, ...] = tuple(s.name for s in COMPONENTS if s.kind == "checker")
+# what the reconciler compares, and which of them a push can fix (the others need a person)
+DRIFT_KINDS: tuple[str, ...] = ("quantity", "price", "unpublished", "missing")
 ORDER_WORKERS: tuple[str, ...] = ("shipment", "cancellation", "refund")
 # the streams a full comparison with Walmart covers (walmart-sync resync, the initial load)
 RESYNC_STREAMS: tuple[str, ...] = ("inventory", "price")

@@ -634,6 +634,27 @@ class LogSettings(Section):
     )
 
 
+DriftFix = Literal["quantity", "price"]
+
+
+class ReconcileSettings(Section):
+    """Reconciliation against what Walmart shows (sync_workers/push/reconcile.py): a slice of the
+    seller's items read back every interval, compared with what Commerce says now."""
+
+    enabled: bool = Field(True, description="Run the reconciler with `walmart-sync run` (or `work reconciler`).")
+    interval_s: float = Field(300.0, gt=0, description="How often one slice of items is read back from Walmart "
+                                                      "(GET /v3/items, one page, and one inventory read per SKU).")
+    page_size: int = Field(100, ge=1, le=200, description="Items per slice (Walmart pages GET /v3/items by at most "
+                                                          "200); fewer when the budget has less.")
+    budget_fraction: float = Field(
+        0.1, gt=0, le=0.5, description="The reconciler's own share of Walmart's published rate limits for the reads "
+                                       "it makes (items, inventory): the pushes keep the rest.")
+    fix: list[DriftFix] = Field(
+        default_factory=lambda: list[DriftFix](["quantity", "price"]),
+        description="Differences pushed again automatically (through the workers' recheck path). An unpublished "
+                    "or missing item is never fixed by a push: it is listed, with Walmart's reason, for a person.")
+
+
 class OpsSettings(Section):
     """The operations endpoint (/metrics, /healthz, /readyz, /status) and the lag thresholds."""
 
@@ -659,6 +680,12 @@ class OpsSettings(Section):
     acknowledge_margin_s: float = Field(
         3600.0, gt=0, lt=14400, description="A Walmart order not acknowledged this long before Walmart's 4-hour "
                                             "deadline is at risk (lag WARN, walmart_sync_orders_at_deadline).")
+    ship_by_margin_s: float = Field(
+        6 * 3600.0, gt=0, description="An open Walmart order not shipped this long before its estimated ship date "
+                                      "is at risk (lag WARN, walmart_sync_orders_at_deadline{deadline=\"ship_by\"}).")
+    auto_cancel_margin_s: float = Field(
+        24 * 3600.0, gt=0, description="... and this long before Walmart auto-cancels it (the estimated ship date "
+                                       "+ 4 days): at risk of losing the sale.")
     max_dead_letters: int = Field(0, ge=0, description="Dead letters not replayed, per worker, before the stage "
                                                        "is over its threshold.")
     liveness_s: float = Field(30.0, gt=0, description="A worker whose heartbeat (every 5 s, in the state store) is "
@@ -739,6 +766,7 @@ class Settings(BaseSettings):
     selling: SellingSettings = Field(default_factory=SellingSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
 
     def secret_values(self) -> list[str]:
         """Every secret this configuration holds, for the log redactor."""

@@ -4,8 +4,10 @@
 registered readiness check passes (connected, caught up), and 503 with the failing checks
 otherwise, so an orchestrator stops routing to or restarts a stuck process. ``/metrics`` is the
 Prometheus exposition of the process's registry. ``/status`` is the status page (and
-``/status.json`` its data), behind ``ops.status_token`` for every client (closed without one unless
-``ops.status_open``). Bound to localhost unless configured otherwise.
+``/status.json`` its data, ``/status/detail`` the engineer's view, ``/status/lookup?q=`` the SKU and
+PO lookups, ``POST /status/replay`` a dead letter's replay after a confirmation page), behind
+``ops.status_token`` for every client (closed without one unless ``ops.status_open``). Bound to
+localhost unless configured otherwise.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 ReadinessCheck = Callable[[], tuple[bool, str]]
+STATUS_PAGES = ("/status", "/status.json", "/status/detail", "/status/lookup")
 
 
 def _loopback(address: str) -> bool:
@@ -56,26 +59,49 @@ class OpsServer:
                     })
                 elif url.path == "/metrics" and server.registry is not None:
                     self._send(200, generate_latest(server.registry), CONTENT_TYPE_LATEST)
-                elif url.path in ("/status", "/status.json") and server.status is not None:
-                    self._status(url.path, parse_qs(url.query).get("token", [""])[0])
+                elif url.path in STATUS_PAGES and server.status is not None:
+                    query = parse_qs(url.query)
+                    token = query.get("token", [""])[0]
+                    if self._authorized(token):
+                        self._status(url.path, token, query)
                 else:
                     self._reply(404, {"error": f"no such endpoint {url.path}"})
 
-            def _status(self, path: str, token: str) -> None:
+            def do_POST(self) -> None:
+                url = urlsplit(self.path)
+                if url.path != "/status/replay" or server.status is None:
+                    self._reply(404, {"error": f"no such endpoint {url.path}"})
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(min(length, 65536)).decode(errors="replace"))
+                token = form.get("token", [""])[0]
+                if self._authorized(token):
+                    self._replay(token, form)
+
+            def _authorized(self, token: str) -> bool:
                 # every client, loopback included: behind a reverse proxy on the same host every client
                 # is loopback, so "this host needs no token" meant no token at all
-                if not server.status_open:
-                    if not server.status_token:
-                        self._reply(403, {"error": "the status page is closed: set ops.status_token (or "
-                                                   "ops.status_open = true behind your own authentication)"})
-                        return
-                    offered = token or self.headers.get("Authorization", "").removeprefix("Bearer ")
-                    if not hmac.compare_digest(offered.encode(), server.status_token.encode()):
-                        self._reply(401, {"error": "the status page needs ?token= (ops.status_token)"})
-                        return
-                from operations.status_page import render
+                if server.status_open:
+                    return True
+                if not server.status_token:
+                    self._reply(403, {"error": "the status page is closed: set ops.status_token (or "
+                                               "ops.status_open = true behind your own authentication)"})
+                    return False
+                offered = token or self.headers.get("Authorization", "").removeprefix("Bearer ")
+                if not hmac.compare_digest(offered.encode(), server.status_token.encode()):
+                    self._reply(401, {"error": "the status page needs ?token= (ops.status_token)"})
+                    return False
+                return True
+
+            def _status(self, path: str, token: str, query: dict[str, list[str]]) -> None:
+                from operations import status_page
 
                 try:
+                    if path == "/status/lookup":
+                        q = query.get("q", [""])[0].strip()
+                        kind, text = server.status.lookup(q) if q else ("none", "type a SKU or a PO")
+                        self._html(status_page.render_lookup(q, kind, text, token))
+                        return
                     with server._status_lock:
                         data = server.status.data()
                 except Exception as exc:
@@ -83,8 +109,45 @@ class OpsServer:
                     return
                 if path == "/status.json":
                     self._send(200, data.model_dump_json(indent=2).encode(), "application/json")
+                elif path == "/status/detail":
+                    self._html(status_page.render_detail(data, token))
                 else:
-                    self._send(200, render(data).encode(), "text/html; charset=utf-8")
+                    self._html(status_page.render(data, token))
+
+            def _replay(self, token: str, form: dict[str, list[str]]) -> None:
+                """Asked once without ``confirm``: the letter is shown and confirmation asked; then replayed."""
+                from config.components import WORKERS
+                from operations import status_page
+
+                worker = form.get("worker", [""])[0]
+                try:
+                    partition, offset = int(form.get("partition", [""])[0]), int(form.get("offset", [""])[0])
+                except ValueError:
+                    partition = offset = -1
+                if worker not in WORKERS or partition < 0 or offset < 0:
+                    self._html(status_page.render_message("Not replayed", "no such dead letter", token), 400)
+                    return
+                try:
+                    letter = server.status.letter(worker, partition, offset)
+                    if letter is None:
+                        self._html(status_page.render_message(
+                            "Not replayed", f"{worker} has no dead letter at {partition}@{offset}", token), 404)
+                    elif form.get("confirm", [""])[0] != "yes":
+                        self._html(status_page.render_confirm(worker, partition, offset,
+                                                              server.status.show_letter(letter), token))
+                    else:
+                        replayed, skipped = server.status.replay(worker, letter)
+                        self._html(status_page.render_message(
+                            "Replayed" if replayed else "Not replayed",
+                            f"{worker} {partition}@{offset}: " + ("sent back to its topic; the worker handles it "
+                                                                  "again" if replayed else
+                                                                  "already replayed before (walmart-sync dlq replay "
+                                                                  "--force repeats it)"), token))
+                except Exception as exc:
+                    self._reply(503, {"error": f"replay unavailable: {type(exc).__name__}: {exc}"})
+
+            def _html(self, page: str, status: int = 200) -> None:
+                self._send(status, page.encode(), "text/html; charset=utf-8")
 
             def _reply(self, status: int, body: dict) -> None:
                 self._send(status, json.dumps(body).encode(), "application/json")

@@ -31,6 +31,7 @@ from sync_workers.push.inventory import InventoryWorker
 from sync_workers.push.price import PriceWorker
 from sync_workers.push.pushable import only_pushable
 from sync_workers.push.selling import SellingRules
+from sync_workers.stores.drift import DriftStore
 from sync_workers.stores.listings import ListingStore
 from sync_workers.stores.value_state import ValueState
 from sync_workers.walmart.client import WalmartClient
@@ -111,6 +112,7 @@ class SkuLookup(BaseModel):
     sent: dict[str, Sent] = {}
     waiting: dict[str, Waiting] = {}
     walmart: WalmartNow | None = None
+    drift: list[str] = []  # what the reconciler last found Walmart showing unlike Commerce, and what it did
     findings: list[str] = []
 
 
@@ -161,13 +163,10 @@ def _walmart_now(client: WalmartClient, sku: str, ship_node: str | None) -> Walm
         now.error = "; ".join(filter(None, [now.error, f"item: {exc}"]))
         return now
     if item is not None:
-        extra = item.model_extra or {}
-        price = extra.get("price") or {}
-        now.price = _text(price.get("amount")) if isinstance(price, dict) else None
+        now.price = _text((item.price or {}).get("amount"))
         now.published_status = item.publishedStatus
         now.lifecycle_status = item.lifecycleStatus
-        reasons = extra.get("unpublishedReasons") or {}
-        now.unpublished_reasons = [str(r) for r in (reasons.get("reason") or [])] if isinstance(reasons, dict) else []
+        now.unpublished_reasons = item.unpublished_reasons
     return now
 
 
@@ -217,8 +216,10 @@ def _findings(found: SkuLookup) -> list[str]:
                          f"({sent.confirmed_at:%Y-%m-%d %H:%M:%S} UTC): changed on Walmart since, or not applied yet; "
                          f"`walmart-sync resync {kind}` pushes every differing SKU again")
         if sent is not None and sent.recheck_due_at is not None:
-            words.append(f"{kind}: to be pushed again from Commerce at {sent.recheck_due_at:%H:%M:%S} (a batch "
-                         "applied during a rebalance)")
+            words.append(f"{kind}: to be pushed again from Commerce at {sent.recheck_due_at:%H:%M:%S} (what Walmart "
+                         "confirmed is doubted: the reconciler read back another value, or a batch was applied "
+                         "during a rebalance)")
+    words += [f"the reconciler read back {line}" for line in found.drift]
     if not words:
         words.append("Walmart shows what Commerce says: nothing to do")
     return words
@@ -267,6 +268,8 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
                                    final_price=final)
     found.sent = _sent(state, sku)
     found.waiting = _waiting(state, sku)
+    found.drift = [f"{d.kind}: {d.reason} ({d.action}; found {d.first_seen_at:%Y-%m-%d %H:%M:%S}, seen "
+                   f"{d.times_seen} time(s))" for d in DriftStore(state).open(sku)]
     if walmart is not None:
         found.walmart = _walmart_now(walmart, sku, settings.workers.ship_node)
     found.findings = _findings(found)

@@ -79,6 +79,16 @@ class SidecarMetrics:
                              ["poller", "outcome"], registry=r)
         self.polled_documents = Counter("walmart_sync_polled_documents_total", "Documents published by pollers",
                                         ["poller"], registry=r)
+        # reconciliation against what Walmart shows (sync_workers/push/reconcile.py)
+        self.drift_found = Counter(
+            "walmart_sync_drift_found_total", "Differences between what Walmart shows and what Commerce says, found "
+            "by the reconciler, by kind (quantity, price, unpublished, missing); one seen again counts again",
+            ["kind"], registry=r)
+        self.drift_fixed = Counter(
+            "walmart_sync_drift_fixed_total", "Differences the reconciler had the workers push again", ["kind"],
+            registry=r)
+        self.reconciled_items = Counter("walmart_sync_reconciled_items_total", "Items read back from Walmart and "
+                                        "compared with Commerce", registry=r)
         # the lag sampler's view of every stage (whichever process runs it)
         self.consumer_lag_messages = Gauge(
             "walmart_sync_consumer_lag_messages", "Messages not yet committed by the group, from the fetch high "
@@ -110,6 +120,10 @@ class SidecarMetrics:
         self.orders_at_deadline = Gauge("walmart_sync_orders_at_deadline", "Walmart orders at risk of one of "
                                         "Walmart's deadlines (inside the margin) or past it (late)",
                                         ["deadline", "state"], registry=r)
+        self.drift_open = Gauge("walmart_sync_drift_open", "Differences between Walmart and Commerce standing now "
+                                "(the reconciler's last reads), by kind", ["kind"], registry=r)
+        self.drift_cycle_age = Gauge("walmart_sync_reconcile_age_seconds", "Seconds since the reconciler last "
+                                     "compared a slice of items with Walmart", registry=r)
         self.stage_over_threshold = Gauge("walmart_sync_stage_over_threshold", "1 while a stage is over its "
                                           "threshold (what `walmart-sync lag` exits non-zero for)", ["stage"],
                                           registry=r)

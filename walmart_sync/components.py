@@ -13,13 +13,14 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from config import Settings
-from config.components import ORDER_WORKERS, POLLERS, WORKERS
+from config.components import CHECKERS, ORDER_WORKERS, POLLERS, WORKERS
 from plumbing.db import connect_commerce
 from walmart_sync.supervisor import Component, listener_ready, worker_ready
 
 if TYPE_CHECKING:
     from cdc_listener.position import StartSpec
     from sync_workers.pull.pollers import WalmartPoller
+    from sync_workers.push.reconcile import Reconciler
     from sync_workers.runtime.loop import WorkerLoop
     from sync_workers.walmart.client import WalmartClient
 
@@ -80,6 +81,17 @@ def build_poller(name: str, settings: Settings, client: WalmartClient | None = N
     return POLLER_CLASSES[name](settings, client or WalmartClient(settings.walmart), OrderMap(connect_state(settings)))
 
 
+def build_checker(name: str, settings: Settings, client: WalmartClient | None = None) -> Reconciler:
+    from sync_workers.push.reconcile import Reconciler
+    from sync_workers.stores.value_state import connect_state
+    from sync_workers.walmart.client import WalmartClient
+
+    if name not in CHECKERS:
+        raise ValueError(f"unknown checker {name!r}; available: {', '.join(CHECKERS)}")
+    return Reconciler(settings, client or WalmartClient(settings.walmart), connect_commerce(settings),
+                      connect_state(settings))
+
+
 def build_components(settings: Settings, chosen: list[str], start: StartSpec | None = None) -> list[Component]:
     """The listener, workers and pollers named in ``chosen``, as supervised components."""
     components = []
@@ -105,4 +117,8 @@ def build_components(settings: Settings, chosen: list[str], start: StartSpec | N
         if name in chosen:
             poller = build_poller(name, settings)
             components.append(Component(name, poller.run, poller.stop, poller.ready))
+    for name in CHECKERS:
+        if name in chosen and settings.reconcile.enabled:
+            checker = build_checker(name, settings)
+            components.append(Component(name, checker.run, checker.stop, checker.ready))
     return components

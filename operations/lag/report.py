@@ -18,7 +18,7 @@ import pymysql
 from pydantic import BaseModel
 
 from config import Settings
-from config.components import GAP_REPAIRERS, POLL_WATERMARKS, WALMART_STREAMS, worker_families
+from config.components import DRIFT_KINDS, GAP_REPAIRERS, POLL_WATERMARKS, WALMART_STREAMS, worker_families
 from operations.lag.burrow import Evaluation, evaluate, worst
 from operations.lag.history import LagHistory
 from operations.lag.kafka_lag import GroupSample, KafkaLagReader
@@ -150,6 +150,8 @@ class ReportBuilder:
         stages += self._dead_letters()
         stages.append(self._orders(now))
         stages.append(self._acknowledge_deadline())
+        stages += self._ship_deadlines()
+        stages.append(self._drift(now))
         stages.append(self._listings())
         return LagReport(generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
                          window_s=window_s, stages=stages, absent_groups=absent, gaps_open=gaps_open)
@@ -393,6 +395,115 @@ class ReportBuilder:
                         detail=f"{len(late)} late, {at_risk} at risk; oldest PO {oldest_po} ({oldest_status}), {when}: "
                                f"walmart-sync order {oldest_po}", counts=counts)
 
+    def at_risk_orders(self) -> list[AtRiskOrder]:
+        """Every open PO inside a margin of one of Walmart's deadlines, or past it, soonest first:
+        acknowledge (4 h from the order), ship by (the estimated ship date) and auto-cancel (4 days
+        after it). Open means Walmart still shows units neither shipped nor cancelled; a PO the
+        importer refused (an unknown SKU) is among them with its reason, since Walmart's clock runs
+        anyway. On the state store's clock, against Walmart's dates."""
+        from sync_workers.pull.order_importer import ACKNOWLEDGE_SETTLED
+
+        ops = self.settings.ops
+        settled = tuple(sorted(ACKNOWLEDGE_SETTLED))
+        marks = ", ".join(["%s"] * len(settled))
+        closed = tuple(sorted(CLOSED_ON_WALMART))
+        closed_marks = ", ".join(["%s"] * len(closed))
+        out: list[AtRiskOrder] = []
+        try:
+            rows = self._at_risk_rows(closed, closed_marks, settled, marks)
+        except pymysql.err.OperationalError as exc:
+            if exc.args and exc.args[0] == 1054:  # a state schema no importer of this version opened yet
+                return []
+            raise
+        for po, status, error, order_date, ship_by, now_ms, increment in rows:
+            now_ms = float(now_ms)
+            deadlines = []
+            if status not in ACKNOWLEDGE_SETTLED and order_date is not None:
+                deadlines.append(("acknowledge", int(order_date) + ACKNOWLEDGE_WITHIN_MS, ops.acknowledge_margin_s))
+            if ship_by is not None:
+                deadlines.append(("ship_by", int(ship_by), ops.ship_by_margin_s))
+                deadlines.append(("auto_cancel", int(ship_by) + AUTO_CANCEL_AFTER_SHIP_BY_MS, ops.auto_cancel_margin_s))
+            for deadline, due_ms, margin_s in deadlines:
+                left_s = (due_ms - now_ms) / 1000
+                if left_s > margin_s:
+                    continue
+                out.append(AtRiskOrder(
+                    purchase_order_id=str(po), commerce_order=increment, deadline=deadline,
+                    state="late" if left_s < 0 else "at_risk", left_s=round(left_s, 1),
+                    due_at=datetime.fromtimestamp(due_ms / 1000).astimezone().isoformat(timespec="minutes"),
+                    status=str(status), reason=error))
+        out.sort(key=lambda o: o.left_s)
+        return out
+
+    def _at_risk_rows(self, closed: tuple[str, ...], closed_marks: str, settled: tuple[str, ...],
+                      marks: str) -> list[tuple[Any, ...]]:
+        ops = self.settings.ops
+        return self.query(
+            self.state, "SELECT s.purchase_order_id, s.status, s.last_error, s.order_date, s.ship_by, "
+                        "UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000, m.commerce_increment_id FROM walmart_order_state s "
+                        "LEFT JOIN walmart_order_map m ON m.purchase_order_id = s.purchase_order_id "
+                        f"WHERE s.status NOT IN ({closed_marks}) AND (s.open_units IS NULL OR s.open_units > 0) AND ("
+                        f"(s.status NOT IN ({marks}) AND s.order_date IS NOT NULL AND s.order_date < "
+                        "UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 - %s) OR "
+                        "(s.ship_by IS NOT NULL AND s.ship_by < UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 + %s)) "
+                        "ORDER BY COALESCE(s.ship_by, s.order_date) LIMIT 1000",
+            (*closed, *settled, ACKNOWLEDGE_WITHIN_MS - int(ops.acknowledge_margin_s * 1000),
+             int(max(ops.ship_by_margin_s, ops.auto_cancel_margin_s - AUTO_CANCEL_AFTER_SHIP_BY_MS / 1000) * 1000)))
+
+    def _ship_deadlines(self) -> list[StageRow]:
+        """The ship-by and auto-cancel rows of `lag`: how many open POs are at risk or late, and the
+        one with least time left (what `walmart-sync order` explains)."""
+        risky = self.at_risk_orders()
+        rows = []
+        for deadline, label, what in (("ship_by", "Walmart ship-by date", "the estimated ship date"),
+                                      ("auto_cancel", "Walmart auto-cancel", "4 days after the estimated ship date")):
+            mine = [o for o in risky if o.deadline == deadline]
+            late = [o for o in mine if o.state == "late"]
+            counts = {"at_risk": len(mine) - len(late), "late": len(late)}
+            if not mine:
+                rows.append(StageRow(stage=f"deadline:{deadline}", label=label, status="OK", over=False,
+                                     lag_messages=0, threshold=what, counts=counts,
+                                     detail="no open order near it"))
+                continue
+            first = mine[0]
+            when = (f"{-first.left_s / 3600:.1f} h late" if first.left_s < 0 else f"{first.left_s / 3600:.1f} h left")
+            why = f"; not in Commerce: {first.reason}" if first.reason and first.status.startswith("failed") else ""
+            rows.append(StageRow(
+                stage=f"deadline:{deadline}", label=label, status="ERR" if late else "WARN", over=True,
+                lag_messages=len(mine), threshold=what, counts=counts,
+                detail=f"{len(late)} late, {len(mine) - len(late)} at risk; first PO {first.purchase_order_id} "
+                       f"({first.status}), {when}{why}: walmart-sync order {first.purchase_order_id}"))
+        return rows
+
+    def _drift(self, now: float) -> StageRow:
+        """What the reconciler found Walmart showing unlike Commerce, by kind, and how fresh its reads are."""
+        found = {str(kind): (int(n), reason) for kind, n, reason in self.query(
+            self.state, "SELECT kind, COUNT(*), MIN(reason) FROM walmart_drift GROUP BY kind")}
+        progress = self.query(self.state, "SELECT last_slice_at, last_cycle_at, interval_s, last_error FROM "
+                                          "walmart_reconcile_progress WHERE name = 'reconciler'")
+        counts = {kind: found.get(kind, (0, None))[0] for kind in DRIFT_KINDS}
+        if not progress:
+            return StageRow(stage="drift", label="Walmart agrees with Commerce", status="OK", over=False,
+                            lag_messages=sum(counts.values()), counts=counts, threshold="no difference left unfixed",
+                            detail="the reconciler has not run yet (walmart-sync work reconciler)")
+        last_slice, last_cycle, interval_s, error = progress[0]
+        age = _age(last_slice, now)
+        stale = age is None or age > max(120.0, 4 * float(interval_s or 0))
+        details = [", ".join(f"{counts[k]} {k}" for k in DRIFT_KINDS)]
+        for kind in ("unpublished", "missing"):
+            if kind in found:
+                details.append(f"{kind}: e.g. {found[kind][1]}")
+        details.append("last slice read " + (f"{age:.0f} s ago" if age is not None else "never") +
+                       (f", last full pass at {_stamp(last_cycle)}" if last_cycle else ", no full pass yet"))
+        if error:
+            details.append(f"last error: {error}")
+        needs_person = counts["unpublished"] + counts["missing"]
+        status = "STOP" if stale else "WARN" if needs_person or counts["quantity"] or counts["price"] else "OK"
+        return StageRow(stage="drift", label="Walmart agrees with Commerce", status=status,
+                        over=stale or needs_person > 0, lag_messages=sum(counts.values()), lag_seconds=age,
+                        threshold="no unpublished or missing item; a slice read within 4 intervals",
+                        detail="; ".join(details), counts=counts)
+
     def _listings(self) -> StageRow:
         found = dict(self.query(self.state, "SELECT status, COUNT(*) FROM walmart_listings GROUP BY status"))
         # every status, 0 where none: the walmart_sync_listings gauge showed draft=1000 long after
@@ -405,6 +516,27 @@ class ReportBuilder:
 
 
 ACKNOWLEDGE_WITHIN_MS = 4 * 3600 * 1000  # walmart-api-notes: Created -> Acknowledged within 4 h [doc]
+# walmart-api-notes ("Performance alarms", the PO line auto-canceled event): a seller-fulfilled line
+# not shipped with valid tracking by the estimated ship date + 4 calendar days is auto-cancelled
+AUTO_CANCEL_AFTER_SHIP_BY_MS = 4 * 86_400_000
+# importer statuses after which Walmart has nothing left to ship for the PO
+CLOSED_ON_WALMART = frozenset({"cancelled_out_of_stock", "skipped_nothing_open", "cancelled_by_walmart",
+                               "cancelled_on_request"})
+
+
+class AtRiskOrder(BaseModel):
+    purchase_order_id: str
+    commerce_order: str | None
+    deadline: str  # acknowledge, ship_by, auto_cancel
+    state: str     # at_risk, late
+    left_s: float  # negative: late by that much
+    due_at: str    # with its timezone
+    status: str    # the importer's
+    reason: str | None  # why it is not in Commerce (or the last error)
+
+
+def _stamp(value: Any) -> str:
+    return value.astimezone().isoformat(sep=" ", timespec="seconds") if isinstance(value, datetime) else str(value)
 
 
 def overall(report: LagReport) -> str:

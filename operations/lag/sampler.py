@@ -18,7 +18,7 @@ from typing import Any
 import pymysql
 
 from config import Settings
-from config.components import GAP_REPAIRERS
+from config.components import DRIFT_KINDS, GAP_REPAIRERS
 from operations.lag.report import LagReport, ReportBuilder
 from plumbing.locks import Lease
 from plumbing.logs import get_logger
@@ -88,6 +88,11 @@ def publish(report: LagReport, metrics: SidecarMetrics = METRICS) -> None:
         elif kind == "deadline":
             for state, count in stage.counts.items():
                 metrics.orders_at_deadline.labels(name, state).set(count)
+        elif kind == "drift":
+            for drift_kind in DRIFT_KINDS:  # every kind, so one resolved returns to 0
+                metrics.drift_open.labels(drift_kind).set(stage.counts.get(drift_kind, 0))
+            if stage.lag_seconds is not None:
+                metrics.drift_cycle_age.set(stage.lag_seconds)
         elif kind == "listings":
             for status, count in stage.counts.items():
                 metrics.listings.labels(status).set(count)

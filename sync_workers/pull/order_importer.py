@@ -65,6 +65,21 @@ SETTLED = frozenset({"acknowledged", "past_acknowledgement", "cancelled_by_walma
 ACKNOWLEDGE_SETTLED = SETTLED | {"cancelled_out_of_stock", "skipped_nothing_open"}
 
 
+def walmart_progress(raw: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(estimatedShipDate in ms, units neither shipped, delivered nor cancelled) of a Walmart order
+    document, each None where the document does not say (a malformed one)."""
+    ship_by = (raw.get("shippingInfo") or {}).get("estimatedShipDate") if isinstance(raw, dict) else None
+    try:
+        ship_by_ms = None if ship_by is None else int(ship_by)
+    except (TypeError, ValueError):
+        ship_by_ms = None
+    try:
+        order = WalmartOrder.model_validate(raw)
+    except ValidationError:
+        return ship_by_ms, None
+    return ship_by_ms, sum(line.quantity("Created", "Acknowledged") for line in order.orderLines.orderLine)
+
+
 class OrderImporter:
     name = "order_import"
     event_fields: tuple[str, ...] | None = None  # documents are read whole
@@ -91,7 +106,20 @@ class OrderImporter:
         pass
 
     def handle(self, records: list[Record]) -> list[DeadLetter]:
-        return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._import)
+        return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._import_tracked)
+
+    def _import_tracked(self, po: str, raw: dict[str, Any]) -> tuple[str, str] | None:
+        """The import, then Walmart's ship-by date and the units still open on Walmart recorded
+        for the deadline guard (`lag`, the status page), whatever the import's outcome: Walmart's
+        clock runs for a PO refused for an unknown SKU too."""
+        try:
+            return self._import(po, raw)
+        finally:
+            ship_by, open_units = walmart_progress(raw)
+            try:
+                self.orders.set_walmart_progress(po[:32], ship_by, open_units)
+            except Exception as exc:  # the deadline view is not worth failing an import for
+                self.log.warning("ship-by date not recorded", po=po, error=str(exc))
 
     def _import(self, po: str, raw: dict[str, Any]) -> tuple[str, str] | None:
         """Returns (reason, code) when the order cannot be imported; raises when it is worth retrying."""

@@ -43,6 +43,10 @@ DDL = (
       updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       KEY walmart_order_state_status (status)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    # Walmart's ship-by clock (shippingInfo.estimatedShipDate) and the units not yet shipped or
+    # cancelled on Walmart, from the newest document the importer saw: the deadline guard's input
+    "ALTER TABLE walmart_order_state ADD COLUMN IF NOT EXISTS ship_by BIGINT NULL, "
+    "ADD COLUMN IF NOT EXISTS open_units INT NULL",
     # What each poller last published per document, so an unchanged document polled again in the
     # overlap window is not published (and dead-lettered, or retried) again.
     """CREATE TABLE IF NOT EXISTS walmart_poll_seen (
@@ -150,6 +154,13 @@ class OrderMap:
                 "attempts = attempts + 1, imported_at = COALESCE(imported_at, VALUES(imported_at))",
                 (purchase_order_id, status, cart_id, commerce_order_id, order_date, (error or None) and error[:500],
                  commerce_order_id))
+
+    def set_walmart_progress(self, purchase_order_id: str, ship_by: int | None, open_units: int | None) -> None:
+        """Where Walmart's clocks stand for a PO the importer saw (a row only once it has a state)."""
+        with self.conn.cursor() as cur:
+            cur.execute("UPDATE walmart_order_state SET ship_by = COALESCE(%s, ship_by), "
+                        "open_units = COALESCE(%s, open_units), updated_at = updated_at WHERE purchase_order_id = %s",
+                        (ship_by, open_units, purchase_order_id))
 
     def set_followed(self, purchase_order_id: str, signature: str) -> None:
         """The Walmart-side changes (cancellations, intents to cancel) already acted on."""

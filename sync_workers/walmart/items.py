@@ -23,6 +23,21 @@ class SellerItem(WalmartModel):
     productName: str | None = None
     publishedStatus: str | None = None
     lifecycleStatus: str | None = None
+    price: dict[str, Any] | None = None  # {currency, amount}: what the site shows now
+    unpublishedReasons: dict[str, Any] | None = None  # {reason: [...]}: why Walmart took it off the site
+
+    @property
+    def price_amount(self) -> float | None:
+        amount = (self.price or {}).get("amount")
+        try:
+            return None if amount is None else float(amount)
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def unpublished_reasons(self) -> list[str]:
+        reasons = (self.unpublishedReasons or {}).get("reason") or []
+        return [str(r) for r in (reasons if isinstance(reasons, list) else [reasons])]
 
 
 class CatalogueItem(WalmartModel):
@@ -54,6 +69,14 @@ class ItemsApi:
             if not body.get("nextCursor"):
                 return
             params = {**params, "nextCursor": body["nextCursor"]}
+
+    def items_page(self, limit: int, cursor: str | None = None) -> tuple[list[SellerItem], str | None]:
+        """One page of the seller's items from ``cursor`` (None: the first): the items and the
+        cursor of the next page (None after the last)."""
+        body = self.client._send("items", "GET", "/v3/items",
+                                 params={"limit": limit, "nextCursor": cursor or "*"}).json()
+        return ([SellerItem.model_validate(item) for item in body.get("ItemResponse", [])],
+                body.get("nextCursor") or None)
 
     def get_item(self, identifier: str, id_type: IdType = "SKU") -> SellerItem | None:
         try:

@@ -84,6 +84,21 @@ def test_out_of_stock_unknown_sku_and_malformed_orders(stack, tmp_path) -> None:
         wait_for(lambda: (s := state_of(settings, unknown.purchase_order_id)) and
                  s.status == "failed_unknown_sku", 30, "the unknown SKU recorded")
         assert "doesn't exist" in state_of(settings, unknown.purchase_order_id).last_error
+        # Walmart's ship-by clock runs for the refused PO: its estimated ship date is recorded, and with a
+        # margin wider than the day the emulator gives, it is at risk with the importer's reason
+        from operations.lag.report import ReportBuilder
+
+        state = connect_state(settings)
+        with state.cursor() as cur:
+            cur.execute("SELECT ship_by, open_units FROM walmart_order_state WHERE purchase_order_id = %s",
+                        (unknown.purchase_order_id,))
+            assert cur.fetchone() == (unknown.to_json()["shippingInfo"]["estimatedShipDate"], 1)
+        wide = settings.model_copy(update={"ops": settings.ops.model_copy(update={"ship_by_margin_s": 2 * 86400.0})})
+        at_risk = {(o.purchase_order_id, o.deadline): o
+                   for o in ReportBuilder(wide, state, None, reader=None).at_risk_orders()}  # type: ignore[arg-type]
+        refused = at_risk[(unknown.purchase_order_id, "ship_by")]
+        assert refused.state == "at_risk" and "doesn't exist" in (refused.reason or "")
+        assert (short.purchase_order_id, "ship_by") not in at_risk  # cancelled on Walmart: nothing to ship
         wait_for(lambda: (s := state_of(settings, "BROKEN-1")) and s.status == "failed_malformed", 30,
                  "the malformed order recorded")
         wait_for(lambda: loop.dead_lettered >= 3, 30, "three dead letters (unknown SKU, malformed, junk)")

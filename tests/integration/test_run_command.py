@@ -42,7 +42,8 @@ def test_run_syncs_stock_and_price_and_stops_cleanly(stack, tmp_path) -> None:
             wait_for(ready, 60, "every component ready")
             checks = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).json()["checks"]
             assert set(checks) == {"listener", "inventory", "price", "shipment", "cancellation", "refund",
-                                   "order_import", "order_poller", "return_import", "return_poller", "listings"}
+                                   "order_import", "order_poller", "return_import", "return_poller", "listings",
+                                   "reconciler"}
             with env.admin_connection() as conn, conn.cursor() as cur:
                 set_source(cur, "WS-000003", "wh_east", 17, 1)
                 set_source(cur, "WS-000003", "wh_west", 0, 0)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from config.components import POLLERS, WORKERS
+from config.components import CHECKERS, POLLERS, WORKERS
 from walmart_sync.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, operations, settings_from, stop_on_signals
 
 name = "run"
-KNOWN = ("listener", *WORKERS, *POLLERS)
+KNOWN = ("listener", *WORKERS, *POLLERS, *CHECKERS)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

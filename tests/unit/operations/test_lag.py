@@ -150,7 +150,7 @@ def test_the_status_page_shows_what_the_cli_shows(backlog, tmp_path) -> None:
                 [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom",
-                 f"http://127.0.0.1:{port}/status?token=page-token"], capture_output=True, text=True,
+                 f"http://127.0.0.1:{port}/status/detail?token=page-token"], capture_output=True, text=True,
                 timeout=90).stdout
     finally:
         sampler.stop()
