@@ -1,7 +1,8 @@
 """`walmart-sync work inventory`: keep Walmart's quantity equal to Commerce's salable quantity.
 
-The quantity is MSI's salable quantity for the configured stock (mappings/inventory.py), read for
-the SKUs the stock events name; pushing, feeds and retries are the ValueWorker's.
+The quantity is MSI's salable quantity for the configured stock (mappings/inventory.py), 0 for a
+product the store view does not sell (disabled there, not on its website:
+sync_workers/commerce/salable.py), read for the SKUs the stock events name; pushing, feeds and retries are the ValueWorker's.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ class InventoryWorker(ValueWorker):
 
     def read_targets(self, skus: set[str]) -> dict[str, str]:
         mapping = self.settings.mapping
-        positions = read_positions(self.commerce, skus, mapping.stock_id, mapping.msi_enabled)
-        return {sku: str(walmart_quantity(p, mapping.inventory_safety_buffer)) for sku, p in positions.items()}
+        positions = read_positions(self.commerce, skus, mapping.stock_id, mapping.msi_enabled, mapping.store_id,
+                                   mapping.website_id)
+        return {sku: str(walmart_quantity(p, mapping.inventory_safety_buffer, mapping.unlimited_stock_quantity))
+                for sku, p in positions.items()}
 
     def push_single(self, sku: str, value: str) -> None:
         self.client.update_inventory(sku, int(value), self.settings.workers.ship_node)

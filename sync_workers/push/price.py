@@ -1,11 +1,14 @@
 """`walmart-sync work price`: keep Walmart's price equal to Commerce's effective price.
 
-The effective price is the lower of price and an active special price (mappings/price.py), the
-window judged on the store's clock (its ``general/locale/timezone``), never the host's. When a
-special-price window will open or close, the SKU is scheduled for re-evaluation at that moment
-(converted to the host's clock the due checks run on), so Walmart follows the window with no new
-event. Single updates are scarce (100/hour) and used
-while the budget lasts; beyond it, one price feed.
+The effective price is Magento's final price for the configured website and customer group
+(mappings/price.py: the least of price, an active special price, the tier/group price for
+quantity 1 and the catalogue rule price of the day), the window and the rule date judged on the
+store's clock (its ``general/locale/timezone``), never the host's. When a special-price window
+will open or close, or the rule price of the next day differs, the SKU is scheduled for
+re-evaluation at that moment (converted to the host's clock the due checks run on), so Walmart
+follows with no new event. A full reindex of the rule prices swaps a new table in
+(RENAME TABLE, no row events): its event makes every pushed SKU due (``catalogue_event_types``).
+Single updates are scarce (100/hour) and used while the budget lasts; beyond it, one price feed.
 
 Walmart takes no price for an item until 24 hours after its setup (prices.yml: "no sooner than
 24 hours after a new item is set up"; the demo matched items and priced them at once, and every
@@ -37,10 +40,15 @@ class PriceWorker(ValueWorker):
     families = consumed_by("price")
     feed_type = "price"
     single_api = "price_put"
+    # cdc_listener/translate.py: the catalogue rule price index was swapped whole, the rows that
+    # changed are not in the binlog, so every pushed SKU is read again (and what differs pushed)
+    catalogue_event_types = frozenset({"rule_index_swapped"})
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.reader = PriceReader(self.commerce, self.settings.mapping.store_id, self.settings.mapping.store_timezone)
+        mapping = self.settings.mapping
+        self.reader = PriceReader(self.commerce, mapping.store_id, mapping.store_timezone, mapping.website_id,
+                                  mapping.customer_group_id)
         self._records: dict[str, Any] = {}
         self._zone: ZoneInfo | None = None
 
@@ -50,8 +58,9 @@ class PriceWorker(ValueWorker):
 
     def read_targets(self, skus: set[str]) -> dict[str, str]:
         self._zone = self.reader.timezone()
-        now = store_wall_clock(self.utc_now(), self._zone)
-        self._records = self.reader.read(skus)
+        instant = self.utc_now()
+        now = store_wall_clock(instant, self._zone)
+        self._records = self.reader.read(skus, instant)
         targets = {}
         for sku, record in self._records.items():
             price = effective_price(record, now)
