@@ -216,6 +216,32 @@ def _rule_price(op: Operation, before: Row | None, after: Row | None, lookups: L
                   before=pick(before, RULE_PRICE), after=pick(after, RULE_PRICE))]
 
 
+CONFIG = ("config_id", "scope", "scope_id", "path", "value")
+# core_config_data paths that change what the store sells or the price it shows, for every product
+# at once (StockConfiguration's cataloginventory/item_options/*; the price scope; the store's timezone)
+CONFIG_FAMILIES: tuple[tuple[str, Family, str], ...] = (
+    ("cataloginventory/item_options/", "stock", "stock_config"),
+    ("catalog/price/scope", "price", "price_config"),
+    ("general/locale/timezone", "price", "price_config"),
+)
+
+
+def _config(op: Operation, before: Row | None, after: Row | None, _l: Lookups) -> list[Draft]:
+    """A store setting changed: no product row changes with it, so the event names no SKU and the
+    worker reads every pushed SKU again (``catalogue_event_types``)."""
+    if op == "update" and not changed(before, after, CONFIG):
+        return []
+    row = after or before
+    assert row is not None
+    path = str(row.get("path") or "")
+    for prefix, family, kind in CONFIG_FAMILIES:
+        if path.startswith(prefix):
+            return [Draft(family, kind, op, f"config:{path}", entity={"path": path, "scope": row.get("scope"),
+                                                                     "scope_id": row.get("scope_id")},
+                          before=pick(before, CONFIG), after=pick(after, CONFIG))]
+    return []
+
+
 _RENAME = re.compile(r"^\s*RENAME\s+TABLES?\s+(.*)$", re.IGNORECASE | re.DOTALL)
 _PAIR = re.compile(r"([`\w.$]+)\s+TO\s+([`\w.$]+)", re.IGNORECASE)
 
@@ -341,6 +367,7 @@ HANDLERS: dict[str, Callable[[Operation, Row | None, Row | None, Lookups], list[
     "catalog_product_website": _website,
     "catalog_product_entity_tier_price": _tier_price,
     RULE_PRICE_INDEX: _rule_price,
+    "core_config_data": _config,
     "catalog_product_entity": _product,
     "sales_shipment": _shipment,
     "sales_shipment_item": _shipment_item,

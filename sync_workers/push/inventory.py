@@ -20,6 +20,9 @@ class InventoryWorker(ValueWorker):
     families = consumed_by("inventory")
     feed_type = "inventory"
     single_api = "inventory_put"
+    # a cataloginventory/item_options/* setting changed (cdc_listener/translate.py): every product may sell
+    # differently now, and no product row says so
+    catalogue_event_types = frozenset({"stock_config"})
 
     def read_targets(self, skus: set[str]) -> dict[str, str]:
         mapping = self.settings.mapping

@@ -42,7 +42,8 @@ class PriceWorker(ValueWorker):
     single_api = "price_put"
     # cdc_listener/translate.py: the catalogue rule price index was swapped whole, the rows that
     # changed are not in the binlog, so every pushed SKU is read again (and what differs pushed)
-    catalogue_event_types = frozenset({"rule_index_swapped"})
+    # (and the price scope or the store's timezone changed in core_config_data: the same, for every SKU)
+    catalogue_event_types = frozenset({"rule_index_swapped", "price_config"})
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -97,6 +97,17 @@ def test_rule_index_swap_is_one_catalogue_event() -> None:
     assert translate_query("ALTER TABLE catalogrule_product_price ADD x INT", "magento", "magento") == []
 
 
+def test_store_settings_that_change_every_product() -> None:
+    row = {"config_id": 1, "scope": "stores", "scope_id": 1, "path": "cataloginventory/item_options/min_qty",
+           "value": "3"}
+    [draft] = translate("core_config_data", "insert", None, row, L)
+    assert (draft.family, draft.type, draft.sku) == ("stock", "stock_config", None)
+    [draft] = translate("core_config_data", "update", {**row, "path": "catalog/price/scope", "value": "0"},
+                        {**row, "path": "catalog/price/scope", "value": "1"}, L)
+    assert (draft.family, draft.type) == ("price", "price_config")
+    assert translate("core_config_data", "insert", None, {**row, "path": "web/secure/base_url"}, L) == []
+
+
 def test_cancellation_only_on_transition() -> None:
     before = {"entity_id": 5, "state": "processing", "status": "processing", "increment_id": "1"}
     [draft] = translate("sales_order", "update", before, {**before, "state": "canceled", "status": "canceled"}, L)
