@@ -42,6 +42,7 @@ class PriceRecord:
     special_to: datetime | None = None
     tier_price: Decimal | None = None      # the group's price for quantity 1 (tier_price_for_one)
     rule_prices: dict[date, Decimal] = field(default_factory=dict)  # catalogrule_product_price by rule_date
+    version_change: datetime | None = None  # Adobe Commerce: the next staging version's start, store wall clock
 
     @property
     def special_ends(self) -> datetime | None:
@@ -125,10 +126,13 @@ def effective_price(record: PriceRecord, now: datetime) -> Decimal | None:
 
 def next_change(record: PriceRecord, now: datetime) -> datetime | None:
     """When the effective price next changes with no edit: a special-price window opening or
-    closing, or the store's midnight when the catalogue rule price of the next day differs."""
+    closing, the store's midnight when the catalogue rule price of the next day differs, or (Adobe
+    Commerce content staging) the start of the product's next version."""
     edges = []
     if record.special_price is not None:
         edges = [t for t in (record.special_from, record.special_ends) if t is not None and t > now]
+    if record.version_change is not None and record.version_change > now:
+        edges.append(record.version_change)  # a scheduled update goes live (or ends) with no row change
     today = now.date()
     if record.rule_prices.get(today) != record.rule_prices.get(today + timedelta(days=1)):
         edges.append(datetime.combine(today + timedelta(days=1), datetime.min.time()))

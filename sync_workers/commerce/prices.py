@@ -16,7 +16,9 @@ Catalogue rule prices come from the index Magento's storefront reads
 (``CatalogRule\\Model\\ResourceModel\\Rule::getRulePrices``: ``catalogrule_product_price`` by
 ``rule_date`` = the store's date (``Timezone::scopeDate``), website and customer group); the
 indexer writes the rows of yesterday, today and tomorrow, so tomorrow's row says what midnight
-brings. SKU IN lists are sent in chunks of 500 (issue 19: MariaDB's IN-to-subquery conversion at
+brings. On Adobe Commerce the start of a product's next staging version is read too: the live
+version changes then with no row written (next_change schedules it). SKU IN lists are sent in
+chunks of 500 (issue 19: MariaDB's IN-to-subquery conversion at
 1000 values made 1,000 SKUs 4x slower than 999).
 """
 
@@ -60,6 +62,7 @@ class PriceReader:
         wanted = sorted(set(skus))
         if not wanted:
             return {}
+        eav = self.eav
         today = self.wall_clock(at).date()
         scope_global = self.price_scope_global()
         values = self.eav.values(wanted)
@@ -70,16 +73,20 @@ class PriceReader:
         websites = [0] if scope_global else sorted({0, self.website_id})
         tiers: dict[str, list[TierRow]] = {}
         rules: dict[str, dict[date, Decimal]] = {}
+        versions: dict[str, datetime] = {}
+        instant = datetime.now(UTC) if at is None else at
         for part in chunks(wanted):
             self._tiers(part, websites, tiers)
             self._rules(part, [today, today + timedelta(days=1)], rules)
+            if eav.staging:
+                self._next_versions(part, instant, versions)
         records = {}
         for sku, found in values.items():
             price = _decimal(found.get("price"))
             records[sku] = PriceRecord(sku, price, _decimal(found.get("special_price")),
                                        found.get("special_from_date"), found.get("special_to_date"),
                                        tier_price_for_one(tiers.get(sku, ()), self.customer_group_id, price),
-                                       rules.get(sku, {}))
+                                       rules.get(sku, {}), versions.get(sku))
         return records
 
     def _tiers(self, skus: list[str], websites: list[int], into: dict[str, list[TierRow]]) -> None:
@@ -105,6 +112,19 @@ class PriceReader:
                 [self.website_id, self.customer_group_id, *days, *skus])
             for sku, rule_date, rule_price in cur.fetchall():
                 into.setdefault(sku, {})[rule_date] = Decimal(rule_price)
+
+    def _next_versions(self, skus: list[str], at: datetime, into: dict[str, datetime]) -> None:
+        """Adobe Commerce content staging: a scheduled update is a product version whose ``created_in``
+        (the staging update id, its start as a Unix time) is ahead; it goes live then, and its end is the
+        start of the version after it, with no row written at either moment. Kept on the store's wall
+        clock, as next_change compares."""
+        zone = self.timezone()
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT sku, MIN(created_in) FROM catalog_product_entity WHERE created_in > %s "
+                        f"AND sku IN ({', '.join(['%s'] * len(skus))}) GROUP BY sku", [int(at.timestamp()), *skus])
+            for sku, starts in cur.fetchall():
+                if starts is not None:
+                    into[sku] = store_wall_clock(datetime.fromtimestamp(int(starts), UTC), zone)
 
     def timezone(self) -> ZoneInfo:
         """Read each time (one small query): a merchant may change the store's timezone at run time."""

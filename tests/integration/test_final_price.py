@@ -177,3 +177,47 @@ def test_rule_and_special_price_windows_follow_the_store_clock(pipeline) -> None
         assert both(ends - second) == (Decimal("40.00"), Decimal("40.00"))
         assert both(ends) == (Decimal("50.00"), Decimal("50.00"))
         cur.execute("DELETE FROM core_config_data WHERE path = 'general/locale/timezone'")
+
+
+def test_a_scheduled_price_update_goes_live_at_its_start_and_reverts_at_its_end(pipeline) -> None:
+    """Adobe Commerce content staging (Magento_CatalogStaging): a scheduled update is a new version of the
+    product's rows, ``created_in`` = the staging update id (its start, a Unix time), the version before it
+    ending there (``updated_in``) and a copy of it from the update's end (the rollback version). Saving the
+    update writes those rows at once; at its start and at its end nothing is written, yet the live price
+    changes: the worker must be there on its own (PriceReader reads the next version's start)."""
+    env, _settings, emulator = pipeline
+    if env.edition != "adobe_commerce":
+        pytest.skip("content staging is Adobe Commerce's")
+    from devstack.seed import ROW_ID_OFFSET, STAGING_MAX_VERSION
+
+    sku, entity = "WS-000008", 8
+    live_row = ROW_ID_OFFSET + entity
+    with env.admin_connection(autocommit=False) as conn, conn.cursor() as cur:
+        set_value(cur, env, "decimal", "price", sku, "42.00")
+        conn.commit()
+        until_price(env, emulator, sku, "42.00")
+        starts = int(datetime.now(UTC).timestamp()) + 6
+        ends = starts + 6
+        cur.execute("SELECT attribute_set_id, type_id FROM catalog_product_entity WHERE row_id = %s", (live_row,))
+        set_id, type_id = cur.fetchone()
+        cur.execute("UPDATE catalog_product_entity SET updated_in = %s WHERE row_id = %s", (starts, live_row))
+        price_id = env.seed.attribute_ids["price"]
+        for row_id, created, updated, price in ((ROW_ID_OFFSET * 3 + entity, starts, ends, "19.99"),
+                                                (ROW_ID_OFFSET * 4 + entity, ends, STAGING_MAX_VERSION, "42.00")):
+            cur.execute("INSERT INTO catalog_product_entity (row_id, entity_id, attribute_set_id, type_id, sku, "
+                        "created_in, updated_in) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        (row_id, entity, set_id, type_id, sku, created, updated))
+            cur.execute("INSERT INTO catalog_product_entity_decimal (attribute_id, store_id, row_id, value) "
+                        "VALUES (%s, 0, %s, %s)", (price_id, row_id, price))
+        conn.commit()
+    # nothing more is written: the two edges below come from the worker's own schedule
+    wait_for(lambda: walmart_price(emulator, sku) == 19.99, 30, f"the update live (is {walmart_price(emulator, sku)})")
+    assert datetime.now(UTC).timestamp() >= starts
+    with env.admin_connection() as conn:  # the oracle picks the live version by time on its own
+        at = datetime.fromtimestamp(starts + 1, UTC)
+        assert final_prices(conn, [sku], STORE, at=at, website_id=WEBSITE)[sku] == Decimal("19.99")
+        assert final_prices(conn, [sku], STORE, at=at - timedelta(seconds=2), website_id=WEBSITE)[sku] == Decimal("42.00")
+    wait_for(lambda: walmart_price(emulator, sku) == 42.0, 30, f"the update ended (is {walmart_price(emulator, sku)})")
+    assert datetime.now(UTC).timestamp() >= ends
+    with env.admin_connection() as conn:
+        assert final_prices(conn, [sku], STORE, website_id=WEBSITE)[sku] == Decimal("42.00")

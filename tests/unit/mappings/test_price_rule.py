@@ -53,6 +53,9 @@ def test_rule_and_tier_prices_in_the_final_price() -> None:
     assert next_change(ruled, NOW) == datetime(2026, 11, 23, 0, 0)  # the store's midnight
     assert next_change(record(rule_prices={day: Decimal("16"), tomorrow: Decimal("16")}), NOW) is None
     assert effective_price(record(rule_prices={day: Decimal("0")}), NOW) == Decimal("20")  # 0 is no rule price
+    # Adobe Commerce staging: the next version's start is an edge with no row written
+    assert next_change(record(version_change=datetime(2026, 11, 22, 15, 0)), NOW) == datetime(2026, 11, 22, 15, 0)
+    assert next_change(record(version_change=datetime(2026, 11, 22, 11, 0)), NOW) is None  # already past
 
 
 def test_effective_price() -> None:
