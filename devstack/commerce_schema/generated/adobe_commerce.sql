@@ -222,7 +222,7 @@ CREATE TABLE `catalog_product_entity_tier_price` (
   `percentage_value` decimal(5,2) NULL DEFAULT NULL COMMENT 'Percentage value',
   `row_id` int(10) unsigned NOT NULL COMMENT 'Version Id',
   PRIMARY KEY (`value_id`),
-  UNIQUE KEY `CAT_PRD_ENTT_TIER_PRICE_ROW_ID_ALL_GROUPS_CSTR_GROUP_ID_QTY_WS_ID` (`row_id`, `all_groups`, `customer_group_id`, `qty`, `website_id`),
+  UNIQUE KEY `UNQ_CAT_PRD_TIER_PRICE_ROW_ALL_GROUPS_CSTR_GROUP_QTY_WS` (`row_id`, `all_groups`, `customer_group_id`, `qty`, `website_id`),
   KEY `CATALOG_PRODUCT_ENTITY_TIER_PRICE_CUSTOMER_GROUP_ID` (`customer_group_id`),
   KEY `CATALOG_PRODUCT_ENTITY_TIER_PRICE_WEBSITE_ID` (`website_id`),
   CONSTRAINT `CAT_PRD_ENTT_TIER_PRICE_ROW_ID_CAT_PRD_ENTT_ROW_ID` FOREIGN KEY (`row_id`) REFERENCES `catalog_product_entity` (`row_id`) ON DELETE CASCADE,
