@@ -177,9 +177,11 @@ def test_an_expired_special_price_no_longer_counts_and_a_store_value_wins(seeded
                                                       "local-client", conn, [sku])
         assert price.lost == [f"{sku}: Walmart 40.0, Commerce 30.00"]  # a worker that ignored the to-date
         cur.execute("DELETE FROM core_config_data WHERE path = 'catalog/price/scope'")
-        assert final_prices(conn, [sku], 2)[sku] == Decimal("50.00")  # global scope: the store's row is not read
+        # global scope: the store's special_price row is not read (store 0's 40 is), but its special_to_date
+        # still is (the dates are not price attributes, their scope does not switch): 40 runs to today + 2
+        assert final_prices(conn, [sku], 2)[sku] == Decimal("40.00")
         reader = PriceReader(conn, 2)
-        assert effective_price(reader.read([sku])[sku], reader.wall_clock()) == Decimal("50.00")
+        assert effective_price(reader.read([sku])[sku], reader.wall_clock()) == Decimal("40.00")
 
 
 def test_a_special_price_runs_through_its_last_day_in_the_store_timezone(seeded) -> None:
