@@ -71,9 +71,11 @@ def main() -> int:
                             "status = VALUES(status)", rows)
             conn.commit()
             started = time.monotonic()
-        positions = read_positions(conn, skus, mapping.stock_id, mapping.msi_enabled)
+        positions = read_positions(conn, skus, mapping.stock_id, mapping.msi_enabled, mapping.store_id,
+                                   mapping.website_id)
         conn.close()
-        expected = {sku: walmart_quantity(pos, mapping.inventory_safety_buffer) for sku, pos in positions.items()}
+        expected = {sku: walmart_quantity(pos, mapping.inventory_safety_buffer, mapping.unlimited_stock_quantity)
+                    for sku, pos in positions.items()}
 
         def mismatched() -> list[str]:
             p.app._complete_due_feeds(seller)  # Walmart applies a feed when processing ends

@@ -47,7 +47,7 @@ from cdc_listener.stream import (
     check_position_available,
     current_position,
 )
-from cdc_listener.translate import WATCHED_TABLES, translate
+from cdc_listener.translate import WATCHED_TABLES, translate, translate_query
 from config import Settings
 from domain.events import FAMILIES, Operation, encode_change_event, event_id
 from plumbing.db import DbConnection, connect_commerce, connect_state_store
@@ -390,6 +390,7 @@ class Listener:
                     if query != "COMMIT":
                         self.log.info("DDL in the binlog", schema=event.schema,
                                       query=event.query[:200])
+                        self._publish_statement(event, publisher, slot, server_id, source, txn, txn_gtid)
                     gtid_state = self._close(publisher, source, slot, txn_gtid, gtid_state, event)
                     slot, txn_gtid = None, None
             elif kind is HeartbeatLogEvent:
@@ -401,6 +402,25 @@ class Listener:
                 metrics.in_flight.set(publisher.in_flight)
                 self._checkpoint(publisher, checkpoints, lock, server_id)
                 next_checkpoint = time.monotonic() + interval
+
+    def _publish_statement(self, event: Any, publisher: PublisherProcess, slot: Any, server_id: int,
+                           source: BinlogSource, txn: str, txn_gtid: str | None) -> None:
+        """A statement that changes what Walmart shows with no row events (a rule price index
+        swapped in by RENAME TABLE: cdc_listener/translate.py ``translate_query``)."""
+        schema = event.schema.decode() if isinstance(event.schema, bytes) else str(event.schema or "")
+        drafts = translate_query(event.query, schema, self.settings.commerce_db.database)
+        if not drafts:
+            return
+        info = {"server_id": server_id, "gtid": txn_gtid, "log_file": source.position[0],
+                "log_pos": event.packet.log_pos, "ts_ms": event.timestamp * 1000, "database": schema,
+                "table": drafts[0].key, "txn": txn or f"{server_id}:{source.position[0]}:{event.packet.log_pos}"}
+        now = datetime.now(UTC)
+        for sub, draft in enumerate(drafts):
+            eid = event_id(info["txn"], 0, sub)
+            publisher.send(draft.family, draft.key, encode_change_event(
+                eid, draft.family, draft.type, draft.op, draft.key, draft.sku, draft.order_id, draft.entity,
+                draft.before, draft.after, draft.reservation, info, now), eid, slot)
+            self.metrics.events.labels(draft.family, draft.type).inc()
 
     def _close(self, publisher: PublisherProcess, source: BinlogSource, slot: Any,
                txn_gtid: str | None, gtid_state: str | None, event: Any) -> str | None:

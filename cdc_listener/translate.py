@@ -9,6 +9,7 @@ order) go through ``Lookups``, which the listener keeps current from the same st
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,6 +22,10 @@ Row = dict[str, Any]
 
 PRICE_ATTRIBUTES = frozenset({"price", "special_price"})
 PRICE_WINDOW_ATTRIBUTES = frozenset({"special_from_date", "special_to_date"})
+# catalog_product_entity_int: whether the store view sells the product (AbstractType::isSalable)
+SALABILITY_ATTRIBUTES = frozenset({"status"})
+# the catalogue rule price index Magento's full reindex swaps in whole (IndexerTableSwapper)
+RULE_PRICE_INDEX = "catalogrule_product_price"
 
 
 class Lookups(Protocol):
@@ -103,6 +108,10 @@ ORDER_ITEM = ("item_id", "order_id", "parent_item_id", "product_id", "sku", "qty
 CREDITMEMO = ("entity_id", "order_id", "increment_id", "store_id", "state", "grand_total",
               "subtotal", "shipping_amount", "tax_amount", "adjustment", "adjustment_positive",
               "adjustment_negative", "created_at")
+WEBSITE = ("product_id", "website_id")
+TIER_PRICE = ("value_id", "entity_id", "row_id", "all_groups", "customer_group_id", "qty", "value", "website_id",
+              "percentage_value")
+RULE_PRICE = ("rule_product_price_id", "rule_date", "customer_group_id", "product_id", "rule_price", "website_id")
 CREDITMEMO_ITEM = ("entity_id", "parent_id", "order_item_id", "product_id", "sku", "qty", "price",
                    "row_total", "tax_amount", "discount_amount")
 
@@ -146,7 +155,7 @@ def _product_of_value(row: Row, lookups: Lookups) -> tuple[int, str | None, bool
     return entity_id, lookups.sku_for_entity(entity_id), True
 
 
-def _value(kind: str, attributes: frozenset[str]) -> Callable[..., list[Draft]]:
+def _value(kind: str, attributes: frozenset[str], family: Family = "price") -> Callable[..., list[Draft]]:
     def handle(op: Operation, before: Row | None, after: Row | None, lookups: Lookups) -> list[Draft]:
         row = after or before
         assert row is not None
@@ -162,10 +171,101 @@ def _value(kind: str, attributes: frozenset[str]) -> Callable[..., list[Draft]]:
         entity = {"entity_id": entity_id, "store_id": row["store_id"], "attribute": code}
         if "row_id" in row:
             entity["row_id"] = row["row_id"]
-        return [Draft("price", kind, op, sku or f"product:{entity_id}", sku=sku, entity=entity,
+        return [Draft(family, kind, op, sku or f"product:{entity_id}", sku=sku, entity=entity,
                       before=pick(before, VALUE), after=pick(after, VALUE))]
 
     return handle
+
+
+def _website(op: Operation, before: Row | None, after: Row | None, lookups: Lookups) -> list[Draft]:
+    """A product assigned to or removed from a website: the store view may sell it or not now."""
+    if op == "update" and not changed(before, after, WEBSITE):
+        return []
+    row = after or before
+    assert row is not None
+    sku = lookups.sku_for_entity(row["product_id"])
+    return [Draft("stock", "website", op, sku or f"product:{row['product_id']}", sku=sku,
+                  entity={"product_id": row["product_id"], "website_id": row["website_id"]},
+                  before=pick(before, WEBSITE), after=pick(after, WEBSITE))]
+
+
+def _tier_price(op: Operation, before: Row | None, after: Row | None, lookups: Lookups) -> list[Draft]:
+    if op == "update" and not changed(before, after, TIER_PRICE):
+        return []
+    row = after or before
+    assert row is not None
+    product = _product_of_value(row, lookups)
+    if product is None or not product[2]:
+        return []
+    entity_id, sku, _live = product
+    return [Draft("price", "tier_price", op, sku or f"product:{entity_id}", sku=sku,
+                  entity={"entity_id": entity_id, "value_id": row["value_id"], "website_id": row["website_id"]},
+                  before=pick(before, TIER_PRICE), after=pick(after, TIER_PRICE))]
+
+
+def _rule_price(op: Operation, before: Row | None, after: Row | None, lookups: Lookups) -> list[Draft]:
+    """A row of the rule price index (a partial reindex writes them in place)."""
+    if op == "update" and not changed(before, after, RULE_PRICE):
+        return []
+    row = after or before
+    assert row is not None
+    sku = lookups.sku_for_entity(row["product_id"])
+    return [Draft("price", "catalog_rule_price", op, sku or f"product:{row['product_id']}", sku=sku,
+                  entity={"product_id": row["product_id"], "website_id": row["website_id"],
+                          "customer_group_id": row["customer_group_id"]},
+                  before=pick(before, RULE_PRICE), after=pick(after, RULE_PRICE))]
+
+
+CONFIG = ("config_id", "scope", "scope_id", "path", "value")
+# core_config_data paths that change what the store sells or the price it shows, for every product
+# at once (StockConfiguration's cataloginventory/item_options/*; the price scope; the store's timezone)
+CONFIG_FAMILIES: tuple[tuple[str, Family, str], ...] = (
+    ("cataloginventory/item_options/", "stock", "stock_config"),
+    ("catalog/price/scope", "price", "price_config"),
+    ("general/locale/timezone", "price", "price_config"),
+)
+
+
+def _config(op: Operation, before: Row | None, after: Row | None, _l: Lookups) -> list[Draft]:
+    """A store setting changed: no product row changes with it, so the event names no SKU and the
+    worker reads every pushed SKU again (``catalogue_event_types``)."""
+    if op == "update" and not changed(before, after, CONFIG):
+        return []
+    row = after or before
+    assert row is not None
+    path = str(row.get("path") or "")
+    for prefix, family, kind in CONFIG_FAMILIES:
+        if path.startswith(prefix):
+            return [Draft(family, kind, op, f"config:{path}", entity={"path": path, "scope": row.get("scope"),
+                                                                     "scope_id": row.get("scope_id")},
+                          before=pick(before, CONFIG), after=pick(after, CONFIG))]
+    return []
+
+
+_RENAME = re.compile(r"^\s*RENAME\s+TABLES?\s+(.*)$", re.IGNORECASE | re.DOTALL)
+_PAIR = re.compile(r"([`\w.$]+)\s+TO\s+([`\w.$]+)", re.IGNORECASE)
+
+
+def _table_name(ident: str, default_schema: str) -> tuple[str, str]:
+    parts = [p.strip("`") for p in re.findall(r"`[^`]*`|[^.`]+", ident)]
+    return (parts[-2], parts[-1]) if len(parts) > 1 else (default_schema, parts[-1])
+
+
+def translate_query(query: str, default_schema: str, database: str) -> list[Draft]:
+    """A statement (QueryEvent) that changes what Walmart shows with no row event: a RENAME TABLE
+    that swaps a rebuilt ``catalogrule_product_price`` in (``IndexerTableSwapper::swapIndexTables``,
+    ``ActiveTableSwitcher``). Which SKUs' rule prices changed is not in the binlog (the new table
+    was filled under another name, unwatched), so the event names none: the price worker reads
+    every pushed SKU again."""
+    found = _RENAME.match(query)
+    if found is None:
+        return []
+    for _old, new in _PAIR.findall(found.group(1)):
+        schema, table = _table_name(new, default_schema)
+        if table == RULE_PRICE_INDEX and schema == database:
+            return [Draft("price", "rule_index_swapped", "update", RULE_PRICE_INDEX,
+                          entity={"table": RULE_PRICE_INDEX}, after={"statement": query[:500]})]
+    return []
 
 
 def _product(op: Operation, before: Row | None, after: Row | None, _l: Lookups) -> list[Draft]:
@@ -181,6 +281,9 @@ def _product(op: Operation, before: Row | None, after: Row | None, _l: Lookups) 
     if "row_id" in row and (op != "update" or changed(before, after, ("created_in", "updated_in"))):
         # A staging version starts or ends: the live price may have changed with no value row.
         drafts.append(Draft("price", "staging_version", op, row["sku"], sku=row["sku"],
+                            entity=entity, before=pick(before, PRODUCT), after=pick(after, PRODUCT)))
+        # ... and so may its status (a scheduled disable)
+        drafts.append(Draft("stock", "staging_version", op, row["sku"], sku=row["sku"],
                             entity=entity, before=pick(before, PRODUCT), after=pick(after, PRODUCT)))
     return drafts
 
@@ -260,6 +363,11 @@ HANDLERS: dict[str, Callable[[Operation, Row | None, Row | None, Lookups], list[
     "cataloginventory_stock_item": _legacy_stock,
     "catalog_product_entity_decimal": _value("price", PRICE_ATTRIBUTES),
     "catalog_product_entity_datetime": _value("special_price_window", PRICE_WINDOW_ATTRIBUTES),
+    "catalog_product_entity_int": _value("status", SALABILITY_ATTRIBUTES, "stock"),
+    "catalog_product_website": _website,
+    "catalog_product_entity_tier_price": _tier_price,
+    RULE_PRICE_INDEX: _rule_price,
+    "core_config_data": _config,
     "catalog_product_entity": _product,
     "sales_shipment": _shipment,
     "sales_shipment_item": _shipment_item,

@@ -432,6 +432,13 @@ class MappingSettings(Section):
                           "scope, else America/Los_Angeles), as Magento reads it; set it when env.php or "
                           "config.php sets the timezone, which the database does not show.")
     inventory_safety_buffer: int = Field(0, ge=0)
+    unlimited_stock_quantity: int = Field(
+        100, ge=0, description="Quantity Walmart shows for a product Magento sells whatever its count: Manage "
+                               "Stock = No (ManageStockCondition), or backorders on with an out-of-stock threshold "
+                               ">= 0 (BackOrderCondition). Walmart needs a number; 0 would stop sales Magento takes.")
+    customer_group_id: int = Field(
+        0, ge=0, description="Customer group whose final price Walmart shows (tier/group prices and catalog price "
+                             "rules are per group); 0 is Magento's NOT LOGGED IN.")
     payment_method: str = "checkmo"
     shipping_carrier_code: str = "flatrate"
     shipping_method_code: str = "flatrate"

@@ -78,13 +78,16 @@ def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce:
     mapping = settings.mapping
     node = settings.workers.ship_node or "default"
     inventory, price = Check("inventory"), Check("price")
-    salable = salable_quantities(commerce, skus, mapping.stock_id, mapping.msi_enabled)
-    prices = final_prices(commerce, skus, mapping.store_id)
+    salable = salable_quantities(commerce, skus, mapping.stock_id, mapping.msi_enabled,
+                                 store_id=mapping.store_id, website_id=mapping.website_id)
+    prices = final_prices(commerce, skus, mapping.store_id, zone=mapping.store_timezone,
+                          website_id=mapping.website_id, customer_group_id=mapping.customer_group_id)
     selling = settings.selling.model_dump()
     rules = rules_for(commerce, selling, skus)
     for sku in skus:
         inventory.checked += 1
-        want = quantity_under(rules[sku], expected_walmart_quantity(salable[sku], mapping.inventory_safety_buffer))
+        want = quantity_under(rules[sku], expected_walmart_quantity(salable[sku], mapping.inventory_safety_buffer,
+                                                                    mapping.unlimited_stock_quantity))
         have = seller.inventory.get((sku, node))
         if have != want:
             inventory.lost.append(f"{sku}: Walmart {have}, Commerce {want}")

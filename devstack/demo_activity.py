@@ -75,12 +75,15 @@ class StoreActivity:
     def salable(self, sku: str) -> int:
         mapping = self.settings.mapping
         with self.env.admin_connection() as conn:
-            found = salable_quantities(conn, [sku], mapping.stock_id, mapping.msi_enabled)[sku]
-        return expected_walmart_quantity(found, mapping.inventory_safety_buffer)
+            found = salable_quantities(conn, [sku], mapping.stock_id, mapping.msi_enabled,
+                                       store_id=mapping.store_id, website_id=mapping.website_id)[sku]
+        return expected_walmart_quantity(found, mapping.inventory_safety_buffer, mapping.unlimited_stock_quantity)
 
     def effective(self, sku: str) -> float:
         with self.env.admin_connection() as conn:
-            price = final_prices(conn, [sku], self.settings.mapping.store_id)[sku]
+            mapping = self.settings.mapping
+            price = final_prices(conn, [sku], mapping.store_id, zone=mapping.store_timezone,
+                                 website_id=mapping.website_id, customer_group_id=mapping.customer_group_id)[sku]
         return float(price) if price is not None else 0.0
 
     def walmart_quantity(self, sku: str) -> int | None:

@@ -1,4 +1,4 @@
-"""Commerce salable quantity -> the quantity Walmart should show, and Walmart's inventory payloads.
+r"""Commerce salable quantity -> the quantity Walmart should show, and Walmart's inventory payloads.
 
 The rule is MSI's (InventorySales GetProductSalableQty) for a stock: the quantities of the SKU's
 in-stock source items at enabled sources linked to the stock, plus the (negative) reservations
@@ -7,6 +7,13 @@ store on legacy single-source stock uses its stock item's qty and is_in_stock in
 Magento gives no salable quantity at all (no stock index row: sync_workers/commerce/salable.py
 says which) is 0. A safety buffer keeps the last few units off Walmart, and Walmart takes whole
 non-negative numbers.
+
+A product Magento sells whatever its count has no quantity to publish, yet Walmart needs one:
+Manage Stock = No (``InventorySales\Model\IsProductSalableCondition\ManageStockCondition``), or
+backorders on with an out-of-stock threshold >= 0 (``BackOrderCondition``). Walmart then shows
+``mapping.unlimited_stock_quantity`` (not 0, which would stop sales Magento takes; no safety
+buffer, it is no count). Backorders with a negative threshold are a count: the threshold's units
+below zero are sold (``GetProductSalableQty``: quantity + reservations - min_qty).
 """
 
 from __future__ import annotations
@@ -27,16 +34,20 @@ class StockPosition:
     reservations: Decimal = Decimal(0)      # sum for the SKU and stock (orders are negative)
     min_qty: Decimal = Decimal(0)           # out-of-stock threshold
     manage_stock: bool = True
+    backorders: bool = False                # backorders allowed (with or without notifying the customer)
     sellable: bool = True                   # Magento's stock index would have a salable row for it
 
 
-def walmart_quantity(position: StockPosition, safety_buffer: int = 0) -> int:
+def walmart_quantity(position: StockPosition, safety_buffer: int = 0, unlimited: int = 0) -> int:
+    """``unlimited`` is what to show for a product Magento always sells (``mapping.unlimited_stock_quantity``)."""
     if not position.sellable:
         return 0  # GetProductSalableQty: no index row (or not salable) -> 0, whatever the sources hold
     if not position.manage_stock:
-        return 0  # unmanaged stock has no count to publish; Walmart needs one, so sell none
+        return unlimited  # ManageStockCondition: Magento sells it whatever the count
     if not position.in_stock:
         return 0
+    if position.backorders and position.min_qty >= 0:
+        return unlimited  # BackOrderCondition
     salable = position.source_quantity + position.reservations - position.min_qty - safety_buffer
     return max(0, math.floor(salable))
 

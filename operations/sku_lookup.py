@@ -244,7 +244,8 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
         defaults = SellingRule().model_dump()
         found.selling_rule = RuleWhy(name=choice.name, why=choice.why, changes={
             k: str(v) for k, v in choice.rule.model_dump().items() if v != defaults[k]})
-        position = read_positions(commerce, [sku], mapping.stock_id, mapping.msi_enabled).get(sku)
+        position = read_positions(commerce, [sku], mapping.stock_id, mapping.msi_enabled, mapping.store_id,
+                                  mapping.website_id).get(sku)
         inventory = InventoryWorker(settings, walmart or _no_walmart(), commerce, ValueState(state, "inventory"))
         target = inventory.read_targets({sku}).get(sku)
         if position is not None:
@@ -254,7 +255,8 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
                                    sellable=position.sellable,
                                    safety_buffer=mapping.inventory_safety_buffer,
                                    walmart_quantity=int(target) if target is not None else
-                                   walmart_quantity(position, mapping.inventory_safety_buffer))
+                                   walmart_quantity(position, mapping.inventory_safety_buffer,
+                                                    mapping.unlimited_stock_quantity))
         prices = PriceWorker(settings, walmart or _no_walmart(), commerce, ValueState(state, "price"))
         reader: PriceReader = prices.reader
         record = reader.read([sku]).get(sku)

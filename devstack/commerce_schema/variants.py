@@ -1,8 +1,9 @@
 """Which Commerce tables the sidecar and its emulators need, for each edition.
 
 Open Source: the tables Magento 2.4's db_schema.xml files define, merged module by module, and
-``overlays/magento_config.xml`` (Magento_Config's core_config_data, a module the reference set
-lacks). Adobe Commerce: the same plus ``overlays/adobe_commerce.xml`` (catalog staging + RMA),
+``overlays/magento_config.xml`` (Magento_Config's core_config_data) and
+``overlays/magento_catalog_rule.xml`` (Magento_CatalogRule's rules and price index), modules the
+reference set lacks. Adobe Commerce: the same plus ``overlays/adobe_commerce.xml`` (catalog staging + RMA),
 merged with the same rules. Sales sequence tables are not in any db_schema.xml: Magento creates them
 when a store is created (``Magento\\SalesSequence\\Model\\Builder``), so they are built here.
 """
@@ -41,7 +42,9 @@ OPEN_SOURCE_TABLES = (
     "eav_attribute_option_value", "catalog_eav_attribute",
     "catalog_product_entity", "catalog_product_entity_decimal", "catalog_product_entity_varchar",
     "catalog_product_entity_int", "catalog_product_entity_datetime", "catalog_product_entity_text",
-    "catalog_product_website", "catalog_category_product",
+    "catalog_product_website", "catalog_product_entity_tier_price", "catalog_category_product",
+    # catalogue price rules and their price index (overlays/magento_catalog_rule.xml)
+    "catalogrule", "catalogrule_product_price",
     # legacy stock
     "cataloginventory_stock", "cataloginventory_stock_item", "cataloginventory_stock_status",
     # MSI
@@ -74,7 +77,7 @@ DEFAULT_SEQUENCE_STORES = (0, 1)
 
 OVERLAY_DIR = Path(__file__).parent / "overlays"
 # Modules of both editions whose db_schema.xml the reference set does not carry, restated.
-COMMON_OVERLAYS = ("magento_config.xml",)
+COMMON_OVERLAYS = ("magento_config.xml", "magento_catalog_rule.xml")
 
 
 def sequence_table(entity: str, store_id: int) -> Table:

@@ -77,3 +77,33 @@ def config_value(conn: Any, path: str, default: str) -> str:
                     (path,))
         row = cur.fetchone()
     return default if row is None or row[0] is None else str(row[0])
+
+
+_SCOPE_ORDER = ("stores", "websites", "default")
+
+
+def website_of_store(conn: Any, store_id: int) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT website_id FROM store WHERE store_id = %s", (store_id,))
+        row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def store_config(conn: Any, path: str, store_id: int, default: str) -> str:
+    """``ScopeConfigInterface::getValue($path, SCOPE_STORE, $store)``: the store view's own row, else its
+    website's, else the default scope's (``Store\\Model\\Config\\Processor\\Fallback``), else the
+    module's config.xml default. A NULL value counts as unset."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                    "AND TABLE_NAME = 'core_config_data'")
+        if cur.fetchone() is None:
+            return default
+        cur.execute("SELECT scope, scope_id, value FROM core_config_data WHERE path = %s AND value IS NOT NULL",
+                    (path,))
+        rows = cur.fetchall()
+    wanted = {"stores": store_id, "websites": website_of_store(conn, store_id), "default": 0}
+    for scope in _SCOPE_ORDER:
+        for row_scope, scope_id, value in rows:
+            if row_scope == scope and int(scope_id) == wanted[scope]:
+                return str(value)
+    return default

@@ -28,7 +28,21 @@ The stock index is read as a reindex would write it now, because the dev stack r
 - A store without MSI (legacy CatalogInventory) has that same stock status and no reservations.
 
 Config (cataloginventory/item_options: manage_stock 1, backorders 0, min_qty 0, from
-CatalogInventory/etc/config.xml) comes from core_config_data when the database has it.
+CatalogInventory/etc/config.xml) comes from core_config_data when the database has it: at the
+default scope, or, when a store view is given, at the store's scope
+(``CatalogInventory\\Model\\Stock\\Item::getMinQty`` / ``getBackorders`` / ``getManageStock`` ask
+``StockConfiguration`` for ``$this->getStoreId()``; ``ScopeInterface::SCOPE_STORE`` falls back
+store -> website -> default).
+
+A store view given also decides whether it sells the product at all: the ``status`` the product
+loads with for the store (the store's row over store 0's; ``Catalog\\Model\\Product\\Type
+\\AbstractType::isSalable``: only ``Status::STATUS_ENABLED``) and its website assignment
+(``catalog_product_website``; ``Checkout\\Model\\Cart::_getProduct`` refuses a product not in the
+store's website).
+
+What Walmart should show for a product Magento sells whatever its count (Manage Stock = No:
+``ManageStockCondition``; backorders with a threshold >= 0: ``BackOrderCondition``) is the
+sidecar's choice, ``mapping.unlimited_stock_quantity`` (docs/workers.md), taken as a parameter.
 """
 
 from __future__ import annotations
@@ -40,7 +54,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from devstack.oracles.catalog import Product, config_value, is_staged, product_attributes, products
+from devstack.oracles.catalog import (
+    Product,
+    config_value,
+    is_staged,
+    product_attributes,
+    products,
+    store_config,
+    website_of_store,
+)
 
 DEFAULT_STOCK_ID = 1
 QTY_TYPES = frozenset({"simple", "virtual", "downloadable", "giftcard"})
@@ -69,14 +91,21 @@ class Salable:
     min_qty: Decimal = Decimal(0)
     backorders: bool = False
     indexed: bool = False                 # the stock index has a row for it
+    is_salable: bool = False              # ... and it says salable
+    sold_here: bool = True                # the store view sells it (status, website); True when no store asked
 
 
-def expected_walmart_quantity(salable: Salable, safety_buffer: int) -> int:
+def expected_walmart_quantity(salable: Salable, safety_buffer: int, unlimited: int = 0) -> int:
     """What Walmart should show: whole units of the salable quantity less the sidecar's
-    ``mapping.inventory_safety_buffer``, never below 0; 0 for unmanaged stock (no count to
-    publish, docs/workers.md) and for SKUs Magento has no salable quantity for."""
-    if salable.quantity is None or not salable.manage_stock:
+    ``mapping.inventory_safety_buffer``, never below 0; 0 for SKUs Magento has no salable quantity
+    for or the store view does not sell; ``unlimited`` for a product Magento sells whatever its
+    count (unmanaged stock, or backorders with a threshold >= 0 while the index says salable)."""
+    if salable.quantity is None or not salable.sold_here:
         return 0
+    if not salable.manage_stock:
+        return unlimited
+    if salable.backorders and salable.min_qty >= 0 and salable.is_salable:
+        return unlimited
     return max(0, math.floor(salable.quantity - safety_buffer))
 
 
@@ -84,12 +113,18 @@ def _in(values: list[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _configs(conn: Any, found: dict[str, Product]) -> dict[int, tuple[StockConfig, tuple[Any, Any]]]:
+def _configs(conn: Any, found: dict[str, Product], store_id: int | None = None
+             ) -> dict[int, tuple[StockConfig, tuple[Any, Any]]]:
     """entity_id -> (its StockConfig, (qty, is_in_stock)) from the legacy stock item of the default
-    scope (website 0), the only one GetLegacyStockItem reads."""
-    manage_default = config_value(conn, "cataloginventory/item_options/manage_stock", "1") == "1"
-    backorders_default = int(config_value(conn, "cataloginventory/item_options/backorders", "0")) != 0
-    min_qty_default = Decimal(config_value(conn, "cataloginventory/item_options/min_qty", "0"))
+    scope (website 0), the only one GetLegacyStockItem reads; config at the store's scope when given."""
+    def setting(path: str, default: str) -> str:
+        full = f"cataloginventory/item_options/{path}"
+        return (config_value(conn, full, default) if store_id is None
+                else store_config(conn, full, store_id, default)).strip() or default
+
+    manage_default = Decimal(setting("manage_stock", "1")) != 0
+    backorders_default = int(Decimal(setting("backorders", "0"))) != 0
+    min_qty_default = Decimal(setting("min_qty", "0"))
     ids = sorted({p.entity_id for p in found.values()})
     if not ids:
         return {}
@@ -121,6 +156,34 @@ def _enabled(conn: Any, found: dict[str, Product]) -> set[int]:
         return {int(row[0]) for row in cur.fetchall()}
 
 
+def _sold_in_store(conn: Any, found: dict[str, Product], store_id: int, website_id: int | None) -> set[str]:
+    """SKUs whose status for the store view is enabled and that are on the store's website."""
+    if not found:
+        return set()
+    website = website_of_store(conn, store_id) if website_id is None else website_id
+    status = product_attributes(conn, ["status"]).get("status")
+    column = "row_id" if is_staged(conn) else "entity_id"
+    by_link = {p.link_id: p.sku for p in found.values()}
+    status_by_sku: dict[str, tuple[int, Any]] = {}
+    if status is not None:
+        links = sorted(by_link)
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT {column}, store_id, value FROM catalog_product_entity_int WHERE attribute_id = %s "
+                        f"AND store_id IN (0, %s) AND {column} IN ({_in(links)})", [status[0], store_id, *links])
+            for link, row_store, value in cur.fetchall():
+                sku = by_link[int(link)]
+                if sku not in status_by_sku or int(row_store) > status_by_sku[sku][0]:
+                    status_by_sku[sku] = (int(row_store), value)  # the store view's own row wins
+    ids = sorted({p.entity_id for p in found.values()})
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT product_id FROM catalog_product_website WHERE website_id = %s AND product_id IN ({_in(ids)})",
+                    [website, *ids])
+        on_website = {int(row[0]) for row in cur.fetchall()}
+    return {sku for sku, product in found.items()
+            if product.entity_id in on_website and sku in status_by_sku
+            and status_by_sku[sku][1] is not None and int(status_by_sku[sku][1]) == 1}
+
+
 def _source_items(conn: Any, skus: list[str], stock_id: int) -> dict[str, tuple[Decimal, int]]:
     """sku -> (quantity of in-stock items, count of in-stock items) at enabled sources linked to
     the stock; a SKU with any item there (even out of stock) is in the stock index."""
@@ -143,13 +206,16 @@ def _reservations(conn: Any, skus: list[str], stock_id: int) -> dict[str, Decima
 
 
 def salable_quantities(conn: Any, skus: Iterable[str], stock_id: int, msi: bool = True,
-                       at_unix: int | None = None) -> dict[str, Salable]:
-    """Every SKU asked gets an answer (``quantity`` None when Magento would refuse)."""
+                       at_unix: int | None = None, store_id: int | None = None,
+                       website_id: int | None = None) -> dict[str, Salable]:
+    """Every SKU asked gets an answer (``quantity`` None when Magento would refuse). With a store
+    view, its config scope and whether it sells the product (``sold_here``)."""
     wanted = sorted(set(skus))
     if not wanted:
         return {}
     found = products(conn, wanted, int(time.time()) if at_unix is None else at_unix)
-    configs = _configs(conn, found)
+    configs = _configs(conn, found, store_id)
+    sold = set(found) if store_id is None else _sold_in_store(conn, found, store_id, website_id)
     legacy_index = not msi or stock_id == DEFAULT_STOCK_ID
     enabled = _enabled(conn, found) if legacy_index else set()
     sources = _source_items(conn, wanted, stock_id) if msi else {}
@@ -165,7 +231,7 @@ def salable_quantities(conn: Any, skus: Iterable[str], stock_id: int, msi: bool 
         reservations = reserved.get(sku, Decimal(0))
         if config_and_row is None:  # no legacy stock item: every salable condition is NULL
             answers[sku] = Salable(sku, Decimal(0), True, available, in_stock_items, reservations,
-                                   indexed=sku in sources and not legacy_index)
+                                   indexed=sku in sources and not legacy_index, sold_here=sku in sold)
             continue
         config, (legacy_qty, legacy_in_stock) = config_and_row
         if legacy_index:
@@ -181,7 +247,7 @@ def salable_quantities(conn: Any, skus: Iterable[str], stock_id: int, msi: bool 
                 or quantity + reservations - config.min_qty > 0)
         salable = quantity + reservations - config.min_qty if is_salable else Decimal(0)
         answers[sku] = Salable(sku, salable, config.manage_stock, available, in_stock_items, reservations,
-                               config.min_qty, config.backorders, indexed)
+                               config.min_qty, config.backorders, indexed, is_salable, sku in sold)
     return answers
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from plumbing.db import DbConnection, scalar
 
 BACKEND_TABLES = ("varchar", "decimal", "datetime", "int", "text")
-CHUNK = 2000  # SKUs per query: IN lists stay small, a catalogue of any size is read in pieces
+CHUNK = 500  # SKUs per query: below MariaDB's in_predicate_conversion_threshold (1000; issue 19: 4x slower at 1,000)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """`walmart-sync work price`: keep Walmart's price equal to Commerce's effective price.
 
-The effective price is the lower of price and an active special price (mappings/price.py), then
-the SKU's selling rule (markup, ending, floor, ceiling: mappings/selling_rules.py), the
-window judged on the store's clock (its ``general/locale/timezone``), never the host's. When a
-special-price window will open or close, the SKU is scheduled for re-evaluation at that moment
-(converted to the host's clock the due checks run on), so Walmart follows the window with no new
-event. Single updates are scarce (100/hour) and used
-while the budget lasts; beyond it, one price feed.
+The effective price is Magento's final price for the configured website and customer group
+(mappings/price.py: the least of price, an active special price, the tier/group price for
+quantity 1 and the catalogue rule price of the day), then the SKU's selling rule (markup, ending,
+floor, ceiling: mappings/selling_rules.py), the window and the rule date judged on the
+store's clock (its ``general/locale/timezone``), never the host's. When a special-price window
+will open or close, or the rule price of the next day differs, the SKU is scheduled for
+re-evaluation at that moment (converted to the host's clock the due checks run on), so Walmart
+follows with no new event. A full reindex of the rule prices swaps a new table in
+(RENAME TABLE, no row events): its event makes every pushed SKU due (``catalogue_event_types``).
+Single updates are scarce (100/hour) and used while the budget lasts; beyond it, one price feed.
 
 Walmart takes no price for an item until 24 hours after its setup (prices.yml: "no sooner than
 24 hours after a new item is set up"; the demo matched items and priced them at once, and every
@@ -18,14 +21,26 @@ elsewhere, a refusal that names the 24 hours is the same wait: the SKU is checke
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from config import Settings
 from config.components import consumed_by
-from mappings.price import effective_price, next_change, price_feed, store_wall_clock, wall_clock_instant, wire_price
+from mappings.price import (
+    PriceRecord,
+    effective_price,
+    next_change,
+    price_feed,
+    store_wall_clock,
+    wall_clock_instant,
+    wire_price,
+)
 from mappings.selling_rules import rule_price
+from plumbing.db import DbConnection
 from sync_workers.commerce.prices import PriceReader
+from sync_workers.push.selling import SellingRules
 from sync_workers.push.value_worker import ValueWorker
 from sync_workers.walmart.errors import WalmartErrorDetail
 
@@ -34,16 +49,46 @@ SETUP_WINDOW_WORDS = ("24 hours", "24 hrs", "24hrs")
 PRICE_RETRY_FRACTION = 1 / 24  # an item of unknown setup time is tried again hourly (24 h window)
 
 
+def price_reader(settings: Settings, commerce: DbConnection) -> PriceReader:
+    mapping = settings.mapping
+    return PriceReader(commerce, mapping.store_id, mapping.store_timezone, mapping.website_id,
+                       mapping.customer_group_id)
+
+
+def price_targets(reader: PriceReader, rules: SellingRules, skus: Iterable[str], instant: datetime,
+                  zone: ZoneInfo | None = None, log: Any = None) -> tuple[dict[str, str], dict[str, PriceRecord]]:
+    """(SKU -> the price Walmart should show at ``instant``, the records read): Magento's final
+    price on the store's clock, then the SKU's selling rule; no entry for a SKU with nothing
+    pushable (no price, or 0). One computation for the worker and the reconciler."""
+    zone = zone or reader.timezone()
+    now = store_wall_clock(instant, zone)
+    records = reader.read(set(skus), instant)
+    chosen = rules.choices(records)
+    targets = {}
+    for sku, record in records.items():
+        price = effective_price(record, now)
+        if price is not None and price > 0:
+            targets[sku] = wire_price(rule_price(chosen[sku].rule, price))
+            if log is not None and targets[sku] != wire_price(price):
+                log.debug("selling rule applied", sku=sku, rule=chosen[sku].name, why=chosen[sku].why,
+                          commerce=wire_price(price), walmart=targets[sku])
+    return targets, records
+
+
 class PriceWorker(ValueWorker):
     name = "price"
     families = consumed_by("price")
     feed_type = "price"
     single_api = "price_put"
     selling_family = "price"
+    # cdc_listener/translate.py: the catalogue rule price index was swapped whole, the rows that
+    # changed are not in the binlog, so every pushed SKU is read again (and what differs pushed)
+    # (and the price scope or the store's timezone changed in core_config_data: the same, for every SKU)
+    catalogue_event_types = frozenset({"rule_index_swapped", "price_config"})
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.reader = PriceReader(self.commerce, self.settings.mapping.store_id, self.settings.mapping.store_timezone)
+        self.reader = price_reader(self.settings, self.commerce)
         self._records: dict[str, Any] = {}
         self._zone: ZoneInfo | None = None
 
@@ -53,17 +98,7 @@ class PriceWorker(ValueWorker):
 
     def read_targets(self, skus: set[str]) -> dict[str, str]:
         self._zone = self.reader.timezone()
-        now = store_wall_clock(self.utc_now(), self._zone)
-        self._records = self.reader.read(skus)
-        rules = self.rules.choices(self._records)
-        targets = {}
-        for sku, record in self._records.items():
-            price = effective_price(record, now)
-            if price is not None and price > 0:
-                targets[sku] = wire_price(rule_price(rules[sku].rule, price))
-                if targets[sku] != wire_price(price):
-                    self.log.debug("selling rule applied", sku=sku, rule=rules[sku].name, why=rules[sku].why,
-                                   commerce=wire_price(price), walmart=targets[sku])
+        targets, self._records = price_targets(self.reader, self.rules, skus, self.utc_now(), self._zone, self.log)
         return targets
 
     def next_checks(self, skus: set[str]) -> dict[str, datetime | None]:

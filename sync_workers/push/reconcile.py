@@ -34,15 +34,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config import Settings
-from mappings.inventory import walmart_quantity
-from mappings.price import effective_price, store_wall_clock, wire_price
 from plumbing.db import DbConnection
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
 from plumbing.retry import backoff_delay
-from sync_workers.commerce.prices import PriceReader
-from sync_workers.commerce.salable import read_positions
+from sync_workers.push.inventory import quantity_targets
+from sync_workers.push.price import price_reader, price_targets
 from sync_workers.push.pushable import only_pushable, pushable_skus
+from sync_workers.push.selling import SellingRules
 from sync_workers.runtime.status import ComponentStatus
 from sync_workers.stores.drift import FIX_OFF, NEEDS_A_PERSON, PUSHED_AGAIN, Drift, DriftStore
 from sync_workers.stores.listings import ListingStore
@@ -81,7 +80,8 @@ class Reconciler:
         self.drift = DriftStore(state)
         self.listings = ListingStore(state)
         self.values = {stream: ValueState(state, stream) for stream in STREAM_OF.values()}
-        self.prices = PriceReader(commerce, settings.mapping.store_id, settings.mapping.store_timezone)
+        self.prices = price_reader(settings, commerce)
+        self.rules = SellingRules(settings, commerce)
         self.budget = {api: own_budget(client.buckets[api], settings.reconcile.budget_fraction,
                                        settings.reconcile.interval_s) for api in BUDGET_APIS}
         self.log = get_logger(self.name)
@@ -212,18 +212,12 @@ class Reconciler:
         return found, checked
 
     def _commerce_quantities(self, skus: set[str]) -> dict[str, str]:
-        mapping = self.settings.mapping
-        positions = read_positions(self.commerce, skus, mapping.stock_id, mapping.msi_enabled)
-        return {sku: str(walmart_quantity(p, mapping.inventory_safety_buffer)) for sku, p in positions.items()}
+        """What the inventory worker would push now (salable quantity, then the selling rule)."""
+        return quantity_targets(self.settings, self.commerce, self.rules, skus)
 
     def _commerce_prices(self, skus: set[str]) -> dict[str, str]:
-        now = store_wall_clock(datetime.now(UTC), self.prices.timezone())
-        prices = {}
-        for sku, record in self.prices.read(skus).items():
-            price = effective_price(record, now)
-            if price is not None and price > 0:
-                prices[sku] = wire_price(price)
-        return prices
+        """What the price worker would push now (final price, then the selling rule)."""
+        return price_targets(self.prices, self.rules, skus, datetime.now(UTC))[0]
 
     def _push_owed(self, stream: str, skus: set[str], targets: dict[str, str]) -> set[str]:
         """SKUs the worker still owes Walmart a push for: Commerce changed since the last

@@ -59,7 +59,8 @@ FEED_CHECK_S = 30.0  # at most this long between looks at which open feed is due
 class ValueWorker:
     name: str
     families: tuple[str, ...]
-    event_fields: tuple[str, ...] | None = ("family", "sku", "event_id")
+    event_fields: tuple[str, ...] | None = ("family", "sku", "event_id", "type")
+    catalogue_event_types: frozenset[str] = frozenset()  # event types that make every pushed SKU due
     feed_type: FeedType
     single_api: str  # the client's bucket for single updates
     selling_family: Literal["price", "quantity"] | None = None  # which selling-rule fields decide its values
@@ -134,9 +135,13 @@ class ValueWorker:
     def handle(self, records: list[Record]) -> list[DeadLetter]:
         by_sku: dict[str, list[Record]] = {}
         dead: list[DeadLetter] = []
+        whole_catalogue = False
         for record in records:
             event = record.event or {}
             if event.get("family") not in self.families:
+                continue
+            if event.get("type") in self.catalogue_event_types:
+                whole_catalogue = True  # a change with no row per SKU: every pushed SKU is read again
                 continue
             sku = event.get("sku")
             if not isinstance(sku, str) or not sku:
@@ -147,7 +152,7 @@ class ValueWorker:
         due = self._take_due()
         skus = set(by_sku) | due
         try:
-            if self._bulk(records):
+            if self._bulk(records) or whole_catalogue:
                 skus |= self._catalogue()
             refused = self.sync(self._pushable(skus))
         except BaseException:

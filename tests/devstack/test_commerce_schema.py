@@ -17,6 +17,7 @@ from devstack.commerce_db import create_commerce_database
 from devstack.commerce_schema import generate
 from devstack.commerce_schema.declarative import load_tables
 from devstack.commerce_schema.variants import (
+    COMMON_OVERLAYS,
     EDITIONS,
     MODULES,
     OVERLAY_DIR,
@@ -32,7 +33,7 @@ DATA_TYPE = {"boolean": "tinyint"}
 def expected_tables(edition: str) -> dict[str, dict]:
     """Magento's merge, restated minimally: last declaration wins, disabled removes."""
     files = [MAGENTO_SCHEMA_DIR / m / "etc" / "db_schema.xml" for m in MODULES]
-    files.append(OVERLAY_DIR / "magento_config.xml")
+    files += [OVERLAY_DIR / name for name in COMMON_OVERLAYS]
     if edition == "adobe_commerce":
         files.append(OVERLAY_DIR / "adobe_commerce.xml")
     wanted = set(table_names(edition))

@@ -64,12 +64,13 @@ def reserve(cur, stock_id: int, sku: str, quantity: float, event: str = "order_p
 
 
 def production_quantities(conn, skus: list[str], stock_id: int, msi: bool, buffer: int) -> dict[str, int]:
-    positions = read_positions(conn, skus, stock_id, msi)
+    positions = read_positions(conn, skus, stock_id, msi, store_id=1, website_id=1)
     return {sku: walmart_quantity(positions[sku], buffer) for sku in skus}
 
 
 def oracle_quantities(conn, skus: list[str], stock_id: int, msi: bool, buffer: int) -> dict[str, int]:
-    found = salable_quantities(conn, skus, stock_id, msi)
+    """For store view 1 on website 1: its config scope, and whether it sells the product at all."""
+    found = salable_quantities(conn, skus, stock_id, msi, store_id=1, website_id=1)
     return {sku: expected_walmart_quantity(found[sku], buffer) for sku in skus}
 
 
@@ -152,6 +153,10 @@ def test_an_expired_special_price_no_longer_counts_and_a_store_value_wins(seeded
     sku = "WS-000013"
     today = datetime.now(STORE).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     with seeded.admin_connection() as conn, conn.cursor() as cur:
+        # a store-view special price counts only with the price scope per website (catalog/price/scope = 1;
+        # global, Magento's default, makes price attributes global: SwitchPriceAttributeScopeOnConfigChange)
+        cur.execute("INSERT INTO core_config_data (scope, scope_id, path, value) VALUES ('default', 0, "
+                    "'catalog/price/scope', '1') ON DUPLICATE KEY UPDATE value = VALUES(value)")
         set_value(cur, seeded, "decimal", "price", sku, 50)
         set_value(cur, seeded, "decimal", "special_price", sku, 40)
         set_value(cur, seeded, "datetime", "special_from_date", sku, today - timedelta(days=9))
@@ -171,6 +176,12 @@ def test_an_expired_special_price_no_longer_counts_and_a_store_value_wins(seeded
         _inventory, price = check_inventory_and_price(settings, _walmart_showing(sku, quantity, Decimal(40)),
                                                       "local-client", conn, [sku])
         assert price.lost == [f"{sku}: Walmart 40.0, Commerce 30.00"]  # a worker that ignored the to-date
+        cur.execute("DELETE FROM core_config_data WHERE path = 'catalog/price/scope'")
+        # global scope: the store's special_price row is not read (store 0's 40 is), but its special_to_date
+        # still is (the dates are not price attributes, their scope does not switch): 40 runs to today + 2
+        assert final_prices(conn, [sku], 2)[sku] == Decimal("40.00")
+        reader = PriceReader(conn, 2)
+        assert effective_price(reader.read([sku])[sku], reader.wall_clock()) == Decimal("40.00")
 
 
 def test_a_special_price_runs_through_its_last_day_in_the_store_timezone(seeded) -> None:
@@ -245,8 +256,10 @@ def test_a_disabled_product_has_no_salable_quantity_on_the_default_stock(seeded,
         assert oracle_quantities(conn, [sku], 1, msi, 0) == {sku: 25}
         _disable_a_stocked_product(cur, seeded, sku)
         assert oracle_quantities(conn, [sku], 1, msi, 0) == {sku: 0}
-        assert oracle_quantities(conn, [sku], 2, True, 0) == production_quantities(conn, [sku], 2, True, 0)  # MSI
-        # stocks other than the default index source items whatever the product's status
+        # stocks other than the default index source items whatever the product's status, but the store
+        # view sells only an enabled product (AbstractType::isSalable): 0 there too
+        assert oracle_quantities(conn, [sku], 2, True, 0) == production_quantities(conn, [sku], 2, True, 0) \
+            == {sku: 0}
 
 
 @pytest.mark.parametrize("msi", [True, False])

@@ -3,6 +3,7 @@
 -- files (magento-schema reference set) and overlays/adobe_commerce.xml. Do not edit.
 -- Foreign keys towards tables outside this set are left out:
 --   catalog_category_product.CAT_CTGR_PRD_CTGR_ID_CAT_CTGR_ENTT_ENTT_ID -> catalog_category_entity
+--   catalog_product_entity_tier_price.CAT_PRD_ENTT_TIER_PRICE_CSTR_GROUP_ID_CSTR_GROUP_CSTR_GROUP_ID -> customer_group
 --   sales_order.SALES_ORDER_CUSTOMER_ID_CUSTOMER_ENTITY_ENTITY_ID -> customer_entity
 SET FOREIGN_KEY_CHECKS=0;
 
@@ -210,6 +211,23 @@ CREATE TABLE `catalog_product_entity_text` (
   CONSTRAINT `CAT_PRD_ENTT_TEXT_ENTT_ID_CAT_PRD_ENTT_ENTT_ID` FOREIGN KEY (`entity_id`) REFERENCES `catalog_product_entity` (`entity_id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog Product Text Attribute Backend Table';
 
+CREATE TABLE `catalog_product_entity_tier_price` (
+  `value_id` int(11) NOT NULL AUTO_INCREMENT COMMENT 'Value ID',
+  `entity_id` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'Entity ID',
+  `all_groups` smallint(5) unsigned NOT NULL DEFAULT 1 COMMENT 'Is Applicable To All Customer Groups',
+  `customer_group_id` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'Customer Group ID',
+  `qty` decimal(12,4) NOT NULL DEFAULT 1 COMMENT 'QTY',
+  `value` decimal(20,6) NOT NULL DEFAULT 0 COMMENT 'Value',
+  `website_id` smallint(5) unsigned NOT NULL COMMENT 'Website ID',
+  `percentage_value` decimal(5,2) NULL DEFAULT NULL COMMENT 'Percentage value',
+  PRIMARY KEY (`value_id`),
+  UNIQUE KEY `UNQ_E8AB433B9ACB00343ABB312AD2FAB087` (`entity_id`, `all_groups`, `customer_group_id`, `qty`, `website_id`),
+  KEY `CATALOG_PRODUCT_ENTITY_TIER_PRICE_CUSTOMER_GROUP_ID` (`customer_group_id`),
+  KEY `CATALOG_PRODUCT_ENTITY_TIER_PRICE_WEBSITE_ID` (`website_id`),
+  CONSTRAINT `CAT_PRD_ENTT_TIER_PRICE_ENTT_ID_CAT_PRD_ENTT_ENTT_ID` FOREIGN KEY (`entity_id`) REFERENCES `catalog_product_entity` (`entity_id`) ON DELETE CASCADE,
+  CONSTRAINT `CAT_PRD_ENTT_TIER_PRICE_WS_ID_STORE_WS_WS_ID` FOREIGN KEY (`website_id`) REFERENCES `store_website` (`website_id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog Product Tier Price Attribute Backend Table';
+
 CREATE TABLE `catalog_product_entity_varchar` (
   `value_id` int(11) NOT NULL AUTO_INCREMENT COMMENT 'Value ID',
   `attribute_id` smallint(5) unsigned NOT NULL DEFAULT 0 COMMENT 'Attribute ID',
@@ -289,6 +307,39 @@ CREATE TABLE `cataloginventory_stock_status` (
   KEY `CATALOGINVENTORY_STOCK_STATUS_STOCK_STATUS` (`stock_status`),
   KEY `CATALOGINVENTORY_STOCK_STATUS_WEBSITE_ID` (`website_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Cataloginventory Stock Status';
+
+CREATE TABLE `catalogrule` (
+  `rule_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Entity ID',
+  `name` varchar(255) NULL DEFAULT NULL COMMENT 'Name',
+  `description` text NULL COMMENT 'Description',
+  `from_date` date NULL DEFAULT NULL COMMENT 'From',
+  `to_date` date NULL DEFAULT NULL COMMENT 'To',
+  `is_active` smallint(6) NOT NULL DEFAULT 0 COMMENT 'Is Active',
+  `conditions_serialized` mediumtext NULL COMMENT 'Conditions Serialized',
+  `actions_serialized` mediumtext NULL COMMENT 'Actions Serialized',
+  `stop_rules_processing` smallint(6) NOT NULL DEFAULT 1 COMMENT 'Stop Rules Processing',
+  `sort_order` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'Sort Order',
+  `simple_action` varchar(32) NULL DEFAULT NULL COMMENT 'Simple Action',
+  `discount_amount` decimal(12,4) NOT NULL DEFAULT 0 COMMENT 'Discount Amount',
+  PRIMARY KEY (`rule_id`),
+  KEY `CATALOGRULE_IS_ACTIVE_SORT_ORDER_TO_DATE_FROM_DATE` (`is_active`, `sort_order`, `to_date`, `from_date`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='CatalogRule';
+
+CREATE TABLE `catalogrule_product_price` (
+  `rule_product_price_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Rule Product PriceId',
+  `rule_date` date NOT NULL COMMENT 'Rule Date',
+  `customer_group_id` int(11) NULL DEFAULT NULL,
+  `product_id` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'Product Id',
+  `rule_price` decimal(12,4) NOT NULL DEFAULT 0 COMMENT 'Rule Price',
+  `website_id` smallint(5) unsigned NOT NULL COMMENT 'Website Id',
+  `latest_start_date` date NULL DEFAULT NULL COMMENT 'Latest StartDate',
+  `earliest_end_date` date NULL DEFAULT NULL COMMENT 'Earliest EndDate',
+  PRIMARY KEY (`rule_product_price_id`),
+  UNIQUE KEY `CATRULE_PRD_PRICE_RULE_DATE_WS_ID_CSTR_GROUP_ID_PRD_ID` (`rule_date`, `website_id`, `customer_group_id`, `product_id`),
+  KEY `CATALOGRULE_PRODUCT_PRICE_CUSTOMER_GROUP_ID` (`customer_group_id`),
+  KEY `CATALOGRULE_PRODUCT_PRICE_PRODUCT_ID` (`product_id`),
+  KEY `CATALOGRULE_PRODUCT_PRICE_WEBSITE_ID` (`website_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='CatalogRule Product Price';
 
 CREATE TABLE `core_config_data` (
   `config_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Config ID',

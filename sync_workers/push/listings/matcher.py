@@ -98,7 +98,8 @@ class ListingMatcher:
         self.log = get_logger("listings")
         attributes = settings.mapping.identifier_attributes
         self.eav = EavReader(commerce, settings.mapping.store_id, [*attributes.values(), WEIGHT_ATTRIBUTE])
-        self.prices = PriceReader(commerce, settings.mapping.store_id, settings.mapping.store_timezone)
+        self.prices = PriceReader(commerce, settings.mapping.store_id, settings.mapping.store_timezone,
+                                  settings.mapping.website_id, settings.mapping.customer_group_id)
         self._lock = NamedLock(state_conn, "listings.match")
         self._catalogue: dict[str, Any] | None = None
         self._catalogue_at = float("-inf")

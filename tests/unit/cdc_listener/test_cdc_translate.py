@@ -7,12 +7,12 @@ from decimal import Decimal
 from cdc_listener.gtid import merge_mariadb_gtid
 from cdc_listener.position import BinlogPosition, parse_start
 from cdc_listener.publisher import TransactionTracker
-from cdc_listener.translate import parse_reservation_metadata, translate
+from cdc_listener.translate import parse_reservation_metadata, translate, translate_query
 from domain.events import event_id
 
 
 class FakeLookups:
-    attributes = {10: "price", 11: "special_price", 12: "special_from_date", 13: "cost"}
+    attributes = {10: "price", 11: "special_price", 12: "special_from_date", 13: "cost", 14: "status", 15: "visibility"}
     skus = {1: "SKU-1"}
     rows = {501: (1, "SKU-1", True), 502: (1, "SKU-1", False)}
 
@@ -61,6 +61,51 @@ def test_price_rows_filtered_by_attribute_and_live_version() -> None:
     [draft] = translate("catalog_product_entity_decimal", "insert", None, staged, L)
     assert draft.key == "SKU-1" and draft.entity["row_id"] == 501
     assert translate("catalog_product_entity_decimal", "insert", None, {**staged, "row_id": 502}, L) == []
+
+
+def test_salability_rows_are_stock_events() -> None:
+    """status (catalog_product_entity_int) and website assignment decide whether the store sells it."""
+    status = {"value_id": 3, "attribute_id": 14, "store_id": 1, "entity_id": 1, "value": 2}
+    [draft] = translate("catalog_product_entity_int", "insert", None, status, L)
+    assert (draft.family, draft.type, draft.key, draft.entity["store_id"]) == ("stock", "status", "SKU-1", 1)
+    assert translate("catalog_product_entity_int", "insert", None, {**status, "attribute_id": 15}, L) == []
+    [draft] = translate("catalog_product_website", "delete", {"product_id": 1, "website_id": 1}, None, L)
+    assert (draft.family, draft.type, draft.key, draft.op) == ("stock", "website", "SKU-1", "delete")
+
+
+def test_tier_and_rule_price_rows_are_price_events() -> None:
+    tier = {"value_id": 4, "entity_id": 1, "all_groups": 1, "customer_group_id": 0, "qty": Decimal(1),
+            "value": Decimal("8"), "website_id": 0, "percentage_value": None}
+    [draft] = translate("catalog_product_entity_tier_price", "insert", None, tier, L)
+    assert (draft.family, draft.type, draft.key) == ("price", "tier_price", "SKU-1")
+    rule = {"rule_product_price_id": 9, "rule_date": None, "customer_group_id": 0, "product_id": 1,
+            "rule_price": Decimal("7"), "website_id": 1}
+    [draft] = translate("catalogrule_product_price", "insert", None, rule, L)
+    assert (draft.family, draft.type, draft.key) == ("price", "catalog_rule_price", "SKU-1")
+
+
+def test_rule_index_swap_is_one_catalogue_event() -> None:
+    """IndexerTableSwapper::swapIndexTables renames the rebuilt copy in (renameTablesBatch)."""
+    swap = ("RENAME TABLE `catalogrule_product_price` TO `catalogrule_product_price1a2b3c4d`,"
+            "`catalogrule_product_price__temp5e6f7a8b` TO `catalogrule_product_price`")
+    [draft] = translate_query(swap, "magento", "magento")
+    assert (draft.family, draft.type, draft.sku) == ("price", "rule_index_swapped", None)
+    assert translate_query(swap.replace("`catalogrule_product_price`", "magento.catalogrule_product_price"),
+                           "other", "magento") != []
+    assert translate_query(swap, "other", "magento") == []  # another database's table
+    assert translate_query("RENAME TABLE a TO b", "magento", "magento") == []
+    assert translate_query("ALTER TABLE catalogrule_product_price ADD x INT", "magento", "magento") == []
+
+
+def test_store_settings_that_change_every_product() -> None:
+    row = {"config_id": 1, "scope": "stores", "scope_id": 1, "path": "cataloginventory/item_options/min_qty",
+           "value": "3"}
+    [draft] = translate("core_config_data", "insert", None, row, L)
+    assert (draft.family, draft.type, draft.sku) == ("stock", "stock_config", None)
+    [draft] = translate("core_config_data", "update", {**row, "path": "catalog/price/scope", "value": "0"},
+                        {**row, "path": "catalog/price/scope", "value": "1"}, L)
+    assert (draft.family, draft.type) == ("price", "price_config")
+    assert translate("core_config_data", "insert", None, {**row, "path": "web/secure/base_url"}, L) == []
 
 
 def test_cancellation_only_on_transition() -> None:

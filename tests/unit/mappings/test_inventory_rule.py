@@ -17,7 +17,14 @@ def test_salable_quantity_rule() -> None:
     assert walmart_quantity(StockPosition("A", Decimal("2"), True, reservations=Decimal("-5"))) == 0
     assert walmart_quantity(StockPosition("A", Decimal("7.5"), True)) == 7  # whole units only
     assert walmart_quantity(base, safety_buffer=3) == 9
-    assert walmart_quantity(StockPosition("A", Decimal("12"), True, manage_stock=False)) == 0
+    # ManageStockCondition / BackOrderCondition: Magento sells whatever the count -> the configured quantity
+    assert walmart_quantity(StockPosition("A", Decimal("12"), True, manage_stock=False), unlimited=100) == 100
+    assert walmart_quantity(StockPosition("A", Decimal("0"), False, manage_stock=False), unlimited=100) == 100
+    assert walmart_quantity(StockPosition("A", Decimal("0"), True, backorders=True), unlimited=100) == 100
+    assert walmart_quantity(StockPosition("A", Decimal("0"), True, backorders=True, min_qty=Decimal("-4")),
+                            unlimited=100) == 4  # a negative threshold is a count
+    assert walmart_quantity(StockPosition("A", Decimal("12"), True, manage_stock=False, sellable=False),
+                            unlimited=100) == 0
     # no stock index row (disabled on the default stock, no legacy stock item): 0 whatever the sources hold
     assert walmart_quantity(StockPosition("A", Decimal("12"), True, sellable=False)) == 0
 

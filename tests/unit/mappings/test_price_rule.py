@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from mappings.price import (
+    ALL_GROUPS,
     PriceRecord,
+    TierRow,
     effective_price,
     next_change,
     price_feed,
     store_wall_clock,
+    tier_price_for_one,
     wall_clock_instant,
     wire_price,
 )
@@ -23,6 +26,36 @@ NOW = datetime(2026, 11, 22, 12, 0, 0)
 
 def record(**kw) -> PriceRecord:
     return PriceRecord("A", price=Decimal("20"), **kw)
+
+
+def test_tier_price_for_quantity_one() -> None:
+    """TierPrice::getValue / canApplyTierPrice for quantity 1 and customer group 0."""
+    price = Decimal("20")
+    assert tier_price_for_one([TierRow(1, True, 0, Decimal(1), Decimal("18"))], 0, price) == Decimal("18")
+    assert tier_price_for_one([TierRow(1, False, 1, Decimal(1), Decimal("18"))], 0, price) is None  # another group
+    assert tier_price_for_one([TierRow(1, False, 0, Decimal(5), Decimal("10"))], 0, price) is None  # needs 5
+    assert tier_price_for_one([TierRow(1, False, 0, Decimal(1), Decimal(0), Decimal("25"))], 0,
+                              price) == Decimal("15")  # 25 % off
+    # an all-groups row does not replace the group's own row of the same qty, even when cheaper
+    own_first = [TierRow(1, False, 0, Decimal(1), Decimal("18")), TierRow(2, True, ALL_GROUPS, Decimal(1), Decimal("17"))]
+    assert tier_price_for_one(own_first, 0, price) == Decimal("18")
+    all_first = [TierRow(1, True, ALL_GROUPS, Decimal(1), Decimal("17")), TierRow(2, False, 0, Decimal(1), Decimal("18"))]
+    assert tier_price_for_one(all_first, 0, price) == Decimal("17")
+
+
+def test_rule_and_tier_prices_in_the_final_price() -> None:
+    day = NOW.date()
+    tomorrow = date(2026, 11, 23)
+    assert effective_price(record(tier_price=Decimal("18")), NOW) == Decimal("18")
+    ruled = record(rule_prices={day: Decimal("16"), tomorrow: Decimal("19")})
+    assert effective_price(ruled, NOW) == Decimal("16")
+    assert effective_price(ruled, datetime(2026, 11, 23, 0, 0)) == Decimal("19")
+    assert next_change(ruled, NOW) == datetime(2026, 11, 23, 0, 0)  # the store's midnight
+    assert next_change(record(rule_prices={day: Decimal("16"), tomorrow: Decimal("16")}), NOW) is None
+    assert effective_price(record(rule_prices={day: Decimal("0")}), NOW) == Decimal("20")  # 0 is no rule price
+    # Adobe Commerce staging: the next version's start is an edge with no row written
+    assert next_change(record(version_change=datetime(2026, 11, 22, 15, 0)), NOW) == datetime(2026, 11, 22, 15, 0)
+    assert next_change(record(version_change=datetime(2026, 11, 22, 11, 0)), NOW) is None  # already past
 
 
 def test_effective_price() -> None:

@@ -57,7 +57,17 @@ def day(offset_days: int) -> str:
     return (datetime.now() + timedelta(days=offset_days)).strftime("%Y-%m-%d 00:00:00")
 
 
+def set_price_scope(world, value: str | None) -> None:
+    """catalog/price/scope (Config saveConfig / deleteConfig): 1 per website, unset = global."""
+    with world.env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM core_config_data WHERE path = 'catalog/price/scope'")
+        if value is not None:
+            cur.execute("INSERT INTO core_config_data (scope, scope_id, path, value) VALUES "
+                        "('default', 0, 'catalog/price/scope', %s)", (value,))
+
+
 def test_the_effective_price_of_the_named_skus_reaches_walmart(world, worker) -> None:
+    set_price_scope(world, "1")  # a store view's own price counts only with the price scope per website
     records = world.changes.changes([
         value_change(world, "WS-000003", "price", "42.50"),
         value_change(world, "WS-000004", "price", "80.00"),       # on special: 60 from yesterday to in 3 days
@@ -80,6 +90,7 @@ def test_the_effective_price_of_the_named_skus_reaches_walmart(world, worker) ->
         {"WS-000003": 42.5, "WS-000004": 60.0, "WS-000005": 20.0, "WS-000006": 33.33, "WS-000007": 50.0}
     assert world.seller.prices["WS-000003"]["currentPriceType"] == "BASE"
     assert world.calls("price_put")["price_put"] == before + 5
+    set_price_scope(world, None)
 
 
 def test_the_same_records_twice_push_nothing_the_second_time(world, worker) -> None:
