@@ -32,7 +32,7 @@ DATA_TYPE = {"boolean": "tinyint"}
 def expected_tables(edition: str) -> dict[str, dict]:
     """Magento's merge, restated minimally: last declaration wins, disabled removes."""
     files = [MAGENTO_SCHEMA_DIR / m / "etc" / "db_schema.xml" for m in MODULES]
-    files.append(OVERLAY_DIR / "magento_config.xml")
+    files += [OVERLAY_DIR / name for name in ("magento_config.xml", "magento_cron.xml", "magento_reports.xml")]
     if edition == "adobe_commerce":
         files.append(OVERLAY_DIR / "adobe_commerce.xml")
     wanted = set(table_names(edition))
