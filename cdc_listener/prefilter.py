@@ -115,24 +115,33 @@ class PrefilteredReader(BinLogStreamReader):
     # the raw packet loop --------------------------------------------------------------------
     def _read_raw(self) -> bytes:
         """One MySQL packet's payload straight from pymysql's buffered socket file (pymysql's own
-        ``_read_packet`` builds a packet object and checks it for every event)."""
+        ``_read_packet`` builds a packet object and checks it for every event); a lost or timed
+        out socket is pymysql's "server lost" error, which the library's loop reconnects on."""
         conn = self._stream_connection
         if conn._current_timeout != conn._read_timeout:
             conn._sock.settimeout(conn._read_timeout)
             conn._current_timeout = conn._read_timeout
+        read = conn._rfile.read
         parts = []
-        while True:
-            low, high, seq = _HEADER.unpack(conn._read_bytes(4))
-            length = low + (high << 16)
-            if seq != conn._next_seq_id:
-                conn._force_close()
-                raise pymysql.err.OperationalError(
-                    2013, f"Lost connection to MySQL server during query (packet {seq}, "
-                          f"expected {conn._next_seq_id})")
-            conn._next_seq_id = (seq + 1) % 256
-            parts.append(conn._read_bytes(length))
-            if length < MAX_PACKET_LEN:
-                break
+        try:
+            while True:
+                header = read(4)
+                if len(header) < 4:
+                    raise OSError("connection closed")
+                low, high, seq = _HEADER.unpack(header)
+                length = low + (high << 16)
+                if seq != conn._next_seq_id:
+                    raise OSError(f"packet {seq}, expected {conn._next_seq_id}")
+                conn._next_seq_id = (seq + 1) % 256
+                payload = read(length)
+                if len(payload) < length:
+                    raise OSError("connection closed")
+                parts.append(payload)
+                if length < MAX_PACKET_LEN:
+                    break
+        except OSError as exc:
+            conn._force_close()
+            raise pymysql.err.OperationalError(2013, f"Lost connection to MySQL server during query ({exc})") from exc
         data = parts[0] if len(parts) == 1 else b"".join(parts)
         if data[0] == 0xFF:
             MysqlPacket(data, conn.encoding).raise_for_error()

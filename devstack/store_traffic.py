@@ -24,9 +24,14 @@ DDL is not part of the traffic.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from domain.events import FAMILIES
 
 RUNTIME_TABLES = (
     """CREATE TABLE IF NOT EXISTS `session` (
@@ -261,3 +266,27 @@ class StoreTraffic:
                     self.rebuild_indexes(cur)
             self.stock_import(cur)
         return self.counts
+
+
+def published(bootstrap: str, prefix: str) -> dict[tuple[str, int], list[tuple[bytes, dict[str, Any]]]]:
+    """Every event on a topic prefix's family topics, per (family, partition) in offset order, with
+    ``captured_at`` (the publishing wall clock) left out: what two listener runs over the same
+    traffic can be compared on."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(f"{prefix}.{family}", p) for family in FAMILIES
+                 for p in consumer.partitions_for_topic(f"{prefix}.{family}") or ()]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        out: dict[tuple[str, int], list[tuple[bytes, dict[str, Any]]]] = {
+            (tp.topic.rsplit(".", 1)[1], tp.partition): [] for tp in parts}
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for record in records:
+                    event = json.loads(record.value)
+                    event.pop("captured_at")
+                    out[(tp.topic.rsplit(".", 1)[1], tp.partition)].append((record.key, event))
+        return out
+    finally:
+        consumer.close()

@@ -12,17 +12,14 @@ GTID state the server has there.
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from cdc_listener.position import StartSpec
 from cdc_listener.stream import current_position
 from devstack.environment import prepare_environment
-from devstack.store_traffic import StoreTraffic, create_runtime_tables
-from domain.events import FAMILIES
+from devstack.store_traffic import StoreTraffic, create_runtime_tables, published
 from tests.support.cdc_helpers import ListenerThread, wait_for
 
 PRODUCTS = 200
@@ -43,27 +40,6 @@ def binlog(stack, tmp_path_factory):
         end = current_position(conn)
     assert 1 - counts.watched_rows / counts.total_rows >= 0.9  # the shape the fast path is for
     return env, start, end, counts
-
-
-def _published(bootstrap: str, prefix: str) -> dict[tuple[str, int], list[tuple[bytes, dict]]]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(f"{prefix}.{f}", p) for f in FAMILIES
-                 for p in consumer.partitions_for_topic(f"{prefix}.{f}") or ()]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        ends = consumer.end_offsets(parts)
-        out: dict[tuple[str, int], list[tuple[bytes, dict]]] = {
-            (tp.topic.rsplit(".", 1)[1], tp.partition): [] for tp in parts}
-        while any(consumer.position(tp) < ends[tp] for tp in parts):
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                for record in records:
-                    event = json.loads(record.value)
-                    event.pop("captured_at")  # the publishing wall clock, the one field that differs
-                    out[(tp.topic.rsplit(".", 1)[1], tp.partition)].append((record.key, event))
-        return out
-    finally:
-        consumer.close()
 
 
 def _run(env, start, end, fast: bool) -> tuple[dict, list[tuple[str, int, str | None, str | None]]]:
@@ -88,7 +64,7 @@ def _run(env, start, end, fast: bool) -> tuple[dict, list[tuple[str, int, str | 
             return (row[0], int(row[1])) >= (end.log_file, end.log_pos)
 
         wait_for(reached_end, 120, f"{name}'s checkpoint to reach {end}")
-    return _published(env.endpoints.bootstrap_servers, f"fp-{name}"), seen
+    return published(env.endpoints.bootstrap_servers, f"fp-{name}"), seen
 
 
 def test_fast_path_publishes_what_the_full_parse_publishes(binlog) -> None:
