@@ -43,7 +43,7 @@ from cdc_listener.position import BinlogPosition  # noqa: E402
 from cdc_listener.stream import current_position  # noqa: E402
 from cdc_listener.translate import WATCHED_TABLES  # noqa: E402
 from devstack.environment import CommerceEnvironment, prepare_environment  # noqa: E402
-from devstack.mariadb import find_binary  # noqa: E402
+from devstack.mariadb import MariaDBServer, find_binary  # noqa: E402
 from devstack.processes import child_pids  # noqa: E402
 from devstack.stack import LocalStack  # noqa: E402
 from devstack.store_traffic import StoreTraffic, create_runtime_tables, published  # noqa: E402
@@ -162,15 +162,38 @@ def listener_run(env: CommerceEnvironment, start: BinlogPosition, end: BinlogPos
     return Timing(done - began[0], cpu_done[0] - cpu_began[0], cpu_done[1] - cpu_began[1])
 
 
-def debezium_rate(stack: LocalStack, env: CommerceEnvironment, rows: int) -> tuple[float | None, str]:
+def debezium_module() -> Any:
+    """devstack/debezium.py when it is there (another change brings it), else None."""
     try:
         from devstack import debezium  # type: ignore[attr-defined]
-        measure = debezium.measure_rows_per_second
-    except (ImportError, AttributeError) as exc:
-        return None, f"Debezium was not measured: devstack.debezium.measure_rows_per_second is missing ({exc})"
-    rate = measure(stack.endpoints, env.commerce_db, list(WATCHED_TABLES), rows,
-                   stack.base_dir / "debezium", 600.0)
-    return float(rate), "Debezium MySQL connector, same include list, same broker"
+    except ImportError:
+        return None
+    return debezium if hasattr(debezium, "measure_rows_per_second") else None
+
+
+def local_stack() -> LocalStack:
+    """The stack; when Debezium is measured, its MariaDB with the options Debezium's MySQL
+    connector needs (``DEBEZIUM_MARIADB_ARGS``), so every reader reads the same server."""
+    stack = LocalStack()
+    debezium = debezium_module()
+    extra = getattr(debezium, "DEBEZIUM_MARIADB_ARGS", None) if debezium else None
+    if extra:
+        stack.mariadb = MariaDBServer(stack.base_dir / "mariadb", extra_args=extra)  # type: ignore[call-arg]
+    return stack
+
+
+def debezium_rate(stack: LocalStack, env: CommerceEnvironment, end: BinlogPosition) -> tuple[float | None, str]:
+    debezium = debezium_module()
+    if debezium is None:
+        return None, "Debezium was not measured: devstack.debezium.measure_rows_per_second is missing"
+    # Debezium reads from the first binlog file (seeding included): count what it will deliver
+    with env.endpoints.mysql.connect() as conn, conn.cursor() as cur:
+        cur.execute("SHOW BINARY LOGS")
+        first = BinlogPosition(log_file=str(cur.fetchone()[0]), log_pos=4)
+    expected, _timing = raw_decode(env, first, end, filtered=True)
+    rate = debezium.measure_rows_per_second(stack.endpoints, env.commerce_db, list(WATCHED_TABLES), expected,
+                                            stack.base_dir / "debezium", 600.0)
+    return float(rate), "Debezium MySQL connector: same table include list, same broker and server"
 
 
 def main() -> int:
@@ -179,7 +202,7 @@ def main() -> int:
     args = parser.parse_args()
     rounds = 40 if args.quick else 600
     notes: list[str] = []
-    with LocalStack() as stack:
+    with local_stack() as stack:
         env = prepare_environment(stack.endpoints, stack.base_dir / "bench", "open_source", PRODUCTS)
         with env.admin_connection(autocommit=False) as conn:
             with conn.cursor() as cur:  # the private server: building the binlog need not fsync per commit
@@ -201,7 +224,7 @@ def main() -> int:
         fast = listener_run(env, start, end, "fast", fast=True)
         fast_events = published(stack.endpoints.bootstrap_servers, "realistic-fast")
         full_events = published(stack.endpoints.bootstrap_servers, "realistic-fullparse")
-        debezium_rows_s, debezium_note = debezium_rate(stack, env, watched_rows)
+        debezium_rows_s, debezium_note = debezium_rate(stack, env, end)
         notes.append(debezium_note)
     events = sum(len(v) for v in fast_events.values())
     identical = fast_events == full_events and events > 0
