@@ -39,6 +39,7 @@ from cdc_listener.position import (
     ListenerError,
     StartSpec,
 )
+from cdc_listener.prefilter import Skipped
 from cdc_listener.preflight import check_server_id, check_source
 from cdc_listener.publisher import PublisherProcess
 from cdc_listener.stream import (
@@ -265,7 +266,8 @@ class Listener:
             self._publisher_started()
             source = BinlogSource(self.settings.commerce_db, cdc.heartbeat_s, cdc.watchdog_s,
                                   WATCHED_TABLES, on_reconnect=self.metrics.reconnects.inc,
-                                  report_as=f"walmart-sync-{cdc.name}")
+                                  report_as=f"walmart-sync-{cdc.name}", fast_path=cdc.fast_path,
+                                  skip_interval_s=cdc.checkpoint_interval_ms / 1000)
             self._source = source
             if self._stop.is_set():
                 return
@@ -393,6 +395,15 @@ class Listener:
                         self._publish_statement(event, publisher, slot, server_id, source, txn, txn_gtid)
                     gtid_state = self._close(publisher, source, slot, txn_gtid, gtid_state, event)
                     slot, txn_gtid = None, None
+            elif kind is Skipped:
+                # fast path: transactions that touched no watched table ended; their end is a
+                # boundary to checkpoint (at most every checkpoint interval, not per transaction)
+                if slot is None:
+                    position = BinlogPosition(log_file=event.log_file, log_pos=event.log_pos, gtid=event.gtid)
+                    source.resume_at = position
+                    gtid_state = event.gtid
+                    metrics.transactions.inc(event.transactions)
+                    publisher.close_slot(publisher.open_slot(), position, event.timestamp * 1000)
             elif kind is HeartbeatLogEvent:
                 if slot is None and publisher.in_flight == 0:
                     self.behind_s = 0.0
@@ -424,7 +435,9 @@ class Listener:
 
     def _close(self, publisher: PublisherProcess, source: BinlogSource, slot: Any,
                txn_gtid: str | None, gtid_state: str | None, event: Any) -> str | None:
-        if txn_gtid is not None:
+        if source.fast_path:  # the reader folded in the GTIDs of the transactions it skipped
+            gtid_state = source.gtid_state()
+        elif txn_gtid is not None:
             gtid_state = advance(gtid_state, txn_gtid)
         position = BinlogPosition(log_file=source.position[0], log_pos=source.position[1],
                                   gtid=gtid_state)

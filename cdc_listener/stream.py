@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pymysql
@@ -30,6 +31,7 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 
 from cdc_listener.gtid import flavour_of
 from cdc_listener.position import BinlogPosition, PurgedBinlogError
+from cdc_listener.prefilter import PrefilteredReader
 from config.settings import CommerceDatabaseSettings
 from plumbing.db import DbConnection, scalar, tls_options
 
@@ -81,8 +83,10 @@ class BinlogSource:
     def __init__(self, db: CommerceDatabaseSettings, heartbeat_s: float, watchdog_s: float,
                  tables: tuple[str, ...], on_reconnect: Callable[[], None] | None = None,
                  max_backoff_s: float = 30.0, sleep: Callable[[float], None] = time.sleep,
-                 report_as: str = "walmart-sync"):
+                 report_as: str = "walmart-sync", fast_path: bool = False, skip_interval_s: float = 0.5):
         self.db = db
+        self.fast_path = fast_path
+        self.skip_interval_s = skip_interval_s
         self.report_as = report_as
         self.heartbeat_s = heartbeat_s
         self.watchdog_s = watchdog_s
@@ -136,13 +140,23 @@ class BinlogSource:
                       only_schemas=[self.db.database], only_tables=self.tables,
                       slave_heartbeat=self.heartbeat_s, enable_logging=False,
                       pymysql_wrapper=connect)
+        reader: Any = BinLogStreamReader
+        if self.fast_path:
+            start_gtid = self._start_gtid if self._start_gtid is not None else (
+                self.resume_at.gtid if self.resume_at else None)
+            reader = partial(PrefilteredReader, watched=[(self.db.database, t) for t in self.tables],
+                             start_gtid=start_gtid, skip_interval_s=self.skip_interval_s)
         if self._start_gtid is not None:
-            return BinLogStreamReader(self.connection_settings(), auto_position=self._start_gtid,
-                                      is_mariadb=flavour_of(self._start_gtid) == "mariadb", **common)
+            return reader(self.connection_settings(), auto_position=self._start_gtid,
+                          is_mariadb=flavour_of(self._start_gtid) == "mariadb", **common)
         assert self.resume_at is not None, "start_at() first"
-        return BinLogStreamReader(self.connection_settings(), resume_stream=True,
-                                  log_file=self.resume_at.log_file, log_pos=self.resume_at.log_pos,
-                                  **common)
+        return reader(self.connection_settings(), resume_stream=True,
+                      log_file=self.resume_at.log_file, log_pos=self.resume_at.log_pos, **common)
+
+    def gtid_state(self) -> str | None:
+        """Fast path: the GTID position after the last transaction read, skipped ones included."""
+        assert isinstance(self._reader, PrefilteredReader)
+        return self._reader.gtid_state()
 
     def events(self) -> Iterator[Any]:
         """Binlog events forever (until ``close``), reconnecting on errors and silence."""

@@ -524,6 +524,10 @@ class CdcSettings(Section):
     heartbeat_s: float = Field(1.0, gt=0, le=60, description="Server heartbeat period while idle.")
     watchdog_s: float = Field(10.0, gt=0, description="Reconnect a stream silent for this long.")
     checkpoint_interval_ms: int = Field(500, ge=10, description="How often the safe position is saved.")
+    fast_path: bool = Field(
+        True, description="Skip events of unwatched tables (and transactions that touch none) from their raw "
+                          "header, before the binlog library parses them; false reads every event through the "
+                          "library, as before (docs/cdc-listener.md, fast path).")
     standby_poll_s: float = Field(1.0, gt=0, le=30,
                                   description="How often a standby tries to take the leader lease.")
     lease_s: float = Field(

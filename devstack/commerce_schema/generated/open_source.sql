@@ -243,6 +243,22 @@ CREATE TABLE `catalog_product_entity_varchar` (
   CONSTRAINT `CAT_PRD_ENTT_VCHR_ENTT_ID_CAT_PRD_ENTT_ENTT_ID` FOREIGN KEY (`entity_id`) REFERENCES `catalog_product_entity` (`entity_id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog Product Varchar Attribute Backend Table';
 
+CREATE TABLE `catalog_product_index_price` (
+  `entity_id` int(10) unsigned NOT NULL COMMENT 'Entity ID',
+  `customer_group_id` int(10) unsigned NOT NULL COMMENT 'Customer Group ID',
+  `website_id` smallint(5) unsigned NOT NULL COMMENT 'Website ID',
+  `tax_class_id` smallint(5) unsigned NULL DEFAULT 0 COMMENT 'Tax Class ID',
+  `price` decimal(20,6) NULL DEFAULT NULL COMMENT 'Price',
+  `final_price` decimal(20,6) NULL DEFAULT NULL COMMENT 'Final Price',
+  `min_price` decimal(20,6) NULL DEFAULT NULL COMMENT 'Min Price',
+  `max_price` decimal(20,6) NULL DEFAULT NULL COMMENT 'Max Price',
+  `tier_price` decimal(20,6) NULL DEFAULT NULL COMMENT 'Tier Price',
+  PRIMARY KEY (`entity_id`, `customer_group_id`, `website_id`),
+  KEY `CATALOG_PRODUCT_INDEX_PRICE_CUSTOMER_GROUP_ID` (`customer_group_id`),
+  KEY `CATALOG_PRODUCT_INDEX_PRICE_MIN_PRICE` (`min_price`),
+  KEY `CAT_PRD_IDX_PRICE_WS_ID_CSTR_GROUP_ID_MIN_PRICE` (`website_id`, `customer_group_id`, `min_price`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog Product Price Index Table';
+
 CREATE TABLE `catalog_product_website` (
   `product_id` int(10) unsigned NOT NULL COMMENT 'Product ID',
   `website_id` smallint(5) unsigned NOT NULL COMMENT 'Website ID',
@@ -351,6 +367,30 @@ CREATE TABLE `core_config_data` (
   PRIMARY KEY (`config_id`),
   UNIQUE KEY `CORE_CONFIG_DATA_SCOPE_SCOPE_ID_PATH` (`scope`, `scope_id`, `path`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Config Data';
+
+CREATE TABLE `cron_schedule` (
+  `schedule_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Schedule ID',
+  `job_code` varchar(255) NOT NULL DEFAULT '0' COMMENT 'Job Code',
+  `status` varchar(7) NOT NULL DEFAULT 'pending' COMMENT 'Status',
+  `messages` text NULL COMMENT 'Messages',
+  `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP COMMENT 'Created At',
+  `scheduled_at` timestamp NULL DEFAULT NULL COMMENT 'Scheduled At',
+  `executed_at` timestamp NULL DEFAULT NULL COMMENT 'Executed At',
+  `finished_at` timestamp NULL DEFAULT NULL COMMENT 'Finished At',
+  PRIMARY KEY (`schedule_id`),
+  KEY `CRON_SCHEDULE_JOB_CODE_STATUS_SCHEDULED_AT` (`job_code`, `status`, `scheduled_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Cron Schedule';
+
+CREATE TABLE `customer_visitor` (
+  `visitor_id` bigint(20) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Visitor ID',
+  `customer_id` int(11) NULL DEFAULT NULL COMMENT 'Customer ID',
+  `session_id` varchar(1) NULL DEFAULT NULL COMMENT 'Deprecated: Session ID value no longer used',
+  `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP COMMENT 'Created At',
+  `last_visit_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP COMMENT 'Last Visit Time',
+  PRIMARY KEY (`visitor_id`),
+  KEY `CUSTOMER_VISITOR_CUSTOMER_ID` (`customer_id`),
+  KEY `CUSTOMER_VISITOR_LAST_VISIT_AT` (`last_visit_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Visitor Table';
 
 CREATE TABLE `eav_attribute_option` (
   `option_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Option ID',
@@ -750,6 +790,31 @@ CREATE TABLE `quote_shipping_rate` (
   KEY `QUOTE_SHIPPING_RATE_ADDRESS_ID` (`address_id`),
   CONSTRAINT `QUOTE_SHIPPING_RATE_ADDRESS_ID_QUOTE_ADDRESS_ADDRESS_ID` FOREIGN KEY (`address_id`) REFERENCES `quote_address` (`address_id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Sales Flat Quote Shipping Rate';
+
+CREATE TABLE `report_event_types` (
+  `event_type_id` smallint(6) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Event Type ID',
+  `event_name` varchar(64) NOT NULL COMMENT 'Event Name',
+  `customer_login` smallint(6) unsigned NOT NULL DEFAULT 0 COMMENT 'Customer Login',
+  PRIMARY KEY (`event_type_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Reports Event Type Table';
+
+CREATE TABLE `report_event` (
+  `event_id` bigint(20) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Event ID',
+  `logged_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP COMMENT 'Logged At',
+  `event_type_id` smallint(6) unsigned NOT NULL DEFAULT 0 COMMENT 'Event Type ID',
+  `object_id` int(11) unsigned NOT NULL DEFAULT 0 COMMENT 'Object ID',
+  `subject_id` int(11) unsigned NOT NULL DEFAULT 0 COMMENT 'Subject ID',
+  `subtype` smallint(6) unsigned NOT NULL DEFAULT 0 COMMENT 'Subtype',
+  `store_id` smallint(6) unsigned NOT NULL COMMENT 'Store ID',
+  PRIMARY KEY (`event_id`),
+  KEY `REPORT_EVENT_EVENT_TYPE_ID` (`event_type_id`),
+  KEY `REPORT_EVENT_OBJECT_ID` (`object_id`),
+  KEY `REPORT_EVENT_STORE_ID` (`store_id`),
+  KEY `REPORT_EVENT_SUBJECT_ID` (`subject_id`),
+  KEY `REPORT_EVENT_SUBTYPE` (`subtype`),
+  CONSTRAINT `REPORT_EVENT_EVENT_TYPE_ID_REPORT_EVENT_TYPES_EVENT_TYPE_ID` FOREIGN KEY (`event_type_id`) REFERENCES `report_event_types` (`event_type_id`) ON DELETE CASCADE,
+  CONSTRAINT `REPORT_EVENT_STORE_ID_STORE_STORE_ID` FOREIGN KEY (`store_id`) REFERENCES `store` (`store_id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Reports Event Table';
 
 CREATE TABLE `sales_order` (
   `entity_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Entity ID',

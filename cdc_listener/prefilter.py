@@ -1,0 +1,296 @@
+"""The fast path: skip what the listener ignores from a binlog event's first bytes, before
+python-mysql-replication builds anything for it.
+
+On a store's binlog most events belong to tables the sidecar never reads (sessions, the reports
+event log, carts, cron, index rebuilds: issue 19 measured 91% of rows). The library filters them
+only after building a packet wrapper and an event object per event, and the listener then paid
+for every transaction (a publisher slot, a pydantic position, a GTID merge, a pipe flush) whether
+it touched a watched table or not. ``PrefilteredReader`` replaces the library's packet loop
+(``BinLogStreamReader.fetchone``, whose connection handling it keeps) with one that looks at the
+raw event first:
+
+- a rows event whose table id (6 bytes after the 19-byte header) has no watched table map is
+  dropped: the library would drop it too (its ``table_map`` holds exactly the watched tables,
+  ``only_tables`` + ``only_schemas``), only later;
+- a table map of an unwatched table is dropped after reading its two names; a watched table map
+  identical to the one already parsed for that id (Commerce repeats it before every statement)
+  is not parsed again;
+- a transaction's GTID (and BEGIN) is held back until the transaction shows a watched row event
+  or a statement the listener must see (DDL); a transaction that ends without one ends silently,
+  its GTID folded into the reader's GTID state. Every ``skip_interval_s`` (and before a
+  heartbeat, when the stream goes idle) the reader yields one ``Skipped`` marker with the
+  boundary after the last skipped transaction, which the listener turns into a checkpointable
+  position: long irrelevant stretches still move the checkpoint, at a bounded cost.
+
+Everything else (watched rows, table maps, rotations, format descriptions, heartbeats) goes
+through the library's own wrapper unchanged, so the events the listener sees are the library's,
+in the same order, at the same positions; tests/integration/test_listener_fast_path.py compares
+both paths over the realistic binlog. MySQL GTID transactions are passed through whole (their
+GTID-set arithmetic is not folded here), so on MySQL only the row and table-map skipping applies.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+from pymysql.protocol import MysqlPacket
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.binlogstream import MYSQL_EXPECTED_ERROR_CODES
+from pymysqlreplication.constants.BINLOG import (
+    FORMAT_DESCRIPTION_EVENT,
+    GTID_LOG_EVENT,
+    HEARTBEAT_LOG_EVENT,
+    MARIADB_GTID_EVENT,
+    QUERY_EVENT,
+    ROTATE_EVENT,
+    TABLE_MAP_EVENT,
+    XID_EVENT,
+)
+from pymysqlreplication.packet import BinLogPacketWrapper
+
+from cdc_listener.gtid import advance, flavour_of
+
+# rows events v1 and v2 (MariaDB writes v1, MySQL 8 v2); all carry the table id at the same place
+ROWS_EVENTS = frozenset({0x17, 0x18, 0x19, 0x1E, 0x1F, 0x20})
+FL_STANDALONE = 0x01  # MariaDB GTID flag: a statement outside a transaction (DDL), no COMMIT/XID
+MAX_PACKET_LEN = 0xFFFFFF
+_HEADER = struct.Struct("<HBB")
+_LOG_POS = struct.Struct("<I")
+_PRIVATE = "_BinLogStreamReader__"  # the library's name-mangled attributes its own loop uses
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Transactions that touched no watched table ended; ``log_pos`` is the boundary after the last
+    of them, ``gtid`` the GTID state there, ``transactions`` how many since the last marker."""
+
+    log_file: str
+    log_pos: int
+    gtid: str | None
+    timestamp: int
+    transactions: int
+
+
+class PrefilteredReader(BinLogStreamReader):
+    """``BinLogStreamReader`` with the fast path described above; same constructor arguments,
+    plus ``watched`` ((schema, table) names), ``start_gtid`` (the GTID state at the start
+    position) and ``skip_interval_s``."""
+
+    def __init__(self, *args: Any, watched: list[tuple[str, str]], start_gtid: str | None,
+                 skip_interval_s: float = 0.1, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._watched = frozenset((s.encode(), t.encode()) for s, t in watched)
+        self._skip_interval_s = skip_interval_s
+        self._next_marker = time.monotonic() + skip_interval_s
+        self._ready: deque[Any] = deque()
+        self._pending: list[bytes] = []  # the held-back head (GTID, BEGIN) of the transaction
+        self._in_txn = False
+        self._relevant = False
+        self._skipped = 0  # transactions skipped since the last marker
+        self._skipped_ts = 0
+        self._table_maps: dict[int, bytes] = {}  # table id -> the watched table map's body, parsed
+        # GTID state: MariaDB per domain (folded only when asked), MySQL as the executed set
+        self._domains: dict[int, str] = {}
+        self._mysql_gtid: str | None = None
+        if start_gtid and flavour_of(start_gtid) == "mysql":
+            self._mysql_gtid = start_gtid
+        elif start_gtid:
+            for part in start_gtid.split(","):
+                if part.strip():
+                    self._domains[int(part.split("-", 1)[0])] = part.strip()
+
+    def gtid_state(self) -> str | None:
+        """The GTID position after the last transaction read (the listener asks at transaction ends)."""
+        if self._mysql_gtid is not None:
+            return self._mysql_gtid
+        if not self._domains:
+            return None
+        return ",".join(self._domains[d] for d in sorted(self._domains))
+
+    # the raw packet loop --------------------------------------------------------------------
+    def _read_raw(self) -> bytes:
+        """One MySQL packet's payload straight from pymysql's buffered socket file (pymysql's own
+        ``_read_packet`` builds a packet object and checks it for every event); a lost or timed
+        out socket is pymysql's "server lost" error, which the library's loop reconnects on."""
+        conn = self._stream_connection
+        if conn._current_timeout != conn._read_timeout:
+            conn._sock.settimeout(conn._read_timeout)
+            conn._current_timeout = conn._read_timeout
+        read = conn._rfile.read
+        parts = []
+        try:
+            while True:
+                header = read(4)
+                if len(header) < 4:
+                    raise OSError("connection closed")
+                low, high, seq = _HEADER.unpack(header)
+                length = low + (high << 16)
+                if seq != conn._next_seq_id:
+                    raise OSError(f"packet {seq}, expected {conn._next_seq_id}")
+                conn._next_seq_id = (seq + 1) % 256
+                payload = read(length)
+                if len(payload) < length:
+                    raise OSError("connection closed")
+                parts.append(payload)
+                if length < MAX_PACKET_LEN:
+                    break
+        except OSError as exc:
+            conn._force_close()
+            raise pymysql.err.OperationalError(2013, f"Lost connection to MySQL server during query ({exc})") from exc
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if data[0] == 0xFF:
+            MysqlPacket(data, conn.encoding).raise_for_error()
+        return data
+
+    def _query_text(self, data: bytes) -> bytes:
+        status_len = data[31] | (data[32] << 8)
+        start = 33 + status_len + data[28] + 1
+        end = len(data) - (4 if self.__dict__[_PRIVATE + "use_checksum"] else 0)
+        return data[start:end]
+
+    def _release_pending(self) -> None:
+        """The transaction is relevant after all: hand its held-back head to the library."""
+        self._relevant = True
+        pending, self._pending = self._pending, []
+        for data in pending:
+            self._process(MysqlPacket(data, None))
+
+    def _end_skipped(self, data: bytes) -> None:
+        self.log_pos = _LOG_POS.unpack_from(data, 14)[0]
+        self._pending = []
+        self._in_txn = False
+        self._skipped += 1
+        self._skipped_ts = _LOG_POS.unpack_from(data, 1)[0]
+        if time.monotonic() >= self._next_marker:
+            self._mark()
+
+    def _mark(self) -> None:
+        if self._skipped:
+            self._ready.append(Skipped(self.log_file, self.log_pos, self.gtid_state(),
+                                       self._skipped_ts, self._skipped))
+            self._skipped = 0
+        self._next_marker = time.monotonic() + self._skip_interval_s
+
+    def fetchone(self) -> Any:
+        assert not self.end_log_pos and not self.skip_to_timestamp, "not supported by the fast path"
+        ready = self._ready
+        table_map = self.table_map
+        attrs = self.__dict__
+        while True:
+            if ready:
+                return ready.popleft()
+            if not attrs[_PRIVATE + "connected_stream"]:
+                self._BinLogStreamReader__connect_to_stream()
+                table_map = self.table_map
+                self._table_maps.clear()
+            if not attrs[_PRIVATE + "connected_ctl"]:
+                self._BinLogStreamReader__connect_to_ctl()
+            try:
+                data = self._read_raw()
+            except pymysql.OperationalError as error:
+                if error.args[0] in MYSQL_EXPECTED_ERROR_CODES:
+                    self._stream_connection.close()
+                    attrs[_PRIVATE + "connected_stream"] = False
+                    continue
+                raise
+            if data[0] == 0xFE and len(data) < 9:  # EOF: a non-blocking stream ended
+                self.close()
+                return None
+            if data[0] != 0:
+                continue
+            kind = data[5]
+            if kind in ROWS_EVENTS:
+                if int.from_bytes(data[20:26], "little") not in table_map:
+                    self.log_pos = _LOG_POS.unpack_from(data, 14)[0]
+                    continue
+                if not self._relevant:
+                    self._release_pending()
+            elif kind == TABLE_MAP_EVENT:
+                schema_end = 29 + data[28]
+                table_len = data[schema_end + 1]
+                names = (data[29:schema_end], data[schema_end + 2:schema_end + 2 + table_len])
+                if names not in self._watched:
+                    self.log_pos = _LOG_POS.unpack_from(data, 14)[0]
+                    continue
+                table_id = int.from_bytes(data[20:26], "little")
+                body = data[20:len(data) - 4] if self.__dict__[_PRIVATE + "use_checksum"] else data[20:]
+                if table_id in table_map and self._table_maps.get(table_id) == body:
+                    self.log_pos = _LOG_POS.unpack_from(data, 14)[0]
+                    continue
+                self._table_maps[table_id] = body
+            elif kind == MARIADB_GTID_EVENT:
+                domain = _LOG_POS.unpack_from(data, 28)[0]
+                seq = int.from_bytes(data[20:28], "little")
+                self._domains[domain] = f"{domain}-{_LOG_POS.unpack_from(data, 6)[0]}-{seq}"
+                self._pending = [data]
+                self._in_txn = True
+                self._relevant = False
+                self.log_pos = _LOG_POS.unpack_from(data, 14)[0]
+                continue
+            elif kind == QUERY_EVENT:
+                if not self._relevant:
+                    text = self._query_text(data)
+                    word = text.strip().upper() if len(text) <= 8 else b""
+                    if word == b"BEGIN":
+                        self._in_txn = True
+                        self._pending.append(data)
+                        self.log_pos = _LOG_POS.unpack_from(data, 14)[0]
+                        continue
+                    if word == b"COMMIT" and self._in_txn:
+                        self._end_skipped(data)
+                        continue
+                    self._release_pending()  # a DDL: the listener logs it and closes there
+                self._in_txn = self._relevant = False  # any other statement ends it (as the listener sees it)
+            elif kind == XID_EVENT:
+                if self._in_txn and not self._relevant:
+                    self._end_skipped(data)
+                    continue
+                self._in_txn = self._relevant = False
+            elif kind == GTID_LOG_EVENT:  # MySQL: passed through whole, state kept as the set
+                self._release_pending()
+                self._in_txn = True
+            elif kind == HEARTBEAT_LOG_EVENT:
+                self._mark()
+            event = self._process(MysqlPacket(data, None))
+            if kind == GTID_LOG_EVENT and event is not None:
+                self._mysql_gtid = advance(self._mysql_gtid, event.gtid)
+            if ready:
+                return ready.popleft()
+
+    def _process(self, pkt: MysqlPacket) -> Any:
+        """The library's per-packet handling (``BinLogStreamReader.fetchone``), for one packet;
+        what it would return is queued."""
+        private = _PRIVATE
+        attrs = self.__dict__
+        binlog_event = BinLogPacketWrapper(
+            pkt, self.table_map, self._ctl_connection, attrs["mysql_version"],
+            attrs[private + "use_checksum"], attrs[private + "allowed_events_in_packet"],
+            attrs[private + "only_tables"], attrs[private + "ignored_tables"],
+            attrs[private + "only_schemas"], attrs[private + "ignored_schemas"],
+            attrs[private + "freeze_schema"], attrs[private + "ignore_decode_errors"],
+            attrs[private + "verify_checksum"], attrs[private + "optional_meta_data"],
+            attrs[private + "enable_logging"], attrs[private + "use_column_name_cache"],
+            attrs[private + "post_header_lengths"])
+        if binlog_event.event_type == ROTATE_EVENT:
+            self.log_pos = binlog_event.event.position
+            self.log_file = binlog_event.event.next_binlog
+            if binlog_event.timestamp != 0:  # see the library: table ids may be reused after it
+                self.table_map.clear()
+                self._table_maps.clear()
+        elif binlog_event.log_pos:
+            self.log_pos = binlog_event.log_pos
+        if binlog_event.event_type == FORMAT_DESCRIPTION_EVENT and binlog_event.event is not None:
+            self.mysql_version = binlog_event.event.mysql_version
+            attrs[private + "post_header_lengths"] = binlog_event.event.post_header_len
+        if binlog_event.event_type == TABLE_MAP_EVENT and binlog_event.event is not None:
+            self.table_map[binlog_event.event.table_id] = binlog_event.event.get_table()
+        event = binlog_event.event
+        if event is None or event.__class__ not in attrs[private + "allowed_events"]:
+            return None
+        self._ready.append(event)
+        return event
