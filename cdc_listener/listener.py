@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pymysql
 from kafka.errors import KafkaError
 from pymysqlreplication.event import (
     GtidEvent,
@@ -50,7 +51,7 @@ from cdc_listener.stream import (
 from cdc_listener.translate import WATCHED_TABLES, translate
 from config import Settings
 from domain.events import FAMILIES, Operation, encode_change_event, event_id
-from plumbing.db import DbConnection, connect_commerce, connect_state_store
+from plumbing.db import DbConnection, connect_commerce, connect_state_store, revive
 from plumbing.gaps import GapWatch
 from plumbing.kafka import ensure_topics, topic_name
 from plumbing.locks import LeaseLost
@@ -145,6 +146,9 @@ class Listener:
                     self._stop.wait(cdc.standby_poll_s)
                 if self._stop.is_set():
                     return
+                # a lease lost to a state-store cut left this connection dead (the lease's own is revived):
+                # the lease just taken says the store answers again
+                revive([state])
                 self.log.info("active: holding the leader lease", holder=lock.holder,
                               epoch=lock.lease.epoch, lease_s=cdc.lease_s)
                 self.metrics.active.set(1)
@@ -300,6 +304,14 @@ class Listener:
             if force:  # stopping anyway; the new active listener owns the checkpoint
                 return
             raise
+        except pymysql.MySQLError as exc:
+            # The state store away (a cut, a restart): the position is saved at a later tick, on the
+            # connection revived here. Ending the process for it (as before) left change capture to a
+            # supervisor's restart; the lease decides whether this listener may go on publishing, and
+            # walmart_sync_cdc_checkpoint_age_seconds shows the checkpoint falling behind.
+            revive([checkpoints.conn])
+            self.log.warning("checkpoint not saved, the state store is away; will retry", error=str(exc))
+            return
         self.gaps.flush()  # beside the checkpoint: what Kafka acknowledged up to it
         self._last_saved = safe
         self.metrics.checkpointed()
