@@ -190,15 +190,21 @@ class Listener:
                 return
             except Exception as exc:
                 outage = isinstance(exc, KafkaUnavailable) or (attempt > 0 and isinstance(exc, KafkaError))
-                if not outage:
+                # a connection the state store (or Commerce) dropped while starting to stream again: a cut
+                # longer than the lease ends in a new lease taken between two failures of the store
+                dropped = isinstance(exc, pymysql.OperationalError | pymysql.InterfaceError)
+                if not (outage or dropped):
                     raise
                 attempt = 1 if time.monotonic() - started > 60 else attempt + 1
                 pause = backoff_delay(attempt, 0.5, 10.0)
                 self.metrics.publisher_restarts.inc()
                 self.streaming.clear()
+                if dropped:
+                    revive([state])
                 if self.start.kind == "current" or self._last_saved is not None:
                     self.start = StartSpec("checkpoint")  # its position is in the checkpoint now
-                self.log.warning("Kafka did not take the events; publishing again from the checkpoint",
+                self.log.warning("Kafka did not take the events; publishing again from the checkpoint" if outage else
+                                 "a database connection failed; streaming again from the checkpoint",
                                  error=f"{type(exc).__name__}: {exc}", attempt=attempt, pause_s=round(pause, 2),
                                  checkpoint=str(self._last_saved[0]) if self._last_saved else None)
                 self._stop.wait(pause)
