@@ -646,15 +646,17 @@ class ChaosRun:
         self._gap_mark = self._state_now()
         broker.stop()
         shutil.rmtree(broker.nodes[1].data_dir)
+        # timed from the start of the restart: a component may find the loss before start() has seen
+        # the broker registered
+        self._back_mark = self._state_now()
+        self._broker_back = time.monotonic()
         broker.start()
         self._lost_held = held
-        self._broker_back = time.monotonic()
-        self._back_mark = self._state_now()
 
     def gap_outcome(self) -> dict[str, float | int | None]:
-        """After a data loss: the time from the broker's return until the sidecar reported it and until
-        it had repaired every gap it found (the ledger's own timestamps); counted as injected when the
-        broker held records."""
+        """After a data loss: the time from the broker's restart (an empty log directory) until the
+        sidecar reported the loss and until it had repaired every gap it found (the ledger's own
+        timestamps); counted as injected when the broker held records."""
         report = self.report
         if self._lost_held:
             report.gaps_injected += 1
