@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pymysql
 from kafka.errors import KafkaError
 from pymysqlreplication.event import (
     GtidEvent,
@@ -51,7 +52,7 @@ from cdc_listener.stream import (
 from cdc_listener.translate import WATCHED_TABLES, translate, translate_query
 from config import Settings
 from domain.events import FAMILIES, Operation, encode_change_event, event_id
-from plumbing.db import DbConnection, connect_commerce, connect_state_store
+from plumbing.db import DbConnection, connect_commerce, connect_state_store, revive
 from plumbing.gaps import GapWatch
 from plumbing.kafka import ensure_topics, topic_name
 from plumbing.locks import LeaseLost
@@ -146,6 +147,9 @@ class Listener:
                     self._stop.wait(cdc.standby_poll_s)
                 if self._stop.is_set():
                     return
+                # a lease lost to a state-store cut left this connection dead (the lease's own is revived):
+                # the lease just taken says the store answers again
+                revive([state])
                 self.log.info("active: holding the leader lease", holder=lock.holder,
                               epoch=lock.lease.epoch, lease_s=cdc.lease_s)
                 self.metrics.active.set(1)
@@ -187,15 +191,21 @@ class Listener:
                 return
             except Exception as exc:
                 outage = isinstance(exc, KafkaUnavailable) or (attempt > 0 and isinstance(exc, KafkaError))
-                if not outage:
+                # a connection the state store (or Commerce) dropped while starting to stream again: a cut
+                # longer than the lease ends in a new lease taken between two failures of the store
+                dropped = isinstance(exc, pymysql.OperationalError | pymysql.InterfaceError)
+                if not (outage or dropped):
                     raise
                 attempt = 1 if time.monotonic() - started > 60 else attempt + 1
                 pause = backoff_delay(attempt, 0.5, 10.0)
                 self.metrics.publisher_restarts.inc()
                 self.streaming.clear()
+                if dropped:
+                    revive([state])
                 if self.start.kind == "current" or self._last_saved is not None:
                     self.start = StartSpec("checkpoint")  # its position is in the checkpoint now
-                self.log.warning("Kafka did not take the events; publishing again from the checkpoint",
+                self.log.warning("Kafka did not take the events; publishing again from the checkpoint" if outage else
+                                 "a database connection failed; streaming again from the checkpoint",
                                  error=f"{type(exc).__name__}: {exc}", attempt=attempt, pause_s=round(pause, 2),
                                  checkpoint=str(self._last_saved[0]) if self._last_saved else None)
                 self._stop.wait(pause)
@@ -302,6 +312,14 @@ class Listener:
             if force:  # stopping anyway; the new active listener owns the checkpoint
                 return
             raise
+        except pymysql.MySQLError as exc:
+            # The state store away (a cut, a restart): the position is saved at a later tick, on the
+            # connection revived here. Ending the process for it (as before) left change capture to a
+            # supervisor's restart; the lease decides whether this listener may go on publishing, and
+            # walmart_sync_cdc_checkpoint_age_seconds shows the checkpoint falling behind.
+            revive([checkpoints.conn])
+            self.log.warning("checkpoint not saved, the state store is away; will retry", error=str(exc))
+            return
         self.gaps.flush()  # beside the checkpoint: what Kafka acknowledged up to it
         self._last_saved = safe
         self.metrics.checkpointed()

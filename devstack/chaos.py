@@ -4,10 +4,16 @@ While a load runs in both directions (stock and price changes in Commerce; Walma
 Commerce imports and the merchant ships, cancels or refunds), every sidecar component runs as a
 process of its own, as in production, and rounds of faults hit it: kill -9 of the listener, a
 worker or the poller at a random moment (then a restart), the broker frozen (SIGSTOP) for a while,
-Walmart answering 5xx, timing out, dropping connections or throttling everything, and Commerce's
-REST API failing. When the load stops and the faults end, the run waits until Walmart and
-Commerce agree (devstack/agreement.py) and reports what was lost (Walmart behind Commerce for
-good) and what was applied twice, with the time it took to converge.
+Walmart answering 5xx, timing out, dropping connections or throttling everything, Commerce's
+REST API failing, Commerce placing orders slower than the sidecar's client timeout (committing
+after it gave up), the broker losing every record (stopped, its log directory deleted, started
+again: Apache Kafka only), Walmart's clock stepped against the sidecar's, and every state-store
+connection cut for ~10 s. After each round it measures how long the sidecar takes to recover
+(every component ready, a fresh stock change on Walmart, every Walmart order of before the fault
+in Commerce; after a data loss, the gap found and repaired). When the load stops and the faults
+end, the run waits until Walmart and Commerce agree (devstack/agreement.py) and reports what was
+lost (Walmart behind Commerce for good) and what was applied twice, with the time it took to
+converge.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
+import statistics
 import sys
 import threading
 import time
@@ -31,10 +39,12 @@ import requests
 
 from config.components import WALMART_STREAMS
 from devstack.agreement import check_all
+from devstack.apache_kafka import ApacheKafkaCluster
 from devstack.commerce_emulator.app import CommerceEmulator
 from devstack.environment import CommerceEnvironment, prepare_environment
 from devstack.mariadb import free_port
 from devstack.processes import ManagedProcess
+from devstack.walmart_emulator import orders as walmart_clock
 from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits
 from devstack.walmart_emulator.server import EmulatorServer
 from sync_workers.push.resync import schedule_resync
@@ -46,6 +56,20 @@ TIME_SCALE = 30.0
 # every component whose effects the agreement check judges after the faults (listings and returns are judged by
 # their own suites)
 COMPONENTS = ("listener", *WALMART_STREAMS, "order_import", "order_poller")
+# One fault per round, in turn, beside the kill -9 every round has (the broker freeze comes on top, half-way).
+ROUND_KINDS = ("walmart_faults", "storm_429", "commerce_503", "slow_placement", "broker_data_loss", "clock_skew",
+               "state_store_cut")
+# The chaos sidecar's Commerce client gives up after this long, and a slow-placement round commits each
+# placement this much later: every placement in the round outlives the client that asked for it.
+COMMERCE_TIMEOUT_S = 2.5
+SLOW_PLACEMENT_S = 4.0
+# Walmart's clock starts this far behind the sidecar's (the sidecar's 3 minutes ahead, past the 120 s poll
+# overlap: once no new order was imported at all) and each clock-skew round steps it this far forward (the
+# sidecar's clock then stepped back, or behind): a clock that jumps back is what Walmart's never does.
+INITIAL_WALMART_CLOCK_OFFSET_S = -180.0
+CLOCK_STEP_S = 180.0
+STATE_STORE_CUT_S = 10.0
+RECOVERY_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -64,21 +88,78 @@ class ChaosReport:
     walmart_faults_injected: dict[str, int] = field(default_factory=dict)
     lost: int = 0
     duplicate_effects: int = 0
-    gaps_detected: int = 0  # records Kafka lost, as the sidecar found them (kafka_gaps), and repaired
+    gaps_detected: int = 0  # records Kafka lost, as the sidecar found them (kafka_gaps rows: per partition)
     gaps_repaired: int = 0
+    gaps_injected: int = 0  # broker-data-loss rounds whose broker held records when it lost them
+    injected_gaps_detected: int = 0  # of those, rounds after which the sidecar reported a gap
+    injected_gaps_repaired: int = 0  # ... and marked every gap it found repaired
+    slow_placement_windows: int = 0
+    clock_steps: list[float] = field(default_factory=list)  # Walmart's clock minus the sidecar's, each step
+    state_store_cuts: int = 0
+    state_store_connections_killed: int = 0
+    orders_walmart: int = 0  # purchase orders on Walmart
+    orders_commerce_total: int = 0  # every order the channel made in Commerce, mapped to a PO or not
+    exits: dict[str, list[int]] = field(default_factory=dict)  # lives that ended on their own (restarted)
+    skipped: list[str] = field(default_factory=list)
+    round_log: list[dict[str, Any]] = field(default_factory=list)  # per round: faults and recovery times
     converge_seconds: float | None = None
     checks: list[str] = field(default_factory=list)
 
+    def failures(self) -> list[str]:
+        """Why the run fails; empty when every promise held."""
+        failed = []
+        if self.lost:
+            failed.append(f"lost {self.lost}")
+        if self.duplicate_effects:
+            failed.append(f"duplicate_effects {self.duplicate_effects}")
+        if self.orders_commerce_total != self.orders_walmart:
+            failed.append(f"orders_commerce_total {self.orders_commerce_total} != orders_walmart "
+                          f"{self.orders_walmart}")
+        if not self.gaps_injected == self.injected_gaps_detected == self.injected_gaps_repaired:
+            failed.append(f"gaps injected {self.gaps_injected}, detected {self.injected_gaps_detected}, "
+                          f"repaired {self.injected_gaps_repaired}")
+        if self.gaps_repaired != self.gaps_detected:
+            failed.append(f"{self.gaps_detected - self.gaps_repaired} gap(s) left open")
+        if self.gaps_detected and not self.gaps_injected:
+            failed.append(f"{self.gaps_detected} gap(s) reported with no record lost (a false alarm)")
+        if self.converge_seconds is None:
+            failed.append("did not converge")
+        return failed
+
+    def fault_timings(self) -> dict[str, dict[str, Any]]:
+        """Per fault kind: rounds, and the median and worst of each recovery time measured after it."""
+        kinds: dict[str, list[dict[str, Any]]] = {}
+        for entry in self.round_log:
+            kinds.setdefault(entry["kind"], []).append(entry["recovery"])
+        summary: dict[str, dict[str, Any]] = {}
+        for kind, recoveries in kinds.items():
+            row: dict[str, Any] = {"rounds": len(recoveries)}
+            for measure in sorted({m for r in recoveries for m in r}):
+                values = [r[measure] for r in recoveries if r.get(measure) is not None]
+                row[measure] = {"median": round(statistics.median(values), 1) if values else None,
+                                "max": round(max(values), 1) if values else None,
+                                "timed_out": sum(1 for r in recoveries if measure in r and r[measure] is None)}
+            summary[kind] = row
+        return summary
+
     def as_json(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "lost": self.lost, "duplicate_effects": self.duplicate_effects,
-                "gaps_detected": self.gaps_detected, "gaps_repaired": self.gaps_repaired,
-                "converge_seconds": self.converge_seconds, "kills": dict(self.kills),
+                "orders_walmart": self.orders_walmart, "orders_commerce_total": self.orders_commerce_total,
+                "gaps_injected": self.gaps_injected, "gaps_detected": self.gaps_detected,
+                "gaps_repaired": self.gaps_repaired, "injected_gaps_detected": self.injected_gaps_detected,
+                "injected_gaps_repaired": self.injected_gaps_repaired,
+                "converge_seconds": self.converge_seconds, "passed": not self.failures(),
+                "failures": self.failures(), "kills": dict(self.kills),
                 "broker_pauses": self.broker_pauses, "walmart_fault_windows": self.walmart_fault_windows,
                 "storms_429": self.storms_429, "commerce_fault_windows": self.commerce_fault_windows,
+                "slow_placement_windows": self.slow_placement_windows, "clock_steps": self.clock_steps,
+                "state_store_cuts": self.state_store_cuts,
+                "state_store_connections_killed": self.state_store_connections_killed,
                 "orders": self.orders, "merchant_actions": dict(self.merchant_actions),
                 "stock_changes": self.stock_changes, "price_changes": self.price_changes,
                 "replayed_records": self.replayed_records, "walmart_faults_injected": self.walmart_faults_injected,
-                "checks": self.checks}
+                "exits": self.exits, "skipped": self.skipped, "fault_timings": self.fault_timings(),
+                "round_log": self.round_log, "checks": self.checks}
 
 
 class Component:
@@ -336,8 +417,11 @@ class Sidecar:
         """Labels of the components found exited (and started again)."""
         return [c.label for c in self.components.values() if c.restart_if_exited() is not None]
 
-    def converge(self, timeout_s: float) -> list[Any]:
-        return _converge(self.env, self.walmart, self.components, time.monotonic() + timeout_s)
+    def converge(self, timeout_s: float, supervise: bool = False) -> list[Any]:
+        """Wait until Walmart and Commerce agree; ``supervise``: start exited components again meanwhile
+        (their exits are counted), as systemd or Kubernetes would."""
+        return _converge(self.env, self.walmart, self.components, time.monotonic() + timeout_s,
+                         self.restart_exited if supervise else None)
 
     def replay(self) -> None:
         _replay_everything(self.env, self.components)
@@ -380,20 +464,79 @@ def running_sidecar(endpoints: Any, workdir: Path, rng: random.Random, products:
             stop_all(sidecar.components.values())
 
 
+def chaos_overrides() -> list[str]:
+    """What this fault run adds to ``base_overrides``: a Commerce client timeout the slow-placement
+    rounds outlast, gap checks every 2 s (30 s by default: a data-loss round would wait for them),
+    and short parks (an order whose placement may still commit waits 2 x the timeout + 5 s first)."""
+    return [f"commerce_api.request_timeout_s={COMMERCE_TIMEOUT_S}", "ops.gap_check_s=2",
+            "workers.park_retry_s=1", "workers.retry_base_s=0.2"]
+
+
+def can_lose_records(broker: Any) -> bool:
+    """A broker whose log directory a round can delete: one Apache Kafka node of the stack's own
+    (Tansu keeps its log in a storage engine this run cannot wipe and restart the same way)."""
+    return isinstance(broker, ApacheKafkaCluster) and len(broker.nodes) == 1
+
+
 def run_chaos(stack: Any, workdir: Path, rounds: int, seed: int = 7, broker_pause_s: float = 15.0,
               products: int = 30, round_s: tuple[float, float] = (1.0, 3.0), converge_timeout_s: float = 180.0,
-              replay: bool = True, say: Any = print, min_orders: int = 10, min_shipped: int = 3) -> ChaosReport:
+              replay: bool = True, say: Any = print, min_orders: int = 10, min_shipped: int = 3,
+              recovery_timeout_s: float = RECOVERY_TIMEOUT_S) -> ChaosReport:
+    """``recovery_timeout_s``: how long each round waits for the sidecar to recover before the next
+    (a measure not reached by then is None in the round's log)."""
     rng = random.Random(seed)
     report = ChaosReport(rounds=rounds)
-    with running_sidecar(stack.endpoints, workdir, rng, products, [(n, n) for n in COMPONENTS]) as sidecar:
-        walmart, commerce, components = sidecar.walmart, sidecar.commerce, sidecar.components
-        load = Load(sidecar.env, walmart, sidecar.commerce_url, sidecar.skus, report, rng)
+    if not can_lose_records(stack.broker):
+        report.skipped.append(f"broker_data_loss: needs one Apache Kafka node, the stack runs "
+                              f"{type(stack.broker).__name__} (those rounds are kill -9 only)")
+    # the sidecar starts 3 minutes ahead of Walmart (the clock-skew rounds step Walmart's clock forward)
+    walmart_clock.CLOCK_OFFSET_S[0] = INITIAL_WALMART_CLOCK_OFFSET_S
+    report.clock_steps.append(INITIAL_WALMART_CLOCK_OFFSET_S)
+    try:
+        with running_sidecar(stack.endpoints, workdir, rng, products, [(n, n) for n in COMPONENTS],
+                             extra_overrides=chaos_overrides()) as sidecar:
+            ChaosRun(sidecar, stack, report, rng, say, recovery_timeout_s).run(
+                rounds, broker_pause_s, round_s, converge_timeout_s, replay, min_orders, min_shipped)
+    finally:
+        walmart_clock.CLOCK_OFFSET_S[0] = 0.0
+    return report
+
+
+class ChaosRun:
+    """The rounds, the recovery measured after each, and the final agreement, on a running sidecar."""
+
+    def __init__(self, sidecar: Sidecar, stack: Any, report: ChaosReport, rng: random.Random, say: Any,
+                 recovery_timeout_s: float = RECOVERY_TIMEOUT_S):
+        self.sidecar, self.stack, self.report, self.rng, self.say = sidecar, stack, report, rng, say
+        self.recovery_timeout_s = recovery_timeout_s
+        self.walmart, self.commerce, self.components = sidecar.walmart, sidecar.commerce, sidecar.components
+        self.env = sidecar.env
+        # one SKU the load never touches: each round's fresh stock change, timed to Walmart
+        self.probe_sku = self._probe_candidate(sidecar.skus)
+        self.load_skus = [sku for sku in sidecar.skus if sku != self.probe_sku]
+        self.probe_base = self._east_quantity(self.probe_sku)
+        self.probe_walmart_base = self._walmart_quantity(self.probe_sku) or 0  # the baseline resync pushed it
+        self.probe_step = 0
+        self.published_before_loss = 0  # records the workers' topics held before each data loss
+        self._gap_mark: Any = None  # the state store's clock when the last data loss began
+        self._lost_held = 0  # records the broker held when it lost them
+        self._broker_back = 0.0
+        self._back_mark: Any = None  # the state store's clock when the broker was back
+        self._exited: list[str] = []  # components that exited on their own in this round
+        with self.env.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT COALESCE(MAX(entity_id), 0) FROM sales_order")
+            self.orders_before = int(cur.fetchone()[0])
+
+    # the run ---------------------------------------------------------------------------------------
+    def run(self, rounds: int, broker_pause_s: float, round_s: tuple[float, float], converge_timeout_s: float,
+            replay: bool, min_orders: int, min_shipped: int) -> None:
+        report, walmart, commerce, sidecar = self.report, self.walmart, self.commerce, self.sidecar
+        load = Load(self.env, walmart, sidecar.commerce_url, self.load_skus, report, self.rng)
         load.start()
-        say(f"chaos: {rounds} rounds against {len(components)} component processes while the load runs")
+        self.say(f"chaos: {rounds} rounds against {len(self.components)} component processes while the load runs")
         try:
             for number in range(1, rounds + 1):
-                _round(number, rounds, rng, stack, walmart, commerce, components, report, broker_pause_s, round_s,
-                       say)
+                self.round(number, rounds, broker_pause_s, round_s)
             # The checks are only as good as the load: on a busy machine orders import later, so keep the
             # load going (the faults are off now) until it has placed, shipped and so exercised every flow.
             deadline = time.monotonic() + 60
@@ -404,59 +547,242 @@ def run_chaos(stack: Any, workdir: Path, rounds: int, seed: int = 7, broker_paus
             load.stop()
             walmart.set_faults(error_rate=0.0, timeout_rate=0.0, drop_rate=0.0, storm_429_until=0.0)
             commerce.faults.error_rate = 0.0
-            stack.broker.resume()
-        for component in components.values():
+            commerce.faults.place_order_commit_delay_s = 0.0
+            self.stack.broker.resume()
+        for component in self.components.values():
             if not component.process.is_running():
                 component.start()
         started = time.monotonic()
-        say("chaos: load stopped, faults off; waiting until Walmart and Commerce agree...")
-        checks = sidecar.converge(converge_timeout_s)
-        report.converge_seconds = round(time.monotonic() - started, 1)
+        self.say("chaos: load stopped, faults off; waiting until Walmart and Commerce agree...")
+        checks = sidecar.converge(converge_timeout_s, supervise=True)
+        if all(c.ok for c in checks):
+            report.converge_seconds = round(time.monotonic() - started, 1)
         if all(c.ok for c in checks) and replay:
             # the worst crash: every event delivered again to every worker; nothing may happen twice
-            say("chaos: agreed; now every worker reads every event again from the beginning...")
+            self.say("chaos: agreed; now every worker reads every event again from the beginning...")
             sidecar.replay()
-            checks = sidecar.converge(converge_timeout_s)
+            checks = sidecar.converge(converge_timeout_s, supervise=True)
         report.lost = sum(len(c.lost) for c in checks)
         report.duplicate_effects = sum(len(c.duplicates) for c in checks)
         report.checks = [f"{c.name}: {c.describe()}" for c in checks]
-        report.replayed_records = sidecar.replayed()
-        report.gaps_detected, report.gaps_repaired = kafka_gaps(sidecar.env)
+        report.replayed_records = max(0, sidecar.replayed() - self.published_before_loss)  # those were published
+        report.gaps_detected, report.gaps_repaired = kafka_gaps(self.env)
         report.walmart_faults_injected = dict(walmart.seller(CLIENT[0]).faults_injected)
-    return report
+        report.orders_walmart = len(self._walmart_pos())
+        with self.env.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM sales_order WHERE entity_id > %s", (self.orders_before,))
+            report.orders_commerce_total = int(cur.fetchone()[0])
+        report.exits = sidecar.exits()
 
+    def round(self, number: int, rounds: int, broker_pause_s: float, round_s: tuple[float, float]) -> None:
+        report, rng, walmart, commerce = self.report, self.rng, self.walmart, self.commerce
+        time.sleep(rng.uniform(*round_s))
+        victim = self.components[rng.choice(list(self.components))]
+        victim.kill()
+        report.kills[victim.name] += 1
+        what = [f"kill -9 {victim.name}"]
+        kind = ROUND_KINDS[(number - 1) % len(ROUND_KINDS)]
+        if kind == "broker_data_loss" and not can_lose_records(self.stack.broker):
+            kind = "kill_only"
+        entry: dict[str, Any] = {"round": number, "kind": kind, "killed": victim.name}
+        self._exited = []
+        if kind == "walmart_faults":  # Walmart misbehaves for a while
+            walmart.set_faults(error_rate=0.2, timeout_rate=0.05, timeout_s=1.0, drop_rate=0.05)
+            report.walmart_fault_windows += 1
+            what.append("Walmart 5xx/timeouts/drops")
+        elif kind == "storm_429":
+            walmart.set_faults(storm_429_until=time.monotonic() + 2.0)
+            report.storms_429 += 1
+            what.append("a 429 storm")
+        elif kind == "commerce_503":
+            commerce.faults.error_rate = 0.3
+            report.commerce_fault_windows += 1
+            what.append("Commerce REST 503s")
+        elif kind == "slow_placement":
+            commerce.faults.place_order_commit_delay_s = SLOW_PLACEMENT_S
+            report.slow_placement_windows += 1
+            what.append(f"Commerce commits placements {SLOW_PLACEMENT_S:.0f} s late (client timeout "
+                        f"{COMMERCE_TIMEOUT_S} s)")
+        elif kind == "clock_skew":
+            walmart_clock.CLOCK_OFFSET_S[0] += CLOCK_STEP_S
+            report.clock_steps.append(walmart_clock.CLOCK_OFFSET_S[0])
+            what.append(f"Walmart's clock now {walmart_clock.CLOCK_OFFSET_S[0]:+.0f} s from the sidecar's")
+        time.sleep(rng.uniform(*round_s))
+        if kind == "broker_data_loss":
+            self.lose_every_record()
+            what.append("broker restarted empty")
+        elif kind == "state_store_cut":
+            killed = self.cut_state_store(STATE_STORE_CUT_S)
+            what.append(f"state-store connections cut {STATE_STORE_CUT_S:.0f} s ({killed} killed)")
+        if number == max(1, rounds // 2) and broker_pause_s:
+            self.stack.broker.pause()
+            what.append(f"broker frozen {broker_pause_s:.0f} s")
+            time.sleep(broker_pause_s)
+            self.stack.broker.resume()
+            report.broker_pauses += 1
+            entry["kind"] = "broker_freeze"
+            entry["also"] = kind
+        walmart.set_faults(error_rate=0.0, timeout_rate=0.0, drop_rate=0.0)
+        commerce.faults.error_rate = 0.0
+        commerce.faults.place_order_commit_delay_s = 0.0
+        victim.start()
+        entry["recovery"] = self.recover()
+        if kind == "broker_data_loss":
+            entry["recovery"].update(self.gap_outcome())
+        self._supervise()
+        entry["exited"] = list(self._exited)  # a process that did not ride the fault out (restarted)
+        report.round_log.append(entry)
+        times = ", ".join(f"{k} {v}" for k, v in entry["recovery"].items())
+        self.say(f"  round {number}/{rounds}: " + ", ".join(what) + f"; recovered: {times}"
+                 + (f"; exited and restarted: {entry['exited']}" if entry["exited"] else ""))
 
-def _round(number: int, rounds: int, rng: random.Random, stack: Any, walmart: WalmartEmulator,
-           commerce: CommerceEmulator, components: dict[str, Component], report: ChaosReport,
-           broker_pause_s: float, round_s: tuple[float, float], say: Any) -> None:
-    time.sleep(rng.uniform(*round_s))
-    victim = components[rng.choice(list(components))]
-    victim.kill()
-    report.kills[victim.name] += 1
-    what = [f"kill -9 {victim.name}"]
-    if number % 4 == 1:  # Walmart misbehaves for a while
-        walmart.set_faults(error_rate=0.2, timeout_rate=0.05, timeout_s=1.0, drop_rate=0.05)
-        report.walmart_fault_windows += 1
-        what.append("Walmart 5xx/timeouts/drops")
-    elif number % 4 == 2:
-        walmart.set_faults(storm_429_until=time.monotonic() + 2.0)
-        report.storms_429 += 1
-        what.append("a 429 storm")
-    elif number % 4 == 3:
-        commerce.faults.error_rate = 0.3
-        report.commerce_fault_windows += 1
-        what.append("Commerce REST 503s")
-    if number == max(1, rounds // 2) and broker_pause_s:
-        stack.broker.pause()
-        what.append(f"broker frozen {broker_pause_s:.0f} s")
-        time.sleep(broker_pause_s)
-        stack.broker.resume()
-        report.broker_pauses += 1
-    time.sleep(rng.uniform(*round_s))
-    walmart.set_faults(error_rate=0.0, timeout_rate=0.0, drop_rate=0.0)
-    commerce.faults.error_rate = 0.0
-    victim.start()
-    say(f"  round {number}/{rounds}: " + ", ".join(what))
+    # faults ----------------------------------------------------------------------------------------
+    def lose_every_record(self) -> None:
+        """Stop the broker, delete its log directory, start it again: every record, every group offset
+        gone (what a rebuilt cluster, an unclean election or too short a retention do to some)."""
+        broker = self.stack.broker
+        held = self._published()
+        self.published_before_loss += held
+        self._gap_mark = self._state_now()
+        broker.stop()
+        shutil.rmtree(broker.nodes[1].data_dir)
+        # timed from the start of the restart: a component may find the loss before start() has seen
+        # the broker registered
+        self._back_mark = self._state_now()
+        self._broker_back = time.monotonic()
+        broker.start()
+        self._lost_held = held
+
+    def gap_outcome(self) -> dict[str, float | int | None]:
+        """After a data loss: the time from the broker's restart (an empty log directory) until the
+        sidecar reported the loss and until it had repaired every gap it found (the ledger's own
+        timestamps); counted as injected when the broker held records."""
+        report = self.report
+        if self._lost_held:
+            report.gaps_injected += 1
+        deadline = time.monotonic() + self.recovery_timeout_s  # from now: recover() may have used its own already
+        while True:
+            self._supervise()
+            outcome = self._gaps_since(self._gap_mark, self._back_mark)
+            if (outcome[0] and not outcome[1]) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        found, still_open, detected_s, repaired_s = outcome
+        if self._lost_held and found:
+            report.injected_gaps_detected += 1
+            if not still_open:
+                report.injected_gaps_repaired += 1
+        return {"gap_detected_s": detected_s, "gap_repaired_s": repaired_s if found and not still_open else None,
+                "gaps_found": found, "records_lost": self._lost_held}
+
+    def cut_state_store(self, seconds: float) -> int:
+        """KILL every connection to the sidecar's state store, again and again for ``seconds``: each
+        reconnect inside the window dies too, as behind a network cut or a MariaDB restart."""
+        killed = 0
+        deadline = time.monotonic() + seconds
+        with self.env.admin_connection() as conn, conn.cursor() as cur:
+            while time.monotonic() < deadline:
+                cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()",
+                            (self.env.state_db,))
+                for (thread_id,) in cur.fetchall():
+                    try:
+                        cur.execute(f"KILL CONNECTION {int(thread_id)}")
+                        killed += 1
+                    except Exception:  # gone meanwhile
+                        pass
+                time.sleep(0.2)
+        self.report.state_store_cuts += 1
+        self.report.state_store_connections_killed += killed
+        return killed
+
+    # recovery ----------------------------------------------------------------------------------------
+    def recover(self) -> dict[str, float | None]:
+        """From the fault's end: every component ready (exited ones restarted, as a supervisor would), a
+        fresh stock change of the probe SKU on Walmart, and every Walmart order placed before the fault
+        ended in Commerce. None for what did not happen within ``recovery_timeout_s``."""
+        started = time.monotonic()
+        pos = self._walmart_pos()
+        self.probe_step += 1
+        quantity = self.probe_base + self.probe_step
+        with self.env.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("UPDATE inventory_source_item SET quantity = %s, status = 1 WHERE sku = %s AND "
+                        "source_code = 'wh_east'", (quantity, self.probe_sku))
+        expected = self.probe_walmart_base + self.probe_step
+        times: dict[str, float | None] = {"ready_s": None, "stock_s": None, "orders_s": None}
+        with self.env.admin_connection() as conn:
+            while time.monotonic() < started + self.recovery_timeout_s and None in times.values():
+                self._supervise()
+                elapsed = round(time.monotonic() - started, 1)
+                if times["ready_s"] is None and all(c.ready() for c in self.components.values()):
+                    times["ready_s"] = elapsed
+                if times["stock_s"] is None and self._walmart_quantity(self.probe_sku) == expected:
+                    times["stock_s"] = elapsed
+                if times["orders_s"] is None and self._in_commerce(conn, pos):
+                    times["orders_s"] = elapsed
+                time.sleep(0.2)
+        return times
+
+    def _supervise(self) -> None:
+        """Start exited components again, as systemd or Kubernetes would; noted for the round."""
+        self._exited += self.sidecar.restart_exited()
+
+    def _walmart_pos(self) -> list[str]:
+        with self.walmart._lock:
+            return list(self.walmart.seller(CLIENT[0]).orders)
+
+    def _walmart_quantity(self, sku: str) -> int | None:
+        with self.walmart._lock:
+            return self.walmart.seller(CLIENT[0]).inventory.get((sku, "default"))
+
+    def _probe_candidate(self, skus: list[str]) -> str:
+        """The last SKU with stock in wh_east that Walmart holds a quantity for (the baseline pushed it)."""
+        with self.env.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT sku FROM inventory_source_item WHERE source_code = 'wh_east'")
+            stocked = {str(sku) for (sku,) in cur.fetchall()}
+        for sku in reversed(skus):
+            if sku in stocked and self._walmart_quantity(sku) is not None:
+                return sku
+        raise RuntimeError("no SKU to probe: none has wh_east stock and a quantity on Walmart")
+
+    def _east_quantity(self, sku: str) -> int:
+        with self.env.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT quantity FROM inventory_source_item WHERE sku = %s AND source_code = 'wh_east'",
+                        (sku,))
+            return int(cur.fetchone()[0])
+
+    @staticmethod
+    def _in_commerce(conn: Any, pos: list[str]) -> bool:
+        if not pos:
+            return True
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT COUNT(DISTINCT ext_order_id) FROM sales_order WHERE ext_order_id IN "
+                        f"({', '.join(['%s'] * len(pos))})", pos)
+            return int(cur.fetchone()[0]) == len(pos)
+
+    def _state_now(self) -> Any:
+        with self.env.endpoints.mysql.connect(self.env.state_db) as conn, conn.cursor() as cur:
+            cur.execute("SELECT NOW(3)")
+            return cur.fetchone()[0]
+
+    def _gaps_since(self, mark: Any, back: Any) -> tuple[int, int, float | None, float | None]:
+        """Gaps found since ``mark``: (how many, how many open, seconds from ``back`` to the first
+        report, seconds from ``back`` to the last repair)."""
+        import pymysql
+
+        with self.env.endpoints.mysql.connect(self.env.state_db) as conn, conn.cursor() as cur:
+            try:
+                cur.execute("SELECT COUNT(*), COUNT(*) - COUNT(repaired_at), "
+                            "TIMESTAMPDIFF(MICROSECOND, %s, MIN(detected_at)) / 1e6, "
+                            "TIMESTAMPDIFF(MICROSECOND, %s, MAX(repaired_at)) / 1e6 "
+                            "FROM kafka_gaps WHERE detected_at >= %s", (back, back, mark))
+            except pymysql.err.ProgrammingError:
+                return 0, 0, None, None
+            found, still_open, detected_s, repaired_s = cur.fetchone()
+        return (int(found), int(still_open), None if detected_s is None else round(float(detected_s), 1),
+                None if repaired_s is None else round(float(repaired_s), 1))
+
+    def _published(self) -> int:
+        return _published(self.env, self.components)
 
 
 def _replay_everything(env: CommerceEnvironment, components: dict[str, Component]) -> None:
@@ -511,7 +837,7 @@ def _rewind_group(bootstrap: str, group: str, topics: list[str]) -> bool:
 
 
 def _converge(env: CommerceEnvironment, walmart: WalmartEmulator, components: dict[str, Component],
-              deadline: float) -> list[Any]:
+              deadline: float, supervise: Any = None) -> list[Any]:
     from sync_workers.stores.value_state import connect_state
 
     settings = env.settings()
@@ -522,6 +848,8 @@ def _converge(env: CommerceEnvironment, walmart: WalmartEmulator, components: di
                 checks = check_all(settings, walmart, CLIENT[0], commerce, state)
                 if all(c.ok for c in checks) or time.monotonic() > deadline:
                     return checks
+                if supervise is not None:
+                    supervise()
                 time.sleep(1.0)
     finally:
         state.close()
@@ -542,7 +870,17 @@ def kafka_gaps(env: CommerceEnvironment) -> tuple[int, int]:
 
 
 def _replayed(env: CommerceEnvironment, components: dict[str, Component]) -> int:
-    """Records the workers handled more than once (after kills): all handled minus all published."""
+    """Records the workers handled more than once (after kills): all handled minus all published (the
+    caller takes off what the topics held before a data loss: those were published too)."""
+    from config.components import worker_families
+
+    families = worker_families()
+    handled = sum(c.records_before + c.records() for c in components.values() if c.name in families)
+    return max(0, handled - _published(env, components))
+
+
+def _published(env: CommerceEnvironment, components: dict[str, Component]) -> int:
+    """Records the topics the workers read hold now (the sum of their log ends)."""
     from kafka import KafkaConsumer, TopicPartition
 
     from config.components import worker_families
@@ -560,11 +898,9 @@ def _replayed(env: CommerceEnvironment, components: dict[str, Component]) -> int
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and any(consumer.highwater(tp) is None for tp in partitions):
             consumer.poll(100)
-        published = sum(consumer.highwater(tp) or 0 for tp in partitions)
+        return sum(consumer.highwater(tp) or 0 for tp in partitions)
     finally:
         consumer.close()
-    handled = sum(c.records_before + c.records() for c in components.values() if c.name in families)
-    return max(0, handled - published)
 
 
 def _wait(check: Any, timeout_s: float, what: str, components: dict[str, Component]) -> None:

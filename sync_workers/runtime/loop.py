@@ -119,6 +119,7 @@ class WorkerLoop:
         self.parked = 0
         self.batches = 0
         self.retries = 0
+        self.kafka_outages = 0  # polls that failed because Kafka was unreachable (the loop went on)
         self.commit_failures = 0
         # since when batches fail and are retried (None: the last one went through): readiness
         # turns false after a while, so an orchestrator and the status page see a worker that is up
@@ -169,7 +170,12 @@ class WorkerLoop:
             # idle: wait up to poll_timeout_ms; inside a window: never past its end
             timeout = self.poll_timeout_ms if window_ends is None else \
                 max(0, int((window_ends - time.monotonic()) * 1000))
-            polled = consumer.poll(timeout_ms=timeout)
+            try:
+                polled = consumer.poll(timeout_ms=timeout)
+            except KafkaError:
+                if records:  # already past them: handle these, the failure shows again at the next poll
+                    return records
+                raise
             got = 0
             for partition_records in polled.values():
                 got += len(partition_records)
@@ -210,7 +216,16 @@ class WorkerLoop:
                 self._watch_gaps()
                 self._tick()
                 self._handle_due_parked(producer, parked)
-                records = self._collect(consumer)
+                try:
+                    records = self._collect(consumer)
+                except KafkaError as exc:
+                    # the broker away (a restart, a rebuilt cluster): kafka-python raised out of poll while
+                    # looking for the group coordinator, and the worker process ended with it
+                    self.kafka_outages += 1
+                    self.log.warning("Kafka unreachable while polling; polling again", error=f"{type(exc).__name__}: "
+                                     f"{exc}", outages=self.kafka_outages)
+                    self._stop.wait(1.0)
+                    continue
                 if not records:
                     self._commit_pending(consumer)
                     continue

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from kafka import TopicPartition
-from kafka.errors import CommitFailedError, KafkaTimeoutError, RebalanceInProgressError
+from kafka.errors import CommitFailedError, KafkaConnectionError, KafkaTimeoutError, RebalanceInProgressError
 
 from config import load_settings
 from plumbing.metrics import METRICS
@@ -279,3 +279,27 @@ def test_a_handler_hears_of_a_batch_whose_commit_the_rebalance_refused(run_loop)
     handler.batch_lost = lambda records: lost.append([r.offset for r in records])  # type: ignore[attr-defined]
     run_loop(handler, consumer)
     assert lost == [[0, 1]]  # the refused one only: an undelivered commit goes with the next, nothing raced
+
+
+class BrokerRestartingConsumer(FakeConsumer):
+    """Its first poll raises what kafka-python 3 raised out of ``poll`` in the fault run while the
+    broker restarted (looking for the group coordinator on a socket the broker closed)."""
+
+    def __init__(self, batches: list[list[int]]):
+        super().__init__(batches, [])
+        self.failures = 1
+
+    def poll(self, timeout_ms: int = 0) -> dict[TopicPartition, list[Any]]:
+        if self.failures:
+            self.failures -= 1
+            raise KafkaConnectionError("socket disconnected")
+        return super().poll(timeout_ms)
+
+
+def test_a_poll_failing_while_the_broker_restarts_does_not_stop_the_worker(run_loop, monkeypatch) -> None:
+    """The fault run's broker-data-loss round: two workers' processes ended on it and were only back
+    because the run restarts what exits, as a supervisor would."""
+    handler = Handler()
+    loop = run_loop(handler, BrokerRestartingConsumer([[0, 1], [2]]))
+    assert handler.handled == [[0, 1], [2]]
+    assert loop.kafka_outages == 1
