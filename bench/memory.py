@@ -1,6 +1,6 @@
 """Benchmark: resident memory of each sidecar process with a 1,000,000-event backlog.
 
-    python bench/memory.py [--quick] [--events 1000000] [--seconds 60]
+    python bench/memory.py [--quick] [--events 1000000] [--seconds 60] [--set workers.max_batch_records=5000]
 
 Two backlogs, each of ``--events`` changes:
 - the binlog: that many watched rows (MSI reservations) committed before the listener starts
@@ -9,9 +9,16 @@ Two backlogs, each of ``--events`` changes:
 - Kafka: that many stock events and as many price events already on their topics when the
   inventory and price workers start (Walmart emulator at generous limits, in this process).
 
+Every other process the sidecar runs (config/components.py: the shipment, cancellation, refund,
+order import, return import and listings workers, the order and return pollers) runs beside them
+against the same stack, at the shipped defaults, with its topics as the listener leaves them (no
+backlog of their own: their events need orders that exist on both sides).
+
 RSS (VmRSS from /proc, the process alone) is sampled every 0.5 s for ``--seconds`` (or until the
-backlog is gone); the peak per process is reported. Last line: JSON with events and
-``rss_mb`` per process, and ``max_rss_mb``. Target: every process < 150 MB.
+backlog is gone); the peak per process is reported. A process that exits during the window fails
+the run (it measured nothing). Last line: JSON with events, ``rss_mb`` per process, ``exited``
+and ``max_rss_mb``. Target: every process < 150 MB; exit 1 otherwise. ``--set`` (repeatable)
+passes a setting to every process, for a labelled extra run beside the defaults.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import CLIENT, print_table
+from config.components import COMPONENTS
 from devstack.environment import prepare_environment
 from devstack.mariadb import free_port
 from devstack.processes import child_pids
@@ -84,6 +92,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="100,000 events, 20 s")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting for every process (an extra, labelled run; the defaults are the target)")
     args = parser.parse_args()
     if args.quick:
         args.events, args.seconds = 100_000, 20.0
@@ -129,16 +139,19 @@ def main() -> int:
         with EmulatorServer(app) as emulator:
             overrides = [f"walmart.base_url={emulator.url}", f"walmart.client_id={CLIENT[0]}",
                          f"walmart.client_secret={CLIENT[1]}", "workers.feed_poll_s=0.5",
-                         "workers.feed_expected_s=0.2"]
+                         "workers.feed_expected_s=0.2", *args.set]
             processes = {
                 "listener": spawn(env.config_path, overrides + [f"ops.port={free_port()}"], "listen", "--from",
                                   f"{log_file}:{log_pos}"),
-                "inventory worker": spawn(env.config_path, overrides + [f"ops.port={free_port()}"], "work",
-                                          "inventory"),
-                "price worker": spawn(env.config_path, overrides + [f"ops.port={free_port()}"], "work", "price"),
             }
+            for spec in COMPONENTS:
+                if spec.kind != "listener":
+                    label = f"{spec.name} {spec.kind}"
+                    processes[label] = spawn(env.config_path, overrides + [f"ops.port={free_port()}"], "work",
+                                             spec.name)
             try:
                 results = watch(processes, args.seconds)
+                exited = {name: proc.poll() for name, proc in processes.items() if proc.poll() is not None}
             finally:
                 for proc in processes.values():
                     proc.terminate()
@@ -148,9 +161,14 @@ def main() -> int:
                     except subprocess.TimeoutExpired:
                         proc.kill()
     peak = max(results.values(), default=0.0)
-    print_table([(name, f"{mb:.1f} MB", "< 150 MB") for name, mb in results.items()])
-    print(json.dumps({"events": args.events, "seconds": args.seconds, "rss_mb": results, "max_rss_mb": peak}))
-    return 0 if peak < 150 else 1
+    table = [(name, f"{mb:.1f} MB", "< 150 MB") for name, mb in results.items()]
+    table += [(f"{name} EXITED", f"code {code}", "runs throughout") for name, code in exited.items()]
+    if args.set:
+        table.append(("settings (not the defaults)", " ".join(args.set), ""))
+    print_table(table)
+    print(json.dumps({"events": args.events, "seconds": args.seconds, "settings": args.set, "rss_mb": results,
+                      "processes": len(processes), "exited": exited, "max_rss_mb": peak}))
+    return 0 if peak < 150 and not exited else 1
 
 
 if __name__ == "__main__":

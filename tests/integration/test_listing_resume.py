@@ -1,7 +1,7 @@
 """Listing matching that persists and resumes, against the local MariaDB and the Walmart emulator's
 catalogue and match feeds: every chunk of catalogue searches is written before the next one, so a
-matcher that dies mid-round (Walmart failing, a crash, a deploy) is continued by the next one from
-what is left, without searching again what was done; `listings status` shows how far it got; the
+matcher that dies mid-round (Walmart failing; a crash or a deploy costs at most a chunk) is
+continued by the next one from what is left, without searching again what was done; `listings status` shows how far it got; the
 listings worker matches on a thread of its own, so its consumer keeps handling records while a
 round waits for Walmart."""
 
@@ -28,7 +28,7 @@ from tests.support.records import deliver
 from walmart_sync.cli.listings import status as listings_status
 
 PRODUCTS = 60
-FAIL_AFTER = SEARCH_CHUNK + 5  # the second chunk half searched when Walmart starts failing
+FAIL_AFTER = SEARCH_CHUNK + 5  # Walmart fails between two writes of answers
 
 
 @pytest.fixture(scope="module")
@@ -41,24 +41,22 @@ def world(stack, tmp_path_factory):
 
 class SearchLog:
     """Walmart's catalogue search as the emulator answers it, noting each UPC it answered; from
-    ``fail_after`` answers on it fails with 503 (Walmart down), or waits on ``gate`` when set."""
+    ``fail_after`` answers on it fails with 503 (Walmart down)."""
 
     def __init__(self, world: Any, fail_after: float = float("inf")):
         self.answered: list[str] = []
         self.fail_after = fail_after
-        self.gate: threading.Event | None = None
-        self.waiting = threading.Event()
+        self._lock = threading.Lock()  # the emulator answers on several threads
         self._original = world.walmart.walmart_search
 
     def __call__(self, request: Any, state: Any) -> Any:
-        if self.gate is not None:
-            self.waiting.set()
-            self.gate.wait(30)
-        if len(self.answered) >= self.fail_after:
-            raise WalmartApiError(503, "SYSTEM_ERROR.GMP_GATEWAY_API", "service unavailable", category="SYSTEM")
-        response = self._original(request, state)
-        self.answered.append(request.args.get("upc") or request.args.get("gtin") or "")
-        return response
+        with self._lock:
+            if len(self.answered) >= self.fail_after:
+                raise WalmartApiError(503, "SYSTEM_ERROR.GMP_GATEWAY_API", "service unavailable",
+                                      category="SYSTEM")
+            response = self._original(request, state)
+            self.answered.append(request.args.get("upc") or request.args.get("gtin") or "")
+            return response
 
 
 def new_matcher(settings: Any) -> Any:
@@ -79,12 +77,13 @@ def test_a_matcher_that_died_mid_round_is_continued_without_searching_again(worl
         assert first.add()["draft"] == PRODUCTS
         candidates_before = searches("candidate")
         with pytest.raises(WalmartServerError):
-            first.step()  # Walmart fails in the second chunk: the round dies there
+            first.step()  # Walmart fails after FAIL_AFTER answers: the round dies there
         assert len(log.answered) == FAIL_AFTER
         rows = {row.sku: row for row in store.listing_rows(limit=10_000)}
         done = {sku: row for sku, row in rows.items() if row.status != "draft"}
-        # the first chunk's outcomes were written as they came, before the round died
-        assert len(done) == SEARCH_CHUNK
+        # every answer was written, before the round died
+        assert len(done) == FAIL_AFTER
+        assert {row.product_code for row in done.values()} == set(log.answered)
         assert {row.status for row in done.values()} <= {"candidate", "unmatched"}
         assert all(row.walmart_item_id for row in done.values() if row.status == "candidate")
         assert searches("candidate") - candidates_before == sum(r.status == "candidate" for r in done.values())
@@ -94,7 +93,7 @@ def test_a_matcher_that_died_mid_round_is_continued_without_searching_again(worl
         capsys.readouterr()
         assert listings_status(world.settings, True, None, 5) == 0
         progress = json.loads(capsys.readouterr().out)["progress"]
-        assert (progress["searched"], progress["to_search"]) == (SEARCH_CHUNK, PRODUCTS - SEARCH_CHUNK)
+        assert (progress["searched"], progress["to_search"]) == (FAIL_AFTER, PRODUCTS - FAIL_AFTER)
         assert progress["searches_per_min"] > 0 and progress["search_eta_s"] > 0
 
         # a restart: a new matcher continues with what is left

@@ -10,9 +10,9 @@ buckets wait for tokens; 429s pause the API):
    under another SKU is an error naming that SKU.
 2. Walmart's catalogue (GET /v3/items/walmart/search by UPC or GTIN, a few in flight): no item,
    unmatched with the identifier searched; a hit makes the product a ``candidate`` with Walmart's
-   item id. Drafts are searched ``SEARCH_CHUNK`` at a time and each chunk's outcomes written before
-   the next is searched: at Walmart's 200 searches a minute a 100,000-product catalogue takes
-   8.3 hours, and a crash, a deploy or a Ctrl-C must cost at most one chunk, not the whole run.
+   item id. Outcomes are written as the answers come (every ``SEARCH_CHUNK``, and whatever was
+   answered when Walmart fails): at Walmart's 200 searches a minute a 100,000-product catalogue
+   takes 8.3 hours, and a crash, a deploy or a Ctrl-C must cost at most a chunk, not the whole run.
    A round searches at most ``ROUND_DRAFTS`` (a minute at that rate), so its caller sees a stop
    and shows progress between rounds.
 3. Candidates go out in MP_ITEM_MATCH feeds (10,000 items or 25 MB a feed, 20 feeds an hour) with
@@ -27,8 +27,8 @@ buckets wait for tokens; 429s pause the API):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -61,12 +61,23 @@ from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
 Progress = Callable[[str, int, int], None]
 WEIGHT_ATTRIBUTE = "weight"
 SEARCH_CONCURRENCY = 4
-SEARCH_CHUNK = 20     # drafts searched before their outcomes are written (what a crash can cost again)
+SEARCH_CHUNK = 20     # answers written together (what a kill -9 can cost again, with those in flight)
 ROUND_DRAFTS = 200    # drafts a round takes at most: a minute of Walmart's 200 searches a minute
 
 
 def _quiet(_phase: str, _done: int, _total: int) -> None:
     pass
+
+
+def _search_outcome(listing: Listing, outcome: Any) -> ListingChange:
+    """A catalogue search's answer as the listing's new state."""
+    if isinstance(outcome, str):
+        return ("candidate", None, None, outcome, None, None)
+    if outcome is None:
+        return ("unmatched", f"no Walmart catalogue item has {(listing.id_type or '').upper()} {listing.product_code}",
+                "NO_CATALOGUE_ITEM", None, None, None)
+    return ("error", f"Walmart refused the catalogue search: {outcome}",
+            outcome.details[0].code if outcome.details else None, None, None, None)
 
 
 def _identifier(listing: Listing) -> ChosenIdentifier:
@@ -172,17 +183,10 @@ class ListingMatcher:
 
     def _step(self, progress: Progress, max_drafts: int | None) -> StepResult:
         result = StepResult()
-        budget = max_drafts or ROUND_DRAFTS
         total = self.store.count("draft")
-        searched = 0
-        while budget > 0:
-            drafts = self.store.with_status("draft", limit=min(SEARCH_CHUNK, budget))
-            if not drafts:
-                break
-            result.add(self._match_drafts(drafts))  # its outcomes are written before the next chunk
-            budget -= len(drafts)
-            searched += len(drafts)
-            progress("catalogue search", searched, total)
+        drafts = self.store.with_status("draft", limit=max_drafts or ROUND_DRAFTS)
+        if drafts:
+            result.add(self._match_drafts(drafts, progress, total))
         drafts_left = self.store.count("draft")
         waiting = self.store.count("candidate")
         if waiting and (not drafts_left or waiting >= MAX_FEED_ITEMS):
@@ -198,8 +202,16 @@ class ListingMatcher:
         """Until every draft is matched, unmatched or in error and no match feed is open."""
         total = StepResult()
         deadline = self.clock() + timeout_s
+        first = self.store.count("draft")
+
+        def overall(phase: str, done: int, of: int) -> None:
+            """A round counts its own drafts; the terminal shows the whole run's."""
+            if phase == "catalogue search":
+                done, of = first - of + done, max(first, of)
+            progress(phase, done, of)
+
         while True:
-            step = self.step(progress, wait_s=5.0)
+            step = self.step(overall, wait_s=5.0)
             if step.busy:
                 progress("waiting for the listings worker's round", 0, 0)
                 continue
@@ -221,9 +233,11 @@ class ListingMatcher:
         self._catalogue, self._catalogue_at = catalogue, self.clock()
         return catalogue
 
-    def _match_drafts(self, drafts: list[Listing]) -> StepResult:
-        """One chunk of drafts looked up, each outcome written: matched (the seller lists it already),
-        an error, unmatched, or a candidate with Walmart's item id for the next match feed."""
+    def _match_drafts(self, drafts: list[Listing], progress: Progress, total: int) -> StepResult:
+        """Drafts looked up, each outcome written as it comes (every ``SEARCH_CHUNK`` answers):
+        matched (the seller lists it already), an error, unmatched, or a candidate with Walmart's
+        item id for the next match feed. When Walmart fails mid-way, what it answered is written
+        before the failure is raised: the next round searches only what is left."""
         result = StepResult()
         catalogue = self._seller_catalogue()
         changes: dict[str, ListingChange] = {}
@@ -242,21 +256,28 @@ class ListingMatcher:
                                         "DUPLICATE_GTIN", None, None, None)
             else:
                 to_search.append(listing)
-        found = self._search(to_search)
-        for listing in to_search:
-            outcome = found[listing.sku]
-            if isinstance(outcome, str):
-                changes[listing.sku] = ("candidate", None, None, outcome, None, None)
-            elif outcome is None:
-                changes[listing.sku] = ("unmatched", f"no Walmart catalogue item has {(listing.id_type or '').upper()} "
-                                                     f"{listing.product_code}", "NO_CATALOGUE_ITEM", None, None, None)
-            else:
-                changes[listing.sku] = ("error", f"Walmart refused the catalogue search: {outcome}",
-                                        outcome.details[0].code if outcome.details else None, None, None, None)
-        self.store.set_many(changes)
+        pending = dict(changes)
+        done = len(changes)
+
+        def write() -> None:
+            if not pending:
+                return
+            self.store.set_many(pending)
+            statuses = [c[0] for c in pending.values()]
+            for status in set(statuses):
+                METRICS.listing_searches.labels(status).inc(statuses.count(status))
+            pending.clear()
+            progress("catalogue search", done, total)
+
+        try:
+            for listing, outcome in self._search(to_search):
+                pending[listing.sku] = changes[listing.sku] = _search_outcome(listing, outcome)
+                done += 1
+                if len(pending) >= SEARCH_CHUNK:
+                    write()
+        finally:
+            write()  # what Walmart answered is kept, also when it failed for the rest
         statuses = [c[0] for c in changes.values()]
-        for status in set(statuses):
-            METRICS.listing_searches.labels(status).inc(statuses.count(status))
         result.matched = statuses.count("matched")
         result.unmatched = statuses.count("unmatched")
         result.errors = statuses.count("error")
@@ -283,21 +304,28 @@ class ListingMatcher:
             if not feeds and not refused and not failed:
                 return result  # nothing moved (cannot happen with candidates); never loop for ever
 
-    def _search(self, listings: list[Listing]) -> dict[str, Any]:
-        """SKU -> Walmart item id (a hit), None (no item), or the WalmartClientError that refused it."""
-        found: dict[str, Any] = {}
+    def _search(self, listings: list[Listing]) -> Iterator[tuple[Listing, Any]]:
+        """(listing, Walmart item id (a hit), None (no item), or the WalmartClientError that refused
+        it), in the order the answers come, ``SEARCH_CONCURRENCY`` in flight. A server error (after
+        the client's retries) ends the search: the searches not started are cancelled."""
 
-        def one(listing: Listing) -> None:
+        def one(listing: Listing) -> tuple[Listing, Any]:
             try:
                 hits = self.client.items.search_walmart(**search_params(_identifier(listing)))
-                found[listing.sku] = str(hits[0].itemId) if hits else None
+                return listing, (str(hits[0].itemId) if hits else None)
             except WalmartClientError as exc:
-                found[listing.sku] = exc
+                return listing, exc
 
-        if listings:
-            with ThreadPoolExecutor(SEARCH_CONCURRENCY, thread_name_prefix="listing-search") as pool:
-                list(pool.map(one, listings))
-        return found
+        if not listings:
+            return
+        with ThreadPoolExecutor(SEARCH_CONCURRENCY, thread_name_prefix="listing-search") as pool:
+            futures = [pool.submit(one, listing) for listing in listings]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
 
     def _match_items(self, candidates: list[Listing]) -> tuple[list[MatchItem], dict[str, ListingChange]]:
         """What the feed needs of each candidate: the effective price and the shipping weight."""
