@@ -25,7 +25,8 @@ most a chunk).
 Last line: JSON with products, seconds, floor_seconds, ratio, matched, unmatched, errors, feeds,
 throttled (429s Walmart answered; 0 means the limits were respected), and real_* figures:
 real_searched, real_seconds, real_searches_per_min, first_outcome_s, projected_100k_hours.
-Exit 1 when a run did not finish, Walmart throttled, or the real rate is under 90% of 200 a minute.
+Exit 1 when a run did not finish, Walmart throttled, the time-scaled ratio is above 1.3, or the
+real rate is under 90% of 200 a minute.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def main() -> int:
                  ("100,000 products (hours)", real["projected_100k_hours"], "projection at the real rate"),
                  ("real throttled (429s)", real["real_throttled"], "0")])
     print(json.dumps(out))
-    ok = throttled == 0 and result.done and real["real_throttled"] == 0 and real["real_searches_per_min"] >= 180
+    ok = (throttled == 0 and result.done and out["ratio"] <= 1.3 and real["real_throttled"] == 0
+          and real["real_searches_per_min"] >= 180)
     return 0 if ok else 1
 
 

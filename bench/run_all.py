@@ -53,7 +53,9 @@ SCRIPTS: dict[str, tuple[list[str], list[Target]]] = {
                35 * MINUTE_MS)]),
     "listing_match": (["--quick"], [
         Target("throttled", "0 (within Walmart's limits)", lambda r: r["throttled"] == 0),
-        Target("ratio", "<= 1.3 of Walmart's floor", lambda r: r["ratio"] <= 1.3)]),
+        Target("ratio", "<= 1.3 of Walmart's floor", lambda r: r["ratio"] <= 1.3),
+        Target("real_searches_per_min", ">= 180 at Walmart's real 200/min", lambda r: r["real_searches_per_min"] >= 180),
+        Target("projected_100k_hours", "(a projection: 100,000 products at the real rate)", lambda r: True)]),
     "chaos": (["--quick"], [
         Target("lost", "0", lambda r: r["lost"] == 0),
         Target("duplicate_effects", "0", lambda r: r["duplicate_effects"] == 0),
