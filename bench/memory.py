@@ -194,17 +194,19 @@ class Drained:
     """True once each worker's consumer group has committed its topic's end offsets."""
 
     def __init__(self, settings: Any, groups: dict[str, str]):
-        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+        from kafka import KafkaConsumer, TopicPartition
 
-        self.settings = settings
-        self.groups = groups
         servers = list(settings.kafka.bootstrap_servers)
-        self.admin = KafkaAdminClient(bootstrap_servers=servers)
-        consumer = KafkaConsumer(bootstrap_servers=servers)
-        partitions = [TopicPartition(t, p) for t in set(groups.values())
-                      for p in consumer.partitions_for_topic(t) or ()]
-        self.ends = consumer.end_offsets(partitions)
-        consumer.close()
+        self.groups = groups
+        # one consumer per group that never subscribes: committed() reads the group's offsets
+        # without joining it (kafka-python's admin client has no offsets listing call)
+        self.readers = {group: KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False,
+                                             group_id=f"{settings.kafka.topic_prefix}.{group}")
+                        for group in groups}
+        consumer = self.readers[next(iter(groups))]
+        self.partitions = {topic: [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+                           for topic in set(groups.values())}
+        self.ends = consumer.end_offsets([tp for tps in self.partitions.values() for tp in tps])
         self.started = time.monotonic()
         self.seen = False
         self.seconds = 0.0
@@ -212,9 +214,9 @@ class Drained:
     def __call__(self) -> bool:
         try:
             for group, topic in self.groups.items():
-                committed = self.admin.list_consumer_group_offsets(f"{self.settings.kafka.topic_prefix}.{group}")
-                for tp, end in self.ends.items():
-                    if tp.topic == topic and (tp not in committed or committed[tp].offset < end):
+                reader = self.readers[group]
+                for tp in self.partitions[topic]:
+                    if (reader.committed(tp) or 0) < self.ends[tp]:
                         return False
         except Exception:
             return False
