@@ -151,7 +151,7 @@ def main() -> int:
         target = {"ratio": ">= 0.8", "listener_rss_mb": "< 150"}.get(key, "")
         print(f"{key:<24}{value:>12}  {target}")
     print(json.dumps(result))
-    return 0
+    return 0 if result["ratio"] >= 0.8 and result["listener_rss_mb"] < 150 else 1  # a missed target fails
 
 
 if __name__ == "__main__":

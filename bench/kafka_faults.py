@@ -72,7 +72,7 @@ def main() -> int:
     for line in report.checks:
         print(f"  {line}", file=sys.stderr)
     print(json.dumps(result))
-    return 0 if report.lost == 0 and report.duplicate_effects == 0 else 1
+    return 0 if report.lost == 0 and report.duplicate_effects == 0 and report.brokers == 3 else 1
 
 
 if __name__ == "__main__":

@@ -53,7 +53,8 @@ def main() -> int:
         verdict = "" if target is None else ("  ok" if value <= target else "  MISSED")
         print(f"{key:<36}{value:>12.2f}{'' if target is None else f'{target:>10.1f}'}{verdict}")
     print(json.dumps({k: round(v, 4) for k, v in results.items()}))
-    return 0
+    missed = [key for key, target in TARGETS.items() if key in results and results[key] > target]
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

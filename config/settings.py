@@ -227,7 +227,10 @@ DEFAULT_CONSUMER_TUNING = ConsumerTuning(
     fetch_max_wait_ms=100,
     fetch_min_bytes=1,
     max_partition_fetch_bytes=1_048_576,
-    fetch_max_bytes=8_388_608,  # what a fetch may bring at once (Kafka's own default: 50 MB of memory)
+    # what a fetch may bring at once (Kafka's own default: 50 MB). kafka-python holds a response
+    # whole and copies it while decoding, so with a backlog each fetch costs two to three times this
+    # in a worker's memory; 2 MiB is still ~4,000 events, eight full polls, per round trip
+    fetch_max_bytes=2_097_152,
     auto_offset_reset="earliest",
 )
 
@@ -577,8 +580,9 @@ class WorkersSettings(Section):
         4, ge=1, le=32, description="Single inventory/price updates in flight at once (the API budget still "
                                     "bounds the rate).")
     max_batch_records: int = Field(
-        20_000, ge=1, description="While Kafka returns full polls (a backlog), keep reading up to this many "
-                                  "records into one batch.")
+        5_000, ge=1, description="While Kafka returns full polls (a backlog), keep reading up to this many "
+                                 "records into one batch (each costs about 1 KB while it is handled; a backlog "
+                                 "large enough to matter is compared in full anyway, see bulk_scan_rows).")
     max_batch_ms: int = Field(3_000, ge=0, description="... or for at most this long.")
     bulk_scan_rows: int = Field(
         250, ge=0, description="A source transaction with at least this many watched row changes (an import, a "

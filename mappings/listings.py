@@ -16,7 +16,7 @@ from typing import Any
 
 from mappings.identifiers import InvalidIdentifier, gtin_check_digit, normalize_identifier
 
-STATUSES = ("draft", "submitted", "matched", "unmatched", "error")
+STATUSES = ("draft", "candidate", "submitted", "matched", "unmatched", "error")
 MAX_FEED_ITEMS = 10_000
 MAX_FEED_BYTES = 25 * 1024 * 1024
 NO_CATALOGUE_MATCH = "ERR_EXT_DATA_0101116"

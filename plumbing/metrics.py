@@ -115,6 +115,10 @@ class SidecarMetrics:
         self.dead_letter_queue = Gauge("walmart_sync_dead_letter_queue_messages", "Messages in the worker's "
                                        "dead-letter topic not replayed", ["worker"], registry=r)
         self.listings = Gauge("walmart_sync_listings", "Listings by status", ["status"], registry=r)
+        self.listing_searches = Counter("walmart_sync_listing_searches_total", "Drafts looked up in Walmart's "
+                                        "catalogue by the matcher, by outcome (candidate, unmatched, error; matched: "
+                                        "already listed by the seller), each written as it came", ["outcome"],
+                                        registry=r)
         self.orders_open = Gauge("walmart_sync_orders_not_settled", "Walmart orders neither acknowledged nor "
                                  "failed yet, and the oldest's age", ["measure"], registry=r)
         self.orders_at_deadline = Gauge("walmart_sync_orders_at_deadline", "Walmart orders at risk of one of "

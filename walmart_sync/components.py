@@ -51,8 +51,9 @@ def build_worker(name: str, settings: Settings, client: WalmartClient | None = N
     if name == "listings":
         from sync_workers.push.listings.worker import ListingWorker, build_matcher
 
-        return WorkerLoop(settings, ListingWorker(settings, build_matcher(
-            settings, client, connect_commerce(settings), connect_state(settings))))
+        return WorkerLoop(settings, ListingWorker(
+            settings, build_matcher(settings, client, connect_commerce(settings), connect_state(settings)),
+            build_matcher(settings, client, connect_commerce(settings), connect_state(settings))))
     if name in ORDER_WORKERS:
         from sync_workers.push.cancellation import CancellationWorker
         from sync_workers.push.refund import RefundWorker

@@ -510,9 +510,10 @@ class ReportBuilder:
         # the drafts were matched, because a status without rows was never set again
         counts = {status: int(found.get(status, 0)) for status in LISTING_STATUSES}
         detail = ", ".join(f"{status} {counts[status]}" for status in
-                           ("matched", "submitted", "draft", "unmatched", "error")) if found else "no listings yet"
+                           ("matched", "submitted", "candidate", "draft", "unmatched", "error")) if found \
+            else "no listings yet"
         return StageRow(stage="listings", label="listings", status="OK", over=False,
-                        lag_messages=counts["draft"] + counts["submitted"], detail=detail, counts=counts)
+                        lag_messages=counts["draft"] + counts["candidate"] + counts["submitted"], detail=detail, counts=counts)
 
 
 ACKNOWLEDGE_WITHIN_MS = 4 * 3600 * 1000  # walmart-api-notes: Created -> Acknowledged within 4 h [doc]

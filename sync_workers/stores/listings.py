@@ -1,6 +1,8 @@
 """Listings in the sidecar's state schema: every product put on the channel, with the identifier it
 uses, where it stands (draft, submitted, matched, unmatched, error), Walmart's ids once matched,
-the feed that carried it, and the reason when it is not matched. Support staff read it through
+the feed that carried it, and the reason when it is not matched. A ``candidate`` was found in
+Walmart's catalogue (its item id kept) and waits for a match feed: the search is not repeated
+after a restart. Support staff read it through
 ``walmart-sync listings status`` and the status page; the push workers read which SKUs are matched.
 """
 
@@ -36,7 +38,7 @@ DDL = (
 CHUNK = 2000
 
 
-LISTING_STATUSES = ("draft", "submitted", "matched", "unmatched", "error")
+LISTING_STATUSES = ("draft", "candidate", "submitted", "matched", "unmatched", "error")
 # (status, reason, error code, Walmart item id, wpid, feed id); None keeps the ids as they are
 ListingChange = tuple[str, str | None, str | None, str | None, str | None, str | None]
 
@@ -88,7 +90,7 @@ class ListingStore:
         rows = []
         for product in products:
             known = current.get(product.sku)
-            if known is not None and known.status in ("matched", "submitted") and \
+            if known is not None and known.status in ("matched", "submitted", "candidate") and \
                     known.gtin14 == product.gtin14 and product.reason is None:
                 counts["unchanged"] += 1
                 continue
@@ -123,6 +125,19 @@ class ListingStore:
                         f"({', '.join(['%s'] * len(statuses))}) ORDER BY sku" + (f" LIMIT {int(limit)}" if limit else ""),
                         statuses)
             return [Listing(*row) for row in cur.fetchall()]
+
+    def count(self, status: str) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM walmart_listings WHERE status = %s", (status,))
+            row = cur.fetchone()
+            return int(row[0]) if row else 0
+
+    def last_update(self) -> Any:
+        """When an outcome was last written (a matcher at work moves this every few seconds)."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT MAX(updated_at) FROM walmart_listings")
+            row = cur.fetchone()
+            return row[0] if row else None
 
     def set_status(self, sku: str, status: str, *, reason: str | None = None, error_code: str | None = None,
                    walmart_item_id: str | None = None, wpid: str | None = None, feed_id: str | None = None) -> None:
@@ -190,6 +205,6 @@ class ListingStore:
         with self.conn.cursor() as cur:
             where = "WHERE status = %s" if status else ""
             cur.execute(f"SELECT {', '.join(COLUMNS)} FROM walmart_listings {where} ORDER BY "
-                        f"FIELD(status, 'error', 'unmatched', 'submitted', 'draft', 'matched'), sku LIMIT %s",
+                        f"FIELD(status, 'error', 'unmatched', 'submitted', 'candidate', 'draft', 'matched'), sku LIMIT %s",
                         ([status] if status else []) + [int(limit)])
             return [Listing(*row) for row in cur.fetchall()]

@@ -118,7 +118,8 @@ def test_products_are_matched_by_upc_and_every_outcome_is_recorded(world) -> Non
     assert not seller.throttled  # within every API's limits
     code, out, err = run_cli(env, overrides, "status", "--json")
     counts = json.loads(out)["counts"]
-    assert counts == {"draft": 0, "submitted": 0, "matched": len(matched), "unmatched": 4, "error": 4}
+    assert counts == {"draft": 0, "submitted": 0, "matched": len(matched), "unmatched": 4, "error": 4,
+                      "candidate": 0}
     code, out, err = run_cli(env, overrides, "status", "--status", "error")
     assert "WS-000006" in out and "OTHER-6" in out and "WS-000001" not in out
 

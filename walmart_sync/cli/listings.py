@@ -14,6 +14,7 @@ import time
 from typing import Any, TextIO
 
 from config import Settings
+from mappings.listings import STATUSES as LISTING_STATUSES
 from walmart_sync.cli.common import settings_from
 
 name = "listings"
@@ -36,7 +37,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                 help="seconds between match feed polls (default workers.feed_poll_s)")
     listings_status = listings_sub.add_parser("status", help="counts per status and each listing with its reason")
     listings_status.add_argument("--json", action="store_true")
-    listings_status.add_argument("--status", choices=["draft", "submitted", "matched", "unmatched", "error"])
+    listings_status.add_argument("--status", choices=list(LISTING_STATUSES))
     listings_status.add_argument("--limit", type=int, default=200)
 
 
@@ -119,6 +120,22 @@ def match(settings: Settings, timeout_s: float, poll_s: float | None) -> int:
     return 0
 
 
+def matching_progress(settings: Settings, counts: dict[str, int], last_update: Any) -> dict[str, Any]:
+    """How far matching is: what is left to look up, how long that takes at the search budget the
+    client is given, what waits for a feed. Every outcome is written as it comes, so this is the
+    state a restarted matcher continues from."""
+    from sync_workers.walmart.limits import PUBLISHED_LIMITS
+
+    override = settings.walmart.rate_limits.get("walmart_search")  # the client's own rule (WalmartClient)
+    per_min = override.per_minute if override else 60.0 / PUBLISHED_LIMITS["walmart_search"].refill_interval_s
+    to_search = counts.get("draft", 0)
+    return {"to_search": to_search, "searched": sum(n for s, n in counts.items() if s != "draft"),
+            "candidates": counts.get("candidate", 0), "submitted": counts.get("submitted", 0),
+            "open_feeds": counts.get("submitted", 0) > 0, "searches_per_min": round(per_min, 1),
+            "search_eta_s": round(to_search / per_min * 60, 1) if per_min else None,
+            "last_update": str(last_update) if last_update is not None else None}
+
+
 def status(settings: Settings, as_json: bool, only: str | None, limit: int) -> int:
     from sync_workers.stores.listings import ListingStore
     from sync_workers.stores.value_state import connect_state
@@ -126,8 +143,9 @@ def status(settings: Settings, as_json: bool, only: str | None, limit: int) -> i
     store = ListingStore(connect_state(settings))
     counts = store.counts()
     rows = store.listing_rows(only, limit)
+    progress = matching_progress(settings, counts, store.last_update())
     if as_json:
-        print(json.dumps({"counts": counts, "listings": [
+        print(json.dumps({"counts": counts, "progress": progress, "listings": [
             {"sku": r.sku, "status": r.status, "id_type": r.id_type, "product_id": r.product_code,
              "walmart_item_id": r.walmart_item_id, "wpid": r.wpid, "feed_id": r.feed_id,
              "error_code": r.error_code, "reason": r.reason, "updated_at": str(r.updated_at)} for r in rows]},
@@ -135,6 +153,12 @@ def status(settings: Settings, as_json: bool, only: str | None, limit: int) -> i
         return 0
     total = sum(counts.values())
     print(f"{total} listing(s): " + ", ".join(f"{status} {n}" for status, n in counts.items()))
+    if progress["to_search"] or progress["candidates"] or progress["open_feeds"]:
+        print(f"matching: {progress['searched']} of {progress['searched'] + progress['to_search']} looked up "
+              f"({progress['to_search']} left, about {progress['search_eta_s'] / 60:.0f} min at "
+              f"{progress['searches_per_min']:g} searches/min); {progress['candidates']} found on Walmart waiting for "
+              f"a match feed; {progress['submitted']} in open match feeds; last outcome written "
+              f"{progress['last_update']}")
     if rows:
         print(f"{'SKU':<16}{'STATUS':<11}{'IDENTIFIER':<22}{'WALMART':<16}REASON")
         for r in rows:

@@ -9,9 +9,16 @@ buckets wait for tokens; 429s pause the API):
    matched at once, no feed needed (a seller moving from another integration); a GTIN listed
    under another SKU is an error naming that SKU.
 2. Walmart's catalogue (GET /v3/items/walmart/search by UPC or GTIN, a few in flight): no item,
-   unmatched with the identifier searched; a hit makes the product a candidate.
+   unmatched with the identifier searched; a hit makes the product a ``candidate`` with Walmart's
+   item id. Outcomes are written as the answers come (every ``SEARCH_CHUNK``, and whatever was
+   answered when Walmart fails): at Walmart's 200 searches a minute a 100,000-product catalogue
+   takes 8.3 hours, and a crash, a deploy or a Ctrl-C must cost at most a chunk, not the whole run.
+   A round searches at most ``ROUND_DRAFTS`` (a minute at that rate), so its caller sees a stop
+   and shows progress between rounds.
 3. Candidates go out in MP_ITEM_MATCH feeds (10,000 items or 25 MB a feed, 20 feeds an hour) with
-   the effective price, the shipping weight and the configured condition.
+   the effective price, the shipping weight and the configured condition: once no draft is left to
+   search, or as soon as a full feed's worth is waiting (20 feeds an hour are few; half-empty ones
+   would waste them).
 4. Open match feeds are polled; each item's outcome is recorded (DATA_ERROR codes and reasons
    included), and a new match is scheduled for its initial inventory and price push: the push
    workers check it at once, since they push matched listings only.
@@ -20,8 +27,8 @@ buckets wait for tokens; 429s pause the API):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +36,7 @@ from typing import Any
 
 from config import Settings
 from mappings.listings import (
+    MAX_FEED_ITEMS,
     ChosenIdentifier,
     MatchItem,
     NoUsableIdentifier,
@@ -42,6 +50,7 @@ from mappings.price import effective_price
 from plumbing.db import DbConnection
 from plumbing.locks import NamedLock
 from plumbing.logs import get_logger
+from plumbing.metrics import METRICS
 from sync_workers.commerce.eav import EavReader
 from sync_workers.commerce.prices import PriceReader
 from sync_workers.stores.listings import Added, Listing, ListingChange, ListingStore
@@ -52,10 +61,23 @@ from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
 Progress = Callable[[str, int, int], None]
 WEIGHT_ATTRIBUTE = "weight"
 SEARCH_CONCURRENCY = 4
+SEARCH_CHUNK = 20     # answers written together (what a kill -9 can cost again, with those in flight)
+ROUND_DRAFTS = 200    # drafts a round takes at most: a minute of Walmart's 200 searches a minute
 
 
 def _quiet(_phase: str, _done: int, _total: int) -> None:
     pass
+
+
+def _search_outcome(listing: Listing, outcome: Any) -> ListingChange:
+    """A catalogue search's answer as the listing's new state."""
+    if isinstance(outcome, str):
+        return ("candidate", None, None, outcome, None, None)
+    if outcome is None:
+        return ("unmatched", f"no Walmart catalogue item has {(listing.id_type or '').upper()} {listing.product_code}",
+                "NO_CATALOGUE_ITEM", None, None, None)
+    return ("error", f"Walmart refused the catalogue search: {outcome}",
+            outcome.details[0].code if outcome.details else None, None, None, None)
 
 
 def _identifier(listing: Listing) -> ChosenIdentifier:
@@ -72,6 +94,7 @@ class StepResult:
     feeds_completed: int = 0
     pending_feeds: int = 0
     drafts_left: int = 0
+    candidates_left: int = 0  # found on Walmart, waiting for a match feed
     busy: bool = False  # another matcher held the round
     notes: list[str] = field(default_factory=list)
 
@@ -79,11 +102,12 @@ class StepResult:
         for name in ("matched", "unmatched", "errors", "submitted", "feeds_submitted", "feeds_completed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.pending_feeds, self.drafts_left = other.pending_feeds, other.drafts_left
+        self.candidates_left = other.candidates_left
         self.notes += other.notes
 
     @property
     def done(self) -> bool:
-        return not self.pending_feeds and not self.drafts_left
+        return not self.pending_feeds and not self.drafts_left and not self.candidates_left
 
 
 class ListingMatcher:
@@ -160,12 +184,18 @@ class ListingMatcher:
 
     def _step(self, progress: Progress, max_drafts: int | None) -> StepResult:
         result = StepResult()
-        drafts = self.store.with_status("draft", limit=max_drafts)
+        total = self.store.count("draft")
+        drafts = self.store.with_status("draft", limit=max_drafts or ROUND_DRAFTS)
         if drafts:
-            result.add(self._match_drafts(drafts, progress))
+            result.add(self._match_drafts(drafts, progress, total))
+        drafts_left = self.store.count("draft")
+        waiting = self.store.count("candidate")
+        if waiting and (not drafts_left or waiting >= MAX_FEED_ITEMS):
+            result.add(self._submit_candidates(progress, whole_feeds_only=bool(drafts_left)))
         result.add(self._poll_feeds(progress))
         result.pending_feeds = len(self.store.submitted_feeds())
-        result.drafts_left = len(self.store.with_status("draft", limit=1))
+        result.drafts_left = drafts_left
+        result.candidates_left = self.store.count("candidate")
         return result
 
     def run(self, progress: Progress = _quiet, poll_s: float | None = None, timeout_s: float = 86_400,
@@ -173,8 +203,16 @@ class ListingMatcher:
         """Until every draft is matched, unmatched or in error and no match feed is open."""
         total = StepResult()
         deadline = self.clock() + timeout_s
+        first = self.store.count("draft")
+
+        def overall(phase: str, done: int, of: int) -> None:
+            """A round counts its own drafts; the terminal shows the whole run's."""
+            if phase == "catalogue search":
+                done, of = first - of + done, max(first, of)
+            progress(phase, done, of)
+
         while True:
-            step = self.step(progress, wait_s=5.0)
+            step = self.step(overall, wait_s=5.0)
             if step.busy:
                 progress("waiting for the listings worker's round", 0, 0)
                 continue
@@ -184,23 +222,25 @@ class ListingMatcher:
             if not step.drafts_left:
                 sleep(poll_s if poll_s is not None else self.settings.workers.feed_poll_s)
 
-    def _seller_catalogue(self, progress: Progress) -> dict[str, Any]:
+    def _seller_catalogue(self) -> dict[str, Any]:
         """SKU -> the seller's item, and 'gtin:<gtin14>' -> SKU; refreshed every 10 minutes."""
         if self._catalogue is not None and self.clock() - self._catalogue_at < 600:
             return self._catalogue
         catalogue: dict[str, Any] = {}
-        for n, hit in enumerate(self.client.items.catalog_items(), start=1):
+        for hit in self.client.items.catalog_items():
             catalogue[hit.sku] = hit
             if hit.gtin:
                 catalogue[f"gtin:{str(hit.gtin).zfill(14)}"] = hit.sku
-            if n % 200 == 0:
-                progress("seller catalogue", n, 0)
         self._catalogue, self._catalogue_at = catalogue, self.clock()
         return catalogue
 
-    def _match_drafts(self, drafts: list[Listing], progress: Progress) -> StepResult:
+    def _match_drafts(self, drafts: list[Listing], progress: Progress, total: int) -> StepResult:
+        """Drafts looked up, each outcome written as it comes (every ``SEARCH_CHUNK`` answers):
+        matched (the seller lists it already), an error, unmatched, or a candidate with Walmart's
+        item id for the next match feed. When Walmart fails mid-way, what it answered is written
+        before the failure is raised: the next round searches only what is left."""
         result = StepResult()
-        catalogue = self._seller_catalogue(progress)
+        catalogue = self._seller_catalogue()
         changes: dict[str, ListingChange] = {}
         newly_matched: list[str] = []
         to_search: list[Listing] = []
@@ -217,24 +257,27 @@ class ListingMatcher:
                                         "DUPLICATE_GTIN", None, None, None)
             else:
                 to_search.append(listing)
-        found = self._search(to_search, progress)
-        candidates: list[tuple[Listing, str]] = []
-        for listing in to_search:
-            outcome = found[listing.sku]
-            if isinstance(outcome, str):
-                candidates.append((listing, outcome))
-            elif outcome is None:
-                changes[listing.sku] = ("unmatched", f"no Walmart catalogue item has {(listing.id_type or '').upper()} "
-                                                     f"{listing.product_code}", "NO_CATALOGUE_ITEM", None, None, None)
-            else:
-                changes[listing.sku] = ("error", f"Walmart refused the catalogue search: {outcome}",
-                                        outcome.details[0].code if outcome.details else None, None, None, None)
-        items, refused = self._match_items(candidates)
-        changes.update(refused)
-        self.store.set_many(changes)
-        result.notes += [f"{sku}: {c[1]}" for sku, c in refused.items()][:5]
-        submitted = self._submit(items, {listing.sku: item_id for listing, item_id in candidates}, progress)
-        result.submitted, result.feeds_submitted = submitted
+        pending = dict(changes)
+        done = len(changes)
+
+        def write() -> None:
+            if not pending:
+                return
+            self.store.set_many(pending)
+            statuses = [c[0] for c in pending.values()]
+            for status in set(statuses):
+                METRICS.listing_searches.labels(status).inc(statuses.count(status))
+            pending.clear()
+            progress("catalogue search", done, total)
+
+        try:
+            for listing, outcome in self._search(to_search):
+                pending[listing.sku] = changes[listing.sku] = _search_outcome(listing, outcome)
+                done += 1
+                if len(pending) >= SEARCH_CHUNK:
+                    write()
+        finally:
+            write()  # what Walmart answered is kept, also when it failed for the rest
         statuses = [c[0] for c in changes.values()]
         result.matched = statuses.count("matched")
         result.unmatched = statuses.count("unmatched")
@@ -242,37 +285,58 @@ class ListingMatcher:
         self._schedule_initial_push(newly_matched)
         return result
 
-    def _search(self, listings: list[Listing], progress: Progress) -> dict[str, Any]:
-        """SKU -> Walmart item id (a hit), None (no item), or the WalmartClientError that refused it."""
-        found: dict[str, Any] = {}
-        done = 0
+    def _submit_candidates(self, progress: Progress, whole_feeds_only: bool) -> StepResult:
+        """Candidates into match feeds, a feed's worth at a time; with drafts still to search only
+        full feeds go (the rest wait for more candidates)."""
+        result = StepResult()
+        while True:
+            candidates = self.store.with_status("candidate", limit=MAX_FEED_ITEMS)
+            if not candidates or (whole_feeds_only and len(candidates) < MAX_FEED_ITEMS):
+                return result
+            items, refused = self._match_items(candidates)
+            self.store.set_many(refused)
+            result.errors += len(refused)
+            result.notes += [f"{sku}: {c[1]}" for sku, c in refused.items()][:5]
+            submitted, feeds, failed = self._submit(items, {c.sku: c.walmart_item_id or "" for c in candidates},
+                                                    progress)
+            result.submitted += submitted
+            result.feeds_submitted += feeds
+            result.errors += failed
+            if not feeds and not refused and not failed:
+                return result  # nothing moved (cannot happen with candidates); never loop for ever
 
-        def one(listing: Listing) -> None:
-            nonlocal done
+    def _search(self, listings: list[Listing]) -> Iterator[tuple[Listing, Any]]:
+        """(listing, Walmart item id (a hit), None (no item), or the WalmartClientError that refused
+        it), in the order the answers come, ``SEARCH_CONCURRENCY`` in flight. A server error (after
+        the client's retries) ends the search: the searches not started are cancelled."""
+
+        def one(listing: Listing) -> tuple[Listing, Any]:
             try:
                 hits = self.client.items.search_walmart(**search_params(_identifier(listing)))
-                found[listing.sku] = str(hits[0].itemId) if hits else None
+                return listing, (str(hits[0].itemId) if hits else None)
             except WalmartClientError as exc:
-                found[listing.sku] = exc
-            done += 1
-            if done % 100 == 0 or done == len(listings):
-                progress("catalogue search", done, len(listings))
+                return listing, exc
 
-        if listings:
-            with ThreadPoolExecutor(SEARCH_CONCURRENCY, thread_name_prefix="listing-search") as pool:
-                list(pool.map(one, listings))
-        return found
+        if not listings:
+            return
+        with ThreadPoolExecutor(SEARCH_CONCURRENCY, thread_name_prefix="listing-search") as pool:
+            futures = [pool.submit(one, listing) for listing in listings]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
 
-    def _match_items(self, candidates: list[tuple[Listing, str]]
-                     ) -> tuple[list[MatchItem], dict[str, ListingChange]]:
+    def _match_items(self, candidates: list[Listing]) -> tuple[list[MatchItem], dict[str, ListingChange]]:
         """What the feed needs of each candidate: the effective price and the shipping weight."""
-        skus = [listing.sku for listing, _ in candidates]
+        skus = [listing.sku for listing in candidates]
         prices = self.prices.read(skus)
         weights = self.eav.values(skus)
         now = self.prices.wall_clock()  # the store's clock, as the price worker judges special windows
         items: list[MatchItem] = []
         refused: dict[str, ListingChange] = {}
-        for listing, _item_id in candidates:
+        for listing in candidates:
             price = effective_price(prices[listing.sku], now) if listing.sku in prices else None
             weight = weights.get(listing.sku, {}).get(WEIGHT_ATTRIBUTE)
             if price is None or price <= 0:
@@ -285,9 +349,10 @@ class ListingMatcher:
             items.append(MatchItem(listing.sku, _identifier(listing), float(price), float(weight)))
         return items, refused
 
-    def _submit(self, items: list[MatchItem], item_ids: dict[str, str], progress: Progress) -> tuple[int, int]:
+    def _submit(self, items: list[MatchItem], item_ids: dict[str, str], progress: Progress) -> tuple[int, int, int]:
+        """(items submitted, feeds submitted, items Walmart refused the feed of)."""
         condition = self.settings.listings.condition
-        submitted = feeds = 0
+        submitted = feeds = failed = 0
         for batch in feed_batches(items, condition):
             try:
                 feed_id = self.client.feeds.submit("MP_ITEM_MATCH", match_feed_payload(batch, condition))
@@ -295,13 +360,14 @@ class ListingMatcher:
                 self.store.set_many({i.sku: ("error", f"Walmart refused the match feed: {exc}",
                                              exc.details[0].code if exc.details else None, None, None, None)
                                      for i in batch})
+                failed += len(batch)
                 continue
             self.store.set_many({i.sku: ("submitted", None, None, item_ids.get(i.sku), None, feed_id) for i in batch})
             submitted += len(batch)
             feeds += 1
             self.log.info("match feed submitted", feed_id=feed_id, items=len(batch))
             progress("feeds submitted", submitted, len(items))
-        return submitted, feeds
+        return submitted, feeds, failed
 
     def _poll_feeds(self, progress: Progress) -> StepResult:
         result = StepResult()

@@ -5,20 +5,27 @@ Products the CDC listener sees created (catalog.product inserts) are put on the 
 the matcher moves drafts on and polls open match feeds (``listings.auto_match``), so a new product
 with a valid UPC is matched, and gets its first inventory and price, without anyone running a
 command.
+
+A round runs on a thread of its own, with its own database connections (``rounds``), never inside
+``tick``: searches wait for Walmart's 200-a-minute bucket and a done feed's items are read page by
+page, and the consumer loop must keep polling Kafka (max.poll.interval.ms) and adding the new
+products meanwhile. Each round is bounded (matcher.ROUND_DRAFTS) and writes every outcome as it
+comes, so a restart continues with the drafts still left.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pymysql
 
 from config import Settings
 from config.components import consumed_by
-from plumbing.db import DbConnection
+from plumbing.db import DbConnection, revive
 from plumbing.logs import get_logger
 from sync_workers.commerce.client import CommerceServerError
-from sync_workers.push.listings.matcher import ListingMatcher
+from sync_workers.push.listings.matcher import ListingMatcher, StepResult
 from sync_workers.runtime.loop import DeadLetter, Record
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartServerError
@@ -30,13 +37,19 @@ class ListingWorker:
     event_fields: tuple[str, ...] | None = ("family", "type", "op", "sku", "after")
     backlog_records = 0
 
-    def __init__(self, settings: Settings, matcher: ListingMatcher):
+    def __init__(self, settings: Settings, matcher: ListingMatcher, rounds: ListingMatcher):
+        """``matcher`` adds products on the loop's thread; ``rounds`` (its own connections: PyMySQL's
+        are not shared between threads) matches them on the round thread."""
         self.settings = settings
         self.matcher = matcher
+        self.rounds = rounds
         self.log = get_logger("worker.listings")
         self._next_match = 0.0
         self._set_ids: set[int] | None = None
         self.auto_added = 0
+        self._round: threading.Thread | None = None
+        self._round_result: StepResult | BaseException | None = None
+        self.rounds_done = 0
 
     def _wanted_sets(self) -> set[int]:
         if self._set_ids is None:
@@ -84,21 +97,50 @@ class ListingWorker:
         return [self.matcher.commerce, self.matcher.store.conn]
 
     def tick(self) -> None:
+        """Collect a finished round, start the next one when due; never waits for one."""
+        if self._round is not None:
+            if self._round.is_alive():
+                return
+            self._round = None
+            self._finished(self._round_result)
         if not self.settings.listings.auto_match or time.monotonic() < self._next_match:
             return
         self._next_match = time.monotonic() + self.settings.listings.match_interval_s
+        self._round_result = None
+        self._round = threading.Thread(target=self._run_round, name="listings-round", daemon=True)
+        self._round.start()
+
+    def wait_round(self, timeout_s: float = 60.0) -> None:
+        """Until the round under way (if any) ended; for callers that drive tick() themselves."""
+        if self._round is not None:
+            self._round.join(timeout_s)
+
+    def _run_round(self) -> None:
         try:
-            result = self.matcher.step()
-        except (WalmartServerError, CommerceServerError, pymysql.MySQLError) as exc:
-            self.log.warning("listing round failed; will try again", error=str(exc))
+            revive([self.rounds.commerce, self.rounds.store.conn])  # a connection dropped since the last round
+            self._round_result = self.rounds.step()
+        except BaseException as exc:  # handed to the loop's thread by the next tick
+            self._round_result = exc
+
+    def _finished(self, result: StepResult | BaseException | None) -> None:
+        if isinstance(result, (WalmartServerError, CommerceServerError, pymysql.MySQLError)):
+            self.log.warning("listing round failed; will try again", error=str(result))
             return
-        if result.pending_feeds or result.drafts_left:  # a feed to poll: at the feed polling pace
+        if isinstance(result, BaseException):
+            raise result  # the loop decides: retried later, or fatal
+        if result is None:
+            return
+        self.rounds_done += 1
+        if result.drafts_left and not result.busy:  # more to search: the next round at once
+            self._next_match = 0.0
+        elif result.pending_feeds or result.candidates_left:  # a feed to poll: at the feed polling pace
             self._next_match = time.monotonic() + min(self.settings.listings.match_interval_s,
                                                       self.settings.workers.feed_poll_s)
         if result.matched or result.unmatched or result.errors or result.feeds_submitted:
             self.log.info("listing round", matched=result.matched, unmatched=result.unmatched,
                           errors=result.errors, feeds_submitted=result.feeds_submitted,
-                          open_feeds=result.pending_feeds)
+                          open_feeds=result.pending_feeds, drafts_left=result.drafts_left,
+                          candidates=result.candidates_left)
 
 
 def build_matcher(settings: Settings, client: WalmartClient, commerce: DbConnection, state_conn: DbConnection) -> ListingMatcher:
