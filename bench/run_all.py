@@ -40,6 +40,13 @@ SCRIPTS: dict[str, tuple[list[str], list[Target]]] = {
     "cdc_throughput": (["--quick"], [
         Target("ratio", ">= 0.8 of raw decoding", lambda r: r["ratio"] >= 0.8),
         Target("listener_rss_mb", "< 150 MB", lambda r: r["listener_rss_mb"] < 150)]),
+    "cdc_realistic": (["--quick"], [
+        Target("events_identical", "true (fast path = full parse)", lambda r: r["events_identical"] is True),
+        Target("ratio_vs_raw_filtered", ">= 1.5 of python-mysql-replication, same filter",
+               lambda r: (r["ratio_vs_raw_filtered"] or 0) >= 1.5),
+        Target("ratio_vs_debezium", ">= 1.0 of Debezium", lambda r: (r["ratio_vs_debezium"] or 0) >= 1.0),
+        Target("ratio_mb_vs_mariadb_binlog", ">= 0.5 of mariadb-binlog's MB/s",
+               lambda r: (r["ratio_mb_vs_mariadb_binlog"] or 0) >= 0.5)]),
     "cdc_latency": (["--quick"], [Target("p99_ms", "< 100 ms", lambda r: r["p99_ms"] < 100)]),
     "e2e_latency": (["--quick"], [
         Target("inventory_p99_ms", "< 1000 ms", lambda r: r["inventory_p99_ms"] < 1000, 10 * MINUTE_MS),
