@@ -42,6 +42,8 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from devstack.oracles.catalog import is_staged
+from devstack.oracles.catalog import products as live_products
 from devstack.oracles.msi import can_sell, salable_quantities
 
 # The companion module's declaration (commerce-module/contract.json): the routes, fields and
@@ -303,7 +305,7 @@ class CommerceEmulator:
             # stock Magento: CartItemInterface::setPrice() exists, so the price is accepted, but
             # CartItemPersister adds by SKU and the totals price it from the catalogue
             price = _money(item.get("price")) if item.get("price") is not None and self.module_version \
-                else self._catalog_price(cur, product[0])
+                else self._catalog_price(conn, cur, sku)
             tax = _money((item.get("extension_attributes") or {}).get("tax_amount"))
             cur.execute("INSERT INTO quote_item (quote_id, product_id, store_id, sku, name, qty, price, base_price, "
                         "custom_price, original_custom_price, row_total, base_row_total, product_type, tax_amount, "
@@ -313,11 +315,17 @@ class CommerceEmulator:
             return {"item_id": cur.lastrowid, "sku": sku, "qty": qty, "name": item.get("name") or sku,
                     "price": price, "product_type": product[1] or "simple", "quote_id": str(cart_id)}
 
-    @staticmethod
-    def _catalog_price(cur: Any, product_id: int) -> float:
+    def _staged(self, conn: Any) -> bool:
+        if not hasattr(self, "_staged_catalog"):
+            self._staged_catalog = is_staged(conn)
+        return self._staged_catalog
+
+    def _catalog_price(self, conn: Any, cur: Any, sku: str) -> float:
+        link = live_products(conn, [sku], int(time.time()))[sku].link_id
+        key = "row_id" if self._staged(conn) else "entity_id"
         cur.execute("SELECT d.value FROM catalog_product_entity_decimal d JOIN eav_attribute a "
                     "ON a.attribute_id = d.attribute_id AND a.attribute_code = 'price' "
-                    "WHERE d.entity_id = %s AND d.store_id = 0", (product_id,))
+                    f"WHERE d.{key} = %s AND d.store_id = 0", (link,))
         row = cur.fetchone()
         return _money(row[0]) if row else 0.0
 
@@ -943,9 +951,12 @@ class CommerceEmulator:
                 if (product[1] or "simple") not in ("simple", "virtual"):
                     raise self._magento_refusal(po, "PRODUCT_OPTIONS_REQUIRED", "You need to choose options for "
                                                 "your item.", "add_item", **at)
+                # the EAV key: entity_id, or on Adobe Commerce the live version's row_id
+                link = live_products(conn, [sku], int(time.time()))[sku].link_id
+                key = "row_id" if self._staged(conn) else "entity_id"
                 cur.execute("SELECT i.value FROM catalog_product_entity_int i JOIN eav_attribute a ON "
-                            "a.attribute_id = i.attribute_id AND a.attribute_code = 'status' WHERE i.entity_id = %s "
-                            "AND i.store_id IN (0, %s) ORDER BY i.store_id DESC LIMIT 1", (product[0], store_id))
+                            f"a.attribute_id = i.attribute_id AND a.attribute_code = 'status' WHERE i.{key} = %s "
+                            "AND i.store_id IN (0, %s) ORDER BY i.store_id DESC LIMIT 1", (link, store_id))
                 status = cur.fetchone()
                 if status is not None and int(status[0]) == 2:
                     raise self._refusal(po, "PRODUCT_DISABLED", "Product that you are trying to add is not available.",

@@ -95,8 +95,6 @@ class OrderImporter:
     # how long a PO another replica is importing is waited for before the batch is retried: short
     # enough to stay well inside max.poll.interval.ms, long enough for one import to finish
     place_wait_s = 5.0
-    # an acknowledgement claimed by a replica that died before sending it is taken over after this
-    ack_claim_stale_s = 60.0
     # one tick sends acknowledgements for at most this long, so the consumer loop is not starved
     ack_tick_budget_s = 2.0
 
@@ -110,6 +108,10 @@ class OrderImporter:
         self.acknowledged = 0
         self.cancelled_out_of_stock = 0
         self.module: dict[str, Any] | None = None
+        # an acknowledgement claimed by a replica that died before sending it is taken over after
+        # one request's time: sending one twice costs a token, never a wrong state (Walmart takes
+        # the acknowledgement again while the PO is Created or Acknowledged)
+        self.ack_claim_stale_s = settings.walmart.request_timeout_s + 5
 
     def connections(self) -> list[DbConnection]:
         return [self.orders.conn]
@@ -199,8 +201,13 @@ class OrderImporter:
         return placed
 
     def _refused(self, po: str, order: WalmartOrder, refusal: Refusal) -> tuple[str, str] | None:
-        if refusal.retry_after_s is not None:  # another call is placing it right now
-            raise NotYet(f"PO {po}: Commerce is placing it in another call", retry_after_s=refusal.retry_after_s)
+        if refusal.retry_after_s is not None:
+            # another call is placing it (an earlier one of ours that timed out, most likely). The
+            # module's retry_after is when that claim would go stale; the placement itself ends long
+            # before, and asking again is cheap (the placed order is answered), so look sooner
+            settle_s = 2 * self.settings.commerce_api.request_timeout_s + 5
+            raise NotYet(f"PO {po}: Commerce is placing it in another call",
+                         retry_after_s=max(1.0, min(refusal.retry_after_s, settle_s)))
         if refusal.cancel_on_walmart:
             self._cancel_on_walmart(po, order, refusal)
             return None

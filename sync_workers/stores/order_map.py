@@ -163,7 +163,10 @@ class OrderMap:
     def claim_acknowledgement(self, purchase_order_id: str, stale_s: float) -> bool:
         """Compare-and-set ack_pending (or a stale claim) -> acknowledging; True for the winner."""
         with self.conn.cursor() as cur:
-            cur.execute("UPDATE walmart_order_state SET status = 'acknowledging' WHERE purchase_order_id = %s AND "
+            # updated_at set explicitly: taking over a stale claim changes no other column, and an
+            # UPDATE that changes nothing reports no affected row
+            cur.execute("UPDATE walmart_order_state SET status = 'acknowledging', updated_at = CURRENT_TIMESTAMP(3) "
+                        "WHERE purchase_order_id = %s AND "
                         "(status = 'ack_pending' OR (status = 'acknowledging' AND "
                         "updated_at < CURRENT_TIMESTAMP(3) - INTERVAL %s SECOND))",
                         (purchase_order_id, float(stale_s)))

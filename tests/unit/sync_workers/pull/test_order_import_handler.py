@@ -318,3 +318,19 @@ def test_two_replicas_importing_one_po_at_once_place_one_commerce_order(world) -
     new.tick()
     assert len(commerce_orders(world, order.purchase_order_id)) == 1
     assert status_of(world, order.purchase_order_id) == "acknowledged"
+
+
+def test_an_acknowledgement_claimed_by_a_replica_that_died_is_sent_once_its_claim_is_stale(world) -> None:
+    importer = world.handler("order_import")
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000014", "quantity": 1}])
+    assert deliver(importer, [polled(world, order)]) == []
+    assert world.order_map().claim_acknowledgement(order.purchase_order_id, 60)  # a replica's, then it died
+
+    importer.tick()
+    assert world.walmart_lines(order.purchase_order_id) == {"1": {"Created": 1}}  # its claim is respected
+    assert status_of(world, order.purchase_order_id) == "acknowledging"
+
+    importer.ack_claim_stale_s = 0.5
+    wait_for(lambda: importer.tick() or status_of(world, order.purchase_order_id) == "acknowledged", 10,
+             "the stale claim taken over")
+    assert world.walmart_lines(order.purchase_order_id) == {"1": {"Acknowledged": 1}}
