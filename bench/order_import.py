@@ -2,10 +2,11 @@
 
     python bench/order_import.py [--quick] [--orders 60] [--burst 1000] [--ack-wait-s 1800]
 
-The order poller (every ``workers.order_poll_s``, default 5 s; no faster poll is used), the
-importer and the Commerce REST emulator (with the companion module, as the importer requires)
-run for real against the local MariaDB; the Walmart emulator enforces Walmart's published
-limits at real speed (the acknowledge API: 60 per minute).
+The order poller (every ``workers.order_poll_s``, default 5 s; no faster poll is used) and the
+importer run as their own processes (`walmart-sync work order_poller` / `order_import`, as
+deployed), against the Commerce REST emulator (with the companion module, as the importer
+requires) and the local MariaDB; the Walmart emulator enforces Walmart's published limits at real
+speed (the acknowledge API: 60 per minute). The emulators run in this process.
 
 1. Steady: an order every 0.5 s; latency = its sales_order row (seen by a watcher polling the
    database every 20 ms) - the moment Walmart created it. Target: p99 <= poll interval + 2 s.
@@ -22,7 +23,10 @@ Last line: JSON. Exit 1 when a target is missed or an order is missing.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -34,10 +38,10 @@ from bench.harness import print_table, summary
 from config.settings import WorkersSettings
 from devstack.commerce_emulator.app import CommerceEmulator
 from devstack.environment import prepare_environment
+from devstack.mariadb import free_port
 from devstack.stack import LocalStack
 from devstack.walmart_emulator.app import WalmartEmulator
 from devstack.walmart_emulator.server import EmulatorServer
-from walmart_sync.components import build_poller, build_worker
 
 TOKEN = "bench-token"
 CLIENT = "local-client"
@@ -73,16 +77,26 @@ def main() -> int:
         walmart.seed_items(CLIENT, [f"WS-{n:06d}" for n in range(1, 201)])
         commerce = CommerceEmulator(lambda: env.admin_connection(autocommit=False), TOKEN)
         with EmulatorServer(walmart) as walmart_server, EmulatorServer(commerce) as commerce_server:
-            settings = env.settings(
-                walmart={"base_url": walmart_server.url, "client_id": CLIENT, "client_secret": "local-secret"},
-                commerce_api={"base_url": commerce_server.url, "token": TOKEN, "store_code": "walmart_us"})
+            overrides = {"walmart.base_url": walmart_server.url, "walmart.client_id": CLIENT,
+                         "walmart.client_secret": "local-secret", "commerce_api.base_url": commerce_server.url,
+                         "commerce_api.token": TOKEN, "commerce_api.store_code": "walmart_us"}
+            settings = env.settings(**{"walmart": {"base_url": walmart_server.url, "client_id": CLIENT,
+                                                   "client_secret": "local-secret"},
+                                       "commerce_api": {"base_url": commerce_server.url, "token": TOKEN,
+                                                        "store_code": "walmart_us"}})
             assert settings.workers.order_poll_s == poll_s
-            runners = [build_poller("order_poller", settings), build_worker("order_import", settings)]
-            threads = [threading.Thread(target=r.run, daemon=True) for r in runners]
-            for thread in threads:
-                thread.start()
-            runners[1].running.wait(30)
-            time.sleep(6)  # the importer's consumer group settles before the clock starts
+            sets = [arg for key, value in overrides.items() for arg in ("--set", f"{key}={value}")]
+            child_env = {k: v for k, v in os.environ.items() if not k.startswith("WALMART_SYNC")}
+            logs = stack.base_dir / "bench"
+            processes: list[tuple[subprocess.Popen[bytes], object]] = []
+            atexit.register(lambda: [p.kill() for p, _log in processes if p.poll() is None])
+            for component in ("order_poller", "order_import"):
+                log = open(logs / f"{component}.log", "w")
+                processes.append((subprocess.Popen(
+                    [sys.executable, "-m", "walmart_sync.cli", "--config", str(env.config_path), "--log-format",
+                     "json", *sets, "--set", f"ops.port={free_port()}", "work", component],
+                    cwd=Path(__file__).resolve().parents[1], env=child_env,
+                    stdout=log, stderr=subprocess.STDOUT), log))
             created: dict[str, float] = {}
             landed: dict[str, float] = {}
             done = threading.Event()
@@ -101,6 +115,11 @@ def main() -> int:
 
             watcher = threading.Thread(target=watch, daemon=True)
             watcher.start()
+            # the importer's consumer group settles and its first order goes through before the clock starts
+            warmup = walmart.create_order(CLIENT, [{"sku": "WS-000200", "quantity": 1}]).purchase_order_id
+            deadline = time.time() + 120
+            while warmup not in landed and time.time() < deadline:
+                time.sleep(0.1)
             # 1. steady
             for n in range(steady):
                 order = walmart.create_order(CLIENT, [{"sku": f"WS-{n % 200 + 1:06d}", "quantity": 1,
@@ -141,10 +160,13 @@ def main() -> int:
             duplicated = [po for po in [*steady_pos, *burst_pos] if per_po.get(po, 0) > 1]
             done.set()
             watcher.join(5)
-            for runner in runners:
-                runner.stop()
-            for thread in threads:
-                thread.join(30)
+            for process, log in processes:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                log.close()  # type: ignore[attr-defined]
     latencies = [(landed[po] - created[po]) * 1000 for po in steady_pos if po in landed]
     stats = summary(latencies) if latencies else {"p50": None, "p99": None, "max": None}
     steady_ok = len(latencies) == steady and stats["p99"] is not None and stats["p99"] <= poll_s * 1000 + 2000
