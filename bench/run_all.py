@@ -57,7 +57,13 @@ SCRIPTS: dict[str, tuple[list[str], list[Target]]] = {
         Target("mismatches", "0", lambda r: r["mismatches"] == 0)]),
     "order_import": (["--quick"], [
         Target("p99_ms", "<= poll interval + 2000 ms", lambda r: r["p99_ms"] <= r["poll_interval_ms"] + 2000,
-               35 * MINUTE_MS)]),
+               35 * MINUTE_MS),
+        Target("burst_last_order_s", "< 100 s", lambda r: r["burst_last_order_s"] < 100),
+        Target("burst_orders", "1,000 (full run)", lambda r: r["burst_orders"] >= 1000, full_only=True),
+        Target("burst_last_ack_s", "< 3600 s (Walmart: 4 h)", lambda r: r["burst_acknowledged"] == r["burst_orders"]
+               and r["burst_last_ack_s"] < 3600),
+        Target("missing_orders", "0 missing, 0 duplicated",
+               lambda r: r["missing_orders"] == 0 and r["duplicate_orders"] == 0)]),
     "listing_match": (["--quick"], [
         Target("throttled", "0 (within Walmart's limits)", lambda r: r["throttled"] == 0),
         Target("ratio", "<= 1.3 of Walmart's floor", lambda r: r["ratio"] <= 1.3),

@@ -11,6 +11,7 @@ cancelled is not bought.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.walmart_orders import OrderLine, WalmartOrder
@@ -29,6 +30,8 @@ class CartLine:
     qty: int
     unit_price: float
     tax: float = 0.0  # Walmart's tax on this quantity of the line
+    shipping: float = 0.0  # the line's SHIPPING charge
+    shipping_tax: float = 0.0  # Walmart's tax on it
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,11 @@ def walmart_order_to_cart(order: WalmartOrder) -> CartRequest:
         tax = _charges(line, "PRODUCT", tax=True)
         if product < 0 or tax < 0:
             raise OrderShapeError(f"line {line.lineNumber}: negative product charge or tax")
+        line_shipping, line_shipping_tax = _charges(line, "SHIPPING"), _charges(line, "SHIPPING", tax=True)
         cart_lines.append(CartLine(str(line.lineNumber), sku, qty, round(product / ordered, 2),
-                                   round(tax * qty / ordered, 2)))
-        shipping += _charges(line, "SHIPPING")
-        shipping_tax += _charges(line, "SHIPPING", tax=True)
+                                   round(tax * qty / ordered, 2), line_shipping, line_shipping_tax))
+        shipping += line_shipping
+        shipping_tax += line_shipping_tax
     info = order.shippingInfo or {}
     postal = info.get("postalAddress") or {}
     name = (postal.get("name") or "").split()
@@ -90,6 +94,28 @@ def walmart_order_to_cart(order: WalmartOrder) -> CartRequest:
                "country_id": COUNTRIES.get(str(postal.get("country") or "USA").upper(), "US"),
                "telephone": info.get("phone") or "0000000000", "email": email}
     return CartRequest(cart_lines, address, round(shipping, 2), email, round(shipping_tax, 2))
+
+
+def marketplace_order_request(order: WalmartOrder, cart: CartRequest, store_code: str) -> dict[str, Any]:
+    """The body of the companion module's ``POST /V1/walmart-sync/orders`` (commerce-module/
+    contract.json, routes.place): one call places the whole PO, keyed by its purchase order id."""
+    info = order.shippingInfo or {}
+    address = {k: v for k, v in cart.address.items() if k != "email"}
+    address["region"] = address.get("region") or None
+    return {"order": {
+        "purchase_order_id": order.purchaseOrderId,
+        "customer_order_id": order.customerOrderId or None,
+        "order_date": datetime.fromtimestamp(order.orderDate / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "store_code": store_code,
+        "currency_code": "USD",
+        "customer_email": cart.email,
+        "customer_firstname": address["firstname"],
+        "customer_lastname": address["lastname"],
+        "shipping_address": address,
+        "ship_method": info.get("methodCode") or None,
+        "lines": [{"line_number": line.line_number, "sku": line.sku, "qty": line.qty, "unit_price": line.unit_price,
+                   "tax_amount": line.tax, "shipping_amount": line.shipping,
+                   "shipping_tax_amount": line.shipping_tax} for line in cart.lines]}}
 
 
 # Walmart-side changes after import ----------------------------------------------------------------

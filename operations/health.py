@@ -29,6 +29,25 @@ def check_commerce_database(settings: Settings) -> list[Finding]:
         conn.close()
 
 
+def check_commerce_module(settings: Settings) -> list[Finding]:
+    """The companion module the order importer places Walmart orders through: installed, and which
+    version (``GET /V1/walmart-sync/module``; 404 on a Commerce without it)."""
+    from sync_workers.commerce.client import CommerceClient, CommerceError
+    from sync_workers.pull.order_importer import INSTALL_COMMAND, MODULE
+
+    where = settings.commerce_api.rest_url
+    try:
+        info = CommerceClient(settings.commerce_api).module_info()
+    except CommerceError as exc:
+        return [Finding(False, "Commerce module", f"{where}: {exc}")]
+    if info is None:
+        return [Finding(False, "Commerce module", f"{MODULE} is not installed at {where} (GET /V1/walmart-sync/"
+                                                  f"module: 404); the order importer will not start. "
+                                                  f"Install it: {INSTALL_COMMAND}")]
+    return [Finding(True, "Commerce module", f"{info.get('module')} {info.get('version')} on Magento "
+                                             f"{info.get('magento_version')} {info.get('magento_edition')}")]
+
+
 def check_state_store(settings: Settings) -> list[Finding]:
     dsn = settings.state_store.parsed
     try:

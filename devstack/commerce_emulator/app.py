@@ -27,12 +27,14 @@ orders (stock Magento would use catalog prices and the carrier's rate).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -40,7 +42,23 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from devstack.oracles.catalog import is_staged
+from devstack.oracles.catalog import products as live_products
 from devstack.oracles.msi import can_sell, salable_quantities
+
+# The companion module's declaration (commerce-module/contract.json): the routes, fields and
+# extension attributes it adds. Stock mode refuses what it declares; module mode accepts it.
+CONTRACT_PATH = Path(__file__).resolve().parents[2] / "commerce-module" / "contract.json"
+MAGENTO_VERSIONS = ("2.4.6", "2.4.7", "2.4.8")
+
+
+def load_contract(path: Path = CONTRACT_PATH) -> dict[str, Any]:
+    return dict(json.loads(path.read_text()))
+
+
+def _upper_camel(key: str) -> str:
+    """ServiceInputProcessor names a field by its getter's stem: tax_amount -> TaxAmount."""
+    return "".join(part[:1].upper() + part[1:] for part in key.split("_"))
 
 
 class MagentoError(Exception):
@@ -69,11 +87,29 @@ def _money(value: Any) -> float:
 
 
 class CommerceEmulator:
-    def __init__(self, connect: Any, token: str, rma_enabled: bool = True):
-        """``connect``: a callable returning a new pymysql connection to the Commerce database."""
+    def __init__(self, connect: Any, token: str, rma_enabled: bool = True, *, module: bool = True,
+                 magento_version: str = "2.4.7", classify_refusals: bool = True,
+                 only_x_of_y: bool = False):
+        """``connect``: a callable returning a new pymysql connection to the Commerce database.
+
+        ``module``: the companion module (commerce-module/) is installed, as its README has it
+        (composer require + bin/magento setup:upgrade): its routes answer, its extension
+        attributes are accepted. Without it the emulator is a stock Magento ``magento_version``.
+        ``classify_refusals`` False: a module whose classifier knows no code for Magento's words
+        (it answers COMMERCE_REFUSED with them), so the caller's own matching is exercised.
+        ``only_x_of_y``: 2.4.8's ``cataloginventory/options/not_available_message`` = 1."""
+        if magento_version not in MAGENTO_VERSIONS:
+            raise ValueError(f"magento_version must be one of {MAGENTO_VERSIONS}")
         self._connect = connect
         self.token = token
         self.rma_enabled = rma_enabled
+        self.contract = load_contract()
+        self.module_version: str | None = str(self.contract["version"]) if module else None
+        self.magento_version = magento_version
+        self.classify_refusals = classify_refusals
+        self.only_x_of_y = only_x_of_y
+        self.stale_claim_s = 600.0
+        self._module_installed = False
         self.faults = CommerceFaults()
         self.calls: dict[str, int] = {}
         self._lock = threading.RLock()
@@ -98,6 +134,9 @@ class CommerceEmulator:
             Rule(f"{prefix}/returns/<int:rma_id>", endpoint="rma_get", methods=["GET"]),
             Rule(f"{prefix}/returns/<int:rma_id>", endpoint="rma_update", methods=["PUT"]),
             Rule(f"{prefix}/returns/<int:rma_id>/comments", endpoint="rma_comments", methods=["GET"]),
+            Rule(f"{prefix}/walmart-sync/orders", endpoint="module_place", methods=["POST"]),
+            Rule(f"{prefix}/walmart-sync/orders/<purchase_order_id>", endpoint="module_order_get", methods=["GET"]),
+            Rule(f"{prefix}/walmart-sync/module", endpoint="module_info", methods=["GET"]),
         ], strict_slashes=False)
 
     # plumbing -------------------------------------------------------------------------------------
@@ -122,8 +161,12 @@ class CommerceEmulator:
                                {"resources": "Magento_Sales::sales"})
         if self.faults.error_rate and self._rng.random() < self.faults.error_rate:
             raise MagentoError(503, "Service Unavailable")
+        if endpoint.startswith("module_") and not self.module_version:
+            raise NotFound()  # stock Magento: no such route
         store_id = self._store_id(args.pop("store_code"))
         body = request.get_json(silent=True) if request.data else None
+        if endpoint == "module_place":
+            return self._module_place(store_id, body or {})
         if endpoint == "cart_place_order" and self.faults.place_order_commit_delay_s:
             return self._slow_placement(store_id, body or {}, request, **args)
         with self._lock:
@@ -190,6 +233,39 @@ class CommerceEmulator:
         salable = salable_quantities(conn, [sku], stock_id)[sku]
         return can_sell(salable, Decimal(str(qty)), adding_to_cart)
 
+    # what Magento's REST layer accepts ------------------------------------------------------------
+    def _declared_extension(self, interface: str) -> set[str]:
+        """Extension attributes the interface has: the module's (contract.json) when installed."""
+        if not self.module_version:
+            return set()
+        return set((self.contract.get("extension_attributes") or {}).get(interface) or {})
+
+    def _refuse_undeclared(self, interface: str, extension: Any) -> None:
+        """ServiceInputProcessor::_createFromArray() on an extension attributes object: a key with
+        no getter is a LogicException from Reflection\\NameFinder in 2.4.6 (masked to a 500 by
+        ErrorProcessor::maskException()), an InputException "is not supported" (400) from 2.4.7."""
+        if not isinstance(extension, dict):
+            return
+        for key in extension:
+            if key in self._declared_extension(interface):
+                continue
+            if self.magento_version == "2.4.6":
+                raise MagentoError(500, "Internal Error. Details are available in Magento log file. "
+                                        f"Report ID: webapi-{self._rng.randrange(16 ** 12):012x}")
+            raise MagentoError(400, '"%fieldName" is not supported. Correct the field name and try again.',
+                               {"fieldName": _upper_camel(key)})
+
+    def _not_enough_message(self, conn: Any, sku: str, stock_id: int, qty: float) -> str:
+        """The words of IsSalableWithReservationsCondition for a shortfall: MSI 1.2.6/1.2.7
+        (2.4.6, 2.4.7) "The requested qty is not available"; after LYNX-530 (2.4.8) "Not enough
+        items for sale", or "Only X of Y available" with not_available_message = 1."""
+        if self.magento_version != "2.4.8":
+            return "The requested qty is not available"
+        if self.only_x_of_y:
+            left = salable_quantities(conn, [sku], stock_id)[sku].quantity or 0
+            return f"Only {float(left):g} of {qty:g} available"
+        return "Not enough items for sale"
+
     # cart flow ------------------------------------------------------------------------------------
     def cart_create(self, conn: Any, store_id: int, body: dict, request: Request) -> int:
         with conn.cursor() as cur:
@@ -214,6 +290,7 @@ class CommerceEmulator:
         sku, qty = item.get("sku"), item.get("qty")
         if not isinstance(sku, str) or not isinstance(qty, (int, float)) or qty <= 0:
             raise MagentoError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": "sku, qty"})
+        self._refuse_undeclared("Magento\\Quote\\Api\\Data\\CartItemInterface", item.get("extension_attributes"))
         with conn.cursor() as cur:
             self._quote(cur, cart_id)
             cur.execute("SELECT entity_id, type_id FROM catalog_product_entity WHERE sku = %s", (sku,))
@@ -224,8 +301,11 @@ class CommerceEmulator:
             in_cart = float(cur.fetchone()[0])
             stock_id = self._stock_id(cur, store_id)
             if not self._can_sell(conn, sku, stock_id, in_cart + qty, adding_to_cart=True):
-                raise MagentoError(400, "The requested qty is not available")
-            price = _money(item.get("price")) if item.get("price") is not None else self._catalog_price(cur, product[0])
+                raise MagentoError(400, self._not_enough_message(conn, sku, stock_id, in_cart + qty))
+            # stock Magento: CartItemInterface::setPrice() exists, so the price is accepted, but
+            # CartItemPersister adds by SKU and the totals price it from the catalogue
+            price = _money(item.get("price")) if item.get("price") is not None and self.module_version \
+                else self._catalog_price(conn, cur, sku)
             tax = _money((item.get("extension_attributes") or {}).get("tax_amount"))
             cur.execute("INSERT INTO quote_item (quote_id, product_id, store_id, sku, name, qty, price, base_price, "
                         "custom_price, original_custom_price, row_total, base_row_total, product_type, tax_amount, "
@@ -235,11 +315,17 @@ class CommerceEmulator:
             return {"item_id": cur.lastrowid, "sku": sku, "qty": qty, "name": item.get("name") or sku,
                     "price": price, "product_type": product[1] or "simple", "quote_id": str(cart_id)}
 
-    @staticmethod
-    def _catalog_price(cur: Any, product_id: int) -> float:
+    def _staged(self, conn: Any) -> bool:
+        if not hasattr(self, "_staged_catalog"):
+            self._staged_catalog = is_staged(conn)
+        return self._staged_catalog
+
+    def _catalog_price(self, conn: Any, cur: Any, sku: str) -> float:
+        link = live_products(conn, [sku], int(time.time()))[sku].link_id
+        key = "row_id" if self._staged(conn) else "entity_id"
         cur.execute("SELECT d.value FROM catalog_product_entity_decimal d JOIN eav_attribute a "
                     "ON a.attribute_id = d.attribute_id AND a.attribute_code = 'price' "
-                    "WHERE d.entity_id = %s AND d.store_id = 0", (product_id,))
+                    f"WHERE d.{key} = %s AND d.store_id = 0", (link,))
         row = cur.fetchone()
         return _money(row[0]) if row else 0.0
 
@@ -252,6 +338,7 @@ class CommerceEmulator:
             if not shipping.get(field):
                 raise MagentoError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": field})
         extension = info.get("extension_attributes") or {}
+        self._refuse_undeclared("Magento\\Checkout\\Api\\Data\\ShippingInformationInterface", extension)
         with conn.cursor() as cur:
             self._quote(cur, cart_id)
             cur.execute("DELETE FROM quote_address WHERE quote_id = %s", (cart_id,))
@@ -274,74 +361,82 @@ class CommerceEmulator:
 
     def cart_place_order(self, conn: Any, store_id: int, body: dict, request: Request, cart_id: int) -> int:
         method = (body.get("paymentMethod") or {}).get("method")
-        if method not in ("checkmo", "purchaseorder", "free", "cashondelivery", "banktransfer"):
+        allowed = ("checkmo", "purchaseorder", "free", "cashondelivery", "banktransfer") + \
+            ((str(self.contract["payment_method"]),) if self.module_version else ())
+        if method not in allowed:
             raise MagentoError(400, "The requested Payment Method is not available.")
         with conn.cursor() as cur:
             self._quote(cur, cart_id)
-            cur.execute("SELECT item_id, product_id, sku, name, qty, price, product_type, tax_amount FROM quote_item "
-                        "WHERE quote_id = %s ORDER BY item_id", (cart_id,))
-            items = cur.fetchall()
-            if not items:
-                raise MagentoError(400, "A server error stopped your order from being placed. "
-                                        "Please try to place your order again.")
-            cur.execute("SELECT address_type, email, firstname, lastname, street, city, region, postcode, country_id, "
-                        "telephone, shipping_method, shipping_amount, shipping_tax_amount FROM quote_address WHERE quote_id = %s",
-                        (cart_id,))
-            addresses = {row[0]: row for row in cur.fetchall()}
-            if "shipping" not in addresses:
-                raise MagentoError(400, "The shipping address is missing. Set the address and try again.")
-            stock_id = self._stock_id(cur, store_id)
-            for item in items:  # checked again at placement, as Magento does
-                if not self._can_sell(conn, item[2], stock_id, float(item[4]), adding_to_cart=False):
-                    raise MagentoError(400, "The requested qty is not available")
-            increment_id = self._next_increment(cur, "order", store_id)
-            ship = addresses["shipping"]
-            subtotal = sum(_money(float(i[5]) * float(i[4])) for i in items)
-            shipping_amount = _money(ship[11])
-            shipping_tax = _money(ship[12])
-            tax = _money(sum(float(i[7] or 0) for i in items) + shipping_tax)
-            grand = _money(subtotal + shipping_amount + tax)
-            qty_total = sum(float(i[4]) for i in items)
-            cur.execute(
-                "INSERT INTO sales_order (state, status, increment_id, store_id, quote_id, customer_email, "
-                "customer_firstname, customer_lastname, customer_is_guest, customer_group_id, subtotal, base_subtotal, "
-                "shipping_amount, base_shipping_amount, grand_total, base_grand_total, total_qty_ordered, "
-                "base_total_qty_ordered, order_currency_code, base_currency_code, global_currency_code, "
-                "store_currency_code, shipping_method, shipping_description, total_item_count, tax_amount, "
-                "base_tax_amount, shipping_tax_amount, base_shipping_tax_amount) VALUES ('new', 'pending', %s, %s, "
-                "%s, %s, %s, %s, 1, 0, %s, %s, %s, %s, %s, %s, %s, %s, 'USD', 'USD', 'USD', 'USD', %s, %s, %s, %s, "
-                "%s, %s, %s)",
-                (increment_id, store_id, cart_id, ship[1], ship[2], ship[3], subtotal, subtotal, shipping_amount,
-                 shipping_amount, grand, grand, qty_total, qty_total, ship[10], ship[10], len(items), tax, tax,
-                 shipping_tax, shipping_tax))
-            order_id = cur.lastrowid
-            for item in items:
-                row_total = _money(float(item[5]) * float(item[4]))
-                item_tax = _money(item[7])
-                cur.execute("INSERT INTO sales_order_item (order_id, store_id, quote_item_id, product_id, sku, name, "
-                            "product_type, qty_ordered, price, base_price, original_price, row_total, base_row_total, "
-                            "tax_amount, base_tax_amount) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-                            "%s, %s)",
-                            (order_id, store_id, item[0], item[1], item[2], item[3], item[6], item[4], item[5],
-                             item[5], item[5], row_total, row_total, item_tax, item_tax))
-            address_ids = {}
-            for kind, address in addresses.items():
-                cur.execute("INSERT INTO sales_order_address (parent_id, address_type, email, firstname, lastname, "
-                            "street, city, region, postcode, country_id, telephone) VALUES "
-                            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", (order_id, kind, *address[1:10]))
-                address_ids[kind] = cur.lastrowid
-            cur.execute("UPDATE sales_order SET shipping_address_id = %s, billing_address_id = %s WHERE entity_id = %s",
-                        (address_ids.get("shipping"), address_ids.get("billing"), order_id))
-            cur.execute("INSERT INTO sales_order_payment (parent_id, method, amount_ordered, base_amount_ordered, "
-                        "shipping_amount, base_shipping_amount) VALUES (%s, %s, %s, %s, %s, %s)",
-                        (order_id, method, grand, grand, shipping_amount, shipping_amount))
-            by_sku: dict[str, float] = {}
-            for item in items:
-                by_sku[item[2]] = by_sku.get(item[2], 0.0) + float(item[4])
-            self._reserve(cur, stock_id, {sku: -qty for sku, qty in by_sku.items()}, "order_placed",
-                          order_id, increment_id)
-            cur.execute("UPDATE quote SET is_active = 0, reserved_order_id = %s WHERE entity_id = %s",
-                        (increment_id, cart_id))
+            return self._submit_quote(conn, cur, store_id, cart_id, str(method))
+
+    def _submit_quote(self, conn: Any, cur: Any, store_id: int, cart_id: int, method: str,
+                      ext_order_id: str | None = None) -> int:
+        """QuoteManagement::submit(): the quote becomes sales_order + items + addresses + payment,
+        one ``order_placed`` reservation per SKU, the quote deactivated."""
+        cur.execute("SELECT item_id, product_id, sku, name, qty, price, product_type, tax_amount FROM quote_item "
+                    "WHERE quote_id = %s ORDER BY item_id", (cart_id,))
+        items = cur.fetchall()
+        if not items:
+            raise MagentoError(400, "A server error stopped your order from being placed. "
+                                    "Please try to place your order again.")
+        cur.execute("SELECT address_type, email, firstname, lastname, street, city, region, postcode, country_id, "
+                    "telephone, shipping_method, shipping_amount, shipping_tax_amount FROM quote_address WHERE quote_id = %s",
+                    (cart_id,))
+        addresses = {row[0]: row for row in cur.fetchall()}
+        if "shipping" not in addresses:
+            raise MagentoError(400, "The shipping address is missing. Set the address and try again.")
+        stock_id = self._stock_id(cur, store_id)
+        by_sku: dict[str, float] = {}
+        for item in items:
+            by_sku[item[2]] = by_sku.get(item[2], 0.0) + float(item[4])
+        for sku, qty in by_sku.items():  # checked again at placement, as Magento does
+            if not self._can_sell(conn, sku, stock_id, qty, adding_to_cart=False):
+                raise MagentoError(400, self._not_enough_message(conn, sku, stock_id, qty))
+        increment_id = self._next_increment(cur, "order", store_id)
+        ship = addresses["shipping"]
+        subtotal = sum(_money(float(i[5]) * float(i[4])) for i in items)
+        shipping_amount = _money(ship[11])
+        shipping_tax = _money(ship[12])
+        tax = _money(sum(float(i[7] or 0) for i in items) + shipping_tax)
+        grand = _money(subtotal + shipping_amount + tax)
+        qty_total = sum(float(i[4]) for i in items)
+        cur.execute(
+            "INSERT INTO sales_order (state, status, increment_id, store_id, quote_id, customer_email, "
+            "customer_firstname, customer_lastname, customer_is_guest, customer_group_id, subtotal, base_subtotal, "
+            "shipping_amount, base_shipping_amount, grand_total, base_grand_total, total_qty_ordered, "
+            "base_total_qty_ordered, order_currency_code, base_currency_code, global_currency_code, "
+            "store_currency_code, shipping_method, shipping_description, total_item_count, tax_amount, "
+            "base_tax_amount, shipping_tax_amount, base_shipping_tax_amount, ext_order_id) VALUES ('new', 'pending', %s, %s, "
+            "%s, %s, %s, %s, 1, 0, %s, %s, %s, %s, %s, %s, %s, %s, 'USD', 'USD', 'USD', 'USD', %s, %s, %s, %s, "
+            "%s, %s, %s, %s)",
+            (increment_id, store_id, cart_id, ship[1], ship[2], ship[3], subtotal, subtotal, shipping_amount,
+             shipping_amount, grand, grand, qty_total, qty_total, ship[10], ship[10], len(items), tax, tax,
+             shipping_tax, shipping_tax, ext_order_id))
+        order_id = cur.lastrowid
+        for item in items:
+            row_total = _money(float(item[5]) * float(item[4]))
+            item_tax = _money(item[7])
+            cur.execute("INSERT INTO sales_order_item (order_id, store_id, quote_item_id, product_id, sku, name, "
+                        "product_type, qty_ordered, price, base_price, original_price, row_total, base_row_total, "
+                        "tax_amount, base_tax_amount) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+                        "%s, %s)",
+                        (order_id, store_id, item[0], item[1], item[2], item[3], item[6], item[4], item[5],
+                         item[5], item[5], row_total, row_total, item_tax, item_tax))
+        address_ids = {}
+        for kind, address in addresses.items():
+            cur.execute("INSERT INTO sales_order_address (parent_id, address_type, email, firstname, lastname, "
+                        "street, city, region, postcode, country_id, telephone) VALUES "
+                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", (order_id, kind, *address[1:10]))
+            address_ids[kind] = cur.lastrowid
+        cur.execute("UPDATE sales_order SET shipping_address_id = %s, billing_address_id = %s WHERE entity_id = %s",
+                    (address_ids.get("shipping"), address_ids.get("billing"), order_id))
+        cur.execute("INSERT INTO sales_order_payment (parent_id, method, amount_ordered, base_amount_ordered, "
+                    "shipping_amount, base_shipping_amount) VALUES (%s, %s, %s, %s, %s, %s)",
+                    (order_id, method, grand, grand, shipping_amount, shipping_amount))
+        self._reserve(cur, stock_id, {sku: -qty for sku, qty in by_sku.items()}, "order_placed",
+                      order_id, increment_id)
+        cur.execute("UPDATE quote SET is_active = 0, reserved_order_id = %s WHERE entity_id = %s",
+                    (increment_id, cart_id))
         return int(order_id)
 
     @staticmethod
@@ -623,6 +718,341 @@ class CommerceEmulator:
                          int(bool(history.get("is_visible_on_front"))), history["comment"],
                          history.get("status") or order[2]))
         return True
+
+    # the companion module (commerce-module/, contract.json) -----------------------------------------
+    CLAIM_DDL = (
+        "CREATE TABLE IF NOT EXISTS walmart_sync_marketplace_order ("
+        " entity_id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+        " purchase_order_id VARCHAR(64) NOT NULL, customer_order_id VARCHAR(64) NULL,"
+        " state VARCHAR(16) NOT NULL DEFAULT 'placing', claim_token VARCHAR(32) NOT NULL,"
+        " version INT UNSIGNED NOT NULL DEFAULT 1, attempts SMALLINT UNSIGNED NOT NULL DEFAULT 1,"
+        " request_hash VARCHAR(64) NULL, store_id INT UNSIGNED NULL, quote_id INT UNSIGNED NULL,"
+        " order_id INT UNSIGNED NULL, increment_id VARCHAR(50) NULL, line_map TEXT NULL,"
+        " refusal_code VARCHAR(64) NULL, refusal_message TEXT NULL,"
+        " created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+        " updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,"
+        " UNIQUE KEY WALMART_SYNC_MARKETPLACE_ORDER_PURCHASE_ORDER_ID (purchase_order_id),"
+        " KEY WALMART_SYNC_MARKETPLACE_ORDER_ORDER_ID (order_id),"
+        " KEY WALMART_SYNC_MARKETPLACE_ORDER_STATE_UPDATED_AT (state, updated_at)"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+    CLAIM_FIELDS = ("purchase_order_id", "state", "claim_token", "version", "attempts", "request_hash", "order_id",
+                    "increment_id", "line_map", "refusal_code", "refusal_message", "quote_id")
+
+    def _install_module(self, conn: Any) -> None:
+        """bin/magento setup:upgrade: the module's db_schema.xml table (the quote columns it adds
+        are not needed here: the emulator keeps the amounts in the columns the cart flow uses)."""
+        if self._module_installed:
+            return
+        with conn.cursor() as cur:
+            cur.execute(self.CLAIM_DDL)
+        conn.commit()
+        self._module_installed = True
+
+    def _refusal(self, po: str, code: str, reason: str, phase: str, **extra: Any) -> MagentoError:
+        """The module's refusal: Magento's error shape, template + named parameters (all strings)."""
+        spec = self.contract["refusal_codes"][code]
+        parameters = {"purchase_order_id": po, "code": code, "reason": reason, "phase": phase,
+                      "retriable": "true" if spec["retriable"] else "false",
+                      "walmart_cancellable": "true" if spec["walmart_cancellable"] else "false",
+                      **{k: str(v) for k, v in extra.items() if v is not None}}
+        return MagentoError(int(spec["http_status"]), str(self.contract["error_body"]["message"]), parameters)
+
+    def _magento_refusal(self, po: str, code: str, message: str, phase: str, **extra: Any) -> MagentoError:
+        """A refusal carrying Magento's own words; a module that cannot classify them says
+        COMMERCE_REFUSED and leaves the words to the caller."""
+        code = code if self.classify_refusals else "COMMERCE_REFUSED"
+        return self._refusal(po, code, message, phase, magento_message=message, **extra)
+
+    def _check_fields(self, spec: dict[str, Any], value: Any, path: str, errors: list[str]) -> None:
+        """ServiceInputProcessor on the module's data interfaces: a key with no getter is refused
+        before the service runs; a missing required value is the service's INVALID_REQUEST."""
+        if not isinstance(value, dict):
+            errors.append(f"{path or 'order'} must be an object")
+            return
+        for key in value:
+            if key not in spec:
+                if self.magento_version == "2.4.6":
+                    raise MagentoError(500, "Internal Error. Details are available in Magento log file. "
+                                            f"Report ID: webapi-{self._rng.randrange(16 ** 12):012x}")
+                raise MagentoError(400, '"%fieldName" is not supported. Correct the field name and try again.',
+                                   {"fieldName": _upper_camel(key)})
+        for key, field in spec.items():
+            got = value.get(key)
+            where = f"{path}{key}"
+            if got is None or got == "" or got == []:
+                if field.get("required"):
+                    errors.append(f'"{where}" is required.')
+                continue
+            kind = str(field["type"]).split("|")[0]
+            if kind == "object":
+                self._check_fields(field["fields"], got, where + ".", errors)
+            elif kind == "object[]":
+                if not isinstance(got, list):
+                    errors.append(f'"{where}" must be a list.')
+                    continue
+                for n, entry in enumerate(got):
+                    self._check_fields(field["items"], entry, f"{where}[{n}].", errors)
+            elif kind == "string[]":
+                if not isinstance(got, list) or not all(isinstance(x, str) for x in got):
+                    errors.append(f'"{where}" must be a list of strings.')
+            elif kind == "string" and not isinstance(got, (str, int)):
+                errors.append(f'"{where}" must be a string.')
+            elif kind == "int" and (not isinstance(got, int) or isinstance(got, bool) or got <= 0):
+                errors.append(f'"{where}" must be a positive whole number.')
+            elif kind == "float" and (not isinstance(got, (int, float)) or isinstance(got, bool) or got < 0):
+                errors.append(f'"{where}" must be a number of at least 0.')
+
+    def _claim(self, cur: Any, po: str) -> dict[str, Any] | None:
+        cur.execute(f"SELECT {', '.join(self.CLAIM_FIELDS)}, TIMESTAMPDIFF(SECOND, updated_at, NOW()) "
+                    "FROM walmart_sync_marketplace_order WHERE purchase_order_id = %s", (po,))
+        row = cur.fetchone()
+        return None if row is None else {**dict(zip(self.CLAIM_FIELDS, row)), "age_s": float(row[-1] or 0)}
+
+    def _placed_json(self, cur: Any, claim: dict[str, Any], created: bool, request_hash: str | None) -> dict:
+        cur.execute("SELECT entity_id, increment_id, subtotal, shipping_amount, tax_amount, grand_total "
+                    "FROM sales_order WHERE entity_id = %s", (claim["order_id"],))
+        order = cur.fetchone()
+        if order is None:
+            raise self._refusal(claim["purchase_order_id"], "ORDER_DELETED",
+                                f"Commerce order {claim['increment_id']} placed for it was deleted", "claim")
+        result: dict[str, Any] = {
+            "purchase_order_id": claim["purchase_order_id"], "state": "placed", "created": created,
+            "same_request": request_hash is None or request_hash == claim["request_hash"],
+            "attempts": int(claim["attempts"]), "order_id": int(order[0]), "increment_id": order[1],
+            "subtotal": float(order[2] or 0), "shipping_amount": float(order[3] or 0),
+            "tax_amount": float(order[4] or 0), "grand_total": float(order[5] or 0),
+            "lines": json.loads(claim["line_map"] or "[]")}
+        return result
+
+    def _module_place(self, store_id: int, body: dict) -> Response:
+        """POST /V1/walmart-sync/orders: the claim (one row per PO) committed before anything is
+        placed, then the placement, then the claim marked placed (or failed, with the refusal)."""
+        slow = self.faults.place_order_commit_delay_s
+        with self._lock:
+            self.calls["module_place"] = self.calls.get("module_place", 0) + 1
+            conn = self._connection()
+            self._install_module(conn)
+            try:
+                outcome = self._module_claim(conn, body)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+        if isinstance(outcome, dict):
+            return _json(outcome)
+        order, token, request_hash = outcome
+        placing = self._connect() if slow else conn
+        try:
+            with self._lock:
+                if slow:
+                    placing.autocommit(False)
+                try:
+                    result = self._module_submit(placing, order, token, request_hash)
+                except MagentoError as refusal:
+                    placing.rollback()
+                    self._module_failed(placing, order["purchase_order_id"], token, refusal)
+                    placing.commit()
+                    raise
+                except BaseException:
+                    placing.rollback()
+                    raise
+                if not slow:
+                    placing.commit()
+            if slow:
+                time.sleep(slow)
+                placing.commit()
+        finally:
+            if slow:
+                placing.close()
+        if self.faults.place_order_delay_s:
+            time.sleep(self.faults.place_order_delay_s)
+        return _json(result)
+
+    def _module_claim(self, conn: Any, body: dict) -> dict | tuple[dict, str, str]:
+        """ClaimStateMachine: the existing order, a 409 while another call places it, or the claim."""
+        order = body.get("order")  # other top-level keys are no parameter of place(): ignored
+        errors: list[str] = []
+        self._check_fields(self.contract["routes"]["place"]["request"]["order"], order, "", errors)
+        po = str((order or {}).get("purchase_order_id") or "") if isinstance(order, dict) else ""
+        if errors:
+            raise self._refusal(po, "INVALID_REQUEST", "the request is not a placeable order", "validation",
+                                errors="\n".join(errors))
+        assert isinstance(order, dict)
+        request_hash = hashlib.sha256(json.dumps(order, sort_keys=True).encode()).hexdigest()
+        token = f"{self._rng.randrange(16 ** 32):032x}"
+        with conn.cursor() as cur:
+            claim = self._claim(cur, po)
+            if claim is None:
+                cur.execute("INSERT IGNORE INTO walmart_sync_marketplace_order (purchase_order_id, customer_order_id, "
+                            "state, claim_token, request_hash) VALUES (%s, %s, 'placing', %s, %s)",
+                            (po, order.get("customer_order_id"), token, request_hash))
+                if cur.rowcount == 1:
+                    return order, token, request_hash
+                claim = self._claim(cur, po)
+                assert claim is not None
+            if claim["state"] == "placed":
+                return self._placed_json(cur, claim, False, request_hash)
+            if claim["state"] == "placing" and claim["age_s"] < self.stale_claim_s:
+                raise self._refusal(po, "PLACEMENT_IN_PROGRESS", "another call is placing this purchase order",
+                                    "claim", retry_after=int(self.stale_claim_s - claim["age_s"]) + 1)
+            if claim["state"] == "placing":  # stale: a call that died after Magento placed it?
+                cur.execute("SELECT entity_id FROM sales_order WHERE ext_order_id = %s", (po,))
+                found = cur.fetchone()
+                if found is not None:
+                    cur.execute("UPDATE walmart_sync_marketplace_order SET state = 'placed', order_id = %s, "
+                                "version = version + 1 WHERE purchase_order_id = %s AND version = %s",
+                                (found[0], po, claim["version"]))
+                    return self._placed_json(cur, {**claim, "order_id": found[0]}, False, request_hash)
+            cur.execute("UPDATE walmart_sync_marketplace_order SET state = 'placing', claim_token = %s, "
+                        "attempts = attempts + 1, request_hash = %s, refusal_code = NULL, refusal_message = NULL, "
+                        "version = version + 1 WHERE purchase_order_id = %s AND version = %s",
+                        (token, request_hash, po, claim["version"]))
+            if cur.rowcount != 1:
+                raise self._refusal(po, "PLACEMENT_IN_PROGRESS", "another call is placing this purchase order",
+                                    "claim", retry_after=1)
+        return order, token, request_hash
+
+    def _module_failed(self, conn: Any, po: str, token: str, refusal: MagentoError) -> None:
+        parameters = refusal.parameters if isinstance(refusal.parameters, dict) else {}
+        with conn.cursor() as cur:
+            cur.execute("UPDATE walmart_sync_marketplace_order SET state = 'failed', refusal_code = %s, "
+                        "refusal_message = %s, version = version + 1 WHERE purchase_order_id = %s AND claim_token = %s",
+                        (parameters.get("code", "COMMERCE_ERROR"),
+                         parameters.get("magento_message") or parameters.get("reason") or refusal.message, po, token))
+
+    def _module_submit(self, conn: Any, order: dict, token: str, request_hash: str) -> dict:
+        """MarketplaceOrderService::place(): a marketplace quote (every Walmart line its own item,
+        Walmart's prices, tax and shipping), placed with the module's payment method and carrier."""
+        po = str(order["purchase_order_id"])
+        with conn.cursor() as cur:
+            cur.execute("SELECT s.store_id, s.website_id FROM store s WHERE s.code = %s", (order["store_code"],))
+            store = cur.fetchone()
+            if store is None:
+                raise self._magento_refusal(po, "STORE_NOT_FOUND", "The store that was requested wasn't found. "
+                                            "Verify the store and try again.", "validation")
+            store_id, website_id = int(store[0]), int(store[1])
+            if order.get("currency_code") not in (None, "USD"):
+                raise self._refusal(po, "CURRENCY_MISMATCH", f"{order['currency_code']} is not the store's base "
+                                    "currency USD", "validation")
+            stock_id = self._stock_id(cur, store_id)
+            wanted: dict[str, float] = {}
+            products: dict[str, tuple[int, str]] = {}
+            for line in order["lines"]:
+                sku = str(line["sku"])
+                wanted[sku] = wanted.get(sku, 0.0) + float(line["qty"])
+                if sku in products:
+                    continue
+                cur.execute("SELECT entity_id, type_id FROM catalog_product_entity WHERE sku = %s", (sku,))
+                product = cur.fetchone()
+                at = {"line_number": line["line_number"], "sku": sku}
+                if product is None:
+                    raise self._magento_refusal(po, "UNKNOWN_SKU", "The product that was requested doesn't exist. "
+                                                "Verify the product and try again.", "product", **at)
+                if (product[1] or "simple") not in ("simple", "virtual"):
+                    raise self._magento_refusal(po, "PRODUCT_OPTIONS_REQUIRED", "You need to choose options for "
+                                                "your item.", "add_item", **at)
+                # the EAV key: entity_id, or on Adobe Commerce the live version's row_id
+                link = live_products(conn, [sku], int(time.time()))[sku].link_id
+                key = "row_id" if self._staged(conn) else "entity_id"
+                cur.execute("SELECT i.value FROM catalog_product_entity_int i JOIN eav_attribute a ON "
+                            f"a.attribute_id = i.attribute_id AND a.attribute_code = 'status' WHERE i.{key} = %s "
+                            "AND i.store_id IN (0, %s) ORDER BY i.store_id DESC LIMIT 1", (link, store_id))
+                status = cur.fetchone()
+                if status is not None and int(status[0]) == 2:
+                    raise self._refusal(po, "PRODUCT_DISABLED", "Product that you are trying to add is not available.",
+                                        "product", magento_message="Product that you are trying to add is not "
+                                        "available.", **at)
+                cur.execute("SELECT 1 FROM catalog_product_website WHERE product_id = %s AND website_id = %s",
+                            (product[0], website_id))
+                if cur.fetchone() is None:
+                    raise self._refusal(po, "PRODUCT_NOT_IN_WEBSITE", "Product that you are trying to add is not "
+                                        "available.", "product", magento_message="Product that you are trying to "
+                                        "add is not available.", **at)
+                products[sku] = (int(product[0]), product[1] or "simple")
+            for line in order["lines"]:  # stock per SKU over all its lines (checkQuoteItemQty)
+                sku = str(line["sku"])
+                if not self._can_sell(conn, sku, stock_id, wanted[sku], adding_to_cart=True):
+                    message = self._not_enough_message(conn, sku, stock_id, wanted[sku])
+                    raise self._magento_refusal(po, "OUT_OF_STOCK", message, "add_item",
+                                                line_number=line["line_number"], sku=sku)
+            cur.execute("INSERT INTO quote (store_id, is_active, customer_is_guest, base_currency_code, "
+                        "store_currency_code, quote_currency_code, global_currency_code, checkout_method, "
+                        "customer_email, customer_firstname, customer_lastname) VALUES (%s, 1, 1, 'USD', 'USD', "
+                        "'USD', 'USD', 'guest', %s, %s, %s)",
+                        (store_id, order["customer_email"], order["customer_firstname"], order["customer_lastname"]))
+            quote_id = int(cur.lastrowid)
+            quote_items: list[int] = []
+            for line in order["lines"]:
+                sku, qty, price = str(line["sku"]), int(line["qty"]), _money(line["unit_price"])
+                tax = _money(line.get("tax_amount"))
+                cur.execute("INSERT INTO quote_item (quote_id, product_id, store_id, sku, name, qty, price, base_price, "
+                            "custom_price, original_custom_price, row_total, base_row_total, product_type, tax_amount, "
+                            "base_tax_amount) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                            (quote_id, products[sku][0], store_id, sku, sku, qty, price, price, price, price,
+                             _money(price * qty), _money(price * qty), products[sku][1], tax, tax))
+                quote_items.append(int(cur.lastrowid))
+            address = order["shipping_address"]
+            carrier = self.contract["carrier"]
+            method = carrier["method_of_ship_method"].get(order.get("ship_method") or "", carrier["default_method"])
+            shipping = _money(sum(float(line.get("shipping_amount") or 0) for line in order["lines"]))
+            shipping_tax = _money(sum(float(line.get("shipping_tax_amount") or 0) for line in order["lines"]))
+            for kind in ("shipping", "billing"):
+                cur.execute("INSERT INTO quote_address (quote_id, address_type, email, firstname, lastname, street, "
+                            "city, region, postcode, country_id, telephone, shipping_method, shipping_amount, "
+                            "shipping_tax_amount) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                            (quote_id, kind, order["customer_email"], address["firstname"], address["lastname"],
+                             "\n".join(address["street"]), address["city"], address.get("region"),
+                             address["postcode"], address["country_id"], address["telephone"],
+                             f"{carrier['code']}_{method}" if kind == "shipping" else None,
+                             shipping if kind == "shipping" else 0, shipping_tax if kind == "shipping" else 0))
+            try:
+                order_id = self._submit_quote(conn, cur, store_id, quote_id, str(self.contract["payment_method"]), po)
+            except MagentoError as refused:  # Magento's words at placement (CheckItemsQuantity)
+                raise self._magento_refusal(po, "OUT_OF_STOCK" if "avail" in refused.message or "Not enough"
+                                            in refused.message else "COMMERCE_REFUSED", refused.message,
+                                            "place") from None
+            cur.execute("SELECT item_id, quote_item_id FROM sales_order_item WHERE order_id = %s", (order_id,))
+            order_item_of = {int(quote_item): int(item) for item, quote_item in cur.fetchall()}
+            lines = [{"line_number": str(line["line_number"]), "sku": str(line["sku"]), "qty": int(line["qty"]),
+                      "quote_item_id": quote_item, "order_item_id": order_item_of.get(quote_item)}
+                     for line, quote_item in zip(order["lines"], quote_items, strict=True)]
+            comment = (f"Walmart purchase order {po} (customer order {order.get('customer_order_id') or '-'}), "
+                       f"ship method {order.get('ship_method') or '-'}; placed by walmart-sync")
+            cur.execute("INSERT INTO sales_order_status_history (parent_id, is_customer_notified, is_visible_on_front, "
+                        "comment, status, entity_name) VALUES (%s, 0, 0, %s, 'pending', 'order')", (order_id, comment))
+            cur.execute("UPDATE walmart_sync_marketplace_order SET state = 'placed', store_id = %s, quote_id = %s, "
+                        "order_id = %s, increment_id = (SELECT increment_id FROM sales_order WHERE entity_id = %s), "
+                        "line_map = %s, version = version + 1 WHERE purchase_order_id = %s AND claim_token = %s",
+                        (store_id, quote_id, order_id, order_id, json.dumps(lines), po, token))
+            if cur.rowcount != 1:  # another call took the claim over meanwhile: its placement counts
+                raise self._refusal(po, "PLACEMENT_IN_PROGRESS", "another call took this placement over", "claim",
+                                    retry_after=1)
+            claim = self._claim(cur, po)
+            assert claim is not None
+            return self._placed_json(cur, claim, True, request_hash)
+
+    def module_order_get(self, conn: Any, store_id: int, body: dict, request: Request, purchase_order_id: str) -> dict:
+        """GET /V1/walmart-sync/orders/:purchaseOrderId: places nothing."""
+        self._install_module(conn)
+        with conn.cursor() as cur:
+            claim = self._claim(cur, purchase_order_id)
+            if claim is None:
+                raise MagentoError(404, "No placement was requested for Walmart purchase order %1.",
+                                   [purchase_order_id])
+            if claim["state"] == "placed":
+                return self._placed_json(cur, claim, False, None)
+            result: dict[str, Any] = {"purchase_order_id": purchase_order_id, "state": claim["state"],
+                                      "created": False, "same_request": True, "attempts": int(claim["attempts"]),
+                                      "lines": []}
+            if claim["state"] == "failed":
+                result.update(refusal_code=claim["refusal_code"], refusal_message=claim["refusal_message"])
+            return result
+
+    def module_info(self, conn: Any, store_id: int, body: dict, request: Request) -> dict:
+        return {"module": self.contract["module"], "version": self.module_version,
+                "capabilities": self.contract["capabilities"], "payment_method": self.contract["payment_method"],
+                "carrier_code": self.contract["carrier"]["code"], "magento_version": self.magento_version,
+                "magento_edition": "Commerce" if self.rma_enabled else "Community", "cart_amounts_enabled": True}
 
     # RMA (Adobe Commerce's Magento_Rma) ------------------------------------------------------------
     RMA_STATUSES = ("pending", "authorized", "partially_authorized", "received", "received_on_item", "approved",

@@ -344,7 +344,7 @@ class ReportBuilder:
 
     def _orders(self, now: float) -> StageRow:
         open_rows = self.query(self.state, "SELECT COUNT(*), MIN(updated_at) FROM walmart_order_state WHERE status "
-                                            "IN ('creating', 'created')")
+                                            "IN ('creating', 'placing')")
         failed = self.query(self.state, "SELECT COUNT(*) FROM walmart_order_state WHERE status LIKE 'failed%%'")
         delays = [float(d) for (d,) in self.query(
             self.state, "SELECT TIMESTAMPDIFF(MICROSECOND, FROM_UNIXTIME(order_date / 1000), imported_at) / 1e6 FROM "

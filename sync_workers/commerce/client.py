@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -17,10 +18,13 @@ from config.settings import CommerceApiSettings
 
 
 class CommerceError(Exception):
-    def __init__(self, status: int | None, message: str):
+    def __init__(self, status: int | None, message: str, parameters: Any = None):
         super().__init__(f"Commerce {status or 'unreachable'}: {message}")
         self.status = status
         self.message = message
+        # Magento's ``parameters`` as sent: the companion module's refusals are named there
+        # (code, walmart_cancellable, magento_message...), matched before any wording
+        self.parameters = parameters
 
 
 class CommerceClientError(CommerceError):
@@ -71,11 +75,35 @@ class CommerceClient:
                 raise CommerceServerError(response.status_code, f"{method} {path}: the body is not valid JSON") \
                     from None
             body = response.text
+        parameters = body.get("parameters") if isinstance(body, dict) else None
         if response.status_code >= 500:
-            raise CommerceServerError(response.status_code, _message(body))
+            raise CommerceServerError(response.status_code, _message(body), parameters)
         if response.status_code >= 400:
-            raise CommerceClientError(response.status_code, _message(body))
+            raise CommerceClientError(response.status_code, _message(body), parameters)
         return body
+
+    # the companion module (commerce-module/): one idempotent call per Walmart PO
+    def module_info(self) -> dict[str, Any] | None:
+        """``GET /V1/walmart-sync/module``; None when Commerce has no such route (not installed)."""
+        try:
+            return dict(self._call("GET", "/walmart-sync/module"))
+        except CommerceClientError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def place_marketplace_order(self, request: dict[str, Any]) -> dict[str, Any]:
+        """``POST /V1/walmart-sync/orders``: the same PO again answers the order already placed."""
+        return dict(self._call("POST", "/walmart-sync/orders", json=request))
+
+    def marketplace_order(self, purchase_order_id: str) -> dict[str, Any] | None:
+        """``GET /V1/walmart-sync/orders/:po``; None when no placement was ever requested."""
+        try:
+            return dict(self._call("GET", f"/walmart-sync/orders/{quote(purchase_order_id, safe='')}"))
+        except CommerceClientError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     # cart flow
     def create_cart(self) -> int:

@@ -1,26 +1,37 @@
 """`walmart-sync work order_import`: each Walmart purchase order becomes exactly one Commerce order.
 
+Orders are placed through the companion Commerce module (commerce-module/):
+``POST /V1/walmart-sync/orders`` takes the whole PO and is idempotent on its purchase order id
+(the module claims the PO in its own table before placing, and a repeated call answers the order
+already placed), so one call per PO replaces the cart flow's seven, and exactly-once no longer
+rests on searching for an order before creating one. The importer refuses to start on a Commerce
+without the module, naming the install command.
+
 Steps for a PO, each safe to repeat after a crash at any point:
 
-1. Already mapped -> only make sure Walmart has the acknowledgement.
-   Steps 2-4 hold a lock named after the PO in the state store: two replicas of the importer can
-   handle one PO at once after a rebalance (the old owner still placing it), and the second must
-   wait for the first instead of placing a cart of its own.
-2. Look for an order Commerce already has for it: by ``ext_order_id`` (set right after placing),
-   else by the cart recorded before placing (``sales_order.quote_id``). A crash between placing
-   and recording is found here, so the order is never created twice.
-3. Otherwise: a cart (recorded in ``walmart_order_state`` before anything is added), the items at
-   Walmart's prices, Walmart's shipping address and charge, the offline payment method; place it.
-4. Set ``ext_order_id``, record the PO <-> order and line <-> item mapping, acknowledge the PO.
-
+1. Already mapped -> nothing to place; see that its acknowledgement is queued (step 4).
+   Steps 2-3 hold a lock named after the PO in the state store, so two replicas after a rebalance
+   do not both wait on the module for the same PO.
+2. ``walmart_order_state`` says ``placing`` (recorded before the call), then the call. A crash
+   after Commerce placed it and before the answer was recorded is cured by calling again: the
+   module answers the same order (``created: false``). While another call is still placing it
+   the module answers 409 PLACEMENT_IN_PROGRESS and the PO is parked for its ``retry_after``.
+3. Record the PO <-> order and line <-> item mapping as the module reports Magento made them.
+4. Acknowledge on Walmart — not inline: the PO is queued (``ack_pending``) and ``tick()``
+   acknowledges the queue oldest order first, only while Walmart's acknowledge bucket has tokens
+   (60/min), so a backlog becomes Commerce orders at Commerce's speed (stock reserved in
+   Commerce at once) and the acknowledgements follow within Walmart's limit, well inside its
+   4-hour rule (`walmart-sync lag` row ``deadline:acknowledge`` watches it).
 5. Later polls of the PO: lines Walmart cancelled on its own and lines the customer asked to cancel
    (intentToCancel) are followed in Commerce: the order is cancelled there when nothing else of
    it is open (the cancellation worker then confirms intents to Walmart), else the merchant gets a
    comment on the order. What was acted on is recorded, so repeated polls act once.
 
-Commerce refusing for stock cancels the Walmart lines with ``workers.out_of_stock_cancel_reason``;
-an unknown SKU or a malformed order goes to the dead-letter topic; both are visible in
-``walmart_order_state`` with the reason. Commerce or Walmart unavailable retries the batch.
+Commerce refusing the order (sync_workers/commerce/refusals.py: the module's refusal code first,
+Magento's wordings of 2.4.6-2.4.8 otherwise) for stock or an unsellable product cancels the Walmart
+lines with ``workers.out_of_stock_cancel_reason``; any other refusal (an unknown SKU, a malformed
+order, a refusal nobody knows) goes to the dead-letter topic with Magento's text; both are visible
+in ``walmart_order_state`` with the reason. Commerce or Walmart unavailable retries the batch.
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ from mappings.orders import (
     CommerceItemQty,
     OrderShapeError,
     WalmartLineQty,
+    marketplace_order_request,
     walmart_order_to_cart,
     walmart_side_follow_up,
     walmart_side_signature,
@@ -48,21 +60,31 @@ from plumbing.locks import NamedLock
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
 from sync_workers.commerce.client import CommerceClient, CommerceClientError
+from sync_workers.commerce.refusals import Refusal, classify
 from sync_workers.pull.importing import import_documents
 from sync_workers.runtime.errors import NotYet, TransientError
 from sync_workers.runtime.loop import DeadLetter, Record
 from sync_workers.stores.order_map import OrderMap, oversized
 from sync_workers.walmart.client import WalmartClient
-from sync_workers.walmart.errors import WalmartClientError
+from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
 from sync_workers.walmart.orders import CancelLine
 
-OUT_OF_STOCK = "The requested qty is not available"
+MODULE = "WalmartSync_Marketplace"
+INSTALL_COMMAND = ("composer require walmart-sync/module-marketplace && bin/magento module:enable "
+                   "WalmartSync_Marketplace && bin/magento setup:upgrade (commerce-module/README.md)")
 # statuses of a PO whose acknowledgement is behind it
 SETTLED = frozenset({"acknowledged", "past_acknowledgement", "cancelled_by_walmart", "cancelled_on_request",
                      "walmart_changes_noted"})
 # statuses after which Walmart's 4-hour acknowledge clock no longer runs: acknowledged, or cancelled
 # on Walmart (out of stock, nothing left open); a refused or malformed PO is not among them
 ACKNOWLEDGE_SETTLED = SETTLED | {"cancelled_out_of_stock", "skipped_nothing_open"}
+# imported, its acknowledgement queued for tick(); "acknowledging" while one replica sends it
+ACK_QUEUED = ("ack_pending", "acknowledging")
+
+
+class CommerceModuleMissing(Exception):
+    """Commerce has no WalmartSync_Marketplace module: nothing can be imported (fatal: the
+    worker stops and says so, instead of dead-lettering every order)."""
 
 
 def walmart_progress(raw: dict[str, Any]) -> tuple[int | None, int | None]:
@@ -88,6 +110,8 @@ class OrderImporter:
     # how long a PO another replica is importing is waited for before the batch is retried: short
     # enough to stay well inside max.poll.interval.ms, long enough for one import to finish
     place_wait_s = 5.0
+    # one tick sends acknowledgements for at most this long, so the consumer loop is not starved
+    ack_tick_budget_s = 2.0
 
     def __init__(self, settings: Settings, walmart: WalmartClient, commerce: CommerceClient, orders: OrderMap):
         self.settings = settings
@@ -98,14 +122,34 @@ class OrderImporter:
         self.imported = 0
         self.acknowledged = 0
         self.cancelled_out_of_stock = 0
+        self.module: dict[str, Any] | None = None
+        # an acknowledgement claimed by a replica that died before sending it is taken over after
+        # one request's time: sending one twice costs a token, never a wrong state (Walmart takes
+        # the acknowledgement again while the PO is Created or Acknowledged)
+        self.ack_claim_stale_s = settings.walmart.request_timeout_s + 5
 
     def connections(self) -> list[DbConnection]:
         return [self.orders.conn]
 
+    def require_module(self) -> dict[str, Any]:
+        """The module's ``GET /V1/walmart-sync/module``, asked once; its absence stops the worker."""
+        if self.module is None:
+            info = self.commerce.module_info()
+            if info is None or info.get("module") != MODULE:
+                raise CommerceModuleMissing(
+                    f"Commerce at {self.settings.commerce_api.base_url} has no {MODULE} module (GET "
+                    f"/V1/walmart-sync/module answers 404): walmart-sync places Walmart orders through it. "
+                    f"Install it: {INSTALL_COMMAND}")
+            self.module = info
+            self.log.info("Commerce module found", module=MODULE, version=info.get("version"),
+                          magento=info.get("magento_version"))
+        return self.module
+
     def tick(self) -> None:
-        pass
+        self.acknowledge_due()
 
     def handle(self, records: list[Record]) -> list[DeadLetter]:
+        self.require_module()
         return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._import_tracked)
 
     def _import_tracked(self, po: str, raw: dict[str, Any]) -> tuple[str, str] | None:
@@ -141,25 +185,19 @@ class OrderImporter:
             if not cart.lines:
                 self.orders.set_state(po, "skipped_nothing_open", error="no open quantity on Walmart")
                 return None
-            with self._importing(po) as lock:
+            with self._importing(po):
                 commerce_id = self.orders.commerce_order_of(po)  # imported by another replica while we waited
                 if commerce_id is None:
-                    found = self._existing(po)
-                    if found is None:
-                        found = self._placement_in_flight(po)
-                    if found is None:
-                        outcome = self._create(po, order, cart, lock)
-                        if outcome is None or isinstance(outcome, tuple):
-                            return outcome  # cancelled for stock, or refused
-                        found = outcome
-                    commerce_id = int(found["entity_id"])
-                    if found.get("ext_order_id") != po:
-                        found = self.commerce.set_ext_order_id(commerce_id, po)
-                    self._record(po, order, found)
+                    placed = self._place(po, order, cart)
+                    if placed is None or isinstance(placed, tuple):
+                        return placed  # cancelled on Walmart, or refused
+                    commerce_id = int(placed["order_id"])
+                    self._record(po, order, placed)
                     self.imported += 1
                     METRICS.order_import_delay.observe(max(0.0, time.time() - order.orderDate / 1000))
-                    self.log.info("order imported", po=po, commerce_order=found.get("increment_id"))
-        self._acknowledge(po, order, commerce_id)
+                    self.log.info("order imported", po=po, commerce_order=placed.get("increment_id"),
+                                  created=placed.get("created"))
+        self._queue_acknowledgement(po, order, commerce_id)
         self._follow(po, order, commerce_id)
         return None
 
@@ -176,74 +214,37 @@ class OrderImporter:
         finally:
             lock.release()
 
-    def _existing(self, po: str) -> dict[str, Any] | None:
-        found = self.commerce.find_orders("ext_order_id", po)
-        if found:
-            return found[0]
-        state = self.orders.state(po)
-        if state is not None and state.cart_id:
-            placed = self.commerce.find_orders("quote_id", state.cart_id)
-            if placed:
-                self.log.info("found the order placed before a crash", po=po, cart=state.cart_id)
-                return placed[0]
-        return None
-
-    def _placement_in_flight(self, po: str) -> dict[str, Any] | None:
-        """Never a second placement while the first may still commit.
-
-        A placement slower than the client's timeout commits later: a retry that made a new cart
-        and placed it again made duplicate Commerce orders (10 POs became 18 at 4 s before commit,
-        2 s timeout). While the last placement may still be committing the PO waits (parked, its
-        partition going on); after that the same cart is placed again, which Magento refuses when
-        the first placement went through (the cart is no longer active) and the order is then found
-        by its cart.
-        """
-        state = self.orders.state(po)
-        if state is None or state.status != "placing" or not state.cart_id:
-            return None
-        settle_s = 2 * self.settings.commerce_api.request_timeout_s + 5
-        age = float(state.age_s) if state.age_s is not None else settle_s
-        if age < settle_s:
-            raise NotYet(f"PO {po}: cart {state.cart_id} may still be committing its placement",
-                         retry_after_s=max(1.0, settle_s - age))
+    def _place(self, po: str, order: WalmartOrder, cart: Any) -> dict[str, Any] | tuple[str, str] | None:
+        """One idempotent call: the order placed now, or the one placed for this PO before."""
+        request = marketplace_order_request(order, cart, self.settings.commerce_api.store_code)
+        self.orders.set_state(po, "placing", order_date=order.orderDate)  # from here the order may exist
         try:
-            order_id = self.commerce.place_order(state.cart_id, self.settings.mapping.payment_method)
-        except CommerceClientError:
-            placed = self.commerce.find_orders("quote_id", state.cart_id)
-            if placed:
-                self.log.info("the earlier placement went through", po=po, cart=state.cart_id)
-                return placed[0]
-            return None  # the cart is gone without an order: start again
-        return self.commerce.get_order(order_id)
-
-    def _create(self, po: str, order: WalmartOrder, cart: Any, lock: NamedLock) -> dict[str, Any] | tuple[str, str] | None:
-        mapping = self.settings.mapping
-        cart_id = self.commerce.create_cart()
-        self.orders.set_state(po, "creating", cart_id=cart_id, order_date=order.orderDate)
-        step = "the shipping information"
-        try:
-            for line in cart.lines:
-                step = f"line {line.line_number} (SKU {line.sku})"
-                self.commerce.add_item(cart_id, line.sku, line.qty, line.unit_price, line.tax)
-            step = "the shipping information"
-            self.commerce.set_shipping(cart_id, cart.address, mapping.shipping_carrier_code,
-                                       mapping.shipping_method_code, cart.shipping_amount, cart.shipping_tax)
-            step = "placing the order"
-            if not lock.still_held():  # the state store connection dropped: another replica may be placing it
-                raise TransientError(f"lost the import lock of Walmart order {po} before placing it; trying again")
-            self.orders.set_state(po, "placing", cart_id=cart_id)  # from here the order may exist
-            order_id = self.commerce.place_order(cart_id, mapping.payment_method)
+            placed = self.commerce.place_marketplace_order(request)
         except CommerceClientError as exc:
-            if exc.message.startswith(OUT_OF_STOCK):
-                self._out_of_stock(po, order, exc)
-                return None
-            code = "UNKNOWN_SKU" if exc.status == 404 else "COMMERCE_REFUSED"
-            reason = f"Commerce refused Walmart order {po} at {step}: {exc.message}"
-            self.orders.set_state(po, "failed_" + code.lower(), error=reason)
-            return reason, code
-        return self.commerce.get_order(order_id)
+            return self._refused(po, order, classify(exc.message, exc.parameters))
+        if placed.get("state") != "placed" or not placed.get("order_id"):
+            raise TransientError(f"Commerce answered Walmart order {po} without a placed order: {placed}")
+        if not placed.get("created"):
+            self.log.info("Commerce already had the order of this PO", po=po, commerce_order=placed.get("increment_id"))
+        return placed
 
-    def _out_of_stock(self, po: str, order: WalmartOrder, exc: CommerceClientError) -> None:
+    def _refused(self, po: str, order: WalmartOrder, refusal: Refusal) -> tuple[str, str] | None:
+        if refusal.retry_after_s is not None:
+            # another call is placing it (an earlier one of ours that timed out, most likely). The
+            # module's retry_after is when that claim would go stale; the placement itself ends long
+            # before, and asking again is cheap (the placed order is answered), so look sooner
+            settle_s = 2 * self.settings.commerce_api.request_timeout_s + 5
+            raise NotYet(f"PO {po}: Commerce is placing it in another call",
+                         retry_after_s=max(1.0, min(refusal.retry_after_s, settle_s)))
+        if refusal.cancel_on_walmart:
+            self._cancel_on_walmart(po, order, refusal)
+            return None
+        where = f" (line {refusal.line_number}, SKU {refusal.sku})" if refusal.line_number else ""
+        reason = f"Commerce refused Walmart order {po}{where}: {refusal.code}: {refusal.text}"
+        self.orders.set_state(po, "failed_" + refusal.code.lower()[:25], error=reason)
+        return reason, refusal.code
+
+    def _cancel_on_walmart(self, po: str, order: WalmartOrder, refusal: Refusal) -> None:
         reason = self.settings.workers.out_of_stock_cancel_reason
         lines = [CancelLine(line.lineNumber, line.quantity("Created", "Acknowledged"), reason)
                  for line in order.orderLines.orderLine if line.quantity("Created", "Acknowledged")]
@@ -251,29 +252,25 @@ class OrderImporter:
             if lines:
                 self.walmart.orders.cancel(po, lines)
         except WalmartClientError as refused:
-            self.orders.set_state(po, "failed_cancel", error=f"out of stock; Walmart refused the cancel: {refused}")
+            self.orders.set_state(po, "failed_cancel", error=f"{refusal.code}; Walmart refused the cancel: {refused}")
             return None
         self.cancelled_out_of_stock += 1
-        self.orders.set_state(po, "cancelled_out_of_stock", error=f"Commerce: {exc.message}")
-        self.log.warning("Commerce is out of stock; cancelled on Walmart", po=po, lines=len(lines), reason=reason)
+        self.orders.set_state(po, "cancelled_out_of_stock", error=f"Commerce {refusal.code}: {refusal.text}")
+        self.log.warning("Commerce refused the order; cancelled on Walmart", po=po, lines=len(lines), reason=reason,
+                         refusal=refusal.code, magento=refusal.text)
         return None
 
-    def _record(self, po: str, order: WalmartOrder, found: dict[str, Any]) -> None:
-        items = list(found.get("items") or [])
-        lines = []
-        for line in order.orderLines.orderLine:
-            match = next((i for i in items if i.get("sku") == line.item.sku), None)
-            if match is not None:
-                items.remove(match)
-            lines.append((line.lineNumber, int(match["item_id"]) if match else None, line.item.sku,
-                          int(line.orderLineQuantity.amount)))
-        self.orders.record(po, order.customerOrderId, int(found["entity_id"]), found.get("increment_id"), lines)
-        self.orders.set_state(po, "created", commerce_order_id=int(found["entity_id"]))
+    def _record(self, po: str, order: WalmartOrder, placed: dict[str, Any]) -> None:
+        """Line -> item as Magento made them (the module's ``lines``), not as sent."""
+        item_of = {str(line.get("line_number")): line.get("order_item_id") for line in placed.get("lines") or []}
+        lines = [(line.lineNumber, int(item_of[line.lineNumber]) if item_of.get(line.lineNumber) else None,
+                  line.item.sku, int(line.orderLineQuantity.amount)) for line in order.orderLines.orderLine]
+        self.orders.record(po, order.customerOrderId, int(placed["order_id"]), placed.get("increment_id"), lines)
 
-    def _acknowledge(self, po: str, order: WalmartOrder, commerce_id: int) -> None:
+    def _queue_acknowledgement(self, po: str, order: WalmartOrder, commerce_id: int) -> None:
         current = self.orders.state(po)
-        if current is not None and current.status in SETTLED:
-            return  # an older poll of the PO still saying Created
+        if current is not None and (current.status in SETTLED or current.status in ACK_QUEUED):
+            return  # an older poll of the PO still saying Created, or already queued
         if order.past_acknowledgement():
             # Walmart refuses the acknowledge of a PO with a unit shipped or cancelled (a customer
             # cancelling a line before the import): asking would only spend the budget on a refusal
@@ -285,13 +282,36 @@ class OrderImporter:
         if not order.awaits_acknowledgement():
             self.orders.set_state(po, "acknowledged", commerce_order_id=commerce_id)
             return
-        try:
-            self.walmart.orders.acknowledge(po)
-        except WalmartClientError as exc:
-            self.orders.set_state(po, "created", commerce_order_id=commerce_id, error=f"acknowledge refused: {exc}")
-            return
-        self.acknowledged += 1
-        self.orders.set_state(po, "acknowledged", commerce_order_id=commerce_id)
+        self.orders.set_state(po, "ack_pending", commerce_order_id=commerce_id, order_date=order.orderDate)
+
+    def acknowledge_due(self) -> int:
+        """Acknowledge queued POs, oldest order first, while Walmart's bucket has tokens (never
+        waiting for one: the import goes on meanwhile). Each PO is claimed first, so replicas do
+        not spend the shared budget twice; a claim whose owner died is taken over later."""
+        bucket = self.walmart.buckets["order_acknowledge"]
+        ends = time.monotonic() + self.ack_tick_budget_s
+        sent = 0
+        while time.monotonic() < ends and bucket.tokens() >= 1:
+            due = self.orders.acknowledgements_due(min(bucket.tokens(), 50), self.ack_claim_stale_s)
+            if not due:
+                break
+            for po in due:
+                if time.monotonic() >= ends or bucket.tokens() < 1:
+                    return sent
+                if not self.orders.claim_acknowledgement(po, self.ack_claim_stale_s):
+                    continue  # another replica has it
+                try:
+                    self.walmart.orders.acknowledge(po)
+                except WalmartClientError as exc:
+                    self.orders.set_state(po, "created", error=f"acknowledge refused: {exc}")
+                    continue
+                except WalmartServerError:
+                    self.orders.set_state(po, "ack_pending")  # back in the queue
+                    raise
+                self.acknowledged += 1
+                sent += 1
+                self.orders.set_state(po, "acknowledged")
+        return sent
 
     def _follow(self, po: str, order: WalmartOrder, commerce_id: int) -> None:
         lines = [WalmartLineQty(l.lineNumber, int(l.orderLineQuantity.amount), l.quantity("Cancelled"),

@@ -162,6 +162,27 @@ class OrderMap:
                         "open_units = COALESCE(%s, open_units), updated_at = updated_at WHERE purchase_order_id = %s",
                         (ship_by, open_units, purchase_order_id))
 
+    def acknowledgements_due(self, limit: int, stale_s: float) -> list[str]:
+        """POs whose acknowledgement is queued (or was claimed by a replica that never finished),
+        oldest Walmart order first: the 4-hour clock runs from the order date."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT purchase_order_id FROM walmart_order_state WHERE status = 'ack_pending' "
+                        "OR (status = 'acknowledging' AND updated_at < CURRENT_TIMESTAMP(3) - INTERVAL %s SECOND) "
+                        "ORDER BY order_date LIMIT %s", (float(stale_s), max(1, int(limit))))
+            return [str(row[0]) for row in cur.fetchall()]
+
+    def claim_acknowledgement(self, purchase_order_id: str, stale_s: float) -> bool:
+        """Compare-and-set ack_pending (or a stale claim) -> acknowledging; True for the winner."""
+        with self.conn.cursor() as cur:
+            # updated_at set explicitly: taking over a stale claim changes no other column, and an
+            # UPDATE that changes nothing reports no affected row
+            cur.execute("UPDATE walmart_order_state SET status = 'acknowledging', updated_at = CURRENT_TIMESTAMP(3) "
+                        "WHERE purchase_order_id = %s AND "
+                        "(status = 'ack_pending' OR (status = 'acknowledging' AND "
+                        "updated_at < CURRENT_TIMESTAMP(3) - INTERVAL %s SECOND))",
+                        (purchase_order_id, float(stale_s)))
+            return bool(cur.rowcount == 1)
+
     def set_followed(self, purchase_order_id: str, signature: str) -> None:
         """The Walmart-side changes (cancellations, intents to cancel) already acted on."""
         with self.conn.cursor() as cur:

@@ -1,10 +1,12 @@
 """kill -9 of the order importer at its worst moments, then a restart: still exactly one Commerce
 order per Walmart PO, and every PO acknowledged.
 
-- ``after_create``: Commerce writes the order at once but answers placing it 1.5 s later; the
-  kill lands after the order exists and before the importer set ext_order_id or recorded it.
+- ``after_create``: Commerce (the module's POST /V1/walmart-sync/orders) writes the order at once
+  but answers 1.5 s later; the kill lands after the order exists and before the importer recorded
+  it. The restarted importer asks again and the module answers the order it placed.
 - ``before_ack``: Walmart applies the acknowledgement at once and answers 1.5 s later; the kill
-  lands after the order is recorded and before the importer knows Walmart has the ack.
+  lands after the order is recorded and before the importer's acknowledgement step knows Walmart
+  has the ack (the claim it left is taken over once stale).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def test_kill_9_then_restart_imports_each_po_once(stack, tmp_path, moment) -> No
                .purchase_order_id for n in range(ORDERS)]
         if moment == "after_create":
             commerce.faults = CommerceFaults(place_order_delay_s=1.5)
-            reached = lambda: commerce.calls.get("cart_place_order", 0) >= 2  # noqa: E731
+            reached = lambda: commerce.calls.get("module_place", 0) >= 2  # noqa: E731
         else:
             walmart.faults = FaultConfig(answer_delay_s=1.5)
             reached = lambda: walmart.seller("local-client").calls.get("order_acknowledge", 0) >= 2  # noqa: E731
@@ -69,7 +71,9 @@ def test_kill_9_then_restart_imports_each_po_once(stack, tmp_path, moment) -> No
                      "every PO imported and acknowledged after the restart")
         except AssertionError:
             restarted.terminate()
-            raise AssertionError(restarted.communicate(timeout=20)[1][-4000:]) from None
+            states = {po: orders.state(po) for po in pos}
+            log = restarted.communicate(timeout=20)[1]
+            raise AssertionError(f"{states}\n{log[-4000:]}") from None
         finally:
             if restarted.poll() is None:
                 restarted.send_signal(signal.SIGTERM)

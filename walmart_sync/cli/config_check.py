@@ -18,8 +18,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "check", help="validate settings and print them with secrets masked; non-zero on errors")
     check.add_argument("--json", action="store_true", help="print the settings as JSON")
     check.add_argument("--connect", action="store_true",
-                       help="also connect: Commerce DB binlog settings and grants, state store, "
-                       "Kafka round trip")
+                       help="also connect: Commerce DB binlog settings and grants, the Commerce module "
+                       "(installed, version), state store, Kafka round trip")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,10 +45,11 @@ def run(args: argparse.Namespace) -> int:
               "use 3 (with kafka.min_insync_replicas = 2) on a cluster", file=sys.stderr)
     if not args.connect:
         return EXIT_OK
-    from operations.health import check_commerce_database, check_kafka, check_state_store
+    from operations.health import check_commerce_database, check_commerce_module, check_kafka, check_state_store
 
     print("connections:")
-    findings = check_commerce_database(settings) + check_state_store(settings) + check_kafka(settings)
+    findings = check_commerce_database(settings) + check_commerce_module(settings) + check_state_store(settings) + \
+        check_kafka(settings)
     if settings.cdc.source == "debezium":  # the binlog checks above still matter: Debezium needs them too
         from cdc_debezium.preflight import check_debezium_topics
 

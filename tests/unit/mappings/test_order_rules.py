@@ -91,3 +91,29 @@ def test_a_partial_change_is_noted_and_intents_follow_the_setting() -> None:
 def test_the_signature_changes_only_with_walmart_side_facts() -> None:
     assert walmart_side_signature([wline("1", 2)]) == ""
     assert walmart_side_signature([wline("1", 2, cancelled=1), wline("2", 1, intent=True)]) == "c:1=1;i:2"
+
+
+def test_the_module_request_carries_every_line_its_own_amounts_and_only_the_contracts_fields() -> None:
+    """The body of POST /V1/walmart-sync/orders (commerce-module/contract.json routes.place): every
+    field it sends is declared there (Magento refuses any other), every required one is present."""
+    import json
+
+    from mappings.orders import marketplace_order_request
+    from tests.support.paths import REPO_ROOT
+
+    walmart = order(walmart_line("1", "A", 2, 20.0, 1.6, shipping=4.99, shipping_tax=0.4),
+                    walmart_line("2", "A", 1, 5.0, 0.4, statuses=(("Created", 1),)))
+    body = marketplace_order_request(walmart, walmart_order_to_cart(walmart), "walmart_us")
+    spec = json.loads((REPO_ROOT / "commerce-module" / "contract.json").read_text())["routes"]["place"]["request"]
+    sent = body["order"]
+    assert set(body) == {"order"} and set(sent) <= set(spec["order"])
+    assert {k for k, f in spec["order"].items() if f["required"]} <= {k for k, v in sent.items() if v is not None}
+    assert set(sent["shipping_address"]) <= set(spec["order"]["shipping_address"]["fields"])
+    assert (sent["purchase_order_id"], sent["order_date"], sent["store_code"]) == ("P1", "2023-11-14T22:13:20Z",
+                                                                                   "walmart_us")
+    assert sent["lines"] == [  # one SKU on two lines stays two lines (the cart flow would merge them)
+        {"line_number": "1", "sku": "A", "qty": 2, "unit_price": 10.0, "tax_amount": 1.6, "shipping_amount": 4.99,
+         "shipping_tax_amount": 0.4},
+        {"line_number": "2", "sku": "A", "qty": 1, "unit_price": 5.0, "tax_amount": 0.4, "shipping_amount": 0.0,
+         "shipping_tax_amount": 0.0}]
+    assert all(set(line) <= set(spec["order"]["lines"]["items"]) for line in sent["lines"])

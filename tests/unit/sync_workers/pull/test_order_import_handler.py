@@ -1,10 +1,11 @@
 """OrderImporter.handle() called directly with polled Walmart orders: each PO becomes one Commerce
-order through the Commerce REST emulator (which writes the rows Magento writes), and is acknowledged
-on the Walmart emulator."""
+order through the companion module's endpoint on the Commerce REST emulator (which writes the rows
+Magento writes), and OrderImporter.tick() acknowledges it on the Walmart emulator afterwards."""
 
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from types import SimpleNamespace
 
@@ -64,12 +65,25 @@ def test_a_walmart_order_becomes_one_commerce_order_and_is_acknowledged(world, i
     walmart_total = round(sum(c["chargeAmount"]["amount"] for c in charges) + walmart_tax, 2)
     assert (walmart_tax, walmart_total) == (4.2, 61.2)  # 2 x 11.25 + 30 + 4.50 shipping + 8% tax
 
+    places = world.commerce.calls.get("module_place", 0)
     assert deliver(importer, [polled_record(world.prefix, document)]) == []
 
     (order_id, state, grand_total, shipping, tax, email), = commerce_orders(world, order.purchase_order_id)
     assert (state, float(grand_total), float(shipping), float(tax)) == ("new", walmart_total, 4.5, walmart_tax)
     assert email == document["customerEmailId"]
     assert commerce_items(world, order_id) == [("WS-000003", 2.0, 11.25), ("WS-000004", 1.0, 30.0)]
+    assert world.commerce.calls.get("module_place", 0) == places + 1  # one Commerce call placed it
+    # the acknowledgement is not sent inline: it is queued for the importer's tick
+    assert world.walmart_lines(order.purchase_order_id) == {"1": {"Created": 2}, "2": {"Created": 1}}
+    assert status_of(world, order.purchase_order_id) == "ack_pending"
+    with world.env.admin_connection() as conn, conn.cursor() as cur:  # stock reserved as Magento's placement does
+        cur.execute("SELECT sku, quantity, metadata FROM inventory_reservation WHERE metadata LIKE %s ORDER BY sku",
+                    (f'%"object_id":"{order_id}"%',))
+        reservations = [(sku, float(qty), json.loads(meta)["event_type"]) for sku, qty, meta in cur.fetchall()]
+    assert reservations == [("WS-000003", -2.0, "order_placed"), ("WS-000004", -1.0, "order_placed")]
+
+    importer.tick()
+
     assert world.walmart_lines(order.purchase_order_id) == {"1": {"Acknowledged": 2}, "2": {"Acknowledged": 1}}
     assert status_of(world, order.purchase_order_id) == "acknowledged"
     mapped = world.order_map().for_commerce_orders([order_id])[order_id]
@@ -80,11 +94,13 @@ def test_the_same_order_polled_again_is_not_imported_or_acknowledged_twice(world
     order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000005", "quantity": 1, "unitPrice": 9.0}])
     first = polled(world, order)
     assert deliver(importer, [first]) == []
+    importer.tick()
     commerce_calls = dict(world.commerce.calls)
     walmart_calls = dict(world.seller.calls)
 
     assert deliver(importer, [first]) == []                       # a replay of the same record
     assert deliver(importer, [first, polled(world, order)]) == []  # and the next polls (now Acknowledged)
+    importer.tick()
     assert len(commerce_orders(world, order.purchase_order_id)) == 1
     assert dict(world.seller.calls) == walmart_calls
     assert {k: v for k, v in world.commerce.calls.items() if k != "order_get" and k != "orders_search"} == \
@@ -120,6 +136,7 @@ def test_an_order_with_a_line_cancelled_before_import_is_imported_and_not_acknow
     calls = world.calls("order_acknowledge")
 
     assert deliver(importer, [polled(world, order)]) == []
+    importer.tick()
 
     (order_id, *_rest), = commerce_orders(world, order.purchase_order_id)
     assert commerce_items(world, order_id) == [("WS-000008", 2.0, 6.0)]
@@ -146,6 +163,7 @@ def test_malformed_orders_and_an_unknown_sku_are_dead_lettered_and_the_rest_impo
         [polled(world, unknown), polled(world, good)]
 
     dead = deliver(importer, records)
+    importer.tick()
 
     by_record = {id(letter.record): letter for letter in dead}
     assert [(by_record[id(r)].error_code if id(r) in by_record else None) for r in records] == \
@@ -186,47 +204,53 @@ def test_commerce_unavailable_fails_the_batch_for_a_retry(world, importer) -> No
     assert len(commerce_orders(world, order.purchase_order_id)) == 1
 
 
-def test_walmart_unavailable_after_placing_fails_the_batch_and_the_retry_places_nothing_twice(world, importer) -> None:
+def test_walmart_unavailable_does_not_hold_up_the_import_and_the_acknowledgement_follows(world, importer) -> None:
     order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000011", "quantity": 1}])
     record = polled(world, order)
-    with walmart_down(world), pytest.raises(Exception) as failure:
-        deliver(importer, [record])  # placed in Commerce; the acknowledgement fails
+    with walmart_down(world):
+        assert deliver(importer, [record]) == []  # placed in Commerce: Walmart is not needed for it
+        with pytest.raises(Exception) as failure:
+            importer.tick()  # the acknowledgement fails
     assert classify(failure.value) == "retry"
     assert len(commerce_orders(world, order.purchase_order_id)) == 1
     assert world.walmart_lines(order.purchase_order_id) == {"1": {"Created": 1}}
-    placed = world.commerce.calls.get("cart_place_order", 0)
+    assert status_of(world, order.purchase_order_id) == "ack_pending"  # back in the queue
+    placed = world.commerce.calls.get("module_place", 0)
 
     assert deliver(importer, [record]) == []
+    importer.tick()
     assert len(commerce_orders(world, order.purchase_order_id)) == 1
-    assert world.commerce.calls.get("cart_place_order", 0) == placed
+    assert world.commerce.calls.get("module_place", 0) == placed
     assert world.walmart_lines(order.purchase_order_id) == {"1": {"Acknowledged": 1}}
     assert status_of(world, order.purchase_order_id) == "acknowledged"
 
 
-def test_an_order_placed_before_a_failure_is_found_by_its_cart_not_placed_again(world, importer,
-                                                                                monkeypatch) -> None:
+def test_an_order_placed_before_its_answer_was_lost_is_answered_again_not_placed_again(world, importer,
+                                                                                     monkeypatch) -> None:
     order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000012", "quantity": 1}])
     record = polled(world, order)
+    placing = importer.commerce.place_marketplace_order
 
-    def connection_lost(*_args, **_kwargs):
-        raise CommerceServerError(None, "POST /orders: ConnectionError")
+    def answer_lost(request):
+        placing(request)  # Commerce placed it; the answer never arrives (or the worker dies here)
+        raise CommerceServerError(None, "POST /walmart-sync/orders: ConnectionError")
 
-    # placed in Commerce, then the answer to setting its ext_order_id is lost (or the worker dies there)
-    monkeypatch.setattr(importer.commerce, "set_ext_order_id", connection_lost)
+    monkeypatch.setattr(importer.commerce, "place_marketplace_order", answer_lost)
     with pytest.raises(Exception) as failure:
         deliver(importer, [record])
     assert classify(failure.value) == "retry"
     monkeypatch.undo()
     state = world.order_map().state(order.purchase_order_id)
-    assert state.status == "placing" and state.cart_id  # the placement was sent: the order may exist
-    placed = world.commerce.calls.get("cart_place_order", 0)
+    assert state.status == "placing"  # the placement was sent: the order may exist
+    assert len(commerce_orders(world, order.purchase_order_id)) == 1
 
-    assert deliver(importer, [record]) == []
+    assert deliver(importer, [record]) == []  # the retry: the module answers the order it placed
 
-    with world.env.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute("SELECT ext_order_id FROM sales_order WHERE quote_id = %s", (state.cart_id,))
-        assert cur.fetchall() == ((order.purchase_order_id,),)
-    assert world.commerce.calls.get("cart_place_order", 0) == placed
+    (order_id, *_rest), = commerce_orders(world, order.purchase_order_id)
+    assert world.order_map().commerce_order_of(order.purchase_order_id) == order_id
+    again = importer.commerce.marketplace_order(order.purchase_order_id)
+    assert again is not None and (again["state"], again["attempts"], again["order_id"]) == ("placed", 1, order_id)
+    importer.tick()
     assert status_of(world, order.purchase_order_id) == "acknowledged"
 
 
@@ -263,13 +287,13 @@ def test_two_replicas_importing_one_po_at_once_place_one_commerce_order(world) -
     order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000013", "quantity": 1, "unitPrice": 7.0}])
     record = polled(world, order)
     new_tried = threading.Event()
-    placing = old.commerce.place_order
+    placing = old.commerce.place_marketplace_order
 
-    def slow_place(cart_id: int, method: str) -> int:  # held while the new owner tries the same PO
+    def slow_place(request):  # held while the new owner tries the same PO
         new_tried.wait(10)
-        return placing(cart_id, method)
+        return placing(request)
 
-    old.commerce.place_order = slow_place
+    old.commerce.place_marketplace_order = slow_place
     failures: list[BaseException] = []
 
     def old_owner() -> None:
@@ -280,8 +304,8 @@ def test_two_replicas_importing_one_po_at_once_place_one_commerce_order(world) -
 
     racing = threading.Thread(target=old_owner)
     racing.start()
-    wait_for(lambda: (world.order_map().state(order.purchase_order_id) or SimpleNamespace(cart_id=None)).cart_id,
-             10, "the old owner to record its cart")
+    wait_for(lambda: (world.order_map().state(order.purchase_order_id) or SimpleNamespace(status=None)).status
+             == "placing", 10, "the old owner to start placing")
     try:
         deliver(new, [copy.deepcopy(record)])
     except Exception as exc:
@@ -291,5 +315,22 @@ def test_two_replicas_importing_one_po_at_once_place_one_commerce_order(world) -
     racing.join(15)
     assert not failures, failures
     assert deliver(new, [copy.deepcopy(record)]) == []  # the loop's retry, once the old owner is through
+    new.tick()
     assert len(commerce_orders(world, order.purchase_order_id)) == 1
     assert status_of(world, order.purchase_order_id) == "acknowledged"
+
+
+def test_an_acknowledgement_claimed_by_a_replica_that_died_is_sent_once_its_claim_is_stale(world) -> None:
+    importer = world.handler("order_import")
+    order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000014", "quantity": 1}])
+    assert deliver(importer, [polled(world, order)]) == []
+    assert world.order_map().claim_acknowledgement(order.purchase_order_id, 60)  # a replica's, then it died
+
+    importer.tick()
+    assert world.walmart_lines(order.purchase_order_id) == {"1": {"Created": 1}}  # its claim is respected
+    assert status_of(world, order.purchase_order_id) == "acknowledging"
+
+    importer.ack_claim_stale_s = 0.5
+    wait_for(lambda: importer.tick() or status_of(world, order.purchase_order_id) == "acknowledged", 10,
+             "the stale claim taken over")
+    assert world.walmart_lines(order.purchase_order_id) == {"1": {"Acknowledged": 1}}
