@@ -73,7 +73,12 @@ def test_demo_runs_the_whole_sidecar_agrees_and_stops_cleanly() -> None:
     ready, body = probe("127.0.0.1", ops_port, "/readyz")
     assert ready, body
     page_ok, page = probe("127.0.0.1", ops_port, "/status", timeout=30)
-    assert page_ok and "<title>walmart-sync status: OK</title>" in page, page[:500]
+    # the support page's headline in plain words, and the engineer's detail one click down
+    title = re.search(r"<title>(.*?)</title>", page)
+    assert page_ok and title and title.group(1) == "walmart-sync: Everything is flowing; nothing needs a person.", \
+        re.sub(r"<style>.*?</style>", "", page, flags=re.S)[:3000]
+    detail_ok, detail = probe("127.0.0.1", ops_port, "/status/detail", timeout=30)
+    assert detail_ok and "<title>walmart-sync detail: OK</title>" in detail, detail[:500]
     metrics_ok, metrics = probe("127.0.0.1", ops_port, "/metrics")
     assert metrics_ok and "walmart_sync_walmart_requests_total" in metrics
     pids = child_pids(proc.pid)
