@@ -183,7 +183,13 @@ class OrderImporter:
         commerce_id = self.orders.commerce_order_of(po)
         if commerce_id is None:
             if not cart.lines:
-                self.orders.set_state(po, "skipped_nothing_open", error="no open quantity on Walmart")
+                # nothing open on Walmart: skipped, unless the importer refused it before (a refusal
+                # that cancelled its lines, polled again in a re-poll's lookback): that outcome stays,
+                # since it says why there is no Commerce order
+                before = self.orders.state(po)
+                if before is None or not (before.status == "cancelled_out_of_stock"
+                                          or before.status.startswith("failed_")):
+                    self.orders.set_state(po, "skipped_nothing_open", error="no open quantity on Walmart")
                 return None
             with self._importing(po):
                 commerce_id = self.orders.commerce_order_of(po)  # imported by another replica while we waited

@@ -187,6 +187,14 @@ def test_an_order_commerce_has_no_stock_for_is_cancelled_on_walmart(world, impor
     assert [s.cancellation_reason for s in order.lines[0].statuses] == ["SELLER_CANCEL_OUT_OF_STOCK"]
     assert status_of(world, order.purchase_order_id) == "cancelled_out_of_stock"
 
+    # Polled again (a re-poll after records were lost in Kafka, the lookback window): every line is
+    # cancelled on Walmart now, and the outcome recorded stays the refusal, not "nothing open", or
+    # the agreement check and `walmart-sync order` lose why there is no Commerce order (the 50-round
+    # fault run found six such POs)
+    assert deliver(importer, [polled(world, order)]) == []
+    assert commerce_orders(world, order.purchase_order_id) == []
+    assert status_of(world, order.purchase_order_id) == "cancelled_out_of_stock"
+
 
 def test_commerce_unavailable_fails_the_batch_for_a_retry(world, importer) -> None:
     order = world.walmart.create_order(CLIENT_ID, [{"sku": "WS-000010", "quantity": 1}])
