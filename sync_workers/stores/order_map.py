@@ -8,6 +8,9 @@ refund workers to know which Commerce changes concern Walmart and which PO lines
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import pymysql
 
 from plumbing.db import DbConnection, transaction
 
@@ -43,10 +46,6 @@ DDL = (
       updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       KEY walmart_order_state_status (status)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
-    # Walmart's ship-by clock (shippingInfo.estimatedShipDate) and the units not yet shipped or
-    # cancelled on Walmart, from the newest document the importer saw: the deadline guard's input
-    "ALTER TABLE walmart_order_state ADD COLUMN IF NOT EXISTS ship_by BIGINT NULL, "
-    "ADD COLUMN IF NOT EXISTS open_units INT NULL",
     # What each poller last published per document, so an unchanged document polled again in the
     # overlap window is not published (and dead-lettered, or retried) again.
     """CREATE TABLE IF NOT EXISTS walmart_poll_seen (
@@ -103,12 +102,36 @@ def oversized(fields: dict[str, str]) -> list[str]:
             for name, value in fields.items() if len(value) > COLUMN_SIZES[name]]
 
 
+# Columns added to a table after its first release: (table, column, definition). Walmart's ship-by
+# clock (shippingInfo.estimatedShipDate) and the units not yet shipped or cancelled on Walmart, from
+# the newest document the importer saw, are the deadline guard's input.
+ADDED_COLUMNS = (("walmart_order_state", "ship_by", "BIGINT NULL"),
+                 ("walmart_order_state", "open_units", "INT NULL"))
+
+
+def add_missing_columns(cur: Any, added: tuple[tuple[str, str, str], ...]) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` only for a column the table lacks, found in
+    information_schema: MySQL has no ``ADD COLUMN IF NOT EXISTS``, and a no-op ALTER every start
+    still lands in the binlog, where a Debezium MySQL connector reading the same server stops at
+    MariaDB-only DDL it cannot parse."""
+    for table, column, definition in added:
+        cur.execute("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+                    "AND TABLE_NAME = %s AND COLUMN_NAME = %s", (table, column))
+        if not cur.fetchone()[0]:
+            try:
+                cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            except pymysql.MySQLError as exc:
+                if not exc.args or exc.args[0] != 1060:  # Duplicate column name: another process added it meanwhile
+                    raise
+
+
 class OrderMap:
     def __init__(self, conn: DbConnection):
         self.conn = conn
         with conn.cursor() as cur:
             for statement in DDL:
                 cur.execute(statement)
+            add_missing_columns(cur, ADDED_COLUMNS)
 
     def record(self, purchase_order_id: str, customer_order_id: str, commerce_order_id: int,
                increment_id: str | None, lines: list[tuple[str, int | None, str, int]]) -> None:
