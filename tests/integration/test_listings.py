@@ -160,7 +160,7 @@ def test_a_product_created_in_commerce_is_added_and_matched_by_the_worker(world)
         cur.executemany("INSERT INTO catalog_product_entity_decimal (attribute_id, store_id, entity_id, value) "
                         "VALUES (%s, 0, %s, %s)", [(ids["price"], entity, 19.99), (ids["weight"], entity, 2.5)])
         # enabled and on the channel's website, as the admin's product save writes it
-        # (Magento\\Catalog\\Model\\ResourceModel\\Product::_saveWebsiteIds): Magento sells nothing else
+        # (Magento\Catalog\Model\ResourceModel\Product::_saveWebsiteIds): Magento sells nothing else
         cur.executemany("INSERT INTO catalog_product_entity_int (attribute_id, store_id, entity_id, value) "
                         "VALUES (%s, 0, %s, %s)", [(ids["status"], entity, 1), (ids["visibility"], entity, 4)])
         cur.execute("INSERT INTO catalog_product_website (product_id, website_id) VALUES (%s, %s)",
