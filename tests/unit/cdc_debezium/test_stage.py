@@ -64,8 +64,12 @@ def translate(record: Record) -> tuple[list, DebeziumTranslator, Observed]:
 
 
 def test_topics_follow_the_connector_naming_for_every_watched_table() -> None:
+    from cdc_listener.translate import WATCHED_TABLES
+
     topics = debezium_topics(settings())
-    assert topics[TOPIC] == "inventory_source_item" and len(topics) == 13
+    assert topics[TOPIC] == "inventory_source_item"
+    assert sorted(topics.values()) == sorted(WATCHED_TABLES)  # one topic per watched table, none else
+    assert all(topic.endswith(f".{table}") for topic, table in topics.items())
 
 
 def test_a_change_becomes_the_listeners_event_with_an_id_from_the_source_position() -> None:
