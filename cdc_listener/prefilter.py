@@ -94,6 +94,7 @@ class PrefilteredReader(BinLogStreamReader):
         self._skipped = 0  # transactions skipped since the last marker
         self._skipped_ts = 0
         self._table_maps: dict[int, bytes] = {}  # table id -> the watched table map's body, parsed
+        self._closing = False  # set by ``close``, which another thread calls to stop a blocked read
         # GTID state: MariaDB per domain (folded only when asked), MySQL as the executed set
         self._domains: dict[int, str] = {}
         self._mysql_gtid: str | None = None
@@ -103,6 +104,12 @@ class PrefilteredReader(BinLogStreamReader):
             for part in start_gtid.split(","):
                 if part.strip():
                     self._domains[int(part.split("-", 1)[0])] = part.strip()
+
+    def close(self) -> None:
+        """Closing from another thread pulls the socket file out from under a blocked read, which
+        then fails with ``ValueError``; the flag makes that read end the stream instead of reconnecting."""
+        self._closing = True
+        super().close()
 
     def gtid_state(self) -> str | None:
         """The GTID position after the last transaction read (the listener asks at transaction ends)."""
@@ -139,7 +146,9 @@ class PrefilteredReader(BinLogStreamReader):
                 parts.append(payload)
                 if length < MAX_PACKET_LEN:
                     break
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: the socket file closed by ``close``
+            if self._closing:
+                raise ConnectionError("binlog reader closed") from exc
             conn._force_close()
             raise pymysql.err.OperationalError(2013, f"Lost connection to MySQL server during query ({exc})") from exc
         data = parts[0] if len(parts) == 1 else b"".join(parts)
@@ -184,6 +193,8 @@ class PrefilteredReader(BinLogStreamReader):
         while True:
             if ready:
                 return ready.popleft()
+            if self._closing:
+                return None
             if not attrs[_PRIVATE + "connected_stream"]:
                 self._BinLogStreamReader__connect_to_stream()
                 table_map = self.table_map

@@ -180,6 +180,10 @@ class BinlogSource:
                 if self._closed:
                     return
                 self._reconnect_pause(backoff)
+            except ValueError:  # a read on the socket file ``close`` took away from another thread
+                if self._closed:
+                    return
+                raise
             finally:
                 if self._reader is not None:
                     try:

@@ -47,9 +47,13 @@ class ListenerThread:
             raise self.error
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self.listener.stop()
         self.thread.join(30)
+        if exc_type is None:  # a stop is part of what is tested: it ends the thread, cleanly
+            assert not self.thread.is_alive(), "the listener did not stop within 30 s"
+            if self.error is not None:
+                raise self.error
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:

@@ -374,6 +374,14 @@ def test_one_sampler_samples_and_a_dead_holders_lease_is_taken_over(commerce_env
 
     settings = commerce_env.settings(ops={"lag_sample_s": 1.0})
     state = connect_state(settings)
+
+    def lease_epoch() -> int:
+        with state.cursor() as cur:
+            cur.execute("SELECT epoch FROM leader_lease WHERE name = 'ops.lag_sampler'")
+            epoch = int(cur.fetchone()[0])
+        state.commit()
+        return epoch
+
     try:
         dead = Lease(state, "ops.lag_sampler", sampler_lease_s(settings), 0.5, holder="dead-host:1:lag")
         wait_for(dead.try_acquire, 3 * sampler_lease_s(settings), "the lease free of earlier samplers")
@@ -385,11 +393,14 @@ def test_one_sampler_samples_and_a_dead_holders_lease_is_taken_over(commerce_env
             assert time.monotonic() - taken_at >= sampler_lease_s(settings) - 0.5  # not before it ran out
             holder, standby = (first, second) if first.sampling else (second, first)
             assert lease_holder(state, "ops.lag_sampler") == holder.holder
+            term = lease_epoch()
             rounds, standby_rounds = holder.rounds, standby.rounds
             wait_for(lambda: holder.rounds >= rounds + 2, 30, "the holder sampling on")
-            # one sampler at a time: while the holder renews, the standby samples nothing (a holder
-            # that misses renewals for a whole lease under a loaded machine would rightly hand over)
-            if lease_holder(state, "ops.lag_sampler") == holder.holder:
+            # one sampler at a time: while the holder's term lasts (the epoch moves on every take-over,
+            # so an unchanged epoch means nobody else held the lease meanwhile) the standby samples
+            # nothing; a holder that misses renewals for a whole lease on a loaded machine would
+            # rightly hand over, which a point-in-time look at the holder cannot tell apart
+            if lease_epoch() == term:
                 assert not standby.sampling and standby.rounds == standby_rounds
             holder.stop()
             wait_for(lambda: standby.sampling and standby.rounds >= 1, 10 * settings.ops.lag_sample_s,
