@@ -29,6 +29,6 @@ def test_a_stop_during_an_idle_read_ends_the_listener_cleanly(stack, tmp_path, f
                                 kafka={"topic_prefix": f"st-{name}"})
         thread = ListenerThread(settings, StartSpec("current"))
         with thread:  # __exit__ stops it and raises whatever the listener's thread raised
-            reader = lambda: getattr(thread.listener._source, "_reader", None)  # noqa: E731
-            wait_for(reader, 30, "the binlog reader open")
+            source = thread.listener._source
+            wait_for(lambda source=source: getattr(source, "_reader", None), 30, "the binlog reader open")
         assert thread.error is None, f"attempt {attempt}: {thread.error!r}"
