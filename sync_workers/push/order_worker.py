@@ -7,6 +7,13 @@ dead-letters the order's records; Walmart or the database being unavailable retr
 A reconcile holds a lock named after the worker and the order in the state store: after a
 rebalance two replicas can hold the same order's records at once, and both would read Walmart
 before either wrote, then both send the difference (a partial shipment or a refund twice).
+
+An event for a Commerce order the map does not know is another channel's order, except in one
+window: the importer places the order, then records it in the map, and a merchant can ship or
+cancel in between (or the importer die there, to record it after its restart). Such an order
+carries a PO the importer has begun (``sales_order.ext_order_id``, set by the placement itself)
+and its records are parked until the map has it; dropping them lost that cancellation on Walmart
+in the fault run.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from config import Settings
 from plumbing.db import DbConnection
 from plumbing.locks import NamedLock
 from plumbing.logs import get_logger
-from sync_workers.runtime.loop import DeadLetter, Record, TransientError
+from sync_workers.runtime.loop import DeadLetter, Outcome, Parked, Record, TransientError
 from sync_workers.stores.order_map import MappedOrder, OrderMap
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError
@@ -81,24 +88,43 @@ class OrderWorker:
         finally:
             lock.release()
 
-    def handle(self, records: list[Record]) -> list[DeadLetter]:
+    # how soon an event for an order still being imported is looked at again
+    unmapped_retry_s = 5.0
+
+    def _being_imported(self, order_ids: list[int]) -> dict[int, str]:
+        """Commerce order -> PO, for those of these orders that are Walmart orders the importer
+        placed but has not recorded yet."""
+        if not order_ids:
+            return {}
+        marks = ", ".join(["%s"] * len(order_ids))
+        with self.commerce.cursor() as cur:
+            cur.execute(f"SELECT entity_id, ext_order_id FROM sales_order WHERE entity_id IN ({marks}) "
+                        f"AND ext_order_id IS NOT NULL", order_ids)
+            po_of = {int(entity): str(po) for entity, po in cur.fetchall()}
+        begun = self.orders.being_imported(sorted(set(po_of.values())))
+        return {order_id: po for order_id, po in po_of.items() if po in begun}
+
+    def handle(self, records: list[Record]) -> list[Outcome]:
         by_order: dict[int, list[Record]] = {}
-        dead = []
+        outcomes: list[Outcome] = []
         for record in records:
             order_id = (record.event or {}).get("order_id")
             if not isinstance(order_id, int):
-                dead.append(DeadLetter(record, f"{self.action} event without an order id", "UNKNOWN_ORDER"))
+                outcomes.append(DeadLetter(record, f"{self.action} event without an order id", "UNKNOWN_ORDER"))
                 continue
             by_order.setdefault(order_id, []).append(record)
         self.commerce.ping()
         mapped = self.orders.for_commerce_orders(sorted(by_order))
+        for order_id, po in self._being_imported(sorted(set(by_order) - set(mapped))).items():
+            outcomes += [Parked(r, f"PO {po}: Commerce order {order_id} is not in the order map yet (being imported)",
+                            self.unmapped_retry_s) for r in by_order[order_id]]
         for order_id, order in mapped.items():
             try:
                 with self._reconciling(order):
                     self.reconcile(order)
             except WalmartClientError as exc:
                 code = exc.details[0].code if exc.details else None
-                dead += [DeadLetter(r, f"Walmart refused the {self.action} of PO "
+                outcomes += [DeadLetter(r, f"Walmart refused the {self.action} of PO "
                                        f"{order.purchase_order_id}: {exc}", code)
                          for r in by_order[order_id]]
-        return dead
+        return outcomes

@@ -270,6 +270,18 @@ class OrderMap:
                         "created_at > NOW() - INTERVAL %s DAY ORDER BY commerce_order_id", (days,))
             return [int(order_id) for (order_id,) in cur.fetchall()]
 
+    def being_imported(self, purchase_order_ids: list[str]) -> set[str]:
+        """Of these POs, those the importer has begun (a state row) but not recorded in the map:
+        their Commerce order may exist already, placed in the moment before the map row."""
+        if not purchase_order_ids:
+            return set()
+        marks = ", ".join(["%s"] * len(purchase_order_ids))
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT s.purchase_order_id FROM walmart_order_state s LEFT JOIN walmart_order_map m "
+                        f"ON m.purchase_order_id = s.purchase_order_id WHERE s.purchase_order_id IN ({marks}) "
+                        f"AND m.commerce_order_id IS NULL", purchase_order_ids)
+            return {str(row[0]) for row in cur.fetchall()}
+
     def for_commerce_orders(self, order_ids: list[int]) -> dict[int, MappedOrder]:
         if not order_ids:
             return {}

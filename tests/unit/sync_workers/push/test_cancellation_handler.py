@@ -174,3 +174,32 @@ def test_an_intent_to_cancel_of_n_is_no_customer_request(world, worker) -> None:
         worker.client.orders.get = reading
     assert world.walmart_lines(order.po) == {"1": {"Cancelled": 1}}
     assert reasons(world, order.po, "1") == ["SELLER_CANCEL_OUT_OF_STOCK"]
+
+
+def test_a_cancellation_before_the_importer_recorded_the_order_is_parked_then_sent(world, worker) -> None:
+    """The importer places the order, then records the map: a merchant cancelling in between (or
+    an importer dying there) sent an event for an order the map did not know, and the worker took
+    it for another channel's order and dropped it (the quick fault run: a line cancelled in
+    Commerce, never on Walmart). It is parked while the importer has begun that PO."""
+    from sync_workers.runtime.loop import Parked
+
+    order = mapped_order(world, [{"sku": "WS-000011", "quantity": 2}], map_it=False)
+    orders = world.order_map()
+    records = cancel(world, order, {order.items[0]: 2}, whole_order=True)
+    calls = world.calls("order_cancel")
+
+    # no state row: nothing of the importer's, another channel's order, nothing sent or parked
+    assert deliver(worker, records) == []
+    orders.set_state(order.po, "placing")  # the importer has begun the PO (sidecar state, before placing)
+    outcomes = deliver(worker, records)
+    assert outcomes and all(isinstance(o, Parked) for o in outcomes), outcomes
+    assert order.po in outcomes[0].reason and "being imported" in outcomes[0].reason
+    assert world.calls("order_cancel") == calls
+    assert world.walmart_lines(order.po) == {"1": {"Created": 2}}
+
+    # the importer records it; the parked records, handled again when due, cancel on Walmart
+    orders.record(order.po, order.walmart.customer_order_id, order.order_id, order.increment_id,
+                  [(line.number, item, line.sku, line.quantity)
+                   for line, item in zip(order.walmart.lines, order.items, strict=True)])
+    assert deliver(worker, [o.record for o in outcomes]) == []
+    assert world.walmart_lines(order.po) == {"1": {"Cancelled": 2}}
