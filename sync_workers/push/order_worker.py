@@ -58,7 +58,12 @@ class OrderWorker:
         from Walmart in its 180-day window is reconciled with Commerce's state, as an event for it
         would have been. Reconciling sends only the difference, so orders nothing was lost for cost
         one read of Walmart's order each; one Walmart refuses for good is logged and skipped (there
-        is no record to dead-letter); an outage raises and the whole repair is tried again."""
+        is no record to dead-letter); an outage raises and the whole repair is tried again.
+
+        Orders the importer is placing meanwhile are not in the map yet, and the lost records may
+        have been theirs: the repair then ends with a retry (the gap stays open, and is shown so)
+        until they are recorded."""
+        in_flight = self.orders.imports_in_flight(self.import_in_flight_s)
         order_ids = self.orders.recent_commerce_orders()
         refused = 0
         for start in range(0, len(order_ids), 200):
@@ -72,6 +77,9 @@ class OrderWorker:
                                    "during a gap repair", error=str(exc))
         self.log.warning(f"{self.action}s reconciled for every recent Walmart order after records were lost in "
                          "Kafka", orders=len(order_ids), refused=refused)
+        if in_flight:
+            raise TransientError(f"{len(in_flight)} Walmart order(s) being imported during the repair (e.g. PO "
+                                 f"{in_flight[0]}); reconciling again once they are recorded")
 
     def connections(self) -> list[DbConnection]:
         return [self.commerce, self.orders.conn]
@@ -90,6 +98,9 @@ class OrderWorker:
 
     # how soon an event for an order still being imported is looked at again
     unmapped_retry_s = 5.0
+    # a placement begun longer ago than this is not waited for by a gap repair: the importer's
+    # recovery records it (or it failed), and its own events then reach the worker
+    import_in_flight_s = 600.0
 
     def _being_imported(self, order_ids: list[int]) -> dict[int, str]:
         """Commerce order -> PO, for those of these orders that are Walmart orders the importer

@@ -282,6 +282,16 @@ class OrderMap:
                         f"AND m.commerce_order_id IS NULL", purchase_order_ids)
             return {str(row[0]) for row in cur.fetchall()}
 
+    def imports_in_flight(self, within_s: float) -> list[str]:
+        """POs the importer is placing now (begun within ``within_s``, not recorded in the map):
+        a repair that reconciles the map's orders cannot see them yet."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT s.purchase_order_id FROM walmart_order_state s LEFT JOIN walmart_order_map m "
+                        "ON m.purchase_order_id = s.purchase_order_id WHERE s.status = 'placing' AND "
+                        "m.commerce_order_id IS NULL AND s.updated_at > CURRENT_TIMESTAMP(3) - INTERVAL %s SECOND "
+                        "ORDER BY s.purchase_order_id", (int(within_s),))
+            return [str(row[0]) for row in cur.fetchall()]
+
     def for_commerce_orders(self, order_ids: list[int]) -> dict[int, MappedOrder]:
         if not order_ids:
             return {}

@@ -203,3 +203,30 @@ def test_a_cancellation_before_the_importer_recorded_the_order_is_parked_then_se
                    for line, item in zip(order.walmart.lines, order.items, strict=True)])
     assert deliver(worker, [o.record for o in outcomes]) == []
     assert world.walmart_lines(order.po) == {"1": {"Cancelled": 2}}
+
+
+def test_a_gap_repair_cancels_what_lost_records_would_have_and_waits_for_imports_in_flight(world, worker) -> None:
+    """After records were lost in Kafka the worker reconciles every recent Walmart order with
+    Commerce (OrderWorker.repair_gaps): a cancellation whose event never arrived reaches Walmart.
+    An order the importer is placing at that moment is not in the map yet, so the repair ends with a
+    retry, and the one after it (the map has the order by then) cancels that order's line too."""
+    from sync_workers.runtime.errors import TransientError
+
+    mapped = mapped_order(world, [{"sku": "WS-000012", "quantity": 1}])
+    placing = mapped_order(world, [{"sku": "WS-000013", "quantity": 1}], map_it=False)
+    orders = world.order_map()
+    orders.set_state(placing.po, "placing")
+    cancel(world, mapped, {mapped.items[0]: 1}, whole_order=True)  # records made, never delivered: lost
+    cancel(world, placing, {placing.items[0]: 1}, whole_order=True)
+
+    with pytest.raises(TransientError, match=placing.po):
+        worker.repair_gaps()
+    assert world.walmart_lines(mapped.po) == {"1": {"Cancelled": 1}}
+    assert world.walmart_lines(placing.po) == {"1": {"Created": 1}}
+
+    orders.record(placing.po, placing.walmart.customer_order_id, placing.order_id, placing.increment_id,
+                  [(line.number, item, line.sku, line.quantity)
+                   for line, item in zip(placing.walmart.lines, placing.items, strict=True)])
+    orders.set_state(placing.po, "acknowledged", commerce_order_id=placing.order_id)
+    worker.repair_gaps()
+    assert world.walmart_lines(placing.po) == {"1": {"Cancelled": 1}}
