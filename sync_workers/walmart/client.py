@@ -46,6 +46,7 @@ from sync_workers.walmart.returns import ReturnsApi
 
 TOKEN_REFRESH_MARGIN_S = 60.0
 MAX_THROTTLED_RETRIES = 100
+SKEW_TOLERANCE_S = 2.0  # Walmart's Date header has whole seconds: a smaller skew is not told from none
 
 
 class Money(BaseModel):
@@ -198,8 +199,8 @@ class WalmartClient:
                     continue
                 raise WalmartServerError(f"{method} {path}: {type(exc).__name__}",
                                          correlation_id=correlation_id) from exc
+            self._observe_clock(response, started)  # first: the replenishment time is in Walmart's clock
             self._observe_limits(bucket, response)
-            self._observe_clock(response, started)
             bucket.answered()
             status = response.status_code
             METRICS.walmart_seconds.labels(api).observe(time.monotonic() - started)
@@ -228,7 +229,7 @@ class WalmartClient:
             if status == 429:
                 throttled += 1
                 self.stats["throttled"] += 1
-                pause = seconds_until(_replenish_at(response), time.time())
+                pause = seconds_until(_replenish_at(response), self._walmart_epoch_s())
                 pause = min(pause if pause is not None else 1.0, self.settings.max_throttle_pause_s)
                 pause += self.rng.uniform(0, 0.25)
                 bucket.empty_until(pause)
@@ -275,6 +276,13 @@ class WalmartClient:
         """Now by Walmart's clock, as far as its last Date header told (this host's until one came)."""
         return int((time.time() + self.clock_skew_s) * 1000)
 
+    def _walmart_epoch_s(self) -> float:
+        """Now on Walmart's clock, for its replenishment times: this host's clock unless the skew is
+        beyond what the Date header's one-second resolution can tell from none (a host 2 minutes
+        off made a 1 s wait the whole pause cap, or none at all)."""
+        skew = self.clock_skew_s if abs(self.clock_skew_s) > SKEW_TOLERANCE_S else 0.0
+        return time.time() + skew
+
     def _observe_limits(self, bucket: TokenBucket, response: requests.Response) -> None:
         count = response.headers.get("x-current-token-count")
         if count is None:
@@ -283,7 +291,7 @@ class WalmartClient:
             tokens = int(float(count))
         except ValueError:
             return
-        refill = seconds_until(_replenish_at(response), time.time())
+        refill = seconds_until(_replenish_at(response), self._walmart_epoch_s())
         bucket.correct(tokens, refill)
 
     # inventory and price -----------------------------------------------------------------------

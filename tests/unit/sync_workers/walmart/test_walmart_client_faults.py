@@ -141,3 +141,22 @@ def test_a_feed_id_with_an_at_sign_is_sent_escaped_in_the_path() -> None:
             pass
         thread.join(10)
     assert any(line.startswith(b"GET /v3/feeds/5468BBF0%40AU8BAQA") for line in lines), lines
+
+
+@pytest.mark.parametrize("walmart_ahead_s", [120.0, -120.0], ids=["walmart_ahead", "walmart_behind"])
+def test_a_429_waits_by_walmarts_clock_whatever_the_skew(walmart_ahead_s: float) -> None:
+    """``x-next-replenishment-time`` is a moment on Walmart's clock: read against this host's clock,
+    Walmart 2 minutes ahead made a 1 s wait the full pause cap (60 s), and 2 minutes behind made it
+    none (a retry straight into the next 429). The Date header of the same answer gives the skew."""
+    from email.utils import formatdate
+
+    def throttled() -> Answer:
+        walmart_now = time.time() + walmart_ahead_s
+        return ("429 Too Many Requests", [("Content-Type", "application/json"),
+                                          ("Date", formatdate(walmart_now, usegmt=True)),
+                                          ("x-next-replenishment-time", str(int((walmart_now + 1.0) * 1000))),
+                                          ("x-current-token-count", "0")], b'{"errors": []}')
+    with walmart([throttled(), INVENTORY]) as (client, app, _server):
+        client.get_inventory("A-1")
+    first, second = app.calls("/v3/inventory")
+    assert 0.4 <= second["at"] - first["at"] < 5, second["at"] - first["at"]
