@@ -57,6 +57,8 @@ class OrderWorker:
         for start in range(0, len(order_ids), 200):
             self.commerce.ping()
             for order in self.orders.for_commerce_orders(order_ids[start:start + 200]).values():
+                if order.facts.walmart_fulfilled:
+                    continue
                 try:
                     self.reconcile(order)
                 except WalmartClientError as exc:
@@ -93,6 +95,11 @@ class OrderWorker:
         self.commerce.ping()
         mapped = self.orders.for_commerce_orders(sorted(by_order))
         for order_id, order in mapped.items():
+            if order.facts.walmart_fulfilled:
+                # Walmart ships WFS orders itself and refuses the seller's ship, cancel and refund of
+                # them: whatever the merchant does to the Commerce record, nothing goes to Walmart
+                self.log.info(f"Walmart-fulfilled (WFS) order: no {self.action} is reported", po=order.purchase_order_id)
+                continue
             try:
                 with self._reconciling(order):
                     self.reconcile(order)

@@ -1,0 +1,83 @@
+"""Orders the way a Walmart seller runs them (issue 21): the ship method and Walmart's dates carried
+into Commerce and shipped with the line's method code; WFS orders recorded without touching stock and
+never acted on; several ship nodes, each publishing its own sources' quantity.
+
+Walmart poller -> Kafka -> importer -> Commerce (REST emulator, the module's contract) -> binlog ->
+listener -> shipment / inventory workers -> Walmart emulator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tests.support.cdc_helpers import wait_for
+from tests.support.order_helpers import order_pipeline, state_of
+
+
+def _utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _commerce_order(env, po: str) -> tuple[int, str]:
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT entity_id, shipping_method FROM sales_order WHERE ext_order_id = %s", (po,))
+        rows = cur.fetchall()
+    assert len(rows) == 1, rows
+    return int(rows[0][0]), str(rows[0][1])
+
+
+def _comments(env, order_id: int) -> list[str]:
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT comment FROM sales_order_status_history WHERE parent_id = %s ORDER BY entity_id",
+                    (order_id,))
+        return [str(c) for (c,) in cur.fetchall()]
+
+
+def _module_row(env, po: str) -> tuple:
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT ship_method, estimated_ship_date, estimated_delivery_date, fulfillment, ship_node, "
+                    "source_code FROM walmart_sync_marketplace_order WHERE purchase_order_id = %s", (po,))
+        return cur.fetchone()
+
+
+def _facts(settings, po: str) -> tuple:
+    from sync_workers.stores.order_map import OrderMap
+    from sync_workers.stores.value_state import connect_state
+
+    return OrderMap(connect_state(settings)).facts(po)
+
+
+def test_an_express_order_arrives_with_its_method_and_dates_and_ships_with_each_lines_method(stack, tmp_path) -> None:
+    # the operator's table: Walmart's Express becomes the store's "next_day_air" method of the module's carrier
+    with order_pipeline(stack, tmp_path, workers=("order_import", "shipment"), listener=True,
+                        mapping={"ship_method_map": {"Express": "next_day_air", "Standard": "ground"}}) as \
+            (env, settings, walmart, merchant, runners):
+        order = walmart.create_order("local-client", [
+            {"sku": "WS-000003", "quantity": 2, "unitPrice": 11.25},
+            # a line Walmart sold with a method of its own (fulfillment.shipMethod STANDARD)
+            {"sku": "WS-000004", "quantity": 1, "unitPrice": 30.0, "methodCode": "Standard"}], method_code="Express")
+        po = order.purchase_order_id
+        document = order.to_json()
+        ship_by, deliver_by = (document["shippingInfo"]["estimatedShipDate"],
+                               document["shippingInfo"]["estimatedDeliveryDate"])
+        assert deliver_by - ship_by == 86_400_000  # the emulator's Express promise: shipped in a day, there the next
+        wait_for(lambda: (s := state_of(settings, po)) and s.status == "acknowledged", 30, "the PO acknowledged")
+
+        order_id, shipping_method = _commerce_order(env, po)
+        assert shipping_method == "walmartsync_next_day_air"  # the mapped method, not one fixed method
+        placement = _comments(env, order_id)[0]
+        assert "ship method Express" in placement
+        assert f"ship by {_utc(ship_by)} UTC" in placement and f"deliver by {_utc(deliver_by)} UTC" in placement
+        method, ship_date, delivery_date, fulfillment, _node, source = _module_row(env, po)
+        assert (method, str(ship_date), str(delivery_date), fulfillment, source) == (
+            "Express", _utc(ship_by), _utc(deliver_by), "SellerFulfilled", None)
+        facts = _facts(settings, po)  # the sidecar's own record of them
+        assert (facts.ship_method, facts.ship_by, facts.deliver_by, facts.walmart_fulfilled) == (
+            "Express", ship_by, deliver_by, False)
+
+        merchant.ship(order_id)  # the warehouse ships everything with one UPS track
+        seller = walmart.seller("local-client")
+        wait_for(lambda: all(line.quantity_in("Shipped") == line.quantity for line in seller.orders[po].lines), 30,
+                 "both lines shipped on Walmart")
+        methods = {line.number: {s.tracking["methodCode"] for s in line.statuses if s.tracking}
+                   for line in seller.orders[po].lines}
+        assert methods == {"1": {"Express"}, "2": {"Standard"}}
