@@ -163,6 +163,18 @@ class ClaimStore implements ClaimStoreInterface
             ['store_id' => $storeId, 'customer_order_id' => $customerOrderId === '' ? null : $customerOrderId]);
     }
 
+    /** Whether a placed order is one Walmart Fulfillment Services ships (its claim row says so). */
+    public function isWalmartFulfilledOrder(int $orderId): bool
+    {
+        if ($orderId <= 0) {
+            return false;
+        }
+        $fulfillment = $this->connection()->fetchOne(
+            $this->connection()->select()->from($this->table(), ['fulfillment'])->where('order_id = ?', $orderId)
+        );
+        return $fulfillment === ValidatedOrder::WFS_FULFILLED;
+    }
+
     /**
      * The Walmart facts the merchant works the order by, kept beside the order they became: the ship
      * method, Walmart's ship-by and deliver-by dates (a line not shipped with tracking by ship-by + 4

@@ -450,10 +450,16 @@ class CommerceEmulator:
         cur.execute(f"INSERT INTO sequence_{entity}_{int(store_id)} () VALUES ()")
         return f"{store_id}{cur.lastrowid:09d}"
 
-    @staticmethod
-    def _reserve(cur: Any, stock_id: int, quantities: dict[str, float], event: str, order_id: int,
+    def _reserve(self, cur: Any, stock_id: int, quantities: dict[str, float], event: str, order_id: int,
                  increment_id: str) -> None:
-        """One reservation per SKU, metadata as Magento's ReservationBuilder writes it."""
+        """One reservation per SKU, metadata as Magento's ReservationBuilder writes it. None for an
+        order Walmart fulfils (WFS): the module's plugin on PlaceReservationsForSalesEventInterface
+        skips every sales event of such an order, since placing it reserved nothing to compensate."""
+        if self._module_installed:
+            cur.execute("SELECT 1 FROM walmart_sync_marketplace_order WHERE order_id = %s AND fulfillment = "
+                        "'WFSFulfilled'", (order_id,))
+            if cur.fetchone() is not None:
+                return
         metadata = json.dumps({"event_type": event, "object_type": "order", "object_id": str(order_id),
                                "object_increment_id": increment_id}, separators=(",", ":"))
         cur.executemany("INSERT INTO inventory_reservation (stock_id, sku, quantity, metadata) VALUES (%s, %s, %s, %s)",

@@ -39,6 +39,7 @@ class OrderWorker:
         self.commerce = commerce
         self.orders = orders
         self.log = get_logger(f"worker.{self.name}")
+        self.wfs_skipped = 0  # events of Walmart-fulfilled orders passed over
 
     def reconcile(self, order: MappedOrder) -> None:
         raise NotImplementedError
@@ -99,6 +100,7 @@ class OrderWorker:
                 # Walmart ships WFS orders itself and refuses the seller's ship, cancel and refund of
                 # them: whatever the merchant does to the Commerce record, nothing goes to Walmart
                 self.log.info(f"Walmart-fulfilled (WFS) order: no {self.action} is reported", po=order.purchase_order_id)
+                self.wfs_skipped += 1
                 continue
             try:
                 with self._reconciling(order):

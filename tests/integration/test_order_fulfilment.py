@@ -81,3 +81,81 @@ def test_an_express_order_arrives_with_its_method_and_dates_and_ships_with_each_
         methods = {line.number: {s.tracking["methodCode"] for s in line.statuses if s.tracking}
                    for line in seller.orders[po].lines}
         assert methods == {"1": {"Express"}, "2": {"Standard"}}
+
+
+WFS_NODE = "9000000001"
+
+
+def _reservations(env, order_id: int) -> list[tuple]:
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT sku, quantity FROM inventory_reservation WHERE metadata LIKE %s",
+                    (f'%"object_id":"{order_id}"%',))
+        return list(cur.fetchall())
+
+
+def _on_hand(env, sku: str) -> float:
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT SUM(quantity) FROM inventory_source_item WHERE sku = %s", (sku,))
+        return float(cur.fetchone()[0])
+
+
+def test_a_wfs_order_is_recorded_without_touching_stock_and_never_acted_on(stack, tmp_path) -> None:
+    with order_pipeline(stack, tmp_path, workers=("order_import", "shipment", "cancellation"), listener=True,
+                        worker_settings={"wfs_orders": "import", "wfs_ship_nodes": [WFS_NODE]}) as \
+            (env, settings, walmart, merchant, runners):
+        walmart.add_ship_node("local-client", WFS_NODE, "WFSFulfilled")
+        on_hand = _on_hand(env, "WS-000005")
+        # more than Commerce holds: Walmart ships it from its own warehouse, Commerce's stock is not asked
+        wfs = walmart.create_order("local-client", [{"sku": "WS-000005", "quantity": int(on_hand) + 50}],
+                                   fulfilled_by="WFSFulfilled")
+        seller = walmart.create_order("local-client", [{"sku": "WS-000006", "quantity": 1}])
+        assert wfs.to_json()["shipNode"] == {"type": "WFSFulfilled", "name": "Walmart Fulfillment Services",
+                                             "id": WFS_NODE}
+        wait_for(lambda: (s := state_of(settings, wfs.purchase_order_id)) and s.status == "wfs_recorded", 30,
+                 "the WFS order recorded")
+        wait_for(lambda: (s := state_of(settings, seller.purchase_order_id)) and s.status == "acknowledged", 30,
+                 "the seller-fulfilled order acknowledged")
+        order_id, _ = _commerce_order(env, wfs.purchase_order_id)
+        assert "fulfilled by Walmart (WFS)" in _comments(env, order_id)[0]
+        assert _module_row(env, wfs.purchase_order_id)[3:5] == ("WFSFulfilled", WFS_NODE)
+        assert _facts(settings, wfs.purchase_order_id).walmart_fulfilled
+        assert _reservations(env, order_id) == []  # nothing reserved ...
+        seller_id, _ = _commerce_order(env, seller.purchase_order_id)
+        assert _reservations(env, seller_id)  # ... while the seller's order reserved its unit
+        assert _on_hand(env, "WS-000005") == on_hand
+        # never acknowledged (Walmart takes none for WFS): its units stay Created
+        assert [s.status for line in wfs.lines for s in line.statuses] == ["Created"]
+
+        # the merchant ships and cancels the WFS record in Commerce by mistake: nothing goes to Walmart
+        shipment_worker, cancellation_worker = runners[2].handler, runners[3].handler
+        merchant.ship(order_id, {next(iter(_items(env, order_id))): 1})
+        wait_for(lambda: shipment_worker.wfs_skipped >= 1, 30, "the shipment worker to pass the WFS order over")
+        merchant.cancel(order_id)
+        wait_for(lambda: cancellation_worker.wfs_skipped >= 1, 30, "the cancellation worker to pass it over")
+        assert [s.status for line in wfs.lines for s in line.statuses] == ["Created"]
+        calls = walmart.seller("local-client").calls
+        assert calls["order_shipping"] == 0 and calls["order_cancel"] == 0 and calls["order_acknowledge"] == 1
+        # the cancellation handed back no stock the placement never took
+        assert _reservations(env, order_id) == []
+
+
+def _items(env, order_id: int) -> dict[int, str]:
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT item_id, sku FROM sales_order_item WHERE order_id = %s", (order_id,))
+        return {int(i): str(s) for i, s in cur.fetchall()}
+
+
+def test_wfs_orders_are_ignored_by_default_as_walmart_lists_only_seller_fulfilled_ones(stack, tmp_path) -> None:
+    with order_pipeline(stack, tmp_path) as (env, settings, walmart, merchant, runners):
+        walmart.add_ship_node("local-client", WFS_NODE, "WFSFulfilled")
+        wfs = walmart.create_order("local-client", [{"sku": "WS-000005", "quantity": 1}], fulfilled_by="WFSFulfilled")
+        seller = walmart.create_order("local-client", [{"sku": "WS-000006", "quantity": 1}])
+        wait_for(lambda: (s := state_of(settings, seller.purchase_order_id)) and s.status == "acknowledged", 30,
+                 "the seller-fulfilled order acknowledged")
+        poller = runners[0]
+        polls = poller.polls
+        wait_for(lambda: poller.polls >= polls + 2, 10, "two more polls")
+        assert state_of(settings, wfs.purchase_order_id) is None  # never listed, never published
+        with env.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM sales_order WHERE ext_order_id = %s", (wfs.purchase_order_id,))
+            assert cur.fetchone()[0] == 0
