@@ -545,7 +545,9 @@ class WalmartEmulator:
                             set_price=lambda sku, pricing: state.prices.__setitem__(sku, pricing),
                             add_item=lambda sku, fields: self.seed_items(state.client_id, [sku], set_up_now=True,
                                                                          **fields),
-                            price_refusal=lambda sku: self.price_refusal(state, sku))
+                            price_refusal=lambda sku: self.price_refusal(state, sku),
+                            node_refusal=lambda node: "a Walmart Fulfillment Services node's inventory is Walmart's"
+                            if state.ship_nodes.get(node) == WFS_FULFILLED else None)
 
     def feeds(self, request: Request, state: SellerState) -> Response:
         offset = int(request.args.get("offset", "0") or 0)

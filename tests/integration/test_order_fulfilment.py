@@ -159,3 +159,50 @@ def test_wfs_orders_are_ignored_by_default_as_walmart_lists_only_seller_fulfille
         with env.admin_connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT COUNT(*) FROM sales_order WHERE ext_order_id = %s", (wfs.purchase_order_id,))
             assert cur.fetchone()[0] == 0
+
+
+NODE_A, NODE_B = "1000000001", "1000000002"
+
+
+def _source_qty(env, sku: str) -> dict[str, float]:
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT source_code, quantity FROM inventory_source_item WHERE sku = %s AND status = 1", (sku,))
+        return {str(code): float(qty) for code, qty in cur.fetchall()}
+
+
+def test_two_ship_nodes_publish_their_own_sources_and_an_order_from_b_ships_from_bs_source(stack, tmp_path) -> None:
+    nodes = {"ship_nodes": {NODE_A: ["wh_east"], NODE_B: ["wh_west"]}, "wfs_ship_nodes": [WFS_NODE]}
+    with order_pipeline(stack, tmp_path, workers=("order_import", "shipment", "inventory"), listener=True,
+                        worker_settings=nodes) as (env, settings, walmart, merchant, runners):
+        for node in (NODE_A, NODE_B):
+            walmart.add_ship_node("local-client", node)
+        walmart.add_ship_node("local-client", WFS_NODE, "WFSFulfilled")
+        walmart.set_wfs_inventory("local-client", "WS-000003", WFS_NODE, 40)  # Walmart's count, not ours
+        sku = "WS-000003"
+        before = _source_qty(env, sku)
+        east, west = int(before["wh_east"]), int(before["wh_west"])
+        assert east != west  # the seed gives the two warehouses different counts, so each node shows its own
+        order = walmart.create_order("local-client", [{"sku": sku, "quantity": 1}], ship_node=NODE_B)
+        po = order.purchase_order_id
+        assert order.to_json()["shipNode"]["id"] == NODE_B
+        wait_for(lambda: (s := state_of(settings, po)) and s.status == "acknowledged", 30, "the PO acknowledged")
+        order_id, _ = _commerce_order(env, po)
+        assert _module_row(env, po)[4:] == (NODE_B, "wh_west")  # the node's source named on the order
+        assert f"ship node {NODE_B} (source wh_west)" in _comments(env, order_id)[0]
+
+        seller = walmart.seller("local-client")
+        # placed, not shipped: MSI reserves the unit on the stock, not a source, so both nodes hold it back
+        wait_for(lambda: (seller.inventory.get((sku, NODE_A)), seller.inventory.get((sku, NODE_B))) ==
+                 (east - 1, west - 1), 30, f"nodes A/B at {east - 1}/{west - 1}")
+        calls = seller.calls["inventories_put"]
+        assert calls >= 1 and seller.calls["inventory_put"] == 0  # one multi-node call per SKU, not one per node
+
+        merchant.ship(order_id, source="wh_west")  # the merchant ships it from the source the order names
+        wait_for(lambda: seller.orders[po].lines[0].quantity_in("Shipped") == 1, 30, "shipped on Walmart")
+        after = _source_qty(env, sku)
+        assert (after["wh_east"], after["wh_west"]) == (east, west - 1)
+        # the reservation compensated, the unit gone from B's source: A has its own count again, B one less
+        wait_for(lambda: (seller.inventory.get((sku, NODE_A)), seller.inventory.get((sku, NODE_B))) ==
+                 (east, west - 1), 30, f"nodes A/B at {east}/{west - 1}")
+        assert (sku, "default") not in seller.inventory  # the single-node default is not written
+        assert seller.inventory[(sku, WFS_NODE)] == 40  # WFS inventory never pushed over
