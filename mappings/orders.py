@@ -58,7 +58,15 @@ def _charges(line: OrderLine, charge_type: str, tax: bool = False) -> float:
     return round(total, 2)
 
 
+# the units a Commerce order is made of: those still open on Walmart (the seller ships them); of a
+# WFS order every unit Walmart sold, shipped or not: Walmart ships it, often before it is polled, and
+# Commerce keeps the record of the sale
+SELLER_OPEN = ("Created", "Acknowledged")
+WFS_SOLD = ("Created", "Acknowledged", "Shipped", "Delivered")
+
+
 def walmart_order_to_cart(order: WalmartOrder) -> CartRequest:
+    statuses = WFS_SOLD if order.fulfilled_by_walmart else SELLER_OPEN
     lines = order.orderLines.orderLine
     if not order.purchaseOrderId or not lines:
         raise OrderShapeError("order without purchaseOrderId or order lines")
@@ -67,7 +75,7 @@ def walmart_order_to_cart(order: WalmartOrder) -> CartRequest:
         sku = line.item.sku
         try:
             ordered = int(line.orderLineQuantity.amount or 0)
-            qty = line.quantity("Created", "Acknowledged")  # still open on Walmart
+            qty = line.quantity(*statuses)
         except (TypeError, ValueError):
             raise OrderShapeError(f"line {line.lineNumber}: a quantity is not a number") from None
         if not sku or ordered <= 0 or ordered > 10_000:

@@ -144,6 +144,18 @@ class Order:
             raise OrderError(f"PO {self.purchase_order_id} is fulfilled by Walmart (WFS); it cannot be {action} "
                              "by the seller", field="purchaseOrderId")
 
+    def walmart_ships(self, tracking_number: str = "WFS-1") -> None:
+        """Walmart ships a WFS order from its own warehouse (the seller never does)."""
+        if self.fulfilled_by != WFS_FULFILLED:
+            raise OrderError(f"PO {self.purchase_order_id} is the seller's to ship")
+        tracking = {"shipDateTime": now_ms(), "carrierName": {"carrier": "FedEx"}, "methodCode": self.method_code,
+                    "trackingNumber": tracking_number}
+        for line in self.lines:
+            open_quantity = line.quantity_in(*OPEN)
+            if open_quantity:
+                line.move(OPEN, open_quantity, LineStatus("Shipped", open_quantity, tracking=tracking))
+        self.touch()
+
     def auto_cancel_late(self, now: int) -> list[str]:
         """Walmart's ship-by rule: the open units of every line of a seller-fulfilled PO not shipped
         by the estimated ship date + 4 days are cancelled (reason AUTO_CANCEL). Returns the lines."""

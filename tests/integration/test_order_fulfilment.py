@@ -108,11 +108,22 @@ def test_a_wfs_order_is_recorded_without_touching_stock_and_never_acted_on(stack
         # more than Commerce holds: Walmart ships it from its own warehouse, Commerce's stock is not asked
         wfs = walmart.create_order("local-client", [{"sku": "WS-000005", "quantity": int(on_hand) + 50}],
                                    fulfilled_by="WFSFulfilled")
+        # Walmart often ships a WFS order before it is polled: it is still recorded, every unit sold
+        shipped = walmart.create_order("local-client", [{"sku": "WS-000007", "quantity": 2}],
+                                       fulfilled_by="WFSFulfilled")
+        shipped.walmart_ships()
         seller = walmart.create_order("local-client", [{"sku": "WS-000006", "quantity": 1}])
         assert wfs.to_json()["shipNode"] == {"type": "WFSFulfilled", "name": "Walmart Fulfillment Services",
                                              "id": WFS_NODE}
         wait_for(lambda: (s := state_of(settings, wfs.purchase_order_id)) and s.status == "wfs_recorded", 30,
                  "the WFS order recorded")
+        wait_for(lambda: (s := state_of(settings, shipped.purchase_order_id)) and s.status == "wfs_recorded", 30,
+                 "the WFS order Walmart already shipped recorded")
+        shipped_id, _ = _commerce_order(env, shipped.purchase_order_id)
+        with env.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT sku, qty_ordered FROM sales_order_item WHERE order_id = %s", (shipped_id,))
+            assert [(s, float(q)) for s, q in cur.fetchall()] == [("WS-000007", 2.0)]
+        assert _reservations(env, shipped_id) == []
         wait_for(lambda: (s := state_of(settings, seller.purchase_order_id)) and s.status == "acknowledged", 30,
                  "the seller-fulfilled order acknowledged")
         order_id, _ = _commerce_order(env, wfs.purchase_order_id)
