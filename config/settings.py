@@ -573,6 +573,9 @@ class CdcSettings(Section):
         return self
 
 
+MAX_SHIP_NODES = 8  # 8 x "<20-digit id>=<7-digit qty>," fits walmart_values.value (255)
+
+
 class WorkersSettings(Section):
     """The push workers (Commerce -> Walmart)."""
 
@@ -654,7 +657,12 @@ class WorkersSettings(Section):
     @model_validator(mode="after")
     def _nodes_are_consistent(self) -> WorkersSettings:
         owners: dict[str, str] = {}
+        if len(self.ship_nodes) > MAX_SHIP_NODES:
+            raise ValueError(f"ship_nodes: at most {MAX_SHIP_NODES} nodes (each SKU's pushed value names every "
+                             "node's quantity and is stored in 255 characters)")
         for node, sources in self.ship_nodes.items():
+            if not re.fullmatch(r"\d{1,20}", node):
+                raise ValueError(f"ship_nodes: {node!r} is not a Walmart ship node id (digits, e.g. 1000005050)")
             if not node.strip() or not sources:
                 raise ValueError(f"ship_nodes: node {node!r} needs an id and at least one MSI source code")
             for source in sources:

@@ -310,6 +310,10 @@ def test_ship_nodes_may_not_share_a_source_nor_push_to_a_wfs_node() -> None:
         WorkersSettings(ship_nodes={"1000000001": ["wh_east"], "1000000002": ["wh_east"]})
     with pytest.raises(ValidationError, match="at least one MSI source"):
         WorkersSettings(ship_nodes={"1000000001": []})
+    with pytest.raises(ValidationError, match="not a Walmart ship node id"):
+        WorkersSettings(ship_nodes={"east": ["wh_east"]})
+    with pytest.raises(ValidationError, match="at most 8 nodes"):
+        WorkersSettings(ship_nodes={str(1000000001 + n): [f"s{n}"] for n in range(9)})
     with pytest.raises(ValidationError, match="Walmart keeps their inventory"):
         WorkersSettings(ship_node="9000000001", wfs_ship_nodes=["9000000001"])
     with pytest.raises(ValidationError, match="not usable by the module's carrier"):
