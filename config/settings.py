@@ -8,6 +8,7 @@ stray ``repr`` or ``model_dump`` can never print them; the state-store DSN is ma
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +28,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from config.components import WORKERS
 from mappings.carriers import WALMART_CARRIERS
 from mappings.selling_rules import SellingRule
+from mappings.shipping import DEFAULT_SHIP_METHOD_MAP, SHIP_METHOD_CODE
 
 WALMART_PRODUCTION_URL = "https://marketplace.walmartapis.com"
 WALMART_SANDBOX_URL = "https://sandbox.walmartapis.com"
@@ -465,7 +467,16 @@ class MappingSettings(Section):
         "CustomerChangedMind",
         description="Walmart refundReason for Commerce credit memos (Commerce records no reason of its own).")
     walmart_method_code: Literal["Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"] = Field(
-        "Standard", description="Walmart methodCode sent with shipments.")
+        "Standard", description="Walmart methodCode sent with the shipment of a line whose order names no ship "
+                                "method Walmart knows (a line is shipped with its own method otherwise).")
+    ship_method_map: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_SHIP_METHOD_MAP),
+        description="Walmart ship method (shippingInfo.methodCode) -> method code of the companion module's "
+                    "walmartsync carrier the Commerce order gets (its shipping method becomes "
+                    "walmartsync_<code>), so the warehouse sees the service level Walmart sold.")
+    default_ship_method: str = Field(
+        "marketplace", pattern=SHIP_METHOD_CODE,
+        description="Carrier method code for a Walmart ship method the map does not name.")
     identifier_attributes: dict[IdentifierType, str] = Field(
         default_factory=_default_identifier_attributes,
         description="Walmart product id type -> Commerce attribute code holding it.",
@@ -480,6 +491,15 @@ class MappingSettings(Section):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {value!r}; use an IANA name such as America/Chicago") from None
+        return value
+
+    @field_validator("ship_method_map")
+    @classmethod
+    def _method_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(v for v in value.values() if not re.fullmatch(SHIP_METHOD_CODE, v))
+        if bad:
+            raise ValueError(f"ship method code(s) {bad} are not usable by the module's carrier: lower-case "
+                             "letters, digits and _, at most 40 (commerce-module/Logic/ShippingMethodCode.php)")
         return value
 
     @field_validator("carrier_map")
@@ -553,13 +573,31 @@ class CdcSettings(Section):
         return self
 
 
+MAX_SHIP_NODES = 8  # 8 x "<20-digit id>=<7-digit qty>," fits walmart_values.value (255)
+
+
 class WorkersSettings(Section):
     """The push workers (Commerce -> Walmart)."""
 
     push_skus: Literal["matched", "all"] | list[str] = Field(
         "matched", description="Which SKUs the inventory and price workers push: matched (listings matched on Walmart, "
                                "see walmart-sync listings), all (the Walmart catalogue is managed elsewhere), or a list.")
-    ship_node: str | None = Field(None, description="Walmart ship node for inventory; None = default.")
+    ship_node: str | None = Field(
+        None, description="Walmart ship node for inventory when `ship_nodes` is empty (one node, every source of "
+                          "the stock behind it); None = the seller's default node.")
+    ship_nodes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Walmart ship node id -> the MSI source codes whose quantity it publishes (each node's "
+                    "quantity is MSI's salable rule over its own sources). Empty: one node (`ship_node`). An "
+                    "order Walmart assigned to a node is imported naming its first source, for the shipment.")
+    wfs_orders: Literal["import", "ignore"] = Field(
+        "ignore", description="Orders Walmart Fulfillment Services ships: import (polled with shipNodeType="
+                              "WFSFulfilled, placed without checking or reserving Commerce stock, marked WFS, never "
+                              "acknowledged, shipped, cancelled or refunded by walmart-sync) or ignore (Walmart's "
+                              "default listing does not show them).")
+    wfs_ship_nodes: list[str] = Field(
+        default_factory=list,
+        description="The seller's WFS ship node ids: their inventory is Walmart's, read for the lookup, never pushed.")
     coalesce_ms: int = Field(200, ge=0, le=60_000,
                              description="Collect changes this long so one push carries the latest.")
     feed_threshold: int = Field(
@@ -615,6 +653,28 @@ class WorkersSettings(Section):
         "SELLER_CANCEL_OUT_OF_STOCK", "SELLER_CANCEL_PRICING_ERROR", "SELLER_CANCEL_FRAUD_STOP_SHIPMENT",
         "SELLER_CANCEL_ADDRESS_NOT_SERVICEABLE"] = Field(
         "SELLER_CANCEL_OUT_OF_STOCK", description="Reason used when Commerce refuses an order for stock.")
+
+    @model_validator(mode="after")
+    def _nodes_are_consistent(self) -> WorkersSettings:
+        owners: dict[str, str] = {}
+        if len(self.ship_nodes) > MAX_SHIP_NODES:
+            raise ValueError(f"ship_nodes: at most {MAX_SHIP_NODES} nodes (each SKU's pushed value names every "
+                             "node's quantity and is stored in 255 characters)")
+        for node, sources in self.ship_nodes.items():
+            if not re.fullmatch(r"\d{1,20}", node):
+                raise ValueError(f"ship_nodes: {node!r} is not a Walmart ship node id (digits, e.g. 1000005050)")
+            if not node.strip() or not sources:
+                raise ValueError(f"ship_nodes: node {node!r} needs an id and at least one MSI source code")
+            for source in sources:
+                if source in owners:
+                    raise ValueError(f"ship_nodes: source {source!r} is behind both {owners[source]} and {node}: its "
+                                     "units would be offered twice on Walmart")
+                owners[source] = node
+        pushed = set(self.ship_nodes) | ({self.ship_node} if self.ship_node else set())
+        wfs = pushed & set(self.wfs_ship_nodes)
+        if wfs:
+            raise ValueError(f"WFS node(s) {sorted(wfs)} cannot be pushed to: Walmart keeps their inventory")
+        return self
 
 
 ItemCondition = Literal["New", "New without box", "New without tags", "Restored Premium", "Restored",

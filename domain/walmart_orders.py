@@ -52,6 +52,12 @@ class OrderLine(WalmartDocument):
     charges: dict[str, Any]
     refund: dict[str, Any] | None = None
     intentToCancel: str | None = None
+    fulfillment: dict[str, Any] | None = None
+
+    @property
+    def ship_method(self) -> str | None:
+        """The line's own ship method (``fulfillment.shipMethod``, upper-case on Walmart)."""
+        return (self.fulfillment or {}).get("shipMethod") or None
 
     @property
     def customer_asked_to_cancel(self) -> bool:
@@ -89,6 +95,37 @@ class WalmartOrder(WalmartDocument):
     orderDate: int
     shippingInfo: dict[str, Any]
     orderLines: OrderLines
+    shipNode: dict[str, Any] | None = None
+
+    @property
+    def ship_method(self) -> str | None:
+        return (self.shippingInfo or {}).get("methodCode") or None
+
+    def _info_ms(self, key: str) -> int | None:
+        value = (self.shippingInfo or {}).get(key)
+        try:
+            return None if value is None else int(value)
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def ship_by_ms(self) -> int | None:
+        """``estimatedShipDate``: Walmart auto-cancels a line not shipped with tracking 4 days after it."""
+        return self._info_ms("estimatedShipDate")
+
+    @property
+    def deliver_by_ms(self) -> int | None:
+        return self._info_ms("estimatedDeliveryDate")
+
+    @property
+    def fulfilled_by_walmart(self) -> bool:
+        """A Walmart Fulfillment Services order (``shipNode.type`` WFSFulfilled): Walmart ships it
+        from its own stock; the seller neither acknowledges, ships nor cancels it."""
+        return str((self.shipNode or {}).get("type") or "").strip() == "WFSFulfilled"
+
+    @property
+    def ship_node_id(self) -> str | None:
+        return str((self.shipNode or {}).get("id") or "") or None
 
     def line(self, number: str) -> OrderLine:
         return next(line for line in self.orderLines.orderLine if line.lineNumber == str(number))

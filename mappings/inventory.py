@@ -57,3 +57,30 @@ def inventory_feed(quantities: dict[str, int]) -> dict[str, Any]:
     return {"InventoryHeader": {"version": "1.4"},
             "Inventory": [{"sku": sku, "quantity": {"unit": "EACH", "amount": amount}}
                           for sku, amount in sorted(quantities.items())]}
+
+
+# Several ship nodes (workers.ship_nodes): one value per SKU names every node's quantity, so the
+# value worker's state, its comparisons and the reconciler stay one string per SKU.
+
+def node_value(quantities: dict[str, int]) -> str:
+    """``{"1000000002": 7, "1000000001": 5}`` -> ``"1000000001=5,1000000002=7"`` (canonical)."""
+    return ",".join(f"{node}={amount}" for node, amount in sorted(quantities.items()))
+
+
+def parse_node_value(value: str) -> dict[str, int]:
+    """The inverse of ``node_value``."""
+    out: dict[str, int] = {}
+    for part in filter(None, value.split(",")):
+        node, _, amount = part.rpartition("=")
+        if not node:
+            raise ValueError(f"not a per-node quantity: {value!r}")
+        out[node] = int(amount)
+    return out
+
+
+def mp_inventory_feed(values: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """The multi-node ``MP_INVENTORY`` feed (spec 1.5): every SKU with each node's quantity."""
+    return {"inventoryHeader": {"version": "1.5"},
+            "inventory": [{"sku": sku, "shipNodes": [{"shipNode": node, "quantity": {"unit": "EACH", "amount": amount}}
+                                                     for node, amount in sorted(nodes.items())]}
+                          for sku, nodes in sorted(values.items())]}

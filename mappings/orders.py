@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.walmart_orders import OrderLine, WalmartOrder
+from mappings.shipping import DEFAULT_SHIP_METHOD_MAP, commerce_ship_method
 
 COUNTRIES = {"USA": "US", "US": "US", "CAN": "CA", "MEX": "MX"}
 
@@ -57,7 +58,15 @@ def _charges(line: OrderLine, charge_type: str, tax: bool = False) -> float:
     return round(total, 2)
 
 
+# the units a Commerce order is made of: those still open on Walmart (the seller ships them); of a
+# WFS order every unit Walmart sold, shipped or not: Walmart ships it, often before it is polled, and
+# Commerce keeps the record of the sale
+SELLER_OPEN = ("Created", "Acknowledged")
+WFS_SOLD = ("Created", "Acknowledged", "Shipped", "Delivered")
+
+
 def walmart_order_to_cart(order: WalmartOrder) -> CartRequest:
+    statuses = WFS_SOLD if order.fulfilled_by_walmart else SELLER_OPEN
     lines = order.orderLines.orderLine
     if not order.purchaseOrderId or not lines:
         raise OrderShapeError("order without purchaseOrderId or order lines")
@@ -66,7 +75,7 @@ def walmart_order_to_cart(order: WalmartOrder) -> CartRequest:
         sku = line.item.sku
         try:
             ordered = int(line.orderLineQuantity.amount or 0)
-            qty = line.quantity("Created", "Acknowledged")  # still open on Walmart
+            qty = line.quantity(*statuses)
         except (TypeError, ValueError):
             raise OrderShapeError(f"line {line.lineNumber}: a quantity is not a number") from None
         if not sku or ordered <= 0 or ordered > 10_000:
@@ -96,10 +105,25 @@ def walmart_order_to_cart(order: WalmartOrder) -> CartRequest:
     return CartRequest(cart_lines, address, round(shipping, 2), email, round(shipping_tax, 2))
 
 
-def marketplace_order_request(order: WalmartOrder, cart: CartRequest, store_code: str) -> dict[str, Any]:
+def _iso(ms: int | None) -> str | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def marketplace_order_request(order: WalmartOrder, cart: CartRequest, store_code: str,
+                              ship_methods: dict[str, str] | None = None,
+                              default_ship_method: str = "marketplace",
+                              source_code: str | None = None) -> dict[str, Any]:
     """The body of the companion module's ``POST /V1/walmart-sync/orders`` (commerce-module/
-    contract.json, routes.place): one call places the whole PO, keyed by its purchase order id."""
+    contract.json, routes.place): one call places the whole PO, keyed by its purchase order id.
+
+    The ship method and Walmart's ship-by / deliver-by dates go with it: the module shows them on
+    the order (its comment, its order attributes) and gives the order the carrier method the
+    operator mapped the Walmart method to, so the warehouse picks Express before Value. A WFS
+    order (Walmart ships it) says so, and the module places it without checking or reserving stock;
+    the ship node Walmart assigned and the MSI source behind it (``source_code``) are shown for the
+    shipment."""
     info = order.shippingInfo or {}
+    table = DEFAULT_SHIP_METHOD_MAP if ship_methods is None else ship_methods
     address = {k: v for k, v in cart.address.items() if k != "email"}
     address["region"] = address.get("region") or None
     return {"order": {
@@ -113,6 +137,12 @@ def marketplace_order_request(order: WalmartOrder, cart: CartRequest, store_code
         "customer_lastname": address["lastname"],
         "shipping_address": address,
         "ship_method": info.get("methodCode") or None,
+        "shipping_method_code": commerce_ship_method(order.ship_method, table, default_ship_method),
+        "estimated_ship_date": _iso(order.ship_by_ms),
+        "estimated_delivery_date": _iso(order.deliver_by_ms),
+        "fulfillment": "WFSFulfilled" if order.fulfilled_by_walmart else "SellerFulfilled",
+        "ship_node": order.ship_node_id,
+        "source_code": source_code,
         "lines": [{"line_number": line.line_number, "sku": line.sku, "qty": line.qty, "unit_price": line.unit_price,
                    "tax_amount": line.tax, "shipping_amount": line.shipping,
                    "shipping_tax_amount": line.shipping_tax} for line in cart.lines]}}

@@ -14,6 +14,36 @@ from typing import Any
 
 from mappings.carriers import WALMART_CARRIERS
 
+# trackingInfo.methodCode: Walmart's ship methods (orders spec, shippingInfo.methodCode)
+WALMART_METHOD_CODES = ("Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value")
+# what the companion module's carrier takes as a method code (commerce-module/Logic/ShippingMethodCode.php)
+SHIP_METHOD_CODE = r"^[a-z0-9_]{1,40}$"
+# Walmart ship method -> the module's carrier method code; the module's own names for them
+# (contract.json carrier.method_of_ship_method), so the map changes nothing until an operator edits it
+DEFAULT_SHIP_METHOD_MAP = {"Value": "walmart_value", "Standard": "walmart_standard", "Express": "walmart_express",
+                           "OneDay": "walmart_oneday", "Freight": "walmart_freight",
+                           "WhiteGlove": "walmart_whiteglove"}
+
+
+def commerce_ship_method(walmart_method: str | None, table: dict[str, str], default: str) -> str:
+    """The Commerce (module carrier) method code for a Walmart order's ship method; Walmart's
+    spelling is matched without regard to case, since line-level methods come upper-case."""
+    by_lower = {k.lower(): v for k, v in table.items()}
+    return by_lower.get((walmart_method or "").strip().lower(), default)
+
+
+def line_method_code(line_ship_method: str | None, order_method: str | None, default: str) -> str:
+    """The methodCode a line is shipped with: its own ship method (``fulfillment.shipMethod``,
+    upper-case, e.g. ``EXPRESS``) when it is one of Walmart's codes, else the order's
+    (``shippingInfo.methodCode``), else the configured one. Walmart measures a seller on shipping
+    each line the way the customer bought it; a fixed code misreports every Express line."""
+    by_lower = {code.lower(): code for code in WALMART_METHOD_CODES}
+    for candidate in (line_ship_method, order_method):
+        found = by_lower.get((candidate or "").strip().lower())
+        if found:
+            return found
+    return default
+
 
 @dataclass(frozen=True)
 class CommerceShipment:

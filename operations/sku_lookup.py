@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from config import Settings
-from mappings.inventory import walmart_quantity
+from mappings.inventory import parse_node_value, walmart_quantity
 from mappings.price import special_active
 from mappings.selling_rules import SellingRule
 from plumbing.db import DbConnection
@@ -50,7 +50,8 @@ class StockWhy(BaseModel):
     manage_stock: bool
     sellable: bool  # Magento's stock index has a salable row (enabled, a stock item, a type with sources)
     safety_buffer: int
-    walmart_quantity: int  # what the inventory worker pushes
+    walmart_quantity: int  # what the inventory worker pushes (with several ship nodes: their sum)
+    node_quantities: dict[str, int] = {}  # workers.ship_nodes: what each node gets
 
 
 class PriceWhy(BaseModel):
@@ -84,6 +85,10 @@ class Waiting(BaseModel):
 
 class WalmartNow(BaseModel):
     quantity: int | None = None
+    # every node Walmart shows the SKU at (GET /v3/inventories/{sku}), WFS nodes included: their
+    # quantity is Walmart's own, read here and never pushed
+    nodes: dict[str, int] = {}
+    wfs_quantity: int | None = None
     price: str | None = None
     published_status: str | None = None
     lifecycle_status: str | None = None
@@ -149,10 +154,18 @@ def _waiting(state: DbConnection, sku: str) -> dict[str, Waiting]:
         return {kind: Waiting(reason=reason, until=until) for kind, reason, until in cur.fetchall()}
 
 
-def _walmart_now(client: WalmartClient, sku: str, ship_node: str | None) -> WalmartNow:
+def _walmart_now(client: WalmartClient, sku: str, ship_node: str | None, pushed_nodes: list[str] | None = None,
+                 wfs_nodes: list[str] | None = None) -> WalmartNow:
     now = WalmartNow()
     try:
-        now.quantity = client.get_inventory(sku, ship_node).quantity.amount
+        if pushed_nodes or wfs_nodes:
+            now.nodes = client.get_inventories(sku)
+            now.quantity = (sum(now.nodes.get(n, 0) for n in pushed_nodes) if pushed_nodes
+                            else client.get_inventory(sku, ship_node).quantity.amount)
+            if wfs_nodes:
+                now.wfs_quantity = sum(now.nodes.get(n, 0) for n in wfs_nodes)
+        else:
+            now.quantity = client.get_inventory(sku, ship_node).quantity.amount
     except WalmartNotFound:
         now.quantity = None
     except (WalmartClientError, WalmartServerError) as exc:
@@ -248,8 +261,12 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
                                   mapping.website_id).get(sku)
         inventory = InventoryWorker(settings, walmart or _no_walmart(), commerce, ValueState(state, "inventory"))
         target = inventory.read_targets({sku}).get(sku)
+        nodes = parse_node_value(target) if target is not None and settings.workers.ship_nodes else {}
+        if nodes:
+            target = str(sum(nodes.values()))
         if position is not None:
-            found.stock = StockWhy(stock_id=mapping.stock_id, source_quantity=str(position.source_quantity),
+            found.stock = StockWhy(node_quantities=nodes, stock_id=mapping.stock_id,
+                                   source_quantity=str(position.source_quantity),
                                    in_stock=position.in_stock, reservations=str(position.reservations),
                                    min_qty=str(position.min_qty), manage_stock=position.manage_stock,
                                    sellable=position.sellable,
@@ -273,7 +290,8 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
     found.drift = [f"{d.kind}: {d.reason} ({d.action}; found {d.first_seen_at:%Y-%m-%d %H:%M:%S}, seen "
                    f"{d.times_seen} time(s))" for d in DriftStore(state).open(sku)]
     if walmart is not None:
-        found.walmart = _walmart_now(walmart, sku, settings.workers.ship_node)
+        found.walmart = _walmart_now(walmart, sku, settings.workers.ship_node, list(settings.workers.ship_nodes),
+                                     settings.workers.wfs_ship_nodes)
     found.findings = _findings(found)
     return found
 
@@ -302,6 +320,9 @@ def render(found: SkuLookup) -> str:
                         "without source items): 0")
                      + (", then the selling rule" if found.selling_rule and any(
                          k.startswith("quantity") for k in found.selling_rule.changes) else ""))
+        if s.node_quantities:
+            lines.append("  per node       " + ", ".join(f"{n} {q}" for n, q in sorted(s.node_quantities.items()))
+                         + " (each node's own sources; every node holds back the stock's reservations)")
     if found.price:
         p = found.price
         special = (f"special {p.special_price} from {p.special_from or '-'} to {p.special_to or '-'} "
@@ -330,4 +351,8 @@ def render(found: SkuLookup) -> str:
             lines.append(f"  Walmart now    quantity {w.quantity if w.quantity is not None else '-'}, price "
                          f"{w.price or '-'}, {w.published_status or 'no item'}"
                          + (f" ({w.lifecycle_status})" if w.lifecycle_status else ""))
+            if w.nodes:
+                lines.append("  Walmart nodes  " + ", ".join(f"{n} {q}" for n, q in sorted(w.nodes.items()))
+                             + (f"; WFS (Walmart's, never pushed) {w.wfs_quantity}" if w.wfs_quantity is not None
+                                else ""))
     return "\n".join(lines)

@@ -24,6 +24,13 @@ final class OrderComment
         if ($order->estimatedDeliveryDate !== null) {
             $parts[] = sprintf('deliver by %s UTC', $order->estimatedDeliveryDate);
         }
+        if ($order->fulfilledByWalmart()) {
+            $parts[] = 'fulfilled by Walmart (WFS): Walmart ships it from its own stock, do not ship it here';
+        }
+        if ($order->shipNode !== '') {
+            $parts[] = sprintf('ship node %s', $order->shipNode)
+                . ($order->sourceCode !== '' ? sprintf(' (source %s)', $order->sourceCode) : '');
+        }
         $lines = array_map(static fn (ValidatedLine $l): string => sprintf('line %s: %d x %s', $l->lineNumber,
             $l->qty, $l->sku), $order->lines);
         return implode(', ', $parts) . '. ' . implode('; ', $lines) . '. Placed by walmart-sync; tax is '

@@ -41,6 +41,13 @@ final class OrderRequestValidator
         $shipMethod = $this->text($data, 'ship_method', $errors, 64, null, false);
         $shipDate = $this->date($data, 'estimated_ship_date', $errors, false);
         $deliveryDate = $this->date($data, 'estimated_delivery_date', $errors, false);
+        $methodCode = $this->text($data, 'shipping_method_code', $errors, 40, '/^[a-z0-9_]+$/', false);
+        $fulfillment = $this->text($data, 'fulfillment', $errors, 32, null, false);
+        if ($fulfillment !== '' && !in_array($fulfillment, ValidatedOrder::FULFILLMENTS, true)) {
+            $errors[] = 'fulfillment: one of ' . implode(', ', ValidatedOrder::FULFILLMENTS);
+        }
+        $shipNode = $this->text($data, 'ship_node', $errors, 64, '/^[A-Za-z0-9._-]+$/', false);
+        $sourceCode = $this->text($data, 'source_code', $errors, 255, '/^[A-Za-z0-9_-]+$/', false);
         $lines = $this->lines($data['lines'] ?? null, $errors);
         if ($errors) {
             throw new InvalidOrderRequest($errors);
@@ -57,9 +64,12 @@ final class OrderRequestValidator
             $address,
             $lines,
             $shipMethod,
-            ShippingMethodCode::fromWalmart($shipMethod),
+            $methodCode !== '' ? $methodCode : ShippingMethodCode::fromWalmart($shipMethod),
             $shipDate,
-            $deliveryDate
+            $deliveryDate,
+            $fulfillment !== '' ? $fulfillment : ValidatedOrder::SELLER_FULFILLED,
+            $shipNode,
+            $sourceCode
         );
     }
 

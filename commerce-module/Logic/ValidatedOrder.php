@@ -8,6 +8,11 @@ namespace WalmartSync\Marketplace\Logic;
  */
 final class ValidatedOrder
 {
+    public const SELLER_FULFILLED = 'SellerFulfilled';
+    /** Walmart Fulfillment Services: Walmart ships from its own stock, Commerce only records the sale. */
+    public const WFS_FULFILLED = 'WFSFulfilled';
+    public const FULFILLMENTS = [self::SELLER_FULFILLED, self::WFS_FULFILLED];
+
     /**
      * @param array<string, mixed> $shippingAddress firstname, lastname, street (string[]), city, region,
      *                                              postcode, country_id, telephone
@@ -28,8 +33,17 @@ final class ValidatedOrder
         public readonly string $shipMethod,
         public readonly string $shippingMethodCode,
         public readonly ?string $estimatedShipDate,
-        public readonly ?string $estimatedDeliveryDate
+        public readonly ?string $estimatedDeliveryDate,
+        public readonly string $fulfillment = self::SELLER_FULFILLED,
+        public readonly string $shipNode = '',
+        public readonly string $sourceCode = ''
     ) {
+    }
+
+    /** Walmart ships it from its own stock: no stock check, no reservation, nothing to ship here. */
+    public function fulfilledByWalmart(): bool
+    {
+        return $this->fulfillment === self::WFS_FULFILLED;
     }
 
     public function amounts(): OrderAmounts
@@ -71,6 +85,10 @@ final class ValidatedOrder
             'ship_method' => $this->shipMethod,
             'estimated_ship_date' => $this->estimatedShipDate,
             'estimated_delivery_date' => $this->estimatedDeliveryDate,
+            'shipping_method_code' => $this->shippingMethodCode,
+            'fulfillment' => $this->fulfillment,
+            'ship_node' => $this->shipNode,
+            'source_code' => $this->sourceCode,
             'lines' => array_map(static fn (ValidatedLine $line): array => $line->toArray(), $this->lines),
         ];
     }

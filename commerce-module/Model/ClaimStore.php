@@ -7,6 +7,7 @@ use Magento\Framework\App\ResourceConnection;
 use Magento\Framework\DB\Adapter\AdapterInterface;
 use WalmartSync\Marketplace\Logic\ClaimRecord;
 use WalmartSync\Marketplace\Logic\ClaimStateMachine;
+use WalmartSync\Marketplace\Logic\ValidatedOrder;
 use WalmartSync\Marketplace\Logic\ClaimStoreInterface;
 
 /**
@@ -160,5 +161,34 @@ class ClaimStore implements ClaimStoreInterface
     {
         return $this->compareAndSet($purchaseOrderId, $token, ClaimStateMachine::STATE_PLACING,
             ['store_id' => $storeId, 'customer_order_id' => $customerOrderId === '' ? null : $customerOrderId]);
+    }
+
+    /** Whether a placed order is one Walmart Fulfillment Services ships (its claim row says so). */
+    public function isWalmartFulfilledOrder(int $orderId): bool
+    {
+        if ($orderId <= 0) {
+            return false;
+        }
+        $fulfillment = $this->connection()->fetchOne(
+            $this->connection()->select()->from($this->table(), ['fulfillment'])->where('order_id = ?', $orderId)
+        );
+        return $fulfillment === ValidatedOrder::WFS_FULFILLED;
+    }
+
+    /**
+     * The Walmart facts the merchant works the order by, kept beside the order they became: the ship
+     * method, Walmart's ship-by and deliver-by dates (a line not shipped with tracking by ship-by + 4
+     * days is auto-cancelled), who fulfils it (WFS orders are never shipped here) and the ship node.
+     */
+    public function setWalmartDetails(string $purchaseOrderId, string $token, ValidatedOrder $order): bool
+    {
+        return $this->compareAndSet($purchaseOrderId, $token, ClaimStateMachine::STATE_PLACING, [
+            'ship_method' => $order->shipMethod === '' ? null : $order->shipMethod,
+            'estimated_ship_date' => $order->estimatedShipDate,
+            'estimated_delivery_date' => $order->estimatedDeliveryDate,
+            'fulfillment' => $order->fulfillment,
+            'ship_node' => $order->shipNode === '' ? null : $order->shipNode,
+            'source_code' => $order->sourceCode === '' ? null : $order->sourceCode,
+        ]);
     }
 }

@@ -90,7 +90,8 @@ class MarketplaceOrderService implements MarketplaceOrderServiceInterface
         $record = function (int $id, string $lineMapJson, int $storeId) use ($po, $token, &$quoteId, $order): void {
             $quoteId = $id;
             if (!$this->claims->recordQuote($po, $token, $id, $lineMapJson)
-                || !$this->claims->setStore($po, $token, $storeId, $order->customerOrderId)) {
+                || !$this->claims->setStore($po, $token, $storeId, $order->customerOrderId)
+                || !$this->claims->setWalmartDetails($po, $token, $order)) {
                 throw new RefusedPlacement(new Refusal(RefusalCode::PLACEMENT_IN_PROGRESS,
                     'the claim was taken over by another call (this one ran longer than the stale threshold)',
                     Refusal::PHASE_CLAIM));

@@ -74,7 +74,8 @@ class QuotePlacer
         private readonly Config $config,
         private readonly LoggerInterface $logger,
         private readonly ProductEligibility $eligibility,
-        private readonly RefusalClassifier $classifier
+        private readonly RefusalClassifier $classifier,
+        private readonly WalmartFulfilledScope $wfsScope
     ) {
     }
 
@@ -117,7 +118,9 @@ class QuotePlacer
     private function placeInStore(ValidatedOrder $order, Store $store, callable $recordQuote): PlacedOrder
     {
         $products = $this->products($order, $store);
-        $this->checkStock($order, $products, (int)$store->getWebsiteId());
+        if (!$order->fulfilledByWalmart()) {  // WFS: Walmart ships it from its own stock
+            $this->checkStock($order, $products, (int)$store->getWebsiteId());
+        }
 
         $amounts = $order->amounts();
         $quote = $this->quoteFactory->create();
@@ -161,7 +164,8 @@ class QuotePlacer
         $recordQuote((int)$quote->getId(), $lineMap->toJson(), (int)$store->getId());
 
         try {
-            $placed = $this->quoteManagement->submit($quote, ['ext_order_id' => $order->purchaseOrderId]);
+            $submit = fn () => $this->quoteManagement->submit($quote, ['ext_order_id' => $order->purchaseOrderId]);
+            $placed = $order->fulfilledByWalmart() ? $this->wfsScope->run($submit) : $submit();
         } catch (LocalizedException $e) {
             throw new RefusedPlacement($this->classifier->classify($e->getRawMessage(), $e->getParameters(), null,
                 Refusal::PHASE_PLACE), true, $e);

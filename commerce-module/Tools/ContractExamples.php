@@ -39,6 +39,10 @@ final class ContractExamples
             'ship_method' => 'Standard',
             'estimated_ship_date' => '2025-03-03T00:00:00Z',
             'estimated_delivery_date' => '2025-03-07T00:00:00Z',
+            'shipping_method_code' => 'walmart_standard',
+            'fulfillment' => 'SellerFulfilled',
+            'ship_node' => '7001234567',
+            'source_code' => 'wh_east',
             'lines' => [
                 ['line_number' => '1', 'sku' => 'SKU-RED-M', 'qty' => 2, 'unit_price' => 19.99,
                  'tax_amount' => 3.2, 'shipping_amount' => 4.99, 'shipping_tax_amount' => 0.4],

@@ -33,6 +33,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -370,9 +371,12 @@ class CommerceEmulator:
             return self._submit_quote(conn, cur, store_id, cart_id, str(method))
 
     def _submit_quote(self, conn: Any, cur: Any, store_id: int, cart_id: int, method: str,
-                      ext_order_id: str | None = None) -> int:
+                      ext_order_id: str | None = None, reserve: bool = True) -> int:
         """QuoteManagement::submit(): the quote becomes sales_order + items + addresses + payment,
-        one ``order_placed`` reservation per SKU, the quote deactivated."""
+        one ``order_placed`` reservation per SKU, the quote deactivated. ``reserve`` False: an order
+        Walmart fulfils from its own stock (WFS), which the module places without MSI's quantity
+        check or reservation (as marketplace connectors do with a plugin on
+        ``PlaceReservationsForSalesEventInterface``)."""
         cur.execute("SELECT item_id, product_id, sku, name, qty, price, product_type, tax_amount FROM quote_item "
                     "WHERE quote_id = %s ORDER BY item_id", (cart_id,))
         items = cur.fetchall()
@@ -390,7 +394,7 @@ class CommerceEmulator:
         for item in items:
             by_sku[item[2]] = by_sku.get(item[2], 0.0) + float(item[4])
         for sku, qty in by_sku.items():  # checked again at placement, as Magento does
-            if not self._can_sell(conn, sku, stock_id, qty, adding_to_cart=False):
+            if reserve and not self._can_sell(conn, sku, stock_id, qty, adding_to_cart=False):
                 raise MagentoError(400, self._not_enough_message(conn, sku, stock_id, qty))
         increment_id = self._next_increment(cur, "order", store_id)
         ship = addresses["shipping"]
@@ -433,8 +437,9 @@ class CommerceEmulator:
         cur.execute("INSERT INTO sales_order_payment (parent_id, method, amount_ordered, base_amount_ordered, "
                     "shipping_amount, base_shipping_amount) VALUES (%s, %s, %s, %s, %s, %s)",
                     (order_id, method, grand, grand, shipping_amount, shipping_amount))
-        self._reserve(cur, stock_id, {sku: -qty for sku, qty in by_sku.items()}, "order_placed",
-                      order_id, increment_id)
+        if reserve:
+            self._reserve(cur, stock_id, {sku: -qty for sku, qty in by_sku.items()}, "order_placed",
+                          order_id, increment_id)
         cur.execute("UPDATE quote SET is_active = 0, reserved_order_id = %s WHERE entity_id = %s",
                     (increment_id, cart_id))
         return int(order_id)
@@ -445,10 +450,16 @@ class CommerceEmulator:
         cur.execute(f"INSERT INTO sequence_{entity}_{int(store_id)} () VALUES ()")
         return f"{store_id}{cur.lastrowid:09d}"
 
-    @staticmethod
-    def _reserve(cur: Any, stock_id: int, quantities: dict[str, float], event: str, order_id: int,
+    def _reserve(self, cur: Any, stock_id: int, quantities: dict[str, float], event: str, order_id: int,
                  increment_id: str) -> None:
-        """One reservation per SKU, metadata as Magento's ReservationBuilder writes it."""
+        """One reservation per SKU, metadata as Magento's ReservationBuilder writes it. None for an
+        order Walmart fulfils (WFS): the module's plugin on PlaceReservationsForSalesEventInterface
+        skips every sales event of such an order, since placing it reserved nothing to compensate."""
+        if self._module_installed:
+            cur.execute("SELECT 1 FROM walmart_sync_marketplace_order WHERE order_id = %s AND fulfillment = "
+                        "'WFSFulfilled'", (order_id,))
+            if cur.fetchone() is not None:
+                return
         metadata = json.dumps({"event_type": event, "object_type": "order", "object_id": str(order_id),
                                "object_increment_id": increment_id}, separators=(",", ":"))
         cur.executemany("INSERT INTO inventory_reservation (stock_id, sku, quantity, metadata) VALUES (%s, %s, %s, %s)",
@@ -570,12 +581,21 @@ class CommerceEmulator:
                         (order_id, order[3], sum(wanted.values()), self._next_increment(cur, "shipment", order[3])))
             shipment_id = cur.lastrowid
             stock_id = self._stock_id(cur, order[3])
+            # MSI's InventoryShipping declares arguments.extension_attributes.source_code on
+            # ShipmentCreationArgumentsInterface: the source the merchant picked; without it the
+            # default source selection (the stock's sources by priority)
+            source = ((body.get("arguments") or {}).get("extension_attributes") or {}).get("source_code")
+            if source:
+                cur.execute("SELECT 1 FROM inventory_source_stock_link WHERE stock_id = %s AND source_code = %s",
+                            (stock_id, source))
+                if cur.fetchone() is None:
+                    raise MagentoError(400, 'Source "%1" is not assigned to the stock of the order.', [source])
             for item_id, qty in wanted.items():
                 cur.execute("INSERT INTO sales_shipment_item (parent_id, order_item_id, sku, qty, price) "
                             "VALUES (%s, %s, %s, %s, %s)", (shipment_id, item_id, items[item_id]["sku"], qty,
                                                             items[item_id]["price"]))
                 cur.execute("UPDATE sales_order_item SET qty_shipped = qty_shipped + %s WHERE item_id = %s", (qty, item_id))
-                self._deduct(cur, stock_id, items[item_id]["sku"], qty)
+                self._deduct(cur, stock_id, items[item_id]["sku"], qty, source)
             for track in body.get("tracks") or []:
                 cur.execute("INSERT INTO sales_shipment_track (parent_id, order_id, track_number, title, carrier_code) "
                             "VALUES (%s, %s, %s, %s, %s)", (shipment_id, order_id, track.get("track_number"),
@@ -588,11 +608,13 @@ class CommerceEmulator:
             return int(shipment_id)
 
     @staticmethod
-    def _deduct(cur: Any, stock_id: int, sku: str, qty: float) -> None:
-        """Source deduction: the stock's sources by priority, like MSI's default selection."""
+    def _deduct(cur: Any, stock_id: int, sku: str, qty: float, source: str | None = None) -> None:
+        """Source deduction: the stock's sources by priority, like MSI's default selection, or the
+        one source the shipment names."""
         cur.execute("SELECT isi.source_item_id, isi.source_code, isi.quantity FROM inventory_source_item isi "
                     "JOIN inventory_source_stock_link l ON l.source_code = isi.source_code AND l.stock_id = %s "
-                    "WHERE isi.sku = %s AND isi.status = 1 ORDER BY l.priority", (stock_id, sku))
+                    "WHERE isi.sku = %s AND isi.status = 1 AND (%s IS NULL OR isi.source_code = %s) "
+                    "ORDER BY l.priority", (stock_id, sku, source, source))
         remaining = qty
         for source_item_id, source_code, quantity in cur.fetchall():
             take = min(remaining, float(quantity))
@@ -729,6 +751,8 @@ class CommerceEmulator:
         " request_hash VARCHAR(64) NULL, store_id INT UNSIGNED NULL, quote_id INT UNSIGNED NULL,"
         " order_id INT UNSIGNED NULL, increment_id VARCHAR(50) NULL, line_map TEXT NULL,"
         " refusal_code VARCHAR(64) NULL, refusal_message TEXT NULL,"
+        " ship_method VARCHAR(64) NULL, estimated_ship_date DATETIME NULL, estimated_delivery_date DATETIME NULL,"
+        " fulfillment VARCHAR(32) NULL, ship_node VARCHAR(64) NULL, source_code VARCHAR(255) NULL,"
         " created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,"
         " updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,"
         " UNIQUE KEY WALMART_SYNC_MARKETPLACE_ORDER_PURCHASE_ORDER_ID (purchase_order_id),"
@@ -969,8 +993,11 @@ class CommerceEmulator:
                                         "available.", "product", magento_message="Product that you are trying to "
                                         "add is not available.", **at)
                 products[sku] = (int(product[0]), product[1] or "simple")
+            walmart_fulfilled = order.get("fulfillment") == "WFSFulfilled"
             for line in order["lines"]:  # stock per SKU over all its lines (checkQuoteItemQty)
                 sku = str(line["sku"])
+                if walmart_fulfilled:
+                    break  # Walmart ships it from its own stock: Commerce's stock is not asked
                 if not self._can_sell(conn, sku, stock_id, wanted[sku], adding_to_cart=True):
                     message = self._not_enough_message(conn, sku, stock_id, wanted[sku])
                     raise self._magento_refusal(po, "OUT_OF_STOCK", message, "add_item",
@@ -993,7 +1020,10 @@ class CommerceEmulator:
                 quote_items.append(int(cur.lastrowid))
             address = order["shipping_address"]
             carrier = self.contract["carrier"]
-            method = carrier["method_of_ship_method"].get(order.get("ship_method") or "", carrier["default_method"])
+            # the sidecar's mapped method code first (ValidatedOrder::shippingMethodCode), else the
+            # module's own name for Walmart's method
+            method = (order.get("shipping_method_code")
+                      or carrier["method_of_ship_method"].get(order.get("ship_method") or "", carrier["default_method"]))
             shipping = _money(sum(float(line.get("shipping_amount") or 0) for line in order["lines"]))
             shipping_tax = _money(sum(float(line.get("shipping_tax_amount") or 0) for line in order["lines"]))
             for kind in ("shipping", "billing"):
@@ -1006,7 +1036,8 @@ class CommerceEmulator:
                              f"{carrier['code']}_{method}" if kind == "shipping" else None,
                              shipping if kind == "shipping" else 0, shipping_tax if kind == "shipping" else 0))
             try:
-                order_id = self._submit_quote(conn, cur, store_id, quote_id, str(self.contract["payment_method"]), po)
+                order_id = self._submit_quote(conn, cur, store_id, quote_id, str(self.contract["payment_method"]), po,
+                                              reserve=not walmart_fulfilled)
             except MagentoError as refused:  # Magento's words at placement (CheckItemsQuantity)
                 raise self._magento_refusal(po, "OUT_OF_STOCK" if "avail" in refused.message or "Not enough"
                                             in refused.message else "COMMERCE_REFUSED", refused.message,
@@ -1016,20 +1047,46 @@ class CommerceEmulator:
             lines = [{"line_number": str(line["line_number"]), "sku": str(line["sku"]), "qty": int(line["qty"]),
                       "quote_item_id": quote_item, "order_item_id": order_item_of.get(quote_item)}
                      for line, quote_item in zip(order["lines"], quote_items, strict=True)]
-            comment = (f"Walmart purchase order {po} (customer order {order.get('customer_order_id') or '-'}), "
-                       f"ship method {order.get('ship_method') or '-'}; placed by walmart-sync")
+            comment = self._module_comment(order)
             cur.execute("INSERT INTO sales_order_status_history (parent_id, is_customer_notified, is_visible_on_front, "
                         "comment, status, entity_name) VALUES (%s, 0, 0, %s, 'pending', 'order')", (order_id, comment))
             cur.execute("UPDATE walmart_sync_marketplace_order SET state = 'placed', store_id = %s, quote_id = %s, "
                         "order_id = %s, increment_id = (SELECT increment_id FROM sales_order WHERE entity_id = %s), "
-                        "line_map = %s, version = version + 1 WHERE purchase_order_id = %s AND claim_token = %s",
-                        (store_id, quote_id, order_id, order_id, json.dumps(lines), po, token))
+                        "line_map = %s, ship_method = %s, estimated_ship_date = %s, estimated_delivery_date = %s, "
+                        "fulfillment = %s, ship_node = %s, source_code = %s, "
+                        "version = version + 1 WHERE purchase_order_id = %s AND claim_token = %s",
+                        (store_id, quote_id, order_id, order_id, json.dumps(lines), order.get("ship_method") or None,
+                         _utc_datetime(order.get("estimated_ship_date")),
+                         _utc_datetime(order.get("estimated_delivery_date")),
+                         order.get("fulfillment") or "SellerFulfilled", order.get("ship_node") or None,
+                         order.get("source_code") or None, po, token))
             if cur.rowcount != 1:  # another call took the claim over meanwhile: its placement counts
                 raise self._refusal(po, "PLACEMENT_IN_PROGRESS", "another call took this placement over", "claim",
                                     retry_after=1)
             claim = self._claim(cur, po)
             assert claim is not None
             return self._placed_json(cur, claim, True, request_hash)
+
+    @staticmethod
+    def _module_comment(order: dict[str, Any]) -> str:
+        """The placed order's status-history comment, in the words commerce-module/Logic/OrderComment
+        uses (written here from the contract's fields, not by running the module's PHP)."""
+        parts = [f"Walmart purchase order {order['purchase_order_id']}"]
+        if order.get("customer_order_id"):
+            parts.append(f"customer order {order['customer_order_id']}")
+        if order.get("ship_method"):
+            parts.append(f"ship method {order['ship_method']}")
+        for key, words in (("estimated_ship_date", "ship by"), ("estimated_delivery_date", "deliver by")):
+            if order.get(key):
+                parts.append(f"{words} {_utc_datetime(order[key])} UTC")
+        if order.get("fulfillment") == "WFSFulfilled":
+            parts.append("fulfilled by Walmart (WFS): Walmart ships it from its own stock, do not ship it here")
+        if order.get("ship_node"):
+            parts.append(f"ship node {order['ship_node']}"
+                         + (f" (source {order['source_code']})" if order.get("source_code") else ""))
+        lines = "; ".join(f"line {line['line_number']}: {int(line['qty'])} x {line['sku']}" for line in order["lines"])
+        return (", ".join(parts) + ". " + lines + ". Placed by walmart-sync; tax is Walmart's (marketplace "
+                "facilitator).")
 
     def module_order_get(self, conn: Any, store_id: int, body: dict, request: Request, purchase_order_id: str) -> dict:
         """GET /V1/walmart-sync/orders/:purchaseOrderId: places nothing."""
@@ -1170,6 +1227,16 @@ class CommerceEmulator:
             items = [{"entity_id": r[0], "rma_entity_id": rma_id, "comment": r[1], "status": r[2],
                       "created_at": str(r[3]), "admin": bool(r[4])} for r in cur.fetchall()]
         return {"items": items, "total_count": len(items)}
+
+
+def _utc_datetime(value: Any) -> str | None:
+    """An ISO-8601 date as the module stores and shows it: UTC, ``Y-m-d H:i:s``."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def connect_commerce(host: str, port: int, user: str, password: str, database: str) -> Any:

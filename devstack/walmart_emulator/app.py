@@ -16,6 +16,7 @@ import base64
 import itertools
 import json
 import random
+import re
 import secrets
 import socket
 import threading
@@ -47,7 +48,17 @@ from devstack.walmart_emulator.feeds import (
     parse_feed_file,
     process,
 )
-from devstack.walmart_emulator.orders import LineStatus, Order, OrderError, OrderLine, now_ms
+from devstack.walmart_emulator.orders import (
+    METHOD_CODES,
+    SELLER_FULFILLED,
+    SHIP_NODE_TYPES,
+    WFS_FULFILLED,
+    LineStatus,
+    Order,
+    OrderError,
+    OrderLine,
+    now_ms,
+)
 from devstack.walmart_emulator.returns import ReturnOrder, create_return
 
 TOKEN_TTL_S = 900
@@ -112,6 +123,8 @@ class SellerState:
     set_up_at: dict[str, float] = field(default_factory=dict)
     # every GET /v3/feeds/{id}: (feed id, includeDetails asked, the feed's status when answered)
     feed_reads: list[tuple[str, bool, str]] = field(default_factory=list)
+    # the seller's registered ship nodes beside the default one: id -> SellerFulfilled / WFSFulfilled
+    ship_nodes: dict[str, str] = field(default_factory=dict)
 
 
 # Walmart takes a price for an item no sooner than 24 hours after its setup (prices.yml, bulk price
@@ -212,6 +225,38 @@ class WalmartEmulator:
                     "price": {"currency": "USD", "amount": 10.0},
                     "publishedStatus": "PUBLISHED", "lifecycleStatus": "ACTIVE"})
                 item.update(fields)
+
+    def add_ship_node(self, client_id: str, node_id: str, node_type: str = SELLER_FULFILLED) -> None:
+        """Register a ship node of the seller (Walmart gives each warehouse a numeric id, e.g.
+        "1000005050", and a WFS seller one WFSFulfilled node)."""
+        if not re.fullmatch(r"\d{4,20}", node_id):
+            raise ValueError(f"Walmart ship node ids are numeric (e.g. 1000005050), not {node_id!r}")
+        if node_type not in SHIP_NODE_TYPES:
+            raise ValueError(f"node type {node_type!r}")
+        with self._lock:
+            self.seller(client_id).ship_nodes[node_id] = node_type
+
+    def set_wfs_inventory(self, client_id: str, sku: str, node_id: str, quantity: int) -> None:
+        """Walmart's own count of a SKU at its WFS node (Walmart keeps it; sellers cannot write it)."""
+        state = self.seller(client_id)
+        if state.ship_nodes.get(node_id) != WFS_FULFILLED:
+            raise ValueError(f"{node_id} is not a WFS node of {client_id}")
+        with self._lock:
+            state.inventory[(sku, node_id)] = quantity
+
+    def _writable_node(self, state: SellerState, node: str) -> None:
+        if state.ship_nodes.get(node) == WFS_FULFILLED:
+            raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_INVENTORY_API",
+                                  f"shipNode {node} is a Walmart Fulfillment Services node: its inventory is "
+                                  "Walmart's and cannot be updated by the seller", field="shipNode")
+
+    def apply_ship_by_rule(self, client_id: str, now: int | None = None) -> dict[str, list[str]]:
+        """Walmart's auto-cancel of seller-fulfilled lines not shipped by the estimated ship date + 4
+        days, as of ``now`` (ms; Walmart's clock when None). Returns PO -> cancelled lines."""
+        state = self.seller(client_id)
+        at = now_ms() if now is None else now
+        with self._lock:
+            return {po: lines for po, order in state.orders.items() if (lines := order.auto_cancel_late(at))}
 
     def unpublish(self, client_id: str, sku: str, reasons: list[str]) -> None:
         """Walmart taking an item off the site, as it does for price parity, content or a policy:
@@ -433,6 +478,7 @@ class WalmartEmulator:
                                   "quantity must be {unit: EACH, amount: integer >= 0}",
                                   field="quantity.amount")
         node = request.args.get("shipNode") or DEFAULT_SHIP_NODE
+        self._writable_node(state, node)
         with self._lock:
             state.inventory[(sku, node)] = amount
         return _json({"sku": sku, "quantity": {"unit": "EACH", "amount": amount}})
@@ -499,7 +545,9 @@ class WalmartEmulator:
                             set_price=lambda sku, pricing: state.prices.__setitem__(sku, pricing),
                             add_item=lambda sku, fields: self.seed_items(state.client_id, [sku], set_up_now=True,
                                                                          **fields),
-                            price_refusal=lambda sku: self.price_refusal(state, sku))
+                            price_refusal=lambda sku: self.price_refusal(state, sku),
+                            node_refusal=lambda node: "a Walmart Fulfillment Services node's inventory is Walmart's"
+                            if state.ship_nodes.get(node) == WFS_FULFILLED else None)
 
     def feeds(self, request: Request, state: SellerState) -> Response:
         offset = int(request.args.get("offset", "0") or 0)
@@ -567,6 +615,11 @@ class WalmartEmulator:
                     results.append({"shipNode": str(node.get("shipNode")), "status": "Failed", "errors": [
                         {"code": "INVALID_REQUEST_CONTENT", "field": "inputQty",
                          "description": "inputQty must be {unit: EACH, amount: integer >= 0}"}]})
+                    continue
+                if state.ship_nodes.get(node["shipNode"]) == WFS_FULFILLED:
+                    results.append({"shipNode": node["shipNode"], "status": "Failed", "errors": [
+                        {"code": "INVALID_REQUEST_CONTENT", "field": "shipNode",
+                         "description": "a Walmart Fulfillment Services node's inventory is Walmart's"}]})
                     continue
                 state.inventory[(sku, node["shipNode"])] = amount
                 results.append({"shipNode": node["shipNode"], "status": "Success"})
@@ -678,9 +731,18 @@ class WalmartEmulator:
             bounds["createdStartDate"] = now_ms() - 7 * 86_400_000
         bounds["createdStartDate"] = max(bounds["createdStartDate"], now_ms() - 180 * 86_400_000)
         status = None if released else args.get("status")
+        # GET /v3/orders lists seller-fulfilled orders unless shipNodeType says otherwise: WFS orders
+        # are invisible to a poller that does not ask for them (the orders spec, shipNodeType)
+        node_type = args.get("shipNodeType") or SELLER_FULFILLED
+        if node_type not in SHIP_NODE_TYPES:
+            raise WalmartApiError(400, "INVALID_REQUEST_PARAM.GMP_ORDER_API",
+                                  f"shipNodeType must be one of {', '.join(SHIP_NODE_TYPES)}", field="shipNodeType",
+                                  wrapped=True)
         selected = []
         with self._lock:
             for order in sorted(state.orders.values(), key=lambda o: (o.order_date, o.purchase_order_id)):
+                if order.fulfilled_by != node_type:
+                    continue
                 if released and not order.has_status("Created"):
                     continue
                 if status and not order.has_status(status):
@@ -697,7 +759,7 @@ class WalmartEmulator:
                                bounds["lastModifiedEndDate"]):
                     continue
                 selected.append(order.to_json())
-            if not released and not status:
+            if not released and not status and node_type == SELLER_FULFILLED:
                 selected += [doc for modified, doc in state.raw_orders
                              if _within(modified, bounds["lastModifiedStartDate"], bounds["lastModifiedEndDate"])]
         if not selected:
@@ -752,9 +814,23 @@ class WalmartEmulator:
 
     # simulations (Walmart's dynamic sandbox) --------------------------------------------------------
     def create_order(self, client_id: str, lines: list[dict[str, Any]], method_code: str = "Standard",
-                     intent_to_cancel: tuple[str, ...] = ()) -> Order:
-        """A new Walmart order in Created, as a shopper's checkout makes one."""
+                     intent_to_cancel: tuple[str, ...] = (), ship_node: str | None = None,
+                     fulfilled_by: str = SELLER_FULFILLED) -> Order:
+        """A new Walmart order in Created, as a shopper's checkout makes one. ``ship_node``: the node
+        Walmart assigned it to (a registered one; the seller's default otherwise); a line may carry
+        its own ``methodCode``. A WFS order's node is the seller's WFS node."""
         state = self.seller(client_id)
+        if method_code not in METHOD_CODES or any(l.get("methodCode", method_code) not in METHOD_CODES for l in lines):
+            raise WalmartApiError(400, "INVALID_REQUEST_CONTENT", f"unknown ship method in {method_code}/{lines}",
+                                  field="methodCode")
+        if fulfilled_by not in SHIP_NODE_TYPES:
+            raise WalmartApiError(400, "INVALID_REQUEST_CONTENT", f"unknown shipNode type {fulfilled_by}",
+                                  field="shipNode.type")
+        node = ship_node or next((n for n, t in state.ship_nodes.items() if t == fulfilled_by and
+                                  fulfilled_by == WFS_FULFILLED), DEFAULT_SHIP_NODE)
+        if node != DEFAULT_SHIP_NODE and state.ship_nodes.get(node) not in (None, fulfilled_by):
+            raise WalmartApiError(400, "INVALID_REQUEST_CONTENT", f"ship node {node} is a "
+                                  f"{state.ship_nodes.get(node)} node, not {fulfilled_by}", field="shipNode")
         with self._lock:
             number = next(self._po_numbers)
             created = now_ms()
@@ -770,17 +846,19 @@ class WalmartEmulator:
                     quantity=quantity, unit_price=price, tax=round(price * quantity * 0.08, 2),
                     statuses=[LineStatus("Created", quantity)], status_date=created,
                     intent_to_cancel=str(index) in intent_to_cancel,
-                    shipping=round(float(line.get("shippingPrice", 0.0)), 2)))
+                    shipping=round(float(line.get("shippingPrice", 0.0)), 2),
+                    method_code=line.get("methodCode")))
             order = Order(purchase_order_id=str(number), customer_order_id=str(number + 1_000_000_000),
                           order_date=created, last_modified=created, lines=order_lines,
-                          method_code=method_code)
+                          method_code=method_code, ship_node=node, fulfilled_by=fulfilled_by)
             state.orders[order.purchase_order_id] = order
         return order
 
     def sim_orders(self, request: Request, state: SellerState) -> Response:
         body = _body(request) or {}
         order = self.create_order(state.client_id, body.get("orderLines", []), body.get("methodCode", "Standard"),
-                                  tuple(str(n) for n in body.get("intentToCancelLines", [])))
+                                  tuple(str(n) for n in body.get("intentToCancelLines", [])),
+                                  body.get("shipNode"), body.get("shipNodeType", SELLER_FULFILLED))
         return _json({"purchaseOrderId": order.purchase_order_id,
                       "customerOrderId": order.customer_order_id}, 201)
 

@@ -101,7 +101,8 @@ def _quantity(value: Any) -> int | None:
 def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callable[[str], dict[str, Any] | None],
             set_inventory: Callable[[str, str, int], None], set_price: Callable[[str, dict[str, Any]], None],
             add_item: Callable[[str, dict[str, Any]], None],
-            price_refusal: Callable[[str], str | None] = lambda sku: None) -> None:
+            price_refusal: Callable[[str], str | None] = lambda sku: None,
+            node_refusal: Callable[[str], str | None] = lambda node: None) -> None:
     """Apply a completed feed's effects and record each item's outcome (once). ``price_refusal``
     says why Walmart will not take a price for a SKU yet (an item set up less than 24 h ago)."""
     items = feed_items(feed.feed_type, feed.payload)
@@ -120,6 +121,9 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callab
             continue
         if feed.feed_type == "inventory":
             amount = _quantity(item.get("quantity"))
+            if node_refusal(node):
+                feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034", str(node_refusal(node))))
+                continue
             if amount is None:
                 feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
                                                "quantity must be {unit: EACH, amount: integer >= 0}"))
@@ -131,6 +135,11 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callab
             if not amounts or any(a is None or not n for n, a in amounts):
                 feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
                                                "shipNodes need shipNode and quantity {unit: EACH, amount >= 0}"))
+                continue
+            refused = [n for n, _ in amounts if node_refusal(str(n))]
+            if refused:
+                feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
+                                               f"{refused}: {node_refusal(str(refused[0]))}"))
                 continue
             for ship_node, amount in amounts:
                 set_inventory(sku, ship_node, amount)

@@ -33,6 +33,16 @@ REFUND_REASONS = frozenset({
     "Shipping & Delivery -> Shipping Price Discrepancy", "Others",
 })
 METHOD_CODES = frozenset({"Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"})
+# days after the order to Walmart's estimated ship date and estimated delivery date, per ship method
+# (the emulator's own promise table; Walmart computes them from the seller's lag time and shipping
+# templates). Standard keeps the emulator's earlier one day / five days.
+METHOD_PROMISE_DAYS = {"Value": (2, 7), "Standard": (1, 5), "Express": (1, 2), "OneDay": (0, 1),
+                       "Freight": (3, 10), "WhiteGlove": (3, 10)}
+# Walmart auto-cancels a seller-fulfilled line not shipped with valid tracking by the estimated ship
+# date + 4 calendar days (walmart-api-notes.md, Performance alarms / PO_LINE_AUTOCANCELLED)
+AUTO_CANCEL_AFTER_SHIP_BY_MS = 4 * 86_400_000
+SELLER_FULFILLED, WFS_FULFILLED = "SellerFulfilled", "WFSFulfilled"
+SHIP_NODE_TYPES = (SELLER_FULFILLED, WFS_FULFILLED, "3PLFulfilled")
 OPEN = ("Created", "Acknowledged")
 SHIPPED = ("Shipped", "Delivered")
 # past acknowledgement: Walmart's lifecycle goes Created -> Acknowledged -> Shipped -> Delivered,
@@ -80,6 +90,7 @@ class OrderLine:
     intent_to_cancel: bool = False
     refunds: list[dict[str, Any]] = field(default_factory=list)
     shipping: float = 0.0  # the line's SHIPPING charge
+    method_code: str | None = None  # the line's own ship method; the order's when None
 
     def quantity_in(self, *statuses: str) -> int:
         return sum(s.quantity for s in self.statuses if s.status in statuses)
@@ -116,6 +127,50 @@ class Order:
     ship_node: str = "default"
     customer_email: str = ""
     address2: str = ""  # the shopper's second address line (a hostile one can be huge)
+    fulfilled_by: str = SELLER_FULFILLED  # shipNode.type: WFSFulfilled orders Walmart ships itself
+
+    @property
+    def estimated_ship_date(self) -> int:
+        return self.order_date + METHOD_PROMISE_DAYS.get(self.method_code, (1, 5))[0] * 86_400_000
+
+    @property
+    def estimated_delivery_date(self) -> int:
+        return self.order_date + METHOD_PROMISE_DAYS.get(self.method_code, (1, 5))[1] * 86_400_000
+
+    def _seller_action(self, action: str) -> None:
+        """Walmart fulfils a WFS order itself: the seller's acknowledge, cancel and ship calls are
+        not for it (walmart-api-notes.md: "not for WFS", "WFS orders use another endpoint")."""
+        if self.fulfilled_by == WFS_FULFILLED:
+            raise OrderError(f"PO {self.purchase_order_id} is fulfilled by Walmart (WFS); it cannot be {action} "
+                             "by the seller", field="purchaseOrderId")
+
+    def walmart_ships(self, tracking_number: str = "WFS-1") -> None:
+        """Walmart ships a WFS order from its own warehouse (the seller never does)."""
+        if self.fulfilled_by != WFS_FULFILLED:
+            raise OrderError(f"PO {self.purchase_order_id} is the seller's to ship")
+        tracking = {"shipDateTime": now_ms(), "carrierName": {"carrier": "FedEx"}, "methodCode": self.method_code,
+                    "trackingNumber": tracking_number}
+        for line in self.lines:
+            open_quantity = line.quantity_in(*OPEN)
+            if open_quantity:
+                line.move(OPEN, open_quantity, LineStatus("Shipped", open_quantity, tracking=tracking))
+        self.touch()
+
+    def auto_cancel_late(self, now: int) -> list[str]:
+        """Walmart's ship-by rule: the open units of every line of a seller-fulfilled PO not shipped
+        by the estimated ship date + 4 days are cancelled (reason AUTO_CANCEL). Returns the lines."""
+        if self.fulfilled_by == WFS_FULFILLED or now < self.estimated_ship_date + AUTO_CANCEL_AFTER_SHIP_BY_MS:
+            return []
+        cancelled = []
+        for line in self.lines:
+            open_quantity = line.quantity_in(*OPEN)
+            if open_quantity:
+                line.move(OPEN, open_quantity, LineStatus("Cancelled", open_quantity,
+                                                          cancellation_reason="AUTO_CANCEL"))
+                cancelled.append(line.number)
+        if cancelled:
+            self.touch()
+        return cancelled
 
     def line(self, number: str) -> OrderLine:
         for line in self.lines:
@@ -134,6 +189,7 @@ class Order:
     def acknowledge(self) -> None:
         """Walmart acknowledges the whole PO or nothing: re-acknowledging is allowed, but not once
         any unit is shipped or cancelled ("Some or all qty in higher status")."""
+        self._seller_action("acknowledged")
         if any(line.quantity_in(*BEYOND_ACKNOWLEDGED) for line in self.lines) \
                 or not any(line.quantity_in(*OPEN) for line in self.lines):
             raise OrderError("Some or all qty in higher status")
@@ -144,6 +200,7 @@ class Order:
         self.touch()
 
     def cancel(self, lines: list[dict[str, Any]]) -> None:
+        self._seller_action("cancelled")
         plan = []
         for request in lines:
             line = self.line(request.get("lineNumber"))
@@ -167,6 +224,7 @@ class Order:
         self.touch()
 
     def ship(self, lines: list[dict[str, Any]]) -> None:
+        self._seller_action("shipped")
         plan = []
         for request in lines:
             line = self.line(request.get("lineNumber"))
@@ -267,24 +325,26 @@ class Order:
             "customerOrderId": self.customer_order_id,
             "customerEmailId": self.customer_email or f"{self.customer_order_id}@relay.walmart.com",
             "orderDate": self.order_date,
-            "shipNode": {"type": "SellerFulfilled", "name": "Seller", "id": self.ship_node},
+            "shipNode": {"type": self.fulfilled_by,
+                         "name": "Walmart Fulfillment Services" if self.fulfilled_by == WFS_FULFILLED else "Seller",
+                         "id": self.ship_node},
             "shippingInfo": {
                 "phone": "2025550123",
-                "estimatedDeliveryDate": self.order_date + 5 * 86_400_000,
-                "estimatedShipDate": self.order_date + 86_400_000,
+                "estimatedDeliveryDate": self.estimated_delivery_date,
+                "estimatedShipDate": self.estimated_ship_date,
                 "methodCode": self.method_code,
                 "postalAddress": {"name": "Jane Doe", "address1": "702 SW 8th St", "city": "Bentonville",
                                   "state": "AR", "postalCode": "72716", "country": "USA",
                                   "addressType": "RESIDENTIAL", **({"address2": self.address2} if self.address2 else {})},
             },
-            "orderLines": {"orderLine": [_line_json(line) for line in self.lines]},
+            "orderLines": {"orderLine": [_line_json(line, self.method_code) for line in self.lines]},
             "orderSummary": {"totalAmount": {
                 "currencyAmount": round(sum(l.charged() + l.shipping + l.tax for l in self.lines), 2),
                 "currencyUnit": "USD"}},
         }
 
 
-def _line_json(line: OrderLine) -> dict[str, Any]:
+def _line_json(line: OrderLine, order_method: str) -> dict[str, Any]:
     statuses = []
     for entry in line.statuses:
         status: dict[str, Any] = {"status": entry.status,
@@ -306,7 +366,8 @@ def _line_json(line: OrderLine) -> dict[str, Any]:
         "orderLineQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
         "statusDate": line.status_date,
         "orderLineStatuses": {"orderLineStatus": statuses},
-        "fulfillment": {"fulfillmentOption": "S2H", "shipMethod": "STANDARD",
+        # Walmart stamps each line's ship method upper-case (the orders spec's example: VALUE)
+        "fulfillment": {"fulfillmentOption": "S2H", "shipMethod": (line.method_code or order_method).upper(),
                         "pickUpDateTime": line.status_date},
     }
     if line.intent_to_cancel:

@@ -113,9 +113,11 @@ def _on_website(conn: DbConnection, eav: EavReader, skus: list[str], website_id:
 
 
 def read_positions(conn: DbConnection, skus: Iterable[str], stock_id: int, msi: bool = True,
-                   store_id: int = 1, website_id: int = 1) -> dict[str, StockPosition]:
+                   store_id: int = 1, website_id: int = 1,
+                   sources: list[str] | None = None) -> dict[str, StockPosition]:
     """Every SKU asked gets a position; one Magento would not sell in the store view has
-    ``sellable`` False."""
+    ``sellable`` False. ``sources``: only these of the stock's sources count (a Walmart ship node's
+    share); reservations stay the whole stock's, since MSI reserves per stock, not per source."""
     wanted = sorted(set(skus))
     if not wanted:
         return {}
@@ -123,12 +125,13 @@ def read_positions(conn: DbConnection, skus: Iterable[str], stock_id: int, msi: 
     config = store_stock_config(conn, store_id)
     positions: dict[str, StockPosition] = {}
     for part in chunks(wanted):
-        positions.update(_read_chunk(conn, eav, config, part, stock_id, msi, website_id))
+        positions.update(_read_chunk(conn, eav, config, part, stock_id, msi, website_id, sources))
     return positions
 
 
 def _read_chunk(conn: DbConnection, eav: EavReader, config: tuple[bool, int, Decimal], wanted: list[str],
-                stock_id: int, msi: bool, website_id: int) -> dict[str, StockPosition]:
+                stock_id: int, msi: bool, website_id: int,
+                sources: list[str] | None = None) -> dict[str, StockPosition]:
     manage_default, backorders_default, min_qty_default = config
     positions: dict[str, dict[str, Any]] = {sku: {"sku": sku, "sellable": False} for sku in wanted}
     legacy_index = not msi or stock_id == DEFAULT_STOCK_ID
@@ -157,8 +160,9 @@ def _read_chunk(conn: DbConnection, eav: EavReader, config: tuple[bool, int, Dec
                 "SELECT isi.sku, COALESCE(SUM(isi.quantity), 0), COUNT(*) FROM inventory_source_item isi "
                 "JOIN inventory_source_stock_link l ON l.source_code = isi.source_code AND l.stock_id = %s "
                 "JOIN inventory_source src ON src.source_code = isi.source_code AND src.enabled = 1 "
-                f"WHERE isi.status = 1 AND isi.sku IN ({_in(wanted)}) GROUP BY isi.sku",
-                [stock_id, *wanted])
+                f"WHERE isi.status = 1 AND isi.sku IN ({_in(wanted)})"
+                + (f" AND isi.source_code IN ({_in(sources)})" if sources else "") + " GROUP BY isi.sku",
+                [stock_id, *wanted, *(sources or [])])
             for sku, quantity, count in cur.fetchall():
                 positions[sku]["source_quantity"] = Decimal(quantity)
                 positions[sku]["in_stock"] = count > 0

@@ -64,7 +64,7 @@ from sync_workers.commerce.refusals import Refusal, classify
 from sync_workers.pull.importing import import_documents
 from sync_workers.runtime.errors import NotYet, TransientError
 from sync_workers.runtime.loop import DeadLetter, Record
-from sync_workers.stores.order_map import OrderMap, oversized
+from sync_workers.stores.order_map import OrderMap, WalmartOrderFacts, oversized
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
 from sync_workers.walmart.orders import CancelLine
@@ -74,10 +74,10 @@ INSTALL_COMMAND = ("composer require walmart-sync/module-marketplace && bin/mage
                    "WalmartSync_Marketplace && bin/magento setup:upgrade (commerce-module/README.md)")
 # statuses of a PO whose acknowledgement is behind it
 SETTLED = frozenset({"acknowledged", "past_acknowledgement", "cancelled_by_walmart", "cancelled_on_request",
-                     "walmart_changes_noted"})
+                     "walmart_changes_noted", "wfs_recorded"})
 # statuses after which Walmart's 4-hour acknowledge clock no longer runs: acknowledged, or cancelled
 # on Walmart (out of stock, nothing left open); a refused or malformed PO is not among them
-ACKNOWLEDGE_SETTLED = SETTLED | {"cancelled_out_of_stock", "skipped_nothing_open"}
+ACKNOWLEDGE_SETTLED = SETTLED | {"cancelled_out_of_stock", "skipped_nothing_open", "ignored_wfs"}
 # imported, its acknowledgement queued for tick(); "acknowledging" while one replica sends it
 ACK_QUEUED = ("ack_pending", "acknowledging")
 
@@ -160,6 +160,8 @@ class OrderImporter:
             return self._import(po, raw)
         finally:
             ship_by, open_units = walmart_progress(raw)
+            if isinstance(raw, dict) and str((raw.get("shipNode") or {}).get("type") or "") == "WFSFulfilled":
+                open_units = 0  # Walmart ships a WFS order: no seller deadline runs for it
             try:
                 self.orders.set_walmart_progress(po[:32], ship_by, open_units)
             except Exception as exc:  # the deadline view is not worth failing an import for
@@ -180,7 +182,11 @@ class OrderImporter:
             reason = f"malformed Walmart order {po}: {str(exc).splitlines()[0]}"
             self.orders.set_state(po, "failed_malformed", error=reason)
             return reason, "MALFORMED_ORDER"
+        walmart_fulfilled = order.fulfilled_by_walmart
         commerce_id = self.orders.commerce_order_of(po)
+        if walmart_fulfilled and commerce_id is None and self.settings.workers.wfs_orders == "ignore":
+            self.orders.set_state(po, "ignored_wfs", error="fulfilled by Walmart (WFS); workers.wfs_orders = ignore")
+            return None
         if commerce_id is None:
             if not cart.lines:
                 # nothing open on Walmart: skipped, unless the importer refused it before (a refusal
@@ -203,7 +209,14 @@ class OrderImporter:
                     METRICS.order_import_delay.observe(max(0.0, time.time() - order.orderDate / 1000))
                     self.log.info("order imported", po=po, commerce_order=placed.get("increment_id"),
                                   created=placed.get("created"))
-        self._queue_acknowledgement(po, order, commerce_id)
+        if walmart_fulfilled:
+            # Walmart neither takes an acknowledgement of a WFS order nor lets the seller ship or
+            # cancel it: the Commerce order is a record of the sale, and stays one
+            current = self.orders.state(po)
+            if current is None or current.status not in SETTLED:
+                self.orders.set_state(po, "wfs_recorded", commerce_order_id=commerce_id)
+        else:
+            self._queue_acknowledgement(po, order, commerce_id)
         self._follow(po, order, commerce_id)
         return None
 
@@ -222,7 +235,12 @@ class OrderImporter:
 
     def _place(self, po: str, order: WalmartOrder, cart: Any) -> dict[str, Any] | tuple[str, str] | None:
         """One idempotent call: the order placed now, or the one placed for this PO before."""
-        request = marketplace_order_request(order, cart, self.settings.commerce_api.store_code)
+        mapping, workers = self.settings.mapping, self.settings.workers
+        node = order.ship_node_id
+        sources = workers.ship_nodes.get(node or "") or []
+        request = marketplace_order_request(order, cart, self.settings.commerce_api.store_code,
+                                            mapping.ship_method_map, mapping.default_ship_method,
+                                            source_code=sources[0] if sources else None)
         self.orders.set_state(po, "placing", order_date=order.orderDate)  # from here the order may exist
         try:
             placed = self.commerce.place_marketplace_order(request)
@@ -242,7 +260,7 @@ class OrderImporter:
             settle_s = 2 * self.settings.commerce_api.request_timeout_s + 5
             raise NotYet(f"PO {po}: Commerce is placing it in another call",
                          retry_after_s=max(1.0, min(refusal.retry_after_s, settle_s)))
-        if refusal.cancel_on_walmart:
+        if refusal.cancel_on_walmart and not order.fulfilled_by_walmart:  # a WFS order is not the seller's to cancel
             self._cancel_on_walmart(po, order, refusal)
             return None
         where = f" (line {refusal.line_number}, SKU {refusal.sku})" if refusal.line_number else ""
@@ -271,7 +289,11 @@ class OrderImporter:
         item_of = {str(line.get("line_number")): line.get("order_item_id") for line in placed.get("lines") or []}
         lines = [(line.lineNumber, int(item_of[line.lineNumber]) if item_of.get(line.lineNumber) else None,
                   line.item.sku, int(line.orderLineQuantity.amount)) for line in order.orderLines.orderLine]
-        self.orders.record(po, order.customerOrderId, int(placed["order_id"]), placed.get("increment_id"), lines)
+        facts = WalmartOrderFacts(order.ship_method, order.ship_by_ms, order.deliver_by_ms,
+                                  "WFSFulfilled" if order.fulfilled_by_walmart else "SellerFulfilled",
+                                  order.ship_node_id)
+        self.orders.record(po, order.customerOrderId, int(placed["order_id"]), placed.get("increment_id"), lines,
+                           facts)
 
     def _queue_acknowledgement(self, po: str, order: WalmartOrder, commerce_id: int) -> None:
         current = self.orders.state(po)
@@ -337,11 +359,14 @@ class OrderImporter:
         follow = walmart_side_follow_up(items, lines, self.settings.workers.intent_to_cancel == "cancel")
         if follow:
             note = follow.note(po)
-            cancelled = (follow.cancel_order and found.get("state") not in ("canceled", "closed", "complete")
+            # a WFS order reserved nothing: cancelling it in Commerce would hand back stock it never took
+            cancelled = (follow.cancel_order and not order.fulfilled_by_walmart
+                         and found.get("state") not in ("canceled", "closed", "complete")
                          and self.commerce.cancel_order(commerce_id))
             self.commerce.comment_order(commerce_id, note + (" The order was cancelled by walmart-sync."
                                                              if cancelled else ""))
-            status = ("walmart_changes_noted" if not cancelled else
+            status = ("wfs_recorded" if order.fulfilled_by_walmart else
+                      "walmart_changes_noted" if not cancelled else
                       "cancelled_by_walmart" if not follow.intent_lines else "cancelled_on_request")
             self.orders.set_state(po, status, commerce_order_id=commerce_id, error=note)
             self.log.warning("Walmart-side cancellation followed in Commerce", po=po, commerce_order=commerce_id,

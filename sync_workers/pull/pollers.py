@@ -243,6 +243,13 @@ class OrderPoller(WalmartPoller):
         for order in self.client.orders.order_documents(lastModifiedStartDate=_iso(since_ms),
                                                         createdStartDate=_iso(created_since)):
             yield document_key(order, "purchaseOrderId"), order
+        if self.settings.workers.wfs_orders == "import":
+            # Walmart lists seller-fulfilled orders unless asked for another shipNodeType: WFS
+            # orders come only from a listing of their own
+            for order in self.client.orders.order_documents(lastModifiedStartDate=_iso(since_ms),
+                                                            createdStartDate=_iso(created_since),
+                                                            shipNodeType="WFSFulfilled"):
+                yield document_key(order, "purchaseOrderId"), order
 
 
 class ReturnPoller(WalmartPoller):

@@ -14,23 +14,35 @@ from typing import Any
 
 from config import Settings
 from config.components import consumed_by
-from mappings.inventory import inventory_feed, walmart_quantity
+from mappings.inventory import (
+    StockPosition,
+    inventory_feed,
+    mp_inventory_feed,
+    node_value,
+    parse_node_value,
+    walmart_quantity,
+)
 from mappings.selling_rules import rule_quantity
 from plumbing.db import DbConnection
 from sync_workers.commerce.salable import read_positions
 from sync_workers.push.selling import SellingRules
 from sync_workers.push.value_worker import ValueWorker
+from sync_workers.walmart.errors import WalmartClientError
+from sync_workers.walmart.feeds import FeedType
 
 
 def quantity_targets(settings: Settings, commerce: DbConnection, rules: SellingRules, skus: Iterable[str],
                      log: Any = None) -> dict[str, str]:
     """SKU -> the quantity Walmart should show now: Magento's salable quantity for the channel's
     stock and store view, then the SKU's selling rule (one computation for the worker that pushes
-    it and the reconciler that checks Walmart against it)."""
+    it and the reconciler that checks Walmart against it). With ``workers.ship_nodes`` the value
+    names each node's quantity (mappings/inventory.py ``node_value``)."""
     mapping = settings.mapping
     positions = read_positions(commerce, set(skus), mapping.stock_id, mapping.msi_enabled, mapping.store_id,
                                mapping.website_id)
     chosen = rules.choices(positions)
+    if settings.workers.ship_nodes:
+        return _node_targets(settings, commerce, chosen, positions)
     targets = {}
     for sku, position in positions.items():
         salable = walmart_quantity(position, mapping.inventory_safety_buffer, mapping.unlimited_stock_quantity)
@@ -41,10 +53,28 @@ def quantity_targets(settings: Settings, commerce: DbConnection, rules: SellingR
     return targets
 
 
+def _node_targets(settings: Settings, commerce: DbConnection, chosen: Any,
+                  positions: dict[str, StockPosition]) -> dict[str, str]:
+    """Each node's quantity is MSI's rule over the node's own sources (in stock, enabled, linked to
+    the stock). MSI reserves per stock, not per source, so every node subtracts all of the stock's
+    open reservations: together the nodes never offer more than Magento would sell, and once a
+    shipment deducts the units from the source they left (its reservation compensated), each node
+    is exact again. The selling rule (chosen on the whole stock) applies to each node's quantity."""
+    mapping = settings.mapping
+    per_node: dict[str, dict[str, int]] = {sku: {} for sku in positions}
+    for node, sources in settings.workers.ship_nodes.items():
+        at_node = read_positions(commerce, set(positions), mapping.stock_id, mapping.msi_enabled, mapping.store_id,
+                                 mapping.website_id, sources=sources)
+        for sku, position in at_node.items():
+            salable = walmart_quantity(position, mapping.inventory_safety_buffer, mapping.unlimited_stock_quantity)
+            per_node[sku][node] = rule_quantity(chosen[sku].rule, salable)
+    return {sku: node_value(nodes) for sku, nodes in per_node.items()}
+
+
 class InventoryWorker(ValueWorker):
     name = "inventory"
     families = consumed_by("inventory")
-    feed_type = "inventory"
+    feed_type: FeedType = "inventory"
     single_api = "inventory_put"
     selling_family = "quantity"
     # a cataloginventory/item_options/* setting changed (cdc_listener/translate.py): every product may sell
@@ -54,11 +84,27 @@ class InventoryWorker(ValueWorker):
     def read_targets(self, skus: set[str]) -> dict[str, str]:
         return quantity_targets(self.settings, self.commerce, self.rules, skus, self.log)
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.settings.workers.ship_nodes:
+            # several nodes: one PUT /v3/inventories/{sku} carries every node's quantity, and bulk
+            # pushes go as the multi-node MP_INVENTORY feed (inventory.yml; 50 feeds an hour)
+            self.feed_type = "MP_INVENTORY"
+            self.single_api = "inventories_put"
+
     def push_single(self, sku: str, value: str) -> None:
+        if self.settings.workers.ship_nodes:
+            refused = {node: status for node, status in
+                       self.client.update_inventories(sku, parse_node_value(value)).items() if status != "Success"}
+            if refused:
+                raise WalmartClientError(f"Walmart refused the quantity of {sku} at node(s) {refused}", 400)
+            return
         self.client.update_inventory(sku, int(value), self.settings.workers.ship_node)
 
     def feed_payload(self, values: dict[str, str]) -> dict[str, Any]:
+        if self.settings.workers.ship_nodes:
+            return mp_inventory_feed({sku: parse_node_value(v) for sku, v in values.items()})
         return inventory_feed({sku: int(v) for sku, v in values.items()})
 
     def _feed_options(self) -> dict[str, Any]:
-        return {"ship_node": self.settings.workers.ship_node}
+        return {} if self.settings.workers.ship_nodes else {"ship_node": self.settings.workers.ship_node}

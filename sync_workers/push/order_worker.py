@@ -46,6 +46,7 @@ class OrderWorker:
         self.commerce = commerce
         self.orders = orders
         self.log = get_logger(f"worker.{self.name}")
+        self.wfs_skipped = 0  # events of Walmart-fulfilled orders passed over
 
     def reconcile(self, order: MappedOrder) -> None:
         raise NotImplementedError
@@ -69,6 +70,8 @@ class OrderWorker:
         for start in range(0, len(order_ids), 200):
             self.commerce.ping()
             for order in self.orders.for_commerce_orders(order_ids[start:start + 200]).values():
+                if order.facts.walmart_fulfilled:
+                    continue
                 try:
                     self.reconcile(order)
                 except WalmartClientError as exc:
@@ -130,6 +133,12 @@ class OrderWorker:
             outcomes += [Parked(r, f"PO {po}: Commerce order {order_id} is not in the order map yet (being imported)",
                             self.unmapped_retry_s) for r in by_order[order_id]]
         for order_id, order in mapped.items():
+            if order.facts.walmart_fulfilled:
+                # Walmart ships WFS orders itself and refuses the seller's ship, cancel and refund of
+                # them: whatever the merchant does to the Commerce record, nothing goes to Walmart
+                self.log.info(f"Walmart-fulfilled (WFS) order: no {self.action} is reported", po=order.purchase_order_id)
+                self.wfs_skipped += 1
+                continue
             try:
                 with self._reconciling(order):
                     self.reconcile(order)

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config import Settings
+from mappings.inventory import node_value
 from plumbing.db import DbConnection
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
@@ -199,7 +200,7 @@ class Reconciler:
                 if not self.budget["inventory_get"].try_take():
                     continue  # judged in the next cycle
                 try:
-                    shown_qty: int | None = self.client.get_inventory(sku, self.settings.workers.ship_node).quantity.amount
+                    shown_qty = self._shown_quantity(sku)
                 except WalmartNotFound:
                     shown_qty = None
                 finally:
@@ -210,6 +211,15 @@ class Reconciler:
                                        f"Walmart shows {shown_qty if shown_qty is not None else 'no inventory'}, "
                                        f"Commerce's salable quantity is {quantities[sku]}", self._action("quantity")))
         return found, checked
+
+    def _shown_quantity(self, sku: str) -> int | str | None:
+        """Walmart's quantity in the form the inventory worker pushes: one number, or with several
+        ship nodes each configured node's (GET /v3/inventories/{sku}: one call for every node)."""
+        nodes = self.settings.workers.ship_nodes
+        if not nodes:
+            return self.client.get_inventory(sku, self.settings.workers.ship_node).quantity.amount
+        shown = self.client.get_inventories(sku)
+        return node_value({node: shown.get(node, 0) for node in nodes})
 
     def _commerce_quantities(self, skus: set[str]) -> dict[str, str]:
         """What the inventory worker would push now (salable quantity, then the selling rule)."""

@@ -12,6 +12,10 @@ A line the customer asked to cancel (Walmart's ``intentToCancel``) is shipped wi
 goods have left and Walmart must charge for them, not cancel them. Without the override Walmart
 refuses the shipment for good, and the customer would keep goods never charged. Units not shipped
 in Commerce are never overridden; the cancellation worker cancels those (docs/orders.md).
+
+Each line is reported with its own ship method (``fulfillment.shipMethod``, else the order's
+``shippingInfo.methodCode``, else ``mapping.walmart_method_code``): an Express line shipped as
+Standard is a late shipment in Walmart's measure. WFS orders are never reported (OrderWorker).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from config.components import consumed_by
-from mappings.shipping import CommerceShipment, lines_to_ship, walmart_carrier
+from mappings.shipping import CommerceShipment, line_method_code, lines_to_ship, walmart_carrier
 from sync_workers.push.order_worker import OrderWorker
 from sync_workers.walmart.orders import ShipLine
 
@@ -59,6 +63,8 @@ class ShipmentWorker(OrderWorker):
         mapping = self.settings.mapping
         lines = []
         asked_to_cancel = {line.lineNumber for line in walmart.orderLines.orderLine if line.customer_asked_to_cancel}
+        method_of = {line.lineNumber: line_method_code(line.ship_method, walmart.ship_method, mapping.walmart_method_code)
+                     for line in walmart.orderLines.orderLine}
         for shipment, line_number, quantity in todo:
             carrier = walmart_carrier(shipment.carrier_code, shipment.title, mapping.carrier_map,
                                       mapping.tracking_url_template, shipment.track_number or "")
@@ -67,7 +73,7 @@ class ShipmentWorker(OrderWorker):
                 seller_order_id=order.commerce_increment_id or str(order.commerce_order_id),
                 tracking_number=shipment.track_number or "", carrier=carrier.get("carrier"),
                 other_carrier=carrier.get("otherCarrier"), tracking_url=carrier.get("trackingURL"),
-                method_code=mapping.walmart_method_code,
+                method_code=method_of.get(line_number, mapping.walmart_method_code),
                 intent_to_cancel_override=line_number in asked_to_cancel))
         overridden = sorted({line.line_number for line in lines if line.intent_to_cancel_override})
         if overridden:

@@ -83,11 +83,28 @@ class OrderState:
 
 
 @dataclass(frozen=True)
+class WalmartOrderFacts:
+    """What Walmart says about how a PO is to be fulfilled, kept with its mapping: the warehouse's
+    and the deadline guard's input, and what keeps the order workers off WFS orders."""
+
+    ship_method: str | None = None     # shippingInfo.methodCode
+    ship_by: int | None = None         # estimatedShipDate, ms
+    deliver_by: int | None = None      # estimatedDeliveryDate, ms
+    fulfillment: str = "SellerFulfilled"  # shipNode.type; WFSFulfilled: Walmart ships it
+    ship_node: str | None = None       # shipNode.id
+
+    @property
+    def walmart_fulfilled(self) -> bool:
+        return self.fulfillment == "WFSFulfilled"
+
+
+@dataclass(frozen=True)
 class MappedOrder:
     purchase_order_id: str
     commerce_order_id: int
     commerce_increment_id: str | None
     lines: dict[int, str]  # Commerce order item id -> Walmart line number
+    facts: WalmartOrderFacts = WalmartOrderFacts()
 
 
 # What the tables hold (the DDL above): Walmart's ids are checked against these before anything is
@@ -106,7 +123,13 @@ def oversized(fields: dict[str, str]) -> list[str]:
 # clock (shippingInfo.estimatedShipDate) and the units not yet shipped or cancelled on Walmart, from
 # the newest document the importer saw, are the deadline guard's input.
 ADDED_COLUMNS = (("walmart_order_state", "ship_by", "BIGINT NULL"),
-                 ("walmart_order_state", "open_units", "INT NULL"))
+                 ("walmart_order_state", "open_units", "INT NULL"),
+                 # how Walmart wants the PO fulfilled (WalmartOrderFacts), recorded with its mapping
+                 ("walmart_order_map", "ship_method", "VARCHAR(16) NULL"),
+                 ("walmart_order_map", "ship_by", "BIGINT NULL"),
+                 ("walmart_order_map", "deliver_by", "BIGINT NULL"),
+                 ("walmart_order_map", "fulfillment", "VARCHAR(16) NULL"),
+                 ("walmart_order_map", "ship_node", "VARCHAR(32) NULL"))
 
 
 def add_missing_columns(cur: Any, added: tuple[tuple[str, str, str], ...]) -> None:
@@ -134,18 +157,32 @@ class OrderMap:
             add_missing_columns(cur, ADDED_COLUMNS)
 
     def record(self, purchase_order_id: str, customer_order_id: str, commerce_order_id: int,
-               increment_id: str | None, lines: list[tuple[str, int | None, str, int]]) -> None:
+               increment_id: str | None, lines: list[tuple[str, int | None, str, int]],
+               facts: WalmartOrderFacts | None = None) -> None:
         """``lines``: (line number, Commerce item id or None where Magento made no item for it, sku, quantity)."""
+        f = facts or WalmartOrderFacts()
         with transaction(self.conn) as cur:
             cur.execute("INSERT INTO walmart_order_map (purchase_order_id, customer_order_id, commerce_order_id, "
-                        "commerce_increment_id) VALUES (%s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+                        "commerce_increment_id, ship_method, ship_by, deliver_by, fulfillment, ship_node) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
                         "commerce_order_id = VALUES(commerce_order_id), "
                         "commerce_increment_id = VALUES(commerce_increment_id)",
-                        (purchase_order_id, customer_order_id, commerce_order_id, increment_id))
+                        (purchase_order_id, customer_order_id, commerce_order_id, increment_id,
+                         (f.ship_method or "")[:16] or None, f.ship_by, f.deliver_by, f.fulfillment[:16],
+                         (f.ship_node or "")[:32] or None))
             cur.executemany("INSERT INTO walmart_order_line_map (purchase_order_id, line_number, commerce_item_id, "
                             "sku, quantity) VALUES (%s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
                             "commerce_item_id = VALUES(commerce_item_id)",
                             [(purchase_order_id, *line) for line in lines])
+
+    def facts(self, purchase_order_id: str) -> WalmartOrderFacts | None:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT ship_method, ship_by, deliver_by, fulfillment, ship_node FROM walmart_order_map "
+                        "WHERE purchase_order_id = %s", (purchase_order_id,))
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return WalmartOrderFacts(row[0], row[1], row[2], row[3] or "SellerFulfilled", row[4])
 
     def commerce_order_of(self, purchase_order_id: str) -> int | None:
         with self.conn.cursor() as cur:
@@ -298,13 +335,15 @@ class OrderMap:
         marks = ", ".join(["%s"] * len(order_ids))
         with self.conn.cursor() as cur:
             cur.execute(f"SELECT m.commerce_order_id, m.purchase_order_id, m.commerce_increment_id, l.commerce_item_id, "
-                        f"l.line_number FROM walmart_order_map m JOIN walmart_order_line_map l "
+                        f"l.line_number, m.ship_method, m.ship_by, m.deliver_by, m.fulfillment, m.ship_node "
+                        f"FROM walmart_order_map m JOIN walmart_order_line_map l "
                         f"ON l.purchase_order_id = m.purchase_order_id WHERE m.commerce_order_id IN ({marks})",
                         order_ids)
             rows = cur.fetchall()
         found: dict[int, MappedOrder] = {}
-        for order_id, po, increment, item_id, line in rows:
-            mapped = found.setdefault(order_id, MappedOrder(po, order_id, increment, {}))
+        for order_id, po, increment, item_id, line, method, ship_by, deliver_by, fulfillment, node in rows:
+            facts = WalmartOrderFacts(method, ship_by, deliver_by, fulfillment or "SellerFulfilled", node)
+            mapped = found.setdefault(order_id, MappedOrder(po, order_id, increment, {}, facts))
             if item_id is not None:
                 mapped.lines[int(item_id)] = str(line)
         return found

@@ -18,7 +18,7 @@ DDL = (
     """CREATE TABLE IF NOT EXISTS walmart_values (
       kind VARCHAR(16) NOT NULL,
       sku VARCHAR(64) NOT NULL,
-      value VARCHAR(64) NOT NULL,
+      value VARCHAR(255) NOT NULL,
       via VARCHAR(16) NOT NULL,
       pending_feed_id VARCHAR(128) NULL,
       last_error VARCHAR(512) NULL,
@@ -60,11 +60,22 @@ DDL = (
 )
 
 
+# a value with several ship nodes names each node's quantity ("1000000001=5,1000000002=7"): the
+# first release's VARCHAR(64) held one number or price, and is widened once, only where it is narrower
+WIDENED = (("walmart_values", "value", 255, "VARCHAR(255) NOT NULL"),)
+
+
 def connect_state(settings: Settings) -> Any:
     conn = connect_state_store(settings)
     with conn.cursor() as cur:
         for statement in DDL:
             cur.execute(statement)
+        for table, column, length, definition in WIDENED:
+            cur.execute("SELECT CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                        "DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = %s", (table, column))
+            row = cur.fetchone()
+            if row is not None and row[0] is not None and int(row[0]) < length:
+                cur.execute(f"ALTER TABLE {table} MODIFY COLUMN {column} {definition}")
     return conn
 
 

@@ -81,8 +81,11 @@ class Merchant:
         return int(self._post(f"/order/{order_id}/invoice", {"capture": True}))
 
     def ship(self, order_id: int, items: dict[int, int] | None = None,
-             track: tuple[str, str, str] = ("1Z999AA10123456784", "UPS", "ups")) -> int:
+             track: tuple[str, str, str] = ("1Z999AA10123456784", "UPS", "ups"), source: str | None = None) -> int:
+        """``source``: the MSI source the merchant ships from (InventoryShipping's source_code argument)."""
         body: dict[str, Any] = {"tracks": [{"track_number": track[0], "title": track[1], "carrier_code": track[2]}]}
+        if source:
+            body["arguments"] = {"extension_attributes": {"source_code": source}}
         if items:
             body["items"] = [{"order_item_id": i, "qty": q} for i, q in items.items()]
         return int(self._post(f"/order/{order_id}/ship", body))

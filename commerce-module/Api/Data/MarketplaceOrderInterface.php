@@ -168,6 +168,58 @@ interface MarketplaceOrderInterface
     public function setEstimatedDeliveryDate($estimatedDeliveryDate);
 
     /**
+     * Method code of the module's walmartsync carrier the order gets (the sidecar's mapping.ship_method_map); default: derived from ship_method.
+     *
+     * @return string|null
+     */
+    public function getShippingMethodCode();
+
+    /**
+     * @param string $shippingMethodCode
+     * @return $this
+     */
+    public function setShippingMethodCode($shippingMethodCode);
+
+    /**
+     * Walmart shipNode.type: SellerFulfilled (default) or WFSFulfilled (Walmart ships it: no stock is checked or reserved).
+     *
+     * @return string|null
+     */
+    public function getFulfillment();
+
+    /**
+     * @param string $fulfillment
+     * @return $this
+     */
+    public function setFulfillment($fulfillment);
+
+    /**
+     * Walmart ship node id the order is to ship from (shipNode.id).
+     *
+     * @return string|null
+     */
+    public function getShipNode();
+
+    /**
+     * @param string $shipNode
+     * @return $this
+     */
+    public function setShipNode($shipNode);
+
+    /**
+     * MSI source code the sidecar maps the ship node to: shown on the order and chosen for its shipment where Magento allows it.
+     *
+     * @return string|null
+     */
+    public function getSourceCode();
+
+    /**
+     * @param string $sourceCode
+     * @return $this
+     */
+    public function setSourceCode($sourceCode);
+
+    /**
      * The open quantity of each Walmart order line.
      *
      * @return \WalmartSync\Marketplace\Api\Data\MarketplaceOrderLineInterface[]

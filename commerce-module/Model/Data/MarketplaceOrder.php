@@ -46,6 +46,18 @@ class MarketplaceOrder implements MarketplaceOrderInterface
     /** @var string|null */
     private $estimatedDeliveryDate = null;
 
+    /** @var string|null */
+    private $shippingMethodCode = null;
+
+    /** @var string|null */
+    private $fulfillment = null;
+
+    /** @var string|null */
+    private $shipNode = null;
+
+    /** @var string|null */
+    private $sourceCode = null;
+
     /** @var \WalmartSync\Marketplace\Api\Data\MarketplaceOrderLineInterface[] */
     private $lines = [];
 
@@ -178,6 +190,50 @@ class MarketplaceOrder implements MarketplaceOrderInterface
     public function setEstimatedDeliveryDate($estimatedDeliveryDate)
     {
         $this->estimatedDeliveryDate = $estimatedDeliveryDate === null ? null : (string)$estimatedDeliveryDate;
+        return $this;
+    }
+
+    public function getShippingMethodCode()
+    {
+        return $this->shippingMethodCode;
+    }
+
+    public function setShippingMethodCode($shippingMethodCode)
+    {
+        $this->shippingMethodCode = $shippingMethodCode === null ? null : (string)$shippingMethodCode;
+        return $this;
+    }
+
+    public function getFulfillment()
+    {
+        return $this->fulfillment;
+    }
+
+    public function setFulfillment($fulfillment)
+    {
+        $this->fulfillment = $fulfillment === null ? null : (string)$fulfillment;
+        return $this;
+    }
+
+    public function getShipNode()
+    {
+        return $this->shipNode;
+    }
+
+    public function setShipNode($shipNode)
+    {
+        $this->shipNode = $shipNode === null ? null : (string)$shipNode;
+        return $this;
+    }
+
+    public function getSourceCode()
+    {
+        return $this->sourceCode;
+    }
+
+    public function setSourceCode($sourceCode)
+    {
+        $this->sourceCode = $sourceCode === null ? null : (string)$sourceCode;
         return $this;
     }
 

@@ -41,6 +41,10 @@ final class OrderArray
             'ship_method' => $order->getShipMethod(),
             'estimated_ship_date' => $order->getEstimatedShipDate(),
             'estimated_delivery_date' => $order->getEstimatedDeliveryDate(),
+            'shipping_method_code' => $order->getShippingMethodCode(),
+            'fulfillment' => $order->getFulfillment(),
+            'ship_node' => $order->getShipNode(),
+            'source_code' => $order->getSourceCode(),
             'lines' => array_map(static fn ($line): ?array => $line instanceof MarketplaceOrderLineInterface ? [
                 'line_number' => $line->getLineNumber(),
                 'sku' => $line->getSku(),

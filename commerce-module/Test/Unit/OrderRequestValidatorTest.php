@@ -6,6 +6,7 @@ namespace WalmartSync\Marketplace\Test\Unit;
 use PHPUnit\Framework\TestCase;
 use WalmartSync\Marketplace\Logic\InvalidOrderRequest;
 use WalmartSync\Marketplace\Logic\OrderRequestValidator;
+use WalmartSync\Marketplace\Logic\ValidatedOrder;
 
 final class OrderRequestValidatorTest extends TestCase
 {
@@ -90,10 +91,36 @@ final class OrderRequestValidatorTest extends TestCase
     {
         $data = Fixtures::order();
         unset($data['currency_code'], $data['estimated_ship_date'], $data['estimated_delivery_date'],
-            $data['ship_method'], $data['customer_order_id'], $data['lines'][0]['shipping_tax_amount']);
+            $data['ship_method'], $data['customer_order_id'], $data['lines'][0]['shipping_tax_amount'],
+            $data['shipping_method_code'], $data['fulfillment'], $data['ship_node'], $data['source_code']);
         $order = (new OrderRequestValidator())->validate($data);
         self::assertNull($order->currencyCode);
         self::assertSame('marketplace', $order->shippingMethodCode);
         self::assertSame(0, $order->lines[0]->shippingTaxCents);
+        self::assertSame(ValidatedOrder::SELLER_FULFILLED, $order->fulfillment);
+        self::assertFalse($order->fulfilledByWalmart());
+    }
+
+    public function testTheSidecarsShippingMethodWinsOverTheDerivedOne(): void
+    {
+        $data = Fixtures::order();
+        $data['ship_method'] = 'Express';
+        $data['shipping_method_code'] = 'next_day_air';
+        self::assertSame('next_day_air', (new OrderRequestValidator())->validate($data)->shippingMethodCode);
+        unset($data['shipping_method_code']);
+        self::assertSame('walmart_express', (new OrderRequestValidator())->validate($data)->shippingMethodCode);
+        $data['shipping_method_code'] = 'Next Day';
+        $this->expectException(InvalidOrderRequest::class);
+        (new OrderRequestValidator())->validate($data);
+    }
+
+    public function testAWalmartFulfilledOrderIsRecognisedAndAnUnknownFulfillmentRefused(): void
+    {
+        $data = Fixtures::order();
+        $data['fulfillment'] = 'WFSFulfilled';
+        self::assertTrue((new OrderRequestValidator())->validate($data)->fulfilledByWalmart());
+        $data['fulfillment'] = 'Amazon';
+        $this->expectException(InvalidOrderRequest::class);
+        (new OrderRequestValidator())->validate($data);
     }
 }

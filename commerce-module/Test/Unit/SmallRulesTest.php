@@ -108,7 +108,8 @@ final class SmallRulesTest extends TestCase
     {
         $order = (new OrderRequestValidator())->validate(Fixtures::order());
         self::assertSame('Walmart purchase order 108829123456789, customer order 2001234567890, ship method Standard, '
-            . 'ship by 2025-03-03 00:00:00 UTC, deliver by 2025-03-07 00:00:00 UTC. line 1: 2 x SKU-RED-M; '
+            . 'ship by 2025-03-03 00:00:00 UTC, deliver by 2025-03-07 00:00:00 UTC, ship node 7001234567 (source '
+            . 'wh_east). line 1: 2 x SKU-RED-M; '
             . "line 2: 1 x SKU-BLUE-L. Placed by walmart-sync; tax is Walmart's (marketplace facilitator).",
             OrderComment::text($order));
     }

@@ -297,3 +297,24 @@ def test_cli_config_check_masks_the_client_key_passphrase(config_file: Path, tmp
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["commerce_db"]["ssl_key_password"] == "**********"
     assert passphrase not in result.stdout + result.stderr
+
+
+def test_ship_nodes_may_not_share_a_source_nor_push_to_a_wfs_node() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from config.settings import MappingSettings, WorkersSettings
+
+    assert WorkersSettings(ship_nodes={"1000000001": ["wh_east"], "1000000002": ["wh_west"]}).ship_nodes
+    with pytest.raises(ValidationError, match="behind both"):
+        WorkersSettings(ship_nodes={"1000000001": ["wh_east"], "1000000002": ["wh_east"]})
+    with pytest.raises(ValidationError, match="at least one MSI source"):
+        WorkersSettings(ship_nodes={"1000000001": []})
+    with pytest.raises(ValidationError, match="not a Walmart ship node id"):
+        WorkersSettings(ship_nodes={"east": ["wh_east"]})
+    with pytest.raises(ValidationError, match="at most 8 nodes"):
+        WorkersSettings(ship_nodes={str(1000000001 + n): [f"s{n}"] for n in range(9)})
+    with pytest.raises(ValidationError, match="Walmart keeps their inventory"):
+        WorkersSettings(ship_node="9000000001", wfs_ship_nodes=["9000000001"])
+    with pytest.raises(ValidationError, match="not usable by the module's carrier"):
+        MappingSettings(ship_method_map={"Express": "Next Day!"})

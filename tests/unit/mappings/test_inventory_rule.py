@@ -33,3 +33,16 @@ def test_inventory_feed_payload() -> None:
     assert inventory_feed({"B": 2, "A": 1}) == {"InventoryHeader": {"version": "1.4"}, "Inventory": [
         {"sku": "A", "quantity": {"unit": "EACH", "amount": 1}},
         {"sku": "B", "quantity": {"unit": "EACH", "amount": 2}}]}
+
+
+def test_per_node_quantities_round_trip_and_make_the_multi_node_feed() -> None:
+    from mappings.inventory import mp_inventory_feed, node_value, parse_node_value
+
+    value = node_value({"1000000002": 7, "1000000001": 0})
+    assert value == "1000000001=0,1000000002=7"  # canonical: the same quantities are the same value
+    assert parse_node_value(value) == {"1000000001": 0, "1000000002": 7}
+    assert mp_inventory_feed({"A": parse_node_value(value)}) == {
+        "inventoryHeader": {"version": "1.5"},
+        "inventory": [{"sku": "A", "shipNodes": [
+            {"shipNode": "1000000001", "quantity": {"unit": "EACH", "amount": 0}},
+            {"shipNode": "1000000002", "quantity": {"unit": "EACH", "amount": 7}}]}]}

@@ -117,3 +117,33 @@ def test_the_module_request_carries_every_line_its_own_amounts_and_only_the_cont
         {"line_number": "2", "sku": "A", "qty": 1, "unit_price": 5.0, "tax_amount": 0.4, "shipping_amount": 0.0,
          "shipping_tax_amount": 0.0}]
     assert all(set(line) <= set(spec["order"]["lines"]["items"]) for line in sent["lines"])
+
+
+def test_the_module_request_carries_the_ship_method_mapped_the_dates_and_who_fulfils_it() -> None:
+    """Walmart's ship method is mapped through ``mapping.ship_method_map`` (case-insensitively:
+    Walmart writes line methods upper-case), an unmapped one gets the default; estimatedShipDate and
+    estimatedDeliveryDate go as ISO-8601 UTC; a WFS order says so, with the node and its source."""
+    from mappings.orders import marketplace_order_request
+
+    base = order(walmart_line("1", "A", 1, 20.0, 1.6)).model_dump()
+    base["shippingInfo"].update(methodCode="Express", estimatedShipDate=1_700_086_400_000,
+                                estimatedDeliveryDate=1_700_172_800_000)
+    express = WalmartOrder.model_validate(base)
+    table = {"express": "next_day", "Standard": "ground"}
+    sent = marketplace_order_request(express, walmart_order_to_cart(express), "walmart_us", table, "fallback",
+                                     source_code="wh_west")["order"]
+    assert (sent["ship_method"], sent["shipping_method_code"]) == ("Express", "next_day")
+    assert (sent["estimated_ship_date"], sent["estimated_delivery_date"]) == ("2023-11-15T22:13:20Z",
+                                                                               "2023-11-16T22:13:20Z")
+    assert (sent["fulfillment"], sent["ship_node"], sent["source_code"]) == ("SellerFulfilled", None, "wh_west")
+
+    base["shippingInfo"]["methodCode"] = "Freight"
+    base["shipNode"] = {"type": "WFSFulfilled", "name": "Walmart Fulfillment Services", "id": "9000000001"}
+    wfs = WalmartOrder.model_validate(base)
+    sent = marketplace_order_request(wfs, walmart_order_to_cart(wfs), "walmart_us", table, "fallback")["order"]
+    assert (sent["shipping_method_code"], sent["fulfillment"], sent["ship_node"]) == ("fallback", "WFSFulfilled",
+                                                                                       "9000000001")
+    # with no dates Walmart gave, none are sent (the module's fields are optional)
+    plain = order(walmart_line("1", "A", 1, 20.0, 1.6))
+    sent = marketplace_order_request(plain, walmart_order_to_cart(plain), "walmart_us")["order"]
+    assert sent["estimated_ship_date"] is None and sent["shipping_method_code"] == "marketplace"

@@ -24,3 +24,17 @@ def test_only_the_difference_is_shipped_oldest_first() -> None:
     assert todo == [(2, "1", 1), (2, "2", 1)]
     assert lines_to_ship(shipments, lines, {"1": 2, "2": 1}) == []
     assert lines_to_ship([CommerceShipment(4, {99: 1}, "T", "ups", "")], lines, {}) == []  # not a PO line
+
+
+def test_a_line_ships_with_its_own_method_then_the_orders_then_the_configured_one() -> None:
+    from mappings.shipping import commerce_ship_method, line_method_code
+
+    assert line_method_code("EXPRESS", "Standard", "Standard") == "Express"   # the line's, Walmart's spelling
+    assert line_method_code("ONEDAY", None, "Standard") == "OneDay"
+    assert line_method_code("EXPEDITED", "Value", "Standard") == "Value"      # not a methodCode: the order's
+    assert line_method_code(None, None, "Freight") == "Freight"
+    assert line_method_code("", "nonsense", "Standard") == "Standard"
+    table = {"Express": "walmart_express"}
+    assert commerce_ship_method("EXPRESS", table, "marketplace") == "walmart_express"
+    assert commerce_ship_method("WhiteGlove", table, "marketplace") == "marketplace"
+    assert commerce_ship_method(None, table, "marketplace") == "marketplace"

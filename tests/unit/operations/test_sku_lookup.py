@@ -142,3 +142,29 @@ def test_a_price_walmart_will_not_take_yet_shows_as_waiting_with_its_reason(worl
     assert found.waiting["price"].until == until
     assert any(f.startswith(f"price: waiting until {until:%Y-%m-%d %H:%M:%S} to send ") and
                f.endswith("within 24 h of the item's setup") for f in found.findings), found.findings
+
+
+def test_with_two_ship_nodes_each_nodes_quantity_is_shown_and_wfs_inventory_read_not_pushed(world) -> None:
+    """Per node: MSI's rule over the node's own source (stock 2's reservations held back by each);
+    the WFS node's quantity is Walmart's, read for the lookup and never written by the push."""
+    sku = "WS-000012"
+    settings = world.with_settings(workers={"ship_nodes": {"1000000001": ["wh_east"], "1000000002": ["wh_west"]},
+                                            "wfs_ship_nodes": ["9000000001"]})
+    for node in ("1000000001", "1000000002"):
+        world.walmart.add_ship_node(CLIENT_ID, node)
+    world.walmart.add_ship_node(CLIENT_ID, "9000000001", "WFSFulfilled")
+    world.walmart.set_wfs_inventory(CLIENT_ID, sku, "9000000001", 25)
+    assert deliver(world.handler("inventory", settings), stock(world, sku, wh_east=(7, 1), wh_west=(3, 1))) == []
+    assert (world.seller.inventory[(sku, "1000000001")], world.seller.inventory[(sku, "1000000002")]) == (7, 3)
+    assert world.seller.inventory[(sku, "9000000001")] == 25
+    commerce = connect_commerce(settings)
+    try:
+        found = look_up_sku(settings, sku, commerce, world.state_conn, WalmartClient(settings.walmart))
+    finally:
+        commerce.close()
+    assert found.stock is not None and found.stock.node_quantities == {"1000000001": 7, "1000000002": 3}
+    assert found.stock.walmart_quantity == 10
+    assert found.walmart is not None and found.walmart.quantity == 10 and found.walmart.wfs_quantity == 25
+    screen = render(found)
+    assert "per node       1000000001 7, 1000000002 3" in screen
+    assert "WFS (Walmart's, never pushed) 25" in screen
