@@ -187,7 +187,7 @@ class OrderImporter:
                  for line in order.orderLines.orderLine if line.quantity("Created", "Acknowledged")]
         if not lines:
             return None  # nothing open on Walmart: the importer would skip it too
-        entries = [WouldSend("order_import", po, "commerce_order", f"{len(lines)} lines",
+        entries = [WouldSend("order_import", po, "commerce_order", f"{len(lines)} line{'s' if len(lines) != 1 else ''}",
                              short_payload({"customerOrderId": order.customerOrderId, "lines": lines}),
                              would_send_at=now, changed_at=ordered)]
         if order.awaits_acknowledgement():

@@ -77,9 +77,9 @@ class ReturnImporter:
         lines = [{"po": line.get("purchaseOrderId"), "line": line.get("purchaseOrderLineNumber"),
                   "qty": (line.get("quantity") or {}).get("measurementValue")}
                  for line in raw.get("returnOrderLines") or [] if isinstance(line, dict)]
+        count = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
         ShadowLedger(self.orders.conn).record([WouldSend(
-            "return_import", return_id, "commerce_rma", f"{len(lines)} lines", short_payload({"lines": lines}),
-            would_send_at=time.time())])
+            "return_import", return_id, "commerce_rma", count, short_payload({"lines": lines}), would_send_at=time.time())])
         return None
 
     def _import(self, return_id: str, raw: dict[str, Any]) -> tuple[str, str] | None:
