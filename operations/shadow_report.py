@@ -72,39 +72,64 @@ def _at(epoch: float) -> str:
     return datetime.fromtimestamp(epoch).astimezone().isoformat(sep=" ", timespec="seconds")
 
 
-def build_report(settings: Settings, state: DbConnection, limit: int = 1000) -> ShadowReport:
-    rows = _query(state, "SELECT kind, item_key, value, payload, would_send_epoch, latency_ms, attempts, released_epoch "
-                         "FROM walmart_shadow_writes ORDER BY kind, item_key LIMIT %s", (limit * 4,))
-    skus: dict[str, SkuRow] = {}
-    orders: dict[str, OrderRow] = {}
+def _in(values: list[str]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _summary(state: DbConnection) -> dict[str, dict[str, Any]]:
+    """Per kind over the whole table: held back, released, and the latency percentiles (ms)."""
     summary: dict[str, dict[str, Any]] = {}
-    latencies: dict[str, list[int]] = {}
+    for kind, pending, count in _query(state, "SELECT kind, released_epoch IS NULL, COUNT(*) FROM walmart_shadow_writes "
+                                              "GROUP BY kind, released_epoch IS NULL"):
+        row = summary.setdefault(kind, {"held_back": 0, "released": 0})
+        row["held_back" if pending else "released"] += int(count)
+    for kind, timed, slowest in _query(state, "SELECT kind, COUNT(latency_ms), MAX(latency_ms) FROM walmart_shadow_writes "
+                                              "WHERE latency_ms IS NOT NULL GROUP BY kind"):
+        row = summary.setdefault(kind, {"held_back": 0, "released": 0})
+        for name, share in (("latency_p50_ms", 0.5), ("latency_p95_ms", 0.95)):
+            at = min(int(timed) - 1, int(int(timed) * share))
+            found = _query(state, "SELECT latency_ms FROM walmart_shadow_writes WHERE kind = %s AND latency_ms IS NOT "
+                                  "NULL ORDER BY latency_ms LIMIT 1 OFFSET %s", (kind, at))
+            row[name] = int(found[0][0]) if found else None
+        row["latency_max_ms"] = int(slowest)
+    return summary
+
+
+def build_report(settings: Settings, state: DbConnection, limit: int = 1000) -> ShadowReport:
+    """The summary over everything withheld, then the first ``limit`` SKUs (by SKU) and the latest
+    ``limit`` orders, each with what Walmart showed when the reconciler last read it."""
+    sku_keys = [row[0] for row in _query(
+        state, f"SELECT DISTINCT item_key FROM walmart_shadow_writes WHERE kind IN ({_in(list(SKU_KINDS))}) "
+               "ORDER BY item_key LIMIT %s", (*SKU_KINDS, limit))]
+    order_keys = [row[0] for row in _query(
+        state, f"SELECT item_key, MAX(would_send_epoch) AS latest FROM walmart_shadow_writes WHERE kind NOT IN "
+               f"({_in(list(SKU_KINDS))}) GROUP BY item_key ORDER BY latest DESC LIMIT %s", (*SKU_KINDS, limit))]
+    skus: dict[str, SkuRow] = {key: SkuRow(sku=key) for key in sku_keys}
+    orders: dict[str, OrderRow] = {key: OrderRow(key=key) for key in order_keys}
+    rows = []
+    for keys in (sku_keys, order_keys):
+        if keys:
+            rows += _query(state, "SELECT kind, item_key, value, payload, would_send_epoch, latency_ms, attempts, "
+                                  f"released_epoch FROM walmart_shadow_writes WHERE item_key IN ({_in(keys)})", tuple(keys))
     for kind, key, value, payload, at, latency, attempts, released in rows:
         held = Held(value=value, payload=payload, would_send_at=_at(at), latency_ms=latency, attempts=attempts,
                     released=released is not None)
-        counts = summary.setdefault(kind, {"held_back": 0, "released": 0})
-        counts["released" if held.released else "held_back"] += 1
-        if latency is not None:
-            latencies.setdefault(kind, []).append(int(latency))
-        if kind in SKU_KINDS:
-            skus.setdefault(key, SkuRow(sku=key)).would_send[kind] = held
-        else:
-            orders.setdefault(key, OrderRow(key=key)).would[kind] = held
-    for kind, values in latencies.items():
-        values.sort()
-        summary[kind].update(latency_p50_ms=values[len(values) // 2],
-                             latency_p95_ms=values[min(len(values) - 1, int(len(values) * 0.95))],
-                             latency_max_ms=values[-1])
-    for kind, sku, _commerce, walmart, reason in _query(
-            state, "SELECT kind, sku, commerce_value, walmart_value, reason FROM walmart_drift ORDER BY sku, kind"):
-        row = skus.setdefault(sku, SkuRow(sku=sku))
-        if kind in ("quantity", "price"):
-            row.walmart[kind] = walmart
-        elif kind == "unpublished":
-            row.published = walmart
-        elif kind == "missing":
-            row.published = "NOT LISTED"
-        row.differences.append(f"{kind}: {reason}")
+        if kind in SKU_KINDS and key in skus:
+            skus[key].would_send[kind] = held
+        elif kind not in SKU_KINDS and key in orders:
+            orders[key].would[kind] = held
+    if sku_keys:
+        for kind, sku, walmart, reason in _query(
+                state, f"SELECT kind, sku, walmart_value, reason FROM walmart_drift WHERE sku IN ({_in(sku_keys)}) "
+                       "ORDER BY sku, kind", tuple(sku_keys)):
+            row = skus[sku]
+            if kind in ("quantity", "price"):
+                row.walmart[kind] = walmart
+            elif kind == "unpublished":
+                row.published = walmart
+            elif kind == "missing":
+                row.published = "NOT LISTED"
+            row.differences.append(f"{kind}: {reason}")
     cycles = _query(state, "SELECT MAX(last_cycle_at), MAX(last_slice_at) FROM walmart_reconcile_progress")
     last_cycle, last_slice = cycles[0] if cycles else (None, None)
     read_back = (f"whole catalogue compared, last finished {last_cycle.astimezone().isoformat(sep=' ', timespec='seconds')}"
@@ -112,9 +137,8 @@ def build_report(settings: Settings, state: DbConnection, limit: int = 1000) -> 
                  "part of the catalogue compared so far" if isinstance(last_slice, datetime) else
                  "not read back yet (the reconciler has not run: reconcile.enabled)")
     return ShadowReport(mode=settings.walmart.mode, generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
-                        walmart_read_back=read_back, summary=summary,
-                        skus=sorted(skus.values(), key=lambda r: r.sku)[:limit],
-                        orders=sorted(orders.values(), key=lambda r: r.key)[:limit])
+                        walmart_read_back=read_back, summary=_summary(state), skus=list(skus.values()),
+                        orders=list(orders.values()))
 
 
 def _ms(value: int | None) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from domain.shadow import WouldSend
 from plumbing.db import DbConnection, transaction
@@ -32,7 +31,8 @@ DDL = """CREATE TABLE IF NOT EXISTS walmart_shadow_writes (
   first_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   released_epoch DOUBLE NULL,
   PRIMARY KEY (kind, item_key),
-  KEY walmart_shadow_writes_pending (kind, released_epoch)
+  KEY walmart_shadow_writes_pending (kind, released_epoch),
+  KEY walmart_shadow_writes_latency (kind, latency_ms)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"""
 
 COLUMNS = "kind, item_key, api, value, payload, changed_epoch, would_send_epoch, latency_ms, attempts, released_epoch"
@@ -81,7 +81,8 @@ class ShadowLedger:
                 rows)
 
     def entries(self, kind: str | None = None, pending_only: bool = False, limit: int = 1000) -> list[ShadowEntry]:
-        where, args = [], []  # type: list[str], list[Any]
+        where: list[str] = []
+        args: list[str] = []
         if kind:
             where.append("kind = %s")
             args.append(kind)
@@ -113,22 +114,3 @@ class ShadowLedger:
             cur.execute("SELECT 1 FROM walmart_shadow_writes WHERE kind = %s AND item_key = %s "
                         "AND released_epoch IS NULL", (kind, key[:64]))
             return cur.fetchone() is not None
-
-    def summary(self) -> dict[str, dict[str, Any]]:
-        """Per kind: entries held back, released, and the latency (ms) they would have had."""
-        out: dict[str, dict[str, Any]] = {}
-        with self._lock, self.conn.cursor() as cur:
-            cur.execute("SELECT kind, released_epoch IS NULL, latency_ms FROM walmart_shadow_writes")
-            rows = cur.fetchall()
-        latencies: dict[str, list[int]] = {}
-        for kind, pending, latency in rows:
-            row = out.setdefault(kind, {"held_back": 0, "released": 0})
-            row["held_back" if pending else "released"] += 1
-            if latency is not None:
-                latencies.setdefault(kind, []).append(int(latency))
-        for kind, values in latencies.items():
-            values.sort()
-            out[kind].update(latency_p50_ms=values[len(values) // 2],
-                             latency_p95_ms=values[min(len(values) - 1, int(len(values) * 0.95))],
-                             latency_max_ms=values[-1])
-        return out
