@@ -93,6 +93,12 @@ class ShadowLedger:
                         + " ORDER BY kind, item_key LIMIT %s", (*args, limit))
             return [ShadowEntry(*row) for row in cur.fetchall()]
 
+    def of_key(self, key: str) -> list[ShadowEntry]:
+        """Every kind held back for one SKU or PO (the SKU and order lookups)."""
+        with self._lock, self.conn.cursor() as cur:
+            cur.execute(f"SELECT {COLUMNS} FROM walmart_shadow_writes WHERE item_key = %s ORDER BY kind", (key[:64],))
+            return [ShadowEntry(*row) for row in cur.fetchall()]
+
     def release(self, kind: str, now_epoch: float) -> list[str]:
         """Live mode takes over the held-back entries of a kind: their keys, marked released."""
         with self._lock, transaction(self.conn) as cur:

@@ -107,6 +107,12 @@ def test_shadow_mode_sends_nothing_reports_the_differences_and_live_sends_them(s
         assert orders[order.purchase_order_id]["would"]["order_import"]["latency_ms"] >= 0
         assert report["summary"]["quantity"]["held_back"] >= 1 and report["walmart_read_back"].startswith("whole")
 
+        from operations.sku_lookup import look_up_sku
+        from plumbing.db import connect_commerce
+        looked = look_up_sku(settings, SKU, connect_commerce(settings), connect_state(settings), None)
+        assert looked.findings[0].startswith("shadow mode") and looked.withheld["quantity"].startswith("5 ")
+        assert looked.withheld["price"].startswith("24.99 ")
+
         page = render(StatusSource(settings).data())
         assert 'id="shadow-mode"' in page and f'data-shadow-sku="{SKU}"' in page
         assert f'data-shadow-order="{order.purchase_order_id}"' in page
