@@ -60,7 +60,7 @@ FEED_CHECK_S = 30.0  # at most this long between looks at which open feed is due
 class ValueWorker:
     name: str
     families: tuple[str, ...]
-    event_fields: tuple[str, ...] | None = ("family", "sku", "event_id", "type", "source")
+    event_fields: tuple[str, ...] | None = ("family", "sku", "event_id", "type")
     catalogue_event_types: frozenset[str] = frozenset()  # event types that make every pushed SKU due
     feed_type: FeedType
     single_api: str  # the client's bucket for single updates
@@ -100,6 +100,9 @@ class ValueWorker:
         self._rules_checked = False
         self._shadow_checked = False
         self.withheld = 0  # values shadow mode held back (walmart.mode = "shadow")
+        if client is not None and client.shadow and self.event_fields is not None:
+            # the binlog commit time, for the latency shadow mode reports; live keeps its events slim
+            self.event_fields = (*self.event_fields, "source")
 
     # to implement ------------------------------------------------------------------------------
     def read_targets(self, skus: set[str]) -> dict[str, str]:
