@@ -141,6 +141,7 @@ class OrderImporter:
         self.shadow = walmart.shadow
         self.ledger = ShadowLedger(orders.conn)
         self._shadow_checked = False
+        self._module_warned = False
         self.would_import = 0
 
     def connections(self) -> list[DbConnection]:
@@ -168,12 +169,23 @@ class OrderImporter:
         self.acknowledge_due()
 
     def handle(self, records: list[Record]) -> list[DeadLetter]:
-        self.require_module()
         if self.shadow:
+            self._check_module_for_later()
             return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._would_import)
+        self.require_module()
         return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._import_tracked)
 
     # shadow mode ----------------------------------------------------------------------------------
+    def _check_module_for_later(self) -> None:
+        """A trial needs no change to Commerce: without the module shadow mode goes on (it places
+        nothing), and says once that live mode will need it."""
+        if self.module is None and not self._module_warned:
+            self._module_warned = True
+            try:
+                self.require_module()
+            except CommerceModuleMissing as exc:
+                self.log.warning("shadow mode goes on without the Commerce module; live mode needs it", error=str(exc))
+
     def _would_import(self, po: str, raw: dict[str, Any]) -> tuple[str, str] | None:
         """Shadow mode: what the import would have done, recorded; nothing placed, nothing acknowledged."""
         try:
