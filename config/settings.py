@@ -387,6 +387,12 @@ class WalmartSettings(Section):
         None, description="Defaults to production, or the sandbox when sandbox = true."
     )
     sandbox: bool = False
+    mode: Literal["live", "shadow"] = Field(
+        "live", description="shadow: nothing is written to Walmart (no quantity, price, listing, acknowledgement, "
+                            "shipment, cancellation or refund) and no Walmart order becomes a Commerce order; reads "
+                            "go on within the budget, and `walmart-sync shadow report` lists what would have been "
+                            "sent and how Walmart differs. For a trial beside Channel Manager or M2E Pro; live sends "
+                            "what the trial held back (docs/shadow.md).")
     client_id: str = Field(min_length=1)
     client_secret: SecretStr
     service_name: str = "Walmart Marketplace"

@@ -33,6 +33,7 @@ from sync_workers.push.pushable import only_pushable
 from sync_workers.push.selling import SellingRules
 from sync_workers.stores.drift import DriftStore
 from sync_workers.stores.listings import ListingStore
+from sync_workers.stores.shadow import ShadowLedger
 from sync_workers.stores.value_state import ValueState
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError, WalmartNotFound, WalmartServerError
@@ -118,6 +119,8 @@ class SkuLookup(BaseModel):
     waiting: dict[str, Waiting] = {}
     walmart: WalmartNow | None = None
     drift: list[str] = []  # what the reconciler last found Walmart showing unlike Commerce, and what it did
+    shadow_mode: bool = False
+    withheld: dict[str, str] = {}  # shadow mode: kind -> what it held back (docs/shadow.md)
     findings: list[str] = []
 
 
@@ -186,6 +189,9 @@ def _walmart_now(client: WalmartClient, sku: str, ship_node: str | None, pushed_
 def _findings(found: SkuLookup) -> list[str]:
     """Plain words, most urgent first: what differs, why, and what to do."""
     words: list[str] = []
+    if found.shadow_mode:
+        held = ", ".join(f"{kind} {value}" for kind, value in found.withheld.items()) or "nothing yet"
+        words.append(f"shadow mode (walmart.mode = shadow): nothing is sent to Walmart; held back: {held}")
     if not found.in_commerce:
         words.append(f"{found.sku} is not a Commerce product (catalog_product_entity): nothing is pushed for it")
     if not found.pushable:
@@ -287,6 +293,12 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
                                    final_price=final)
     found.sent = _sent(state, sku)
     found.waiting = _waiting(state, sku)
+    found.shadow_mode = settings.walmart.mode == "shadow"
+    found.withheld = {e.kind: f"{e.value or '-'} (would have gone at "
+                              f"{datetime.fromtimestamp(e.would_send_epoch):%Y-%m-%d %H:%M:%S}"
+                              + (f", {e.latency_ms / 1000:.1f} s after the change" if e.latency_ms is not None else "")
+                              + ("; sent since, live" if not e.pending else "") + ")"
+                      for e in ShadowLedger(state).of_key(sku)}
     found.drift = [f"{d.kind}: {d.reason} ({d.action}; found {d.first_seen_at:%Y-%m-%d %H:%M:%S}, seen "
                    f"{d.times_seen} time(s))" for d in DriftStore(state).open(sku)]
     if walmart is not None:
@@ -343,6 +355,8 @@ def render(found: SkuLookup) -> str:
                          + (f", error: {sent.last_error}" if sent.last_error else ""))
         else:
             lines.append(f"  last sent      {kind} never")
+    for kind, value in found.withheld.items():
+        lines.append(f"  shadow         {kind} {value}")
     if found.walmart:
         w = found.walmart
         if w.error:

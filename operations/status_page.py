@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from config import Settings
 from operations.lag.report import AtRiskOrder, LagReport, ReportBuilder, StageRow, overall
+from operations.shadow_report import ShadowReport, build_report, walmart_shows
 
 REFRESH_S = 5
 
@@ -93,6 +94,7 @@ class StatusData(BaseModel):
     flows: list[FlowRow] = []
     at_risk: list[AtRiskOrder] = []
     drift: list[DriftRow] = []
+    shadow: ShadowReport | None = None  # shown in shadow mode, and after it while entries remain
 
 
 def _rows(builder: ReportBuilder, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -144,8 +146,12 @@ def collect(settings: Settings, builder: ReportBuilder, report: LagReport, lette
                           "walmart_drift ORDER BY FIELD(kind, 'unpublished', 'missing', 'quantity', 'price'), "
                           "first_seen_at LIMIT 100")]
     at_risk = builder.at_risk_orders()
+    trial: ShadowReport | None = build_report(settings, builder.state, limit=50)
+    if settings.walmart.mode != "shadow" and trial is not None and not trial.summary:
+        trial = None
     return StatusData(report=report, overall=overall(report), components=components, letters=letters,
-                      orders=orders, returns=returns, flows=flows(report, at_risk), at_risk=at_risk, drift=drift)
+                      orders=orders, returns=returns, flows=flows(report, at_risk), at_risk=at_risk, drift=drift,
+                      shadow=trial)
 
 
 # the support view ------------------------------------------------------------------------------------
@@ -291,6 +297,54 @@ def _num(value: float | int | None, digits: int = 1) -> str:
     return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
 
 
+def _latency(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return f"{ms / 1000:.1f} s" if ms < 120_000 else f"{ms / 60_000:.1f} min"
+
+
+def _slowest(held: dict[str, Any]) -> int | None:
+    return max((h.latency_ms for h in held.values() if h.latency_ms is not None), default=None)
+
+
+def render_shadow(shadow: ShadowReport | None, token: str = "") -> str:
+    """Shadow mode's section: held back per kind with its latency, then per SKU and per order."""
+    if shadow is None:
+        return ""
+    compared = shadow.walmart_read_back.startswith("whole")
+    kinds = "".join(
+        f'<tr data-shadow-kind="{_e(kind)}"><td>{_e(kind)}</td><td class="num held">{row["held_back"]}</td>'
+        f'<td class="num">{row["released"]}</td><td class="num">{_e(_latency(row.get("latency_p50_ms")))}</td>'
+        f'<td class="num">{_e(_latency(row.get("latency_max_ms")))}</td></tr>'
+        for kind, row in sorted(shadow.summary.items())) or '<tr><td colspan="5">nothing withheld yet</td></tr>'
+    skus = "".join(
+        f'<tr data-shadow-sku="{_e(r.sku)}"><td><a href="/status/lookup{_q(token, q=r.sku)}">{_e(r.sku)}</a></td>'
+        f'<td class="qty">{_e((r.would_send["quantity"].value if "quantity" in r.would_send else "-") or "-")}</td>'
+        f'<td class="qty-walmart">{_e(walmart_shows(r, "quantity", compared))}</td>'
+        f'<td class="price">{_e((r.would_send["price"].value if "price" in r.would_send else "-") or "-")}</td>'
+        f'<td class="price-walmart">{_e(walmart_shows(r, "price", compared))}</td>'
+        f'<td class="published">{_e(r.published or ("PUBLISHED" if compared else "-"))}</td>'
+        f'<td class="num">{_e(_latency(_slowest(r.would_send)))}</td></tr>'
+        for r in shadow.skus) or '<tr><td colspan="7">no SKU yet</td></tr>'
+    orders = "".join(
+        f'<tr data-shadow-order="{_e(o.key)}"><td>{_e(o.key)}</td>'
+        f'<td>{_e(", ".join(sorted(o.would)))}</td>'
+        f'<td class="num">{_e(_latency(_slowest(o.would)))}</td></tr>'
+        for o in shadow.orders) or '<tr><td colspan="3">no Walmart order yet</td></tr>'
+    live = ("Shadow mode: nothing is written to Walmart and no Walmart order becomes a Commerce order; below is what "
+            "would have been." if shadow.mode == "shadow" else
+            "Live now; what shadow mode held back is being sent (released).")
+    return f"""<h2 id="shadow-mode">Shadow mode: what would have been sent</h2>
+<p class="small">{_e(live)} Walmart read back: {_e(shadow.walmart_read_back)}. The whole list:
+<code>walmart-sync shadow report</code>.</p>
+<table id="shadow-kinds"><thead><tr><th>what</th><th>held back</th><th>released</th><th>latency p50</th>
+<th>max</th></tr></thead><tbody>{kinds}</tbody></table>
+<table id="shadow-skus"><thead><tr><th>SKU</th><th>quantity: would send</th><th>Walmart shows</th>
+<th>price: would send</th><th>Walmart shows</th><th>published</th><th>latency</th></tr></thead><tbody>{skus}</tbody></table>
+<table id="shadow-orders"><thead><tr><th>Walmart PO / return</th><th>would</th><th>latency</th></tr></thead>
+<tbody>{orders}</tbody></table>"""
+
+
 def render_detail(data: StatusData, token: str = "") -> str:
     """The engineer's view: every stage per partition, components and their errors."""
     report = data.report
@@ -360,6 +414,7 @@ every {REFRESH_S} s. The same figures: <code>walmart-sync lag</code>.</p>
 <h2>Walmart returns</h2>
 <table id="returns"><thead><tr><th>return</th><th>Walmart</th><th>status</th><th>updated</th><th>detail</th></tr>
 </thead><tbody>{returns}</tbody></table>
+{render_shadow(data.shadow, token)}
 </body></html>"""
 
 
@@ -414,6 +469,8 @@ def render(data: StatusData, token: str = "") -> str:
     needs = [f for f in data.flows if f.state != "ok"]
     headline = ("Everything is flowing; nothing needs a person." if not needs else
                 "; ".join(f"{f.label.split(' (')[0]}: {f.state}" for f in needs) + ".")
+    if data.shadow is not None and data.shadow.mode == "shadow":
+        headline = "Shadow mode (nothing is written to Walmart). " + headline
     flows_html = "".join(
         f'<tr data-flow="{_e(f.flow)}" class="st-{_e(f.state.split()[0])}"><td>{_e(f.label)}</td>'
         f'<td class="state">{_e(f.state)}</td><td class="sentence">{_e(f.sentence)}</td>'
@@ -453,6 +510,7 @@ worker handles it again.</p>
 <h2>Walmart shows something else</h2>
 <table id="drift"><thead><tr><th>SKU</th><th>what</th><th>Commerce</th><th>Walmart</th><th>reason</th><th>done</th>
 <th>since</th></tr></thead><tbody>{drift_html}</tbody></table>
+{render_shadow(data.shadow, token)}
 <p class="small">Generated {_e(data.report.generated_at)}; refreshes every {SUPPORT_REFRESH_S} s.
 <a id="detail-link" href="/status/detail{_q(token)}">Engineer's detail (per stage and partition) &rarr;</a></p>"""
     return _page(f"walmart-sync: {headline}", body, SUPPORT_REFRESH_S)

@@ -22,7 +22,8 @@ class SidecarMetrics:
         # Walmart API
         self.walmart_requests = Counter(
             "walmart_sync_walmart_requests_total", "Walmart API requests by API and outcome "
-            "(ok, client_error, server_error, throttled, network_error)", ["api", "outcome"], registry=r)
+            "(ok, client_error, server_error, throttled, network_error; withheld: not sent, shadow mode)",
+            ["api", "outcome"], registry=r)
         self.walmart_seconds = Histogram(
             "walmart_sync_walmart_request_duration_seconds", "Walmart API request latency", ["api"],
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=r)

@@ -25,6 +25,17 @@ if TYPE_CHECKING:
     from sync_workers.walmart.client import WalmartClient
 
 
+def recording_shadow(client: WalmartClient, settings: Settings) -> WalmartClient:
+    """In shadow mode, the client's withheld writes go to the state store's walmart_shadow_writes
+    (the client refuses them either way; this is where the report finds them)."""
+    if client.shadow and client.shadow_sink is None:
+        from sync_workers.stores.shadow import ShadowLedger
+        from sync_workers.stores.value_state import connect_state
+
+        client.shadow_sink = ShadowLedger(connect_state(settings)).record
+    return client
+
+
 def build_worker(name: str, settings: Settings, client: WalmartClient | None = None) -> WorkerLoop:
     from sync_workers.runtime.loop import WorkerLoop
     from sync_workers.stores.order_map import OrderMap
@@ -33,7 +44,7 @@ def build_worker(name: str, settings: Settings, client: WalmartClient | None = N
 
     if name not in WORKERS:
         raise ValueError(f"unknown worker {name!r}; available: {', '.join(WORKERS)}")
-    client = client or WalmartClient(settings.walmart)
+    client = recording_shadow(client or WalmartClient(settings.walmart), settings)
     if name == "order_import":
         from sync_workers.commerce.client import CommerceClient
         from sync_workers.pull.order_importer import OrderImporter
@@ -79,7 +90,8 @@ def build_poller(name: str, settings: Settings, client: WalmartClient | None = N
 
     if name not in POLLERS:
         raise ValueError(f"unknown poller {name!r}; available: {', '.join(POLLERS)}")
-    return POLLER_CLASSES[name](settings, client or WalmartClient(settings.walmart), OrderMap(connect_state(settings)))
+    return POLLER_CLASSES[name](settings, recording_shadow(client or WalmartClient(settings.walmart), settings),
+                                OrderMap(connect_state(settings)))
 
 
 def build_checker(name: str, settings: Settings, client: WalmartClient | None = None) -> Reconciler:
@@ -89,8 +101,8 @@ def build_checker(name: str, settings: Settings, client: WalmartClient | None = 
 
     if name not in CHECKERS:
         raise ValueError(f"unknown checker {name!r}; available: {', '.join(CHECKERS)}")
-    return Reconciler(settings, client or WalmartClient(settings.walmart), connect_commerce(settings),
-                      connect_state(settings))
+    return Reconciler(settings, recording_shadow(client or WalmartClient(settings.walmart), settings),
+                      connect_commerce(settings), connect_state(settings))
 
 
 def build_components(settings: Settings, chosen: list[str], start: StartSpec | None = None) -> list[Component]:

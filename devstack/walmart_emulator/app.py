@@ -134,6 +134,12 @@ PRICE_AFTER_SETUP_S = 24 * 3600.0
 
 DEFAULT_SHIP_NODE = "default"
 
+# the Marketplace endpoints that change a seller's account (the simulations and the inspection
+# endpoints are the sandbox's and the emulator's own): every request to one is counted on arrival,
+# accepted or not, so a test can prove a sidecar sent none (shadow mode)
+WRITE_ENDPOINTS = frozenset({"inventory_put", "inventories_put", "price_put", "feed_submit", "order_acknowledge",
+                             "order_cancel", "order_shipping", "order_refund", "return_refund"})
+
 
 def client_rate_limits(time_scale: float) -> dict[str, dict[str, float]]:
     """The ``walmart.rate_limits`` that tell the sidecar's client an emulator runs ``time_scale``
@@ -166,6 +172,7 @@ class WalmartEmulator:
         self._po_numbers = itertools.count(1_000_000_001 + random.Random(0).randint(0, 10**6) * 1000)
         self._refund_ids = itertools.count(700_000_001)
         self._return_ids = itertools.count(77_000_001)
+        self.writes_received: Counter[str] = Counter()  # write endpoint -> requests that reached it
         self.url_map = Map([
             Rule("/v3/token", endpoint="token", methods=["POST"]),
             Rule("/v3/inventory", endpoint="inventory_get", methods=["GET"]),
@@ -337,6 +344,9 @@ class WalmartEmulator:
     def _dispatch(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         endpoint, args = adapter.match()
+        if endpoint in WRITE_ENDPOINTS:
+            with self._lock:
+                self.writes_received[endpoint] += 1
         if endpoint.startswith("inspect_"):
             return getattr(self, endpoint)(request)
         self._require_headers(request, token_call=endpoint == "token")
@@ -956,7 +966,7 @@ class WalmartEmulator:
             return _json({
                 "items": sorted(state.items),
                 "inventory": {f"{sku}@{node}": amount for (sku, node), amount in state.inventory.items()},
-                "prices": state.prices, "calls": dict(state.calls),
+                "prices": state.prices, "calls": dict(state.calls), "writes_received": dict(self.writes_received),
                 "throttled": dict(state.throttled), "faults_injected": dict(state.faults_injected),
                 "orders": {po: {line.number: {status: line.quantity_in(status)
                                               for status in dict.fromkeys(st.status for st in line.statuses)}

@@ -32,6 +32,14 @@ Magento's wordings of 2.4.6-2.4.8 otherwise) for stock or an unsellable product 
 lines with ``workers.out_of_stock_cancel_reason``; any other refusal (an unknown SKU, a malformed
 order, a refusal nobody knows) goes to the dead-letter topic with Magento's text; both are visible
 in ``walmart_order_state`` with the reason. Commerce or Walmart unavailable retries the batch.
+
+Shadow mode (``walmart.mode = "shadow"``, docs/shadow.md): the old integration (Channel Manager,
+M2E Pro) still imports and acknowledges, so the importer places nothing in Commerce and
+acknowledges nothing; each PO is recorded as what it would have imported (its lines) and
+acknowledged, with the delay from Walmart's order date. Once live, a PO shadow mode saw is imported
+only while Walmart still shows it unacknowledged (nobody took it); one the old integration
+acknowledged is left to it (``left_to_old_integration``), so no PO becomes two Commerce orders.
+The POs seen in shadow and not polled again are read once from Walmart at the first tick in live.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from pydantic import ValidationError
 
 from config import Settings
 from config.components import consumed_by
+from domain.shadow import WouldSend
 from domain.walmart_orders import WalmartOrder
 from mappings.orders import (
     CommerceItemQty,
@@ -65,9 +74,11 @@ from sync_workers.pull.importing import import_documents
 from sync_workers.runtime.errors import NotYet, TransientError
 from sync_workers.runtime.loop import DeadLetter, Record
 from sync_workers.stores.order_map import OrderMap, WalmartOrderFacts, oversized
+from sync_workers.stores.shadow import ShadowLedger
 from sync_workers.walmart.client import WalmartClient
-from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
+from sync_workers.walmart.errors import WalmartClientError, WalmartNotFound, WalmartServerError
 from sync_workers.walmart.orders import CancelLine
+from sync_workers.walmart.shadow import short_payload
 
 MODULE = "WalmartSync_Marketplace"
 INSTALL_COMMAND = ("composer require walmart-sync/module-marketplace && bin/magento module:enable "
@@ -127,6 +138,11 @@ class OrderImporter:
         # one request's time: sending one twice costs a token, never a wrong state (Walmart takes
         # the acknowledgement again while the PO is Created or Acknowledged)
         self.ack_claim_stale_s = settings.walmart.request_timeout_s + 5
+        self.shadow = walmart.shadow
+        self.ledger = ShadowLedger(orders.conn)
+        self._shadow_checked = False
+        self._module_warned = False
+        self.would_import = 0
 
     def connections(self) -> list[DbConnection]:
         return [self.orders.conn]
@@ -146,11 +162,86 @@ class OrderImporter:
         return self.module
 
     def tick(self) -> None:
+        if self.shadow:
+            return  # nothing is acknowledged in shadow mode: the old integration does it
+        if not self._shadow_checked:
+            self._take_shadow_release()
         self.acknowledge_due()
 
     def handle(self, records: list[Record]) -> list[DeadLetter]:
+        if self.shadow:
+            self._check_module_for_later()
+            return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._would_import)
         self.require_module()
         return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._import_tracked)
+
+    # shadow mode ----------------------------------------------------------------------------------
+    def _check_module_for_later(self) -> None:
+        """A trial needs no change to Commerce: without the module shadow mode goes on (it places
+        nothing), and says once that live mode will need it."""
+        if self.module is None and not self._module_warned:
+            self._module_warned = True
+            try:
+                self.require_module()
+            except CommerceModuleMissing as exc:
+                self.log.warning("shadow mode goes on without the Commerce module; live mode needs it", error=str(exc))
+
+    def _would_import(self, po: str, raw: dict[str, Any]) -> tuple[str, str] | None:
+        """Shadow mode: what the import would have done, recorded; nothing placed, nothing acknowledged."""
+        try:
+            order = WalmartOrder.model_validate(raw)
+        except ValidationError as exc:
+            return f"malformed Walmart order {po}: {str(exc).splitlines()[0]}", "MALFORMED_ORDER"
+        if self.orders.commerce_order_of(po) is not None:
+            return None  # imported while live, before the switch to shadow
+        now, ordered = time.time(), order.orderDate / 1000
+        lines = [{"line": line.lineNumber, "sku": line.item.sku, "qty": line.quantity("Created", "Acknowledged")}
+                 for line in order.orderLines.orderLine if line.quantity("Created", "Acknowledged")]
+        if not lines:
+            return None  # nothing open on Walmart: the importer would skip it too
+        entries = [WouldSend("order_import", po, "commerce_order", f"{len(lines)} line{'s' if len(lines) != 1 else ''}",
+                             short_payload({"customerOrderId": order.customerOrderId, "lines": lines}),
+                             would_send_at=now, changed_at=ordered)]
+        if order.awaits_acknowledgement():
+            entries.append(WouldSend("acknowledge", po, "order_acknowledge", None, "{}", would_send_at=now,
+                                     changed_at=ordered))
+        self.ledger.record(entries)
+        self.would_import += 1
+        self.log.info("shadow mode: Walmart order not imported", po=po, lines=len(lines))
+        return None
+
+    def _take_shadow_release(self) -> None:
+        """Live after shadow mode: each PO it saw and nobody imported since is read from Walmart once
+        and imported under the rule for shadow-seen POs (only while still unacknowledged)."""
+        self._shadow_checked = True
+        for entry in self.ledger.entries("order_import", pending_only=True):
+            if self.orders.commerce_order_of(entry.key) is None:
+                self.require_module()
+                try:
+                    document = self.walmart.orders.document(entry.key)
+                except WalmartNotFound:
+                    document = None  # gone from Walmart's 180 days: nothing to import
+                if document is not None:
+                    self._import_tracked(entry.key, document)
+            self.ledger.release_one("order_import", entry.key, time.time())
+
+    def _left_to_old_integration(self, po: str, order: WalmartOrder) -> bool:
+        """A PO shadow mode saw: Walmart shows it acknowledged (or further), so the old integration
+        took it; importing it too would make a second Commerce order."""
+        current = self.orders.state(po)
+        if current is not None and current.status == "left_to_old_integration":
+            return True
+        if not self.ledger.is_pending("order_import", po):
+            return False
+        self.ledger.release_one("order_import", po, time.time())
+        self.ledger.release_one("acknowledge", po, time.time())
+        if order.awaits_acknowledgement():
+            return False  # nobody acknowledged it: the old integration did not take it, the sidecar does
+        self.orders.set_state(po, "left_to_old_integration", order_date=order.orderDate,
+                              error="seen in shadow mode and acknowledged on Walmart since: imported by the "
+                                    "integration that ran before; not imported again")
+        self.log.warning("Walmart order seen in shadow mode left to the old integration", po=po)
+        return True
 
     def _import_tracked(self, po: str, raw: dict[str, Any]) -> tuple[str, str] | None:
         """The import, then Walmart's ship-by date and the units still open on Walmart recorded
@@ -186,6 +277,8 @@ class OrderImporter:
         commerce_id = self.orders.commerce_order_of(po)
         if walmart_fulfilled and commerce_id is None and self.settings.workers.wfs_orders == "ignore":
             self.orders.set_state(po, "ignored_wfs", error="fulfilled by Walmart (WFS); workers.wfs_orders = ignore")
+            return None
+        if commerce_id is None and self._left_to_old_integration(po, order):
             return None
         if commerce_id is None:
             if not cart.lines:

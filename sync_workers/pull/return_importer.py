@@ -17,12 +17,14 @@ and is visible in ``walmart_return_map``.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import ValidationError
 
 from config import Settings
 from config.components import consumed_by
+from domain.shadow import WouldSend
 from plumbing.db import DbConnection
 from plumbing.logs import get_logger
 from sync_workers.commerce.client import CommerceClient, CommerceClientError
@@ -30,7 +32,9 @@ from sync_workers.pull.importing import import_documents
 from sync_workers.runtime.loop import DeadLetter, Record
 from sync_workers.stores.order_map import OrderMap
 from sync_workers.stores.return_map import ReturnLineRecord, ReturnMap
+from sync_workers.stores.shadow import ShadowLedger
 from sync_workers.walmart.returns import ReturnOrder
+from sync_workers.walmart.shadow import short_payload
 
 NO_RMA_MODULE = "Request does not match any route."
 RECEIVED_AT_WALMART = ("DELIVERED", "COMPLETED")
@@ -63,7 +67,20 @@ class ReturnImporter:
         pass
 
     def handle(self, records: list[Record]) -> list[DeadLetter]:
+        if self.settings.walmart.mode == "shadow":
+            return import_documents(records, "return", "returnOrderId", "MALFORMED_RETURN", self._would_import)
         return import_documents(records, "return", "returnOrderId", "MALFORMED_RETURN", self._import)
+
+    def _would_import(self, return_id: str, raw: dict[str, Any]) -> tuple[str, str] | None:
+        """Shadow mode (docs/shadow.md): the old integration handles returns, whose orders it imported;
+        the return is recorded as what the importer would have followed, and nothing else."""
+        lines = [{"po": line.get("purchaseOrderId"), "line": line.get("purchaseOrderLineNumber"),
+                  "qty": (line.get("quantity") or {}).get("measurementValue")}
+                 for line in raw.get("returnOrderLines") or [] if isinstance(line, dict)]
+        count = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
+        ShadowLedger(self.orders.conn).record([WouldSend(
+            "return_import", return_id, "commerce_rma", count, short_payload({"lines": lines}), would_send_at=time.time())])
+        return None
 
     def _import(self, return_id: str, raw: dict[str, Any]) -> tuple[str, str] | None:
         try:

@@ -20,7 +20,8 @@ the two agree. Quantity and price differences are fixed, unless the merchant tur
 (``reconcile.fix``), through the workers' own recheck path: the SKU is doubted
 (walmart_value_recheck, the mechanism a batch applied after a rebalance uses), so the running
 inventory or price worker forgets what it had confirmed and pushes Commerce's current value within
-its own budget. An unpublished or missing item is not something a push fixes: it is listed for a
+its own budget (in shadow mode nothing is fixed: the difference is what going live would send). An
+unpublished or missing item is not something a push fixes: it is listed for a
 person, with Walmart's reason. A SKU with a push still owed (never confirmed, its value changed in Commerce
 and not confirmed yet, a check due, a feed in flight, a price waiting for Walmart's 24 hours) is
 not judged: the worker is on it, and a doubt now would only spend its budget twice.
@@ -44,7 +45,7 @@ from sync_workers.push.price import price_reader, price_targets
 from sync_workers.push.pushable import only_pushable, pushable_skus
 from sync_workers.push.selling import SellingRules
 from sync_workers.runtime.status import ComponentStatus
-from sync_workers.stores.drift import FIX_OFF, NEEDS_A_PERSON, PUSHED_AGAIN, Drift, DriftStore
+from sync_workers.stores.drift import FIX_OFF, NEEDS_A_PERSON, PUSHED_AGAIN, SHADOW_HELD, Drift, DriftStore
 from sync_workers.stores.listings import ListingStore
 from sync_workers.stores.value_state import ValueState
 from sync_workers.walmart.client import WalmartClient
@@ -179,8 +180,11 @@ class Reconciler:
             return found, checked
         self.commerce.ping()
         quantities, prices = self._commerce_quantities(skus), self._commerce_prices(skus)
-        owed = {"quantity": self._push_owed("inventory", skus, quantities),
-                "price": self._push_owed("price", skus, prices)}
+        # in shadow mode nothing is pushed, so nothing is owed: every SKU is judged, which is the
+        # trial's "how Walmart differs today" (walmart-sync shadow report)
+        owed = ({"quantity": set(), "price": set()} if self.client.shadow else
+                {"quantity": self._push_owed("inventory", skus, quantities),
+                 "price": self._push_owed("price", skus, prices)})
         for sku, item in sorted(items.items()):
             if item.publishedStatus in OFF_THE_SITE:
                 reasons = item.unpublished_reasons
@@ -245,6 +249,8 @@ class Reconciler:
         return owed
 
     def _action(self, kind: str) -> str:
+        if self.client.shadow:
+            return SHADOW_HELD
         return PUSHED_AGAIN if kind in self.settings.reconcile.fix else FIX_OFF
 
     def _missing(self) -> tuple[list[Drift], set[str]]:

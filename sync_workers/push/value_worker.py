@@ -45,9 +45,10 @@ from sync_workers.push.resync import take_initial_load
 from sync_workers.push.selling import SellingRules, record_rules_applied, rules_changed_since_applied
 from sync_workers.runtime.loop import DeadLetter, Record, TransientError
 from sync_workers.stores.listings import ListingStore
+from sync_workers.stores.shadow import ShadowLedger
 from sync_workers.stores.value_state import ValueState
 from sync_workers.walmart.client import WalmartClient
-from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
+from sync_workers.walmart.errors import WalmartClientError, WalmartServerError, WalmartWritesOff
 from sync_workers.walmart.feeds import BUCKETS as FEED_BUCKETS
 from sync_workers.walmart.feeds import FeedResult, FeedType, poll_slot
 
@@ -97,6 +98,11 @@ class ValueWorker:
         self.waiting_skus = 0  # values sent to wait so far (the metric is the state store's count)
         self.rules = SellingRules(settings, commerce)
         self._rules_checked = False
+        self._shadow_checked = False
+        self.withheld = 0  # values shadow mode held back (walmart.mode = "shadow")
+        if client is not None and client.shadow and self.event_fields is not None:
+            # the binlog commit time, for the latency shadow mode reports; live keeps its events slim
+            self.event_fields = (*self.event_fields, "source")
 
     # to implement ------------------------------------------------------------------------------
     def read_targets(self, skus: set[str]) -> dict[str, str]:
@@ -149,6 +155,8 @@ class ValueWorker:
                                                "(unknown product id)", "UNKNOWN_SKU"))
                 continue
             by_sku.setdefault(sku, []).append(record)
+        if self.client.shadow and self.selling_family is not None:
+            self.client.change_times.note(self.selling_family, _change_times(by_sku))
         due = self._take_due()
         skus = set(by_sku) | due
         try:
@@ -211,6 +219,8 @@ class ValueWorker:
     def tick(self) -> None:
         if not self._rules_checked:
             self._take_rule_change()
+        if not self._shadow_checked:
+            self._take_shadow_release()
         if self.clock() >= self._next_initial_load_check:
             self._next_initial_load_check = self.clock() + INITIAL_LOAD_CHECK_S
             self._take_initial_load()
@@ -250,6 +260,18 @@ class ValueWorker:
         if family is not None:
             record_rules_applied(self.state.conn, self.settings, family)
         self._rules_checked = True
+
+    def _take_shadow_release(self) -> None:
+        """Live after a shadow trial: what shadow mode held back of this stream is due now, pushed within
+        the budget like any due check (nothing of it was confirmed, so it still differs)."""
+        self._shadow_checked = True
+        if self.client.shadow or self.selling_family is None:
+            return
+        skus = ShadowLedger(self.state.conn).release(self.selling_family, time.time())
+        if skus:
+            now = datetime.now()
+            self.state.schedule({sku: now for sku in skus})
+            self.log.warning("live after shadow mode: the values it held back are pushed", skus=len(skus))
 
     def _take_initial_load(self) -> None:
         """A fresh install (or a start past changes the binlog no longer has) compares every pushed SKU
@@ -350,10 +372,14 @@ class ValueWorker:
         refused: dict[str, tuple[str, str | None]] = {}
         outcomes: dict[str, Exception | None] = {}
 
+        withheld: set[str] = set()
+
         def push(item: tuple[str, str]) -> None:
             try:
                 self.push_single(*item)
                 outcomes[item[0]] = None
+            except WalmartWritesOff:
+                withheld.add(item[0])  # shadow mode: recorded by the client, nothing to confirm
             except (WalmartClientError, WalmartServerError) as exc:
                 outcomes[item[0]] = exc
 
@@ -363,6 +389,7 @@ class ValueWorker:
                 push(item)
         else:
             list(self._pool.map(push, items))
+        self.withheld += len(withheld)
         done = {sku: changed[sku] for sku, error in outcomes.items() if error is None}
         self.state.confirm(done, "single")
         self.pushed_singles += len(done)
@@ -386,7 +413,11 @@ class ValueWorker:
         return refused
 
     def _push_feed(self, changed: dict[str, str]) -> dict[str, tuple[str, str | None]]:
-        feed_id = self.client.feeds.submit(self.feed_type, self.feed_payload(changed), **self._feed_options())
+        try:
+            feed_id = self.client.feeds.submit(self.feed_type, self.feed_payload(changed), **self._feed_options())
+        except WalmartWritesOff:
+            self.withheld += len(changed)  # shadow mode: recorded by the client, no feed to follow
+            return {}
         self.state.record_feed(feed_id, self.name, self.feed_type, changed)
         self._feed_submitted[feed_id] = self.clock()
         self.pushed_feeds += 1
@@ -454,3 +485,18 @@ class ValueWorker:
         self.state.close_feed(feed_id, result.feedStatus)
         self._feed_slots.pop(feed_id, None)
         self._recheck |= set(items) - set(early)  # changed meanwhile, or failed: check and push again
+
+
+def _change_times(by_sku: dict[str, list[Record]]) -> dict[str, float]:
+    """SKU -> the oldest Commerce change (binlog commit time, epoch seconds) among its records."""
+    times: dict[str, float] = {}
+    for sku, records in by_sku.items():
+        stamps = [ts for r in records if (ts := _source_ts_ms((r.event or {}).get("source"))) is not None]
+        if stamps:
+            times[sku] = min(stamps) / 1000
+    return times
+
+
+def _source_ts_ms(source: Any) -> int | None:
+    value = source.get("ts_ms") if isinstance(source, dict) else getattr(source, "ts_ms", None)
+    return value if isinstance(value, int) else None

@@ -34,6 +34,7 @@ from plumbing.retry import backoff_delay
 from sync_workers.runtime.errors import NotYet, PermanentError, TransientError, classify, error_code
 from sync_workers.runtime.status import ComponentStatus
 from sync_workers.stores.parked import ParkedRecords
+from sync_workers.walmart.errors import WalmartWritesOff
 
 __all__ = ["BatchHandler", "DeadLetter", "NotYet", "Parked", "PermanentError", "Record", "TransientError",
            "WorkerLoop", "dlq_topic"]
@@ -412,6 +413,15 @@ class WorkerLoop:
         the records that cause it by handling them one at a time."""
         try:
             return list(self.handler.handle(records))
+        except WalmartWritesOff:
+            # shadow mode withheld a write the handler did not expect to be withheld: the client
+            # recorded it; each record is handled on its own so every one's write is recorded, and
+            # none is dead-lettered or retried (the old integration is doing the writing)
+            if len(records) > 1:
+                return [outcome for record in records for outcome in self._apply([record])]
+            self.log.info("shadow mode: the record's Walmart write was withheld", topic=records[0].topic,
+                          offset=records[0].offset)
+            return []
         except BaseException as exc:
             verdict = classify(exc)
             if verdict == "retry":
@@ -485,6 +495,8 @@ class WorkerLoop:
         try:
             self.handler.tick()
             self._tick_attempt = 0
+        except WalmartWritesOff:
+            self._tick_attempt = 0  # shadow mode: the client recorded the write it withheld
         except BaseException as exc:
             if classify(exc) == "fatal":
                 self.log.error("scheduled work failed; stopping the worker", error=redact(str(exc)), exc_info=True)

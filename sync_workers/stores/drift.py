@@ -44,6 +44,7 @@ DDL = (
 PUSHED_AGAIN = "pushed again"
 FIX_OFF = "not fixed: reconcile.fix leaves it to you"
 NEEDS_A_PERSON = "needs a person"
+SHADOW_HELD = "shadow mode: sent once live"
 
 
 @dataclass(frozen=True)

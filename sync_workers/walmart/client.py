@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
@@ -27,6 +28,7 @@ import requests
 from pydantic import BaseModel
 
 from config.settings import WalmartSettings
+from domain.shadow import WouldSend
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
 from plumbing.retry import backoff_delay
@@ -36,6 +38,7 @@ from sync_workers.walmart.errors import (
     WalmartError,
     WalmartNotFound,
     WalmartServerError,
+    WalmartWritesOff,
     parse_error_body,
 )
 from sync_workers.walmart.feeds import FeedsApi
@@ -43,6 +46,7 @@ from sync_workers.walmart.items import ItemsApi
 from sync_workers.walmart.limits import PUBLISHED_LIMITS, Limit, TokenBucket
 from sync_workers.walmart.orders import OrdersApi
 from sync_workers.walmart.returns import ReturnsApi
+from sync_workers.walmart.shadow import ChangeTimes, describe_write, is_write
 
 TOKEN_REFRESH_MARGIN_S = 60.0
 MAX_THROTTLED_RETRIES = 100
@@ -130,7 +134,13 @@ class WalmartClient:
         self.items = ItemsApi(self)
         self.feeds = FeedsApi(self)
         self._token_lock = threading.Lock()
-        self.stats = {"requests": 0, "throttled": 0, "retried": 0, "token_fetches": 0, "unauthorized": 0}
+        self.stats = {"requests": 0, "throttled": 0, "retried": 0, "token_fetches": 0, "unauthorized": 0,
+                      "writes_withheld": 0}
+        # shadow mode: writes are withheld here, recorded through the sink (the state store's
+        # walmart_shadow_writes, wired by the component registry); without one they are only logged
+        self.shadow = settings.mode == "shadow"
+        self.shadow_sink: Callable[[list[WouldSend]], None] | None = None
+        self.change_times = ChangeTimes()
 
     # auth --------------------------------------------------------------------------------------
     def _fetch_token(self) -> tuple[str, float]:
@@ -165,6 +175,8 @@ class WalmartClient:
               json: Any = None, data: Any = None, files: Any = None,
               auth_header: dict[str, str] | None = None, idempotent: bool = True) -> requests.Response:
         bucket = self.buckets[api]
+        if self.shadow and is_write(api, method):
+            self._withhold(bucket, api, method, path, params, json, files)
         attempt = throttled = 0
         refreshed = False
         # one id for the logical call, its retries included: Walmart's support traces a call by it
@@ -256,6 +268,25 @@ class WalmartClient:
             if status == 404:
                 raise WalmartNotFound(f"{method} {path}", status, details, correlation_id)
             raise WalmartClientError(f"{method} {path}", status, details, correlation_id)
+
+    def _withhold(self, bucket: TokenBucket, api: str, method: str, path: str, params: dict[str, Any] | None,
+                  json: Any, files: Any) -> None:
+        """Shadow mode: the write is not sent. Its token is still taken, as live would take it (the
+        worker paces itself, and chooses singles or a feed, by the bucket), so the time it would
+        have gone out is the time a live sidecar would have sent it; then it is recorded and refused."""
+        while not bucket.try_take():
+            self.sleep(max(bucket.wait_s(), 0.001))
+        bucket.answered()
+        now = time.time()
+        entries = [self.change_times.take(replace(entry, would_send_at=now))
+                   for entry in describe_write(api, method, path, params=params, json_body=json, files=files)]
+        self.stats["writes_withheld"] += 1
+        METRICS.walmart_requests.labels(api, "withheld").inc()
+        self.log.info("shadow mode: Walmart write withheld", api=api, method=method, path=path,
+                      entries=len(entries), first=entries[0].key if entries else None)
+        if self.shadow_sink is not None:
+            self.shadow_sink(entries)
+        raise WalmartWritesOff(f"{method} {path}: not sent, walmart.mode is shadow")
 
     def _observe_clock(self, response: requests.Response, sent_monotonic: float) -> None:
         """Walmart's clock from its Date header (second resolution): the pollers' watermarks are in

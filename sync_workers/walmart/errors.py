@@ -74,3 +74,9 @@ class WalmartNotFound(WalmartClientError):
 
 class WalmartServerError(WalmartError):
     """5xx, timeouts or dropped connections that outlasted the retries: try again later."""
+
+
+class WalmartWritesOff(WalmartError):
+    """Shadow mode (``walmart.mode = "shadow"``): the client refused to send a write and recorded
+    what it would have sent. Not a failure of the record: the caller treats it as done, and
+    nothing it would have changed on Walmart counts as confirmed."""

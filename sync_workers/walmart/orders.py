@@ -90,6 +90,11 @@ class OrdersApi:
         for document in self._pages("orders_released", "/v3/orders/released", {"limit": limit, **_clean(filters)}):
             yield WalmartOrder.model_validate(document)
 
+    def document(self, purchase_order_id: str) -> dict[str, Any]:
+        """One order as Walmart sent it, unvalidated (for the importer, like ``order_documents``)."""
+        response = self.client._send("order", "GET", f"/v3/orders/{path_segment(purchase_order_id)}")
+        return dict(response.json()["order"])
+
     def get(self, purchase_order_id: str) -> WalmartOrder:
         response = self.client._send("order", "GET", f"/v3/orders/{path_segment(purchase_order_id)}")
         return WalmartOrder.model_validate(response.json()["order"])

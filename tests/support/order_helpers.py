@@ -42,7 +42,8 @@ def order_pipeline(stack, workdir, edition: str = "open_source", workers: tuple[
         for section, values in overrides.items():
             sections[section] = {**sections.get(section, {}), **values}
         settings = env.settings(
-            walmart={"base_url": walmart_server.url, "client_id": "local-client", "client_secret": "local-secret"},
+            walmart={"base_url": walmart_server.url, "client_id": "local-client", "client_secret": "local-secret",
+                     **sections.pop("walmart", {})},
             commerce_api={"base_url": commerce_server.url, "token": TOKEN, "store_code": "walmart_us",
                           **sections.pop("commerce_api", {})},
             **sections)

@@ -17,11 +17,24 @@ from importlib.metadata import entry_points
 
 from config import ConfigError
 from plumbing.logs import redact
-from walmart_sync.cli import config_check, dlq, healthcheck, lag, listen, listings, order, resync, run, sku, work
+from walmart_sync.cli import (
+    config_check,
+    dlq,
+    healthcheck,
+    lag,
+    listen,
+    listings,
+    order,
+    resync,
+    run,
+    shadow,
+    sku,
+    work,
+)
 from walmart_sync.cli.common import EXIT_CONFIG, EXIT_FAILED, Command
 
 BUILT_IN: tuple[Command, ...] = (config_check, listen, work, run, dlq, lag, resync, listings, sku, order,
-                                 healthcheck)
+                                 shadow, healthcheck)
 ENTRY_POINT_GROUP = "walmart_sync.commands"
 DEV_INSTALL = "pip install -e ./devstack (from a clone of the walmart-sync repository), or make demo"
 # commands the dev stack provides, shown (and explained) even where it is not installed

@@ -84,9 +84,10 @@ def _matcher(settings: Settings) -> Any:
     from sync_workers.push.listings.worker import build_matcher
     from sync_workers.stores.value_state import connect_state
     from sync_workers.walmart.client import WalmartClient
+    from walmart_sync.components import recording_shadow
 
-    return build_matcher(settings, WalmartClient(settings.walmart), connect_commerce(settings),
-                         connect_state(settings))
+    return build_matcher(settings, recording_shadow(WalmartClient(settings.walmart), settings),
+                         connect_commerce(settings), connect_state(settings))
 
 
 def add(settings: Settings, skus: list[str] | None, attribute_sets: list[str] | None) -> int:

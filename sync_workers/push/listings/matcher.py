@@ -56,7 +56,7 @@ from sync_workers.commerce.prices import PriceReader
 from sync_workers.stores.listings import Added, Listing, ListingChange, ListingStore
 from sync_workers.stores.value_state import ValueState
 from sync_workers.walmart.client import WalmartClient
-from sync_workers.walmart.errors import WalmartClientError, WalmartServerError
+from sync_workers.walmart.errors import WalmartClientError, WalmartServerError, WalmartWritesOff
 
 Progress = Callable[[str, int, int], None]
 WEIGHT_ATTRIBUTE = "weight"
@@ -356,6 +356,9 @@ class ListingMatcher:
         for batch in feed_batches(items, condition):
             try:
                 feed_id = self.client.feeds.submit("MP_ITEM_MATCH", match_feed_payload(batch, condition))
+            except WalmartWritesOff:
+                # shadow mode: the candidates stay candidates (recorded as would-send), submitted once live
+                return submitted, feeds, failed
             except WalmartClientError as exc:
                 self.store.set_many({i.sku: ("error", f"Walmart refused the match feed: {exc}",
                                              exc.details[0].code if exc.details else None, None, None, None)
