@@ -35,6 +35,7 @@ from devstack.oracles.walmart_limits import (
     ITEMS_PAGING_PARAMS,
     WALMART_LIMITS,
     Bucket,
+    Limit,
     RateLimit,
     rate_headers,
 )
@@ -48,6 +49,7 @@ from devstack.walmart_emulator.feeds import (
     process,
 )
 from devstack.walmart_emulator.orders import LineStatus, Order, OrderError, OrderLine, now_ms
+from devstack.walmart_emulator.promotions import ItemPrices, Promotion, PromotionRefused
 from devstack.walmart_emulator.returns import ReturnOrder, create_return
 
 TOKEN_TTL_S = 900
@@ -98,7 +100,8 @@ class SellerState:
     client_id: str
     items: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> seller item
     inventory: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, shipNode) -> qty
-    prices: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> pricing entry
+    prices: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> its BASE pricing entry
+    promotions: dict[str, ItemPrices] = field(default_factory=dict)      # sku -> its promotions
     calls: Counter[str] = field(default_factory=Counter)                 # api -> accepted calls
     throttled: Counter[str] = field(default_factory=Counter)             # api -> 429s answered
     faults_injected: Counter[str] = field(default_factory=Counter)
@@ -121,6 +124,11 @@ PRICE_AFTER_SETUP_S = 24 * 3600.0
 
 DEFAULT_SHIP_NODE = "default"
 
+# reads Walmart publishes no limit for (the notes' table has none): metered generously, so a test
+# or the lookup that reads them is never what throttles the sidecar's own calls
+UNPUBLISHED_LIMITS: dict[str, RateLimit] = {"promo_get": Limit(300, 60.0, "GET /v3/promo/sku/{sku}"),
+                                            "lagtime_get": Limit(300, 60.0, "GET /v3/lagtime")}
+
 
 def client_rate_limits(time_scale: float) -> dict[str, dict[str, float]]:
     """The ``walmart.rate_limits`` that tell the sidecar's client an emulator runs ``time_scale``
@@ -139,7 +147,7 @@ class WalmartEmulator:
         self.time_scale = time_scale
         self.faults = faults or FaultConfig()
         self._rng = random.Random(self.faults.seed)
-        self.limits: dict[str, RateLimit] = dict(WALMART_LIMITS) | dict(limits or {})
+        self.limits: dict[str, RateLimit] = dict(WALMART_LIMITS) | dict(UNPUBLISHED_LIMITS) | dict(limits or {})
         self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client id, expiry, monotonic)
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._sellers: dict[str, SellerState] = {}
@@ -158,6 +166,7 @@ class WalmartEmulator:
             Rule("/v3/inventory", endpoint="inventory_get", methods=["GET"]),
             Rule("/v3/inventory", endpoint="inventory_put", methods=["PUT"]),
             Rule("/v3/price", endpoint="price_put", methods=["PUT"]),
+            Rule("/v3/promo/sku/<sku>", endpoint="promo_get", methods=["GET"]),
             Rule("/v3/feeds", endpoint="feed_submit", methods=["POST"]),
             Rule("/v3/feeds", endpoint="feeds", methods=["GET"]),
             Rule("/v3/feeds/<feed_id>", endpoint="feed", methods=["GET"]),
@@ -192,6 +201,38 @@ class WalmartEmulator:
     # clock and state -----------------------------------------------------------------------------
     def now(self) -> float:
         return time.monotonic() + self.clock_offset
+
+    def wall_now(self) -> float:
+        """Walmart's wall clock (epoch seconds), what promotion dates are judged on: this host's
+        time, moved on with the emulator's clock (``/_emulator/clock`` advances it by ``advance_s``
+        Walmart seconds: ``advance_s`` x ``time_scale``)."""
+        return time.time() + self.clock_offset * self.time_scale
+
+    def apply_pricing(self, state: SellerState, sku: str, body: dict[str, Any]) -> None:
+        """A ``Price`` entry (single update or feed item) applied whole, or PromotionRefused."""
+        pricing = body.get("pricing")
+        if not isinstance(pricing, list) or not all(isinstance(e, dict) for e in pricing):
+            raise PromotionRefused("INVALID_REQUEST_CONTENT.GMP_PRICE_API", "pricing must be a list")
+        replace_all = str(body.get("replaceAll", "false")).lower() == "true"
+        with self._lock:
+            item = state.promotions.setdefault(sku, ItemPrices())
+            base = item.apply(pricing, replace_all, self.wall_now())
+            if base is not None:
+                state.prices[sku] = base
+
+    def seed_promotion(self, client_id: str, sku: str, amount: float, starts: float, ends: float,
+                       comparison: float | None = None, price_type: str = "REDUCED") -> None:
+        """A promotion set up elsewhere (Seller Center), whatever its start: the emulator's own hook."""
+        state = self.seller(client_id)
+        with self._lock:
+            item = state.promotions.setdefault(sku, ItemPrices())
+            item.promotions = sorted([*item.promotions, Promotion(f"SC{len(item.promotions)}", price_type, amount,
+                                                                   starts, ends, comparison)], key=lambda p: p.starts)
+
+    def shown_price(self, client_id: str, sku: str) -> dict[str, Any]:
+        state = self.seller(client_id)
+        with self._lock:
+            return state.promotions.get(sku, ItemPrices()).shown(state.prices.get(sku), self.wall_now())
 
     def seller(self, client_id: str) -> SellerState:
         with self._lock:
@@ -443,7 +484,7 @@ class WalmartEmulator:
             raise WalmartApiError(400, "MALFORMED_REQUEST_CONTENT.GMP_PRICE_API", "body is not JSON")
         sku = self._known_sku(state, body.get("sku"), "GMP_PRICE_API")
         pricing = body.get("pricing")
-        if not isinstance(pricing, list) or not pricing:
+        if not isinstance(pricing, list) or (not pricing and str(body.get("replaceAll")).lower() != "true"):
             raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_PRICE_API",
                                   "pricing must be a non-empty list", field="pricing")
         for entry in pricing:
@@ -459,11 +500,22 @@ class WalmartEmulator:
             refusal = self.price_refusal(state, sku)
             if refusal:
                 raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_PRICE_API", refusal, field="sku")
-            state.prices[sku] = pricing[0]
+            try:
+                self.apply_pricing(state, sku, body)
+            except PromotionRefused as exc:
+                raise WalmartApiError(400, exc.code, exc.description, field=exc.field) from None
         return _json({"ItemPriceResponse": {
             "mart": "WALMART_US", "sku": sku,
             "message": "Thank you. Your price has been updated. Please allow up to five minutes for "
                        "this change to be reflected on the site."}})
+
+    def promo_get(self, request: Request, state: SellerState, sku: str) -> Response:
+        """GET /v3/promo/sku/{sku}: the SKU's promotions not ended yet, on Walmart's clock."""
+        self._known_sku(state, sku, "GMP_PRICE_API")
+        with self._lock:
+            live = state.promotions.get(sku, ItemPrices()).live(self.wall_now())
+            return _json({"status": "OK", "header": {"headerAttributes": {}}, "payload": {
+                "itemIdentifier": {"sku": sku}, "pricingList": {"pricing": [p.to_json() for p in live]}}})
 
     # feeds ------------------------------------------------------------------------------------------
     def feed_submit(self, request: Request, state: SellerState) -> Response:
@@ -496,7 +548,7 @@ class WalmartEmulator:
                 if feed.status == "INPROGRESS" and elapsed >= second:
                     process(feed, state.items, self.catalogue_item,
                             set_inventory=lambda sku, node, qty: state.inventory.__setitem__((sku, node), qty),
-                            set_price=lambda sku, pricing: state.prices.__setitem__(sku, pricing),
+                            set_price=lambda sku, item: self.apply_pricing(state, sku, item),
                             add_item=lambda sku, fields: self.seed_items(state.client_id, [sku], set_up_now=True,
                                                                          **fields),
                             price_refusal=lambda sku: self.price_refusal(state, sku))
@@ -879,6 +931,9 @@ class WalmartEmulator:
                 "items": sorted(state.items),
                 "inventory": {f"{sku}@{node}": amount for (sku, node), amount in state.inventory.items()},
                 "prices": state.prices, "calls": dict(state.calls),
+                "promotions": {sku: [p.to_json() for p in item.live(self.wall_now())]
+                               for sku, item in state.promotions.items() if item.live(self.wall_now())},
+                "shown_prices": {sku: self.shown_price(client_id, sku) for sku in state.prices},
                 "throttled": dict(state.throttled), "faults_injected": dict(state.faults_injected),
                 "orders": {po: {line.number: {status: line.quantity_in(status)
                                               for status in dict.fromkeys(st.status for st in line.statuses)}

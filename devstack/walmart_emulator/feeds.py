@@ -17,6 +17,7 @@ from typing import Any
 
 from devstack.oracles.identifiers import IdentifierRejected, catalogue_key, check_product_id
 from devstack.oracles.walmart_limits import FEED_UPLOADS
+from devstack.walmart_emulator.promotions import PromotionRefused
 
 # feedType -> (rate-limit bucket, max file bytes) per Walmart's published limits
 FEED_TYPES: dict[str, tuple[str, int]] = dict(FEED_UPLOADS)
@@ -103,7 +104,9 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callab
             add_item: Callable[[str, dict[str, Any]], None],
             price_refusal: Callable[[str], str | None] = lambda sku: None) -> None:
     """Apply a completed feed's effects and record each item's outcome (once). ``price_refusal``
-    says why Walmart will not take a price for a SKU yet (an item set up less than 24 h ago)."""
+    says why Walmart will not take a price for a SKU yet (an item set up less than 24 h ago);
+    ``set_price`` applies a ``Price`` entry whole (its BASE price and promotions) or raises
+    PromotionRefused with Walmart's code, the item's outcome."""
     items = feed_items(feed.feed_type, feed.payload)
     if items is None:
         feed.status, feed.file_error = "ERROR", "ERR_PDI_0001: the file is malformed or has no header"
@@ -146,7 +149,11 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callab
             if refusal:
                 feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_EXT_DATA_0101116", refusal))
                 continue
-            set_price(sku, pricing[0])
+            try:
+                set_price(sku, item)
+            except PromotionRefused as exc:
+                feed.results.append(ItemResult(index, sku, "DATA_ERROR", exc.code, exc.description))
+                continue
         feed.results.append(ItemResult(index, sku, "SUCCESS", wpid=seller_items[sku].get("wpid")))
     feed.status = "PROCESSED"
 
