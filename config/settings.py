@@ -713,6 +713,24 @@ class OpsSettings(Section):
                                                        "outage); also at every start.")
 
 
+class PriceSettings(Section):
+    """How Commerce's promotions reach Walmart (mappings/promotions.py)."""
+
+    promotions: Literal["base_only", "promotions"] = Field(
+        "base_only",
+        description="base_only: Magento's final price (special and catalogue rule prices included) goes as the "
+                    "BASE price, Walmart shows no saving. promotions: the regular price goes as BASE and a special "
+                    "price or catalogue rule price below it as a REDUCED promotion with the regular price as the "
+                    "was-price (comparisonPrice) and the window's dates, within Walmart's rules (starts more than "
+                    "4 h after it is sent, at most 180 days); the sidecar then owns the SKU's promotions on Walmart "
+                    "(replaceAll: others are cancelled).")
+    promotion_margin_s: float = Field(
+        3600.0, ge=0, le=86_400,
+        description="Added to Walmart's 4 h lead when a window opens too soon: the promotion is sent to start this "
+                    "much later than Walmart's minimum, so a feed's processing time or a clock difference does not "
+                    "make Walmart refuse it.")
+
+
 class SellingSettings(Section):
     """Selling rules (mappings/selling_rules.py): markup, price ending, floor and ceiling; a share of
     the salable quantity, a reserve, a cap and a minimum. Chosen per product: the attribute
@@ -779,6 +797,7 @@ class Settings(BaseSettings):
     workers: WorkersSettings = Field(default_factory=WorkersSettings)
     listings: ListingsSettings = Field(default_factory=ListingsSettings)
     selling: SellingSettings = Field(default_factory=SellingSettings)
+    price: PriceSettings = Field(default_factory=PriceSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)

@@ -113,6 +113,11 @@ class ValueWorker:
         """When SKUs must be re-evaluated without an event; none by default."""
         return {}
 
+    def settled(self, values: dict[str, str]) -> dict[str, str]:
+        """Confirmed (or in-flight) values as Walmart holds them now: the same by default; a price
+        promotion Walmart ended by itself is its BASE price alone (push/price.py)."""
+        return values
+
     # what Walmart will not take yet: none by default -------------------------------------------------
     wait_reason = ""
 
@@ -276,8 +281,8 @@ class ValueWorker:
             return {}
         self.commerce.ping()
         targets = self.read_targets(skus)
-        confirmed = self.state.confirmed(sorted(skus))
-        in_flight = self._in_flight()
+        confirmed = self.settled(self.state.confirmed(sorted(skus)))
+        in_flight = self.settled(self._in_flight())
         served = skus & self._scheduled
         refused, deferred = self._push_changed(targets, confirmed, in_flight)
         # only now that the push went out (or was deferred) are the due checks it served cleared,
@@ -377,8 +382,9 @@ class ValueWorker:
                 continue
             if isinstance(error, WalmartClientError):
                 code = error.details[0].code if error.details else None
-                refused[sku] = (f"Walmart refused the {self.name} update: {error}", code)
-                self.state.failed(sku, str(error))
+                said = "; ".join(d.description for d in error.details if d.description)  # Walmart's why, in its words
+                refused[sku] = (f"Walmart refused the {self.name} update: {error}" + (f": {said}" if said else ""), code)
+                self.state.failed(sku, refused[sku][0])
             elif isinstance(error, WalmartServerError):
                 server_error = error
         if server_error is not None:  # what landed is confirmed; the batch retries the rest
