@@ -731,6 +731,27 @@ class PriceSettings(Section):
                     "make Walmart refuse it.")
 
 
+class LagTimeSettings(Section):
+    """Lag time, the days from order to ship Walmart holds per item (sync_workers/push/lag_time.py,
+    run by the inventory worker): a product attribute, else a default; nothing is sent while both
+    are unset. Sent with Walmart's lagtime feed (6 a day) for the SKUs whose lag time differs from
+    what Walmart confirmed. A lag time of 2 days or more needs Walmart's approval (a Lag Time
+    Exception); Walmart refuses it otherwise, and the SKU's lookup shows why."""
+
+    attribute: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9_]*$",
+        description="Product attribute holding the lag time in whole days (a number or text attribute, or a "
+                    "dropdown whose option admin labels are numbers).")
+    default_days: int | None = Field(
+        None, ge=0, le=365, description="The lag time of products whose attribute is empty (or not a whole number).")
+    check_s: float = Field(
+        14_400.0, ge=1, description="How often every pushed SKU's lag time is compared with Walmart's and what "
+                                    "differs sent in one lagtime feed (Walmart takes 6 a day: every 4 h).")
+
+    def active(self) -> bool:
+        return self.attribute is not None or self.default_days is not None
+
+
 class SellingSettings(Section):
     """Selling rules (mappings/selling_rules.py): markup, price ending, floor and ceiling; a share of
     the salable quantity, a reserve, a cap and a minimum. Chosen per product: the attribute
@@ -798,6 +819,7 @@ class Settings(BaseSettings):
     listings: ListingsSettings = Field(default_factory=ListingsSettings)
     selling: SellingSettings = Field(default_factory=SellingSettings)
     price: PriceSettings = Field(default_factory=PriceSettings)
+    lag_time: LagTimeSettings = Field(default_factory=LagTimeSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)

@@ -102,6 +102,9 @@ class SellerState:
     inventory: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, shipNode) -> qty
     prices: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> its BASE pricing entry
     promotions: dict[str, ItemPrices] = field(default_factory=dict)      # sku -> its promotions
+    lag_times: dict[str, int] = field(default_factory=dict)              # sku -> fulfillmentLagTime (days)
+    # lag-time.yml: "Lag time of two days or more requires approval at the item setup category level"
+    lag_time_approved: int = 1
     calls: Counter[str] = field(default_factory=Counter)                 # api -> accepted calls
     throttled: Counter[str] = field(default_factory=Counter)             # api -> 429s answered
     faults_injected: Counter[str] = field(default_factory=Counter)
@@ -123,6 +126,7 @@ PRICE_AFTER_SETUP_S = 24 * 3600.0
 
 
 DEFAULT_SHIP_NODE = "default"
+DEFAULT_LAG_TIME = 1
 
 # reads Walmart publishes no limit for (the notes' table has none): metered generously, so a test
 # or the lookup that reads them is never what throttles the sidecar's own calls
@@ -167,6 +171,7 @@ class WalmartEmulator:
             Rule("/v3/inventory", endpoint="inventory_put", methods=["PUT"]),
             Rule("/v3/price", endpoint="price_put", methods=["PUT"]),
             Rule("/v3/promo/sku/<sku>", endpoint="promo_get", methods=["GET"]),
+            Rule("/v3/lagtime", endpoint="lagtime_get", methods=["GET"]),
             Rule("/v3/feeds", endpoint="feed_submit", methods=["POST"]),
             Rule("/v3/feeds", endpoint="feeds", methods=["GET"]),
             Rule("/v3/feeds/<feed_id>", endpoint="feed", methods=["GET"]),
@@ -509,6 +514,18 @@ class WalmartEmulator:
             "message": "Thank you. Your price has been updated. Please allow up to five minutes for "
                        "this change to be reflected on the site."}})
 
+    def lagtime_get(self, request: Request, state: SellerState) -> Response:
+        """GET /v3/lagtime?sku=: the item's lag time (an item whose lag time was never set has
+        Walmart's default, taken here as 1 day)."""
+        sku = self._known_sku(state, request.args.get("sku"), "GMP_ITEM_API")
+        with self._lock:
+            return _json({"sku": sku, "fulfillmentLagTime": state.lag_times.get(sku, DEFAULT_LAG_TIME)})
+
+    def approve_lag_time(self, client_id: str, days: int) -> None:
+        """Walmart approving a seller's Lag Time Exception (the emulator's own hook)."""
+        with self._lock:
+            self.seller(client_id).lag_time_approved = days
+
     def promo_get(self, request: Request, state: SellerState, sku: str) -> Response:
         """GET /v3/promo/sku/{sku}: the SKU's promotions not ended yet, on Walmart's clock."""
         self._known_sku(state, sku, "GMP_PRICE_API")
@@ -551,7 +568,9 @@ class WalmartEmulator:
                             set_price=lambda sku, item: self.apply_pricing(state, sku, item),
                             add_item=lambda sku, fields: self.seed_items(state.client_id, [sku], set_up_now=True,
                                                                          **fields),
-                            price_refusal=lambda sku: self.price_refusal(state, sku))
+                            price_refusal=lambda sku: self.price_refusal(state, sku),
+                            set_lag_time=lambda sku, days: state.lag_times.__setitem__(sku, days),
+                            lag_time_approved=state.lag_time_approved)
 
     def feeds(self, request: Request, state: SellerState) -> Response:
         offset = int(request.args.get("offset", "0") or 0)
@@ -934,6 +953,7 @@ class WalmartEmulator:
                 "promotions": {sku: [p.to_json() for p in item.live(self.wall_now())]
                                for sku, item in state.promotions.items() if item.live(self.wall_now())},
                 "shown_prices": {sku: self.shown_price(client_id, sku) for sku in state.prices},
+                "lag_times": dict(state.lag_times),
                 "throttled": dict(state.throttled), "faults_injected": dict(state.faults_injected),
                 "orders": {po: {line.number: {status: line.quantity_in(status)
                                               for status in dict.fromkeys(st.status for st in line.statuses)}

@@ -1,4 +1,4 @@
-"""Walmart bulk feeds: inventory, MP_INVENTORY, price and MP_ITEM_MATCH, processed asynchronously.
+"""Walmart bulk feeds: inventory, MP_INVENTORY, price, lagtime and MP_ITEM_MATCH, processed asynchronously.
 
 A feed is RECEIVED on upload, INPROGRESS after the first delay, and PROCESSED (or ERROR when the
 whole file is unusable) after the second; its effects apply once, when it completes. Each item
@@ -82,10 +82,11 @@ def feed_items(feed_type: str, payload: Any) -> list[Any] | None:
     """The item list of a well-formed feed, or None when the file itself is malformed."""
     if not isinstance(payload, dict):
         return None
+    # lagtime: the schema's ``lagTimeHeader`` (lag-time.yml; its own example's ``LagTimeHeader`` fails it)
     key = {"inventory": "Inventory", "MP_INVENTORY": "inventory", "price": "Price",
-           "MP_ITEM_MATCH": "MPItem"}[feed_type]
+           "MP_ITEM_MATCH": "MPItem", "lagtime": "lagTime"}[feed_type]
     header = {"inventory": "InventoryHeader", "MP_INVENTORY": "inventoryHeader", "price": "PriceHeader",
-              "MP_ITEM_MATCH": "MPItemFeedHeader"}[feed_type]
+              "MP_ITEM_MATCH": "MPItemFeedHeader", "lagtime": "lagTimeHeader"}[feed_type]
     items = payload.get(key)
     if header not in payload or not isinstance(items, list):
         return None
@@ -102,7 +103,9 @@ def _quantity(value: Any) -> int | None:
 def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callable[[str], dict[str, Any] | None],
             set_inventory: Callable[[str, str, int], None], set_price: Callable[[str, dict[str, Any]], None],
             add_item: Callable[[str, dict[str, Any]], None],
-            price_refusal: Callable[[str], str | None] = lambda sku: None) -> None:
+            price_refusal: Callable[[str], str | None] = lambda sku: None,
+            set_lag_time: Callable[[str, int], None] = lambda sku, days: None,
+            lag_time_approved: int = 1) -> None:
     """Apply a completed feed's effects and record each item's outcome (once). ``price_refusal``
     says why Walmart will not take a price for a SKU yet (an item set up less than 24 h ago);
     ``set_price`` applies a ``Price`` entry whole (its BASE price and promotions) or raises
@@ -128,6 +131,19 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callab
                                                "quantity must be {unit: EACH, amount: integer >= 0}"))
                 continue
             set_inventory(sku, node, amount)
+        elif feed.feed_type == "lagtime":
+            days = item.get("fulfillmentLagTime")
+            if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+                feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
+                                               "fulfillmentLagTime must be an integer >= 0 (days)"))
+                continue
+            if days > lag_time_approved:
+                # lag-time.yml: "Lag time of two days or more requires approval at the item setup category level"
+                feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
+                                               f"A lag time of {days} days needs Walmart's approval (a Lag Time "
+                                               f"Exception); this seller is approved for {lag_time_approved}"))
+                continue
+            set_lag_time(sku, days)
         elif feed.feed_type == "MP_INVENTORY":
             nodes = item.get("shipNodes")
             amounts = [(n.get("shipNode"), _quantity(n.get("quantity"))) for n in nodes or [] if isinstance(n, dict)]

@@ -18,6 +18,7 @@ from mappings.inventory import inventory_feed, walmart_quantity
 from mappings.selling_rules import rule_quantity
 from plumbing.db import DbConnection
 from sync_workers.commerce.salable import read_positions
+from sync_workers.push.lag_time import LagTimeSync
 from sync_workers.push.selling import SellingRules
 from sync_workers.push.value_worker import ValueWorker
 
@@ -50,6 +51,15 @@ class InventoryWorker(ValueWorker):
     # a cataloginventory/item_options/* setting changed (cdc_listener/translate.py): every product may sell
     # differently now, and no product row says so
     catalogue_event_types = frozenset({"stock_config"})
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lag_times = LagTimeSync(self.settings, self.client, self.commerce, self.state.conn, self._catalogue,
+                                     self.clock)
+
+    def tick(self) -> None:
+        super().tick()
+        self.lag_times.tick()  # lag time rides with quantity, on its own feed budget
 
     def read_targets(self, skus: set[str]) -> dict[str, str]:
         return quantity_targets(self.settings, self.commerce, self.rules, skus, self.log)
