@@ -52,6 +52,7 @@ SETUP_WINDOW_WORDS = ("24 hours", "24 hrs", "24hrs")
 # "24 hours of the effective date", which is not the item-setup wait
 PROMOTION_CODES = ("ERR_EXT_DATA_010113", "ERR_EXT_DATA_010114", "ERR_INT_SYS_0101139")
 PRICE_RETRY_FRACTION = 1 / 24  # an item of unknown setup time is tried again hourly (24 h window)
+PROMOTION_FROZEN = "Walmart takes no change to a promotion in the 4 h before it starts"
 
 
 def price_reader(settings: Settings, commerce: DbConnection) -> PriceReader:
@@ -118,6 +119,7 @@ class PriceWorker(ValueWorker):
         self._records: dict[str, Any] = {}
         self._zone: ZoneInfo | None = None
         self.details: dict[str, PriceTarget] = {}  # the last targets read, promotions included (the lookup)
+        self._frozen: set[str] = set()  # SKUs waiting for their promotion's start (no change before it)
 
     def utc_now(self) -> datetime:
         """The instant prices are judged at (aware); a test may replace it to stand at a window edge."""
@@ -179,7 +181,11 @@ class PriceWorker(ValueWorker):
             sent = parse_wire(value).promotion
             if sent is not None and now < sent.starts <= now + WALMART_LEAD:
                 waits[sku] = (sent.starts + timedelta(minutes=1)).astimezone().replace(tzinfo=None)
+        self._frozen = set(waits)
         return waits
+
+    def wait_reason_of(self, sku: str) -> str:
+        return PROMOTION_FROZEN if sku in self._frozen else self.wait_reason
 
     def too_early(self, errors: list[Any]) -> datetime | None:
         for error in errors:

@@ -334,12 +334,20 @@ class ValueWorker:
         """Values Walmart will take only later: due then, shown as waiting, neither failed nor refused."""
         if not until:
             return
-        self.state.wait(until, self.wait_reason)
+        by_reason: dict[str, dict[str, datetime]] = {}
+        for sku, at in until.items():
+            by_reason.setdefault(self.wait_reason_of(sku), {})[sku] = at
+        for reason, part in by_reason.items():
+            self.state.wait(part, reason)
+            self.log.info(f"{self.name} updates waiting: {reason}", skus=len(part),
+                          until=min(part.values()).isoformat(timespec="seconds"))
         self._scheduled |= set(until)
         self._waited |= set(until)
         self.waiting_skus += len(until)
-        self.log.info(f"{self.name} updates waiting: {self.wait_reason}", skus=len(until),
-                      until=min(until.values()).isoformat(timespec="seconds"))
+
+    def wait_reason_of(self, sku: str) -> str:
+        """Why ``sku``'s value waits (``wait_reason`` unless the worker knows better)."""
+        return self.wait_reason
 
     def _in_flight(self) -> dict[str, str]:
         values: dict[str, str] = {}
