@@ -111,6 +111,7 @@ class SkuLookup(BaseModel):
     stock: StockWhy | None = None
     price: PriceWhy | None = None
     selling_rule: RuleWhy | None = None
+    lag_time: str | None = None  # [lag_time] set: the days the inventory worker sends, and why
     sent: dict[str, Sent] = {}
     waiting: dict[str, Waiting] = {}
     walmart: WalmartNow | None = None
@@ -253,6 +254,9 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
                                   mapping.website_id).get(sku)
         inventory = InventoryWorker(settings, walmart or _no_walmart(), commerce, ValueState(state, "inventory"))
         target = inventory.read_targets({sku}).get(sku)
+        if settings.lag_time.active():
+            lag = inventory.lag_times.targets({sku}).get(sku)
+            found.lag_time = f"{lag[0]} day(s): {lag[1]}" if lag else "none (no attribute value, no default)"
         if position is not None:
             found.stock = StockWhy(stock_id=mapping.stock_id, source_quantity=str(position.source_quantity),
                                    in_stock=position.in_stock, reservations=str(position.reservations),
@@ -322,8 +326,12 @@ def render(found: SkuLookup) -> str:
         r = found.selling_rule
         changes = ", ".join(f"{k} {v}" for k, v in r.changes.items()) or "changes nothing"
         lines.append(f"  selling rule   {r.name} ({r.why}): {changes}")
-    for kind in ("inventory", "price"):
+    if found.lag_time:
+        lines.append(f"  lag time       {found.lag_time}")
+    for kind in ("inventory", "price", "lagtime"):
         sent = found.sent.get(kind)
+        if kind == "lagtime" and not sent:
+            continue  # lag time is sent only with [lag_time] set
         if sent:
             when = f"{sent.confirmed_at:%Y-%m-%d %H:%M:%S} UTC"
             lines.append(f"  last sent      {kind} {sent.value} via {sent.via}, confirmed {when}"

@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 
+from operations.sku_lookup import look_up_sku, render
 from sync_workers.stores.value_state import connect_state
 from sync_workers.walmart.client import WalmartClient
 from tests.support.cdc_helpers import wait_for, worker_pipeline
@@ -76,5 +77,16 @@ def test_lag_time_from_the_attribute_or_the_default_reaches_walmart_and_a_change
             assert [item["sku"] for item in lag_feeds[-1].payload["lagTime"]] == ["WS-000002"]
             assert loop.handler.lag_times.feeds_submitted > feeds_before
             assert len(lag_feeds) <= 6  # within the day's budget
+
+            # support staff see the lag time sent, and why; and Walmart's refusal of the other
+            with env.admin_connection() as commerce:
+                wait_for(lambda: getattr(look_up_sku(settings, "WS-000002", commerce, state, None).sent.get("lagtime"),
+                                         "value", None) == "2", 30, "the new lag time confirmed")
+                found = look_up_sku(settings, "WS-000002", commerce, state, None)
+                refused = look_up_sku(settings, "WS-000003", commerce, state, None)
+            assert found.lag_time == "2 day(s): the product's lag-time attribute"
+            assert "lag time       2 day(s)" in render(found) and "last sent      lagtime 2 via feed" in render(found)
+            assert "needs Walmart's approval" in (refused.sent["lagtime"].last_error or "")
+            assert "error: Walmart refused the lag time 4" in render(refused)
         finally:
             state.close()
