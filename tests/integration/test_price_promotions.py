@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ import pytest
 import requests
 from kafka import KafkaConsumer
 
+from devstack.agreement import check_inventory_and_price
 from devstack.oracles.prices import final_prices
 from operations.sku_lookup import look_up_sku, render
 from sync_workers.runtime.loop import dlq_topic
@@ -103,6 +104,10 @@ def test_a_special_price_lands_as_a_promotion_with_the_regular_price_as_its_was_
                                    at=opens.replace(tzinfo=STORE) + timedelta(minutes=1))
     assert float(oracle_now["WS-000004"]) == open_one["currentPrice"]["value"]["amount"]
     assert float(oracle_then["WS-000005"]) == future["currentPrice"]["value"]["amount"]
+    with env.admin_connection() as commerce:  # the agreement check: BASE is the oracle's regular price
+        _inventory, price = check_inventory_and_price(settings, _app, "local-client", commerce,
+                                                      ["WS-000004", "WS-000005"])
+    assert price.checked == 2 and not price.lost, price.describe()
 
     # support staff see the promotion sent, and why it starts later than the window
     state = connect_state(settings)
@@ -158,7 +163,7 @@ def test_a_promotion_walmart_refuses_is_dead_lettered_with_its_reason_and_nothin
 
 def test_a_promotion_shows_in_its_window_and_ends_on_time(pipeline) -> None:
     """Last in the module: it moves Walmart's clock days ahead of the sidecar's."""
-    env, _settings, emulator, app, _loop = pipeline
+    env, settings, emulator, app, _loop = pipeline
     day = (store_now() + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
     with env.admin_connection() as conn, conn.cursor() as cur:
         special(cur, env, "WS-000007", "60.00", "45.00", day, day)  # that one whole day
@@ -175,6 +180,10 @@ def test_a_promotion_shows_in_its_window_and_ends_on_time(pipeline) -> None:
     assert clock.ok
     now = shown()
     assert (now["currentPriceType"], now["currentPrice"], now["comparisonPrice"]) == ("REDUCED", 45.0, 60.0)
+    with env.admin_connection() as commerce:  # and the promotion shown is the oracle's final price then
+        _inventory, price = check_inventory_and_price(settings, app, "local-client", commerce, ["WS-000007"],
+                                                      at=datetime.fromtimestamp(app.wall_now(), UTC))
+    assert price.checked == 1 and not price.lost, price.describe()
     requests.post(f"{emulator.url}/_emulator/clock", timeout=5,
                   json={"advance_s": (promo["expirationDate"] / 1000 - app.wall_now()) + 1})
     assert shown() == {"currentPriceType": "BASE", "currentPrice": 60.0, "comparisonPrice": None}
