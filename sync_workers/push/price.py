@@ -120,6 +120,7 @@ class PriceWorker(ValueWorker):
         self._zone: ZoneInfo | None = None
         self.details: dict[str, PriceTarget] = {}  # the last targets read, promotions included (the lookup)
         self._frozen: set[str] = set()  # SKUs waiting for their promotion's start (no change before it)
+        self._cancel: set[str] = set()  # base_only: SKUs whose promotion (sent in promotions mode) goes
 
     def utc_now(self) -> datetime:
         """The instant prices are judged at (aware); a test may replace it to stand at a window edge."""
@@ -133,10 +134,16 @@ class PriceWorker(ValueWorker):
         return {sku: target.wire() for sku, target in self.details.items()}
 
     def _previous(self, skus: set[str]) -> dict[str, str]:
-        """What Walmart holds or is being sent, per SKU: a promotion sent keeps its start."""
-        if self.settings.price.promotions != "promotions" or not skus:
+        """What Walmart holds or is being sent, per SKU: a promotion sent keeps its start; in base_only
+        mode, one sent before (promotions mode, switched off) is cancelled with the next update."""
+        if not skus:
             return {}
-        return self.state.confirmed(sorted(skus)) | {sku: v for sku, v in self._in_flight().items() if sku in skus}
+        previous = self.state.confirmed(sorted(skus))
+        if self.settings.price.promotions != "promotions":
+            self._cancel = {sku for sku, value in previous.items() if parse_wire(value).promotion is not None}
+            return {}
+        self._cancel = set()
+        return previous | {sku: v for sku, v in self._in_flight().items() if sku in skus}
 
     def settled(self, values: dict[str, str]) -> dict[str, str]:
         """A promotion Walmart has ended by itself is not a difference to push."""
@@ -167,7 +174,7 @@ class PriceWorker(ValueWorker):
         if skus and window > 0:
             waits = {sku: matched_at + timedelta(seconds=window)
                      for sku, matched_at in self.listings.matched_within(skus, window).items()}
-        if skus and self.settings.price.promotions == "promotions":
+        if skus:  # in base_only mode too: cancelling a promotion sent before waits out the same 4 h
             waits.update(self._promotion_freezes(skus - set(waits)))
         return waits
 
@@ -201,17 +208,17 @@ class PriceWorker(ValueWorker):
         return None
 
     def push_single(self, sku: str, value: str) -> None:
-        self.client.update_pricing(price_entry(sku, *self._wire(value)))
+        self.client.update_pricing(price_entry(sku, *self._wire(sku, value)))
 
     def feed_payload(self, values: dict[str, str]) -> dict[str, Any]:
-        return price_feed({sku: self._wire(v) for sku, v in values.items()})
+        return price_feed({sku: self._wire(sku, v) for sku, v in values.items()})
 
-    def _wire(self, value: str) -> tuple[str, dict[str, Any] | None]:
+    def _wire(self, sku: str, value: str) -> tuple[str, dict[str, Any] | None]:
         """(the BASE price, the promotion entry or None); promotions mode replaces every promotion
         of the SKU on Walmart with the one sent (none: the SKU's promotions are cancelled)."""
         target = parse_wire(value)
         if self.settings.price.promotions != "promotions":
-            return target.base, None
+            return target.base, ({} if sku in self._cancel else None)
         p = target.promotion
         return target.base, {} if p is None else {
             "price": p.price, "effectiveDate": p.starts.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -109,3 +109,23 @@ def test_a_burst_goes_as_one_price_feed_of_promotions(world) -> None:
         assert promo.starts == opens.replace(tzinfo=STORE).timestamp()
         assert world.seller.prices[sku]["currentPrice"]["amount"] == 20.0 + n
     wait_for(lambda: (worker.tick(), worker.state.confirmed(skus))[1].keys() == set(skus), 30, "confirmed")
+
+
+def test_switching_back_to_base_only_cancels_the_promotions_sent_with_no_commerce_change(world) -> None:
+    worker = world.handler("price")
+    worker.tick()  # the promotions mode's digest is what the price values were computed under
+    ahead = max(datetime.now(UTC), datetime.fromtimestamp(world.walmart.wall_now(), UTC))
+    opens = (ahead.astimezone(STORE) + timedelta(days=9)).replace(hour=0, minute=0, second=0, microsecond=0,
+                                                                 tzinfo=None)
+    assert deliver(worker, world.changes.changes(window(world, "WS-000010", "70.00", "55.00", opens,
+                                                        opens + timedelta(days=3)))) == []
+    assert promotions(world, "WS-000010")
+    base_only = world.handler("price", world.with_settings(price={"promotions": "base_only"}))
+
+    def cancelled() -> bool:
+        base_only.tick()  # its start sees the switch: every pushed SKU is compared again
+        return not promotions(world, "WS-000010")
+
+    wait_for(cancelled, 30, "the promotion cancelled on Walmart")
+    assert world.seller.prices["WS-000010"]["currentPrice"]["amount"] == 70.0  # the window is not open yet
+    assert base_only.state.confirmed(["WS-000010"]) == {"WS-000010": "70.00"}
