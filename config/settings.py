@@ -779,6 +779,45 @@ class OpsSettings(Section):
                                                        "outage); also at every start.")
 
 
+class PriceSettings(Section):
+    """How Commerce's promotions reach Walmart (mappings/promotions.py)."""
+
+    promotions: Literal["base_only", "promotions"] = Field(
+        "base_only",
+        description="base_only: Magento's final price (special and catalogue rule prices included) goes as the "
+                    "BASE price, Walmart shows no saving. promotions: the regular price goes as BASE and a special "
+                    "price or catalogue rule price below it as a REDUCED promotion with the regular price as the "
+                    "was-price (comparisonPrice) and the window's dates, within Walmart's rules (starts more than "
+                    "4 h after it is sent, at most 180 days); the sidecar then owns the SKU's promotions on Walmart "
+                    "(replaceAll: others are cancelled).")
+    promotion_margin_s: float = Field(
+        3600.0, ge=0, le=86_400,
+        description="Added to Walmart's 4 h lead when a window opens too soon: the promotion is sent to start this "
+                    "much later than Walmart's minimum, so a feed's processing time or a clock difference does not "
+                    "make Walmart refuse it.")
+
+
+class LagTimeSettings(Section):
+    """Lag time, the days from order to ship Walmart holds per item (sync_workers/push/lag_time.py,
+    run by the inventory worker): a product attribute, else a default; nothing is sent while both
+    are unset. Sent with Walmart's lagtime feed (6 a day) for the SKUs whose lag time differs from
+    what Walmart confirmed. A lag time of 2 days or more needs Walmart's approval (a Lag Time
+    Exception); Walmart refuses it otherwise, and the SKU's lookup shows why."""
+
+    attribute: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9_]*$",
+        description="Product attribute holding the lag time in whole days (a number or text attribute, or a "
+                    "dropdown whose option admin labels are numbers).")
+    default_days: int | None = Field(
+        None, ge=0, le=365, description="The lag time of products whose attribute is empty (or not a whole number).")
+    check_s: float = Field(
+        14_400.0, ge=1, description="How often every pushed SKU's lag time is compared with Walmart's and what "
+                                    "differs sent in one lagtime feed (Walmart takes 6 a day: every 4 h).")
+
+    def active(self) -> bool:
+        return self.attribute is not None or self.default_days is not None
+
+
 class SellingSettings(Section):
     """Selling rules (mappings/selling_rules.py): markup, price ending, floor and ceiling; a share of
     the salable quantity, a reserve, a cap and a minimum. Chosen per product: the attribute
@@ -845,6 +884,8 @@ class Settings(BaseSettings):
     workers: WorkersSettings = Field(default_factory=WorkersSettings)
     listings: ListingsSettings = Field(default_factory=ListingsSettings)
     selling: SellingSettings = Field(default_factory=SellingSettings)
+    price: PriceSettings = Field(default_factory=PriceSettings)
+    lag_time: LagTimeSettings = Field(default_factory=LagTimeSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)

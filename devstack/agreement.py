@@ -17,11 +17,12 @@ the refund arithmetic), never by the sidecar's own rules, which are what is bein
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from devstack.oracles.msi import expected_walmart_quantity, salable_quantities
-from devstack.oracles.prices import final_prices
+from devstack.oracles.prices import final_prices, regular_prices
 from devstack.oracles.refunds import (
     CreditedItem,
     expected_cancelled,
@@ -71,8 +72,10 @@ def pushed_skus(settings: Any, state: Any, commerce: Any) -> list[str]:
     return sorted(set(rule))
 
 
-def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce: Any, skus: list[str]
-                              ) -> tuple[Check, Check]:
+def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce: Any, skus: list[str],
+                              at: datetime | None = None) -> tuple[Check, Check]:
+    """``at``: the instant Commerce's prices are judged at (now by default; a test that moved Walmart's
+    clock judges at Walmart's)."""
     seller = app.seller(client_id)
     app._complete_due_feeds(seller)  # Walmart applies a feed when its processing ends
     mapping = settings.mapping
@@ -80,8 +83,15 @@ def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce:
     inventory, price = Check("inventory"), Check("price")
     salable = salable_quantities(commerce, skus, mapping.stock_id, mapping.msi_enabled,
                                  store_id=mapping.store_id, website_id=mapping.website_id)
-    prices = final_prices(commerce, skus, mapping.store_id, zone=mapping.store_timezone,
+    prices = final_prices(commerce, skus, mapping.store_id, at=at, zone=mapping.store_timezone,
                           website_id=mapping.website_id, customer_group_id=mapping.customer_group_id)
+    # price.promotions = "promotions": Walmart's BASE price is the regular price, and a promotion it
+    # shows now is Magento's final price now (one sent for a window opening sooner than Walmart
+    # allows is not shown yet: Walmart shows the regular price meanwhile, as it should)
+    promotions = getattr(getattr(settings, "price", None), "promotions", "base_only") == "promotions"
+    regular = regular_prices(commerce, skus, mapping.store_id, zone=mapping.store_timezone,
+                             website_id=mapping.website_id,
+                             customer_group_id=mapping.customer_group_id) if promotions else {}
     selling = settings.selling.model_dump()
     rules = rules_for(commerce, selling, skus)
     for sku in skus:
@@ -91,14 +101,21 @@ def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce:
         have = seller.inventory.get((sku, node))
         if have != want:
             inventory.lost.append(f"{sku}: Walmart {have}, Commerce {want}")
-        target = prices.get(sku)
-        if target is None or target <= 0:
+        final = prices.get(sku)
+        target = regular.get(sku) if promotions else final
+        if final is None or final <= 0 or target is None or target <= 0:
             continue
         target = price_under(rules[sku], target)
         price.checked += 1
         shown = (seller.prices.get(sku) or {}).get("currentPrice", {}).get("amount")
         if shown is None or abs(float(shown) - float(target)) > CENT:
             price.lost.append(f"{sku}: Walmart {shown}, Commerce {float(target):.2f}")
+        on_sale = app.shown_price(client_id, sku) if promotions else {}
+        if on_sale.get("currentPriceType") not in (None, "BASE"):
+            want = price_under(rules[sku], final)
+            if abs(float(on_sale["currentPrice"]) - float(want)) > CENT or on_sale.get("comparisonPrice") != shown:
+                price.lost.append(f"{sku}: Walmart's promotion {on_sale['currentPrice']} was "
+                                  f"{on_sale.get('comparisonPrice')}, Commerce {float(want):.2f} was {shown}")
     return inventory, price
 
 

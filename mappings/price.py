@@ -24,7 +24,7 @@ below is that wall clock (``store_wall_clock``), and the edges ``next_change`` r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
@@ -143,9 +143,33 @@ def wire_price(amount: Decimal) -> str:
     return str(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def price_feed(values: dict[str, str]) -> dict[str, Any]:
-    """The ``price`` feed (spec 1.7)."""
-    return {"PriceHeader": {"version": "1.7"},
-            "Price": [{"sku": sku, "pricing": [{"currentPriceType": "BASE",
-                                                "currentPrice": {"currency": "USD", "amount": float(v)}}]}
-                      for sku, v in sorted(values.items())]}
+def price_entry(sku: str, base: str, promotion: dict[str, str] | None = None) -> dict[str, Any]:
+    """One ``Price`` entry (prices.yml, for ``PUT /v3/price`` and the feed alike): the BASE price,
+    and with ``promotion`` (``price.promotions = "promotions"``) ``replaceAll`` and the promotion as a
+    REDUCED entry whose ``comparisonPrice`` is the BASE price; an empty ``promotion`` cancels the
+    SKU's promotions. None leaves Walmart's promotions as they are (``base_only``)."""
+    pricing: list[dict[str, Any]] = [{"currentPriceType": "BASE",
+                                      "currentPrice": {"currency": "USD", "amount": float(base)}}]
+    entry: dict[str, Any] = {"sku": sku, "pricing": pricing}
+    if promotion is None:
+        return entry
+    entry["replaceAll"] = "true"
+    if promotion:
+        pricing.append({"currentPriceType": "REDUCED",
+                        "currentPrice": {"currency": "USD", "amount": float(promotion["price"])},
+                        "comparisonPriceType": "BASE",
+                        "comparisonPrice": {"currency": "USD", "amount": float(base)},
+                        "effectiveDate": promotion["effectiveDate"], "expirationDate": promotion["expirationDate"],
+                        "processMode": "UPSERT"})
+    return entry
+
+
+def price_feed(values: Mapping[str, str | tuple[str, dict[str, str] | None]]) -> dict[str, Any]:
+    """The ``price`` feed (spec 1.7): SKU -> a BASE price, or (BASE price, promotion) as ``price_entry``."""
+    entries = []
+    for sku, value in sorted(values.items()):
+        if isinstance(value, str):
+            entries.append(price_entry(sku, value))
+        else:
+            entries.append(price_entry(sku, value[0], value[1]))
+    return {"PriceHeader": {"version": "1.7"}, "Price": entries}

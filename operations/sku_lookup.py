@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from config import Settings
 from mappings.inventory import parse_node_value, walmart_quantity
 from mappings.price import special_active
+from mappings.promotions import parse_wire
 from mappings.selling_rules import SellingRule
 from plumbing.db import DbConnection
 from sync_workers.commerce.prices import PriceReader
@@ -62,7 +63,8 @@ class PriceWhy(BaseModel):
     special_from: str | None
     special_to: str | None
     special_active: bool
-    final_price: str | None  # what the price worker pushes; None: nothing pushable (no price, or 0)
+    final_price: str | None  # what the price worker pushes (the BASE price); None: nothing pushable (no price, or 0)
+    promotion: str | None = None  # price.promotions = "promotions": the promotion sent with it, and why so
 
 
 class Sent(BaseModel):
@@ -115,6 +117,7 @@ class SkuLookup(BaseModel):
     stock: StockWhy | None = None
     price: PriceWhy | None = None
     selling_rule: RuleWhy | None = None
+    lag_time: str | None = None  # [lag_time] set: the days the inventory worker sends, and why
     sent: dict[str, Sent] = {}
     waiting: dict[str, Waiting] = {}
     walmart: WalmartNow | None = None
@@ -129,8 +132,9 @@ def _text(value: Any) -> str | None:
 
 
 def _amount(value: Any) -> Decimal | None:
+    """A quantity or price; of a price sent with a promotion, its BASE price."""
     try:
-        return None if value in (None, "") else Decimal(str(value))
+        return None if value in (None, "") else Decimal(parse_wire(str(value)).base)
     except ArithmeticError:
         return None
 
@@ -214,6 +218,8 @@ def _findings(found: SkuLookup) -> list[str]:
             continue
         sent = found.sent.get(kind)
         shown = on_walmart[kind]
+        if kind == "price" and found.price is not None and found.price.promotion:
+            words.append(f"price: promotion {found.price.promotion}")
         if kind in found.waiting:
             wait = found.waiting[kind]
             words.append(f"{kind}: waiting until {wait.until:%Y-%m-%d %H:%M:%S} to send {target}: {wait.reason}")
@@ -270,6 +276,9 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
         nodes = parse_node_value(target) if target is not None and settings.workers.ship_nodes else {}
         if nodes:
             target = str(sum(nodes.values()))
+        if settings.lag_time.active():
+            lag = inventory.lag_times.targets({sku}).get(sku)
+            found.lag_time = f"{lag[0]} day(s): {lag[1]}" if lag else "none (no attribute value, no default)"
         if position is not None:
             found.stock = StockWhy(node_quantities=nodes, stock_id=mapping.stock_id,
                                    source_quantity=str(position.source_quantity),
@@ -285,12 +294,14 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
         record = reader.read([sku]).get(sku)
         if record is not None:
             now = reader.wall_clock()  # the store's clock, as the price worker judges the window
-            final = prices.read_targets({sku}).get(sku)
+            prices.read_targets({sku})
+            priced = prices.details.get(sku)
             found.price = PriceWhy(store_id=mapping.store_id, price=_text(record.price),
                                    special_price=_text(record.special_price),
                                    special_from=_text(record.special_from), special_to=_text(record.special_to),
                                    special_active=special_active(record, now),
-                                   final_price=final)
+                                   final_price=priced.base if priced else None,
+                                   promotion=priced.promotion.describe() if priced and priced.promotion else None)
     found.sent = _sent(state, sku)
     found.waiting = _waiting(state, sku)
     found.shadow_mode = settings.walmart.mode == "shadow"
@@ -342,12 +353,18 @@ def render(found: SkuLookup) -> str:
         lines.append(f"  price          Commerce {p.final_price or '-'}  = price {p.price or '-'}, {special}, "
                      f"store {p.store_id}" + (", then the selling rule" if found.selling_rule and any(
                          k.startswith("price") for k in found.selling_rule.changes) else ""))
+        if p.promotion:
+            lines.append(f"  promotion      {p.promotion}; was-price {p.final_price}")
     if found.selling_rule:
         r = found.selling_rule
         changes = ", ".join(f"{k} {v}" for k, v in r.changes.items()) or "changes nothing"
         lines.append(f"  selling rule   {r.name} ({r.why}): {changes}")
-    for kind in ("inventory", "price"):
+    if found.lag_time:
+        lines.append(f"  lag time       {found.lag_time}")
+    for kind in ("inventory", "price", "lagtime"):
         sent = found.sent.get(kind)
+        if kind == "lagtime" and not sent:
+            continue  # lag time is sent only with [lag_time] set
         if sent:
             when = f"{sent.confirmed_at:%Y-%m-%d %H:%M:%S} UTC"
             lines.append(f"  last sent      {kind} {sent.value} via {sent.via}, confirmed {when}"

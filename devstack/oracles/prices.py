@@ -208,5 +208,22 @@ def final_prices(conn: Any, skus: Iterable[str], store_id: int, at: datetime | N
         conn, skus, store_id, instant, website_id, customer_group_id, zone).items()}
 
 
+def regular_prices(conn: Any, skus: Iterable[str], store_id: int, zone: str | None = None,
+                   website_id: int | None = None, customer_group_id: int = 0) -> dict[str, Decimal | None]:
+    """SKU -> what Magento charges with no dated price in force: ``RegularPrice`` (the price
+    attribute) or ``TierPrice`` for quantity 1 when lower, neither limited by a date; special and
+    catalogue rule prices are the promotions (issue 20's ``price.promotions``)."""
+    instant = datetime.now(UTC)
+    zone = zone or store_timezone(conn, store_id)
+    found = {}
+    for sku, facts in read_price_facts(conn, skus, store_id, instant, website_id, customer_group_id, zone).items():
+        if facts.price is None:
+            found[sku] = None
+            continue
+        lowest = facts.price if facts.tier is None else min(facts.price, facts.tier)
+        found[sku] = round_price(max(Decimal(0), lowest))
+    return found
+
+
 def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))

@@ -75,6 +75,7 @@ WALMART_LIMITS: dict[str, Limit] = {
     "feeds_inventory": Limit(10, HOUR, "feedType=inventory"),
     "feeds_mp_inventory": Limit(50, HOUR, "feedType=MP_INVENTORY"),
     "feeds_item_match": Limit(20, HOUR, "feedType=MP_ITEM_MATCH"),
+    "feeds_lagtime": Limit(6, DAY, "feedType=lagtime"),
     "feeds_status": Limit(5000, MINUTE, "GET /v3/feeds + GET /v3/feeds/{feedId}"),
     "items": Limit(300, MINUTE, "GET /v3/items"),
     "items_with_filters": Limit(60, MINUTE, "GET /v3/items", when="with query filters"),
@@ -91,6 +92,7 @@ FEED_UPLOADS: dict[str, tuple[str, int]] = {
     "MP_INVENTORY": ("feeds_mp_inventory", 1 * MB),
     "price": ("feeds_price", 10 * MB),
     "MP_ITEM_MATCH": ("feeds_item_match", 25 * MB),
+    "lagtime": ("feeds_lagtime", 10 * MB),
 }
 
 # GET /v3/items query parameters that page rather than filter (notes section 8: nextCursor, offset,

@@ -36,6 +36,7 @@ from devstack.oracles.walmart_limits import (
     ITEMS_PAGING_PARAMS,
     WALMART_LIMITS,
     Bucket,
+    Limit,
     RateLimit,
     rate_headers,
 )
@@ -59,6 +60,7 @@ from devstack.walmart_emulator.orders import (
     OrderLine,
     now_ms,
 )
+from devstack.walmart_emulator.promotions import ItemPrices, Promotion, PromotionRefused
 from devstack.walmart_emulator.returns import ReturnOrder, create_return
 
 TOKEN_TTL_S = 900
@@ -109,7 +111,11 @@ class SellerState:
     client_id: str
     items: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> seller item
     inventory: dict[tuple[str, str], int] = field(default_factory=dict)  # (sku, shipNode) -> qty
-    prices: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> pricing entry
+    prices: dict[str, dict[str, Any]] = field(default_factory=dict)      # sku -> its BASE pricing entry
+    promotions: dict[str, ItemPrices] = field(default_factory=dict)      # sku -> its promotions
+    lag_times: dict[str, int] = field(default_factory=dict)              # sku -> fulfillmentLagTime (days)
+    # lag-time.yml: "Lag time of two days or more requires approval at the item setup category level"
+    lag_time_approved: int = 1
     calls: Counter[str] = field(default_factory=Counter)                 # api -> accepted calls
     throttled: Counter[str] = field(default_factory=Counter)             # api -> 429s answered
     faults_injected: Counter[str] = field(default_factory=Counter)
@@ -133,6 +139,12 @@ PRICE_AFTER_SETUP_S = 24 * 3600.0
 
 
 DEFAULT_SHIP_NODE = "default"
+DEFAULT_LAG_TIME = 1
+
+# reads Walmart publishes no limit for (the notes' table has none): metered generously, so a test
+# or the lookup that reads them is never what throttles the sidecar's own calls
+UNPUBLISHED_LIMITS: dict[str, RateLimit] = {"promo_get": Limit(300, 60.0, "GET /v3/promo/sku/{sku}"),
+                                            "lagtime_get": Limit(300, 60.0, "GET /v3/lagtime")}
 
 # the Marketplace endpoints that change a seller's account (the simulations and the inspection
 # endpoints are the sandbox's and the emulator's own): every request to one is counted on arrival,
@@ -158,7 +170,7 @@ class WalmartEmulator:
         self.time_scale = time_scale
         self.faults = faults or FaultConfig()
         self._rng = random.Random(self.faults.seed)
-        self.limits: dict[str, RateLimit] = dict(WALMART_LIMITS) | dict(limits or {})
+        self.limits: dict[str, RateLimit] = dict(WALMART_LIMITS) | dict(UNPUBLISHED_LIMITS) | dict(limits or {})
         self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client id, expiry, monotonic)
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._sellers: dict[str, SellerState] = {}
@@ -178,6 +190,8 @@ class WalmartEmulator:
             Rule("/v3/inventory", endpoint="inventory_get", methods=["GET"]),
             Rule("/v3/inventory", endpoint="inventory_put", methods=["PUT"]),
             Rule("/v3/price", endpoint="price_put", methods=["PUT"]),
+            Rule("/v3/promo/sku/<sku>", endpoint="promo_get", methods=["GET"]),
+            Rule("/v3/lagtime", endpoint="lagtime_get", methods=["GET"]),
             Rule("/v3/feeds", endpoint="feed_submit", methods=["POST"]),
             Rule("/v3/feeds", endpoint="feeds", methods=["GET"]),
             Rule("/v3/feeds/<feed_id>", endpoint="feed", methods=["GET"]),
@@ -212,6 +226,38 @@ class WalmartEmulator:
     # clock and state -----------------------------------------------------------------------------
     def now(self) -> float:
         return time.monotonic() + self.clock_offset
+
+    def wall_now(self) -> float:
+        """Walmart's wall clock (epoch seconds), what promotion dates are judged on: this host's
+        time, moved on with the emulator's clock (``/_emulator/clock`` advances it by ``advance_s``
+        Walmart seconds: ``advance_s`` x ``time_scale``)."""
+        return time.time() + self.clock_offset * self.time_scale
+
+    def apply_pricing(self, state: SellerState, sku: str, body: dict[str, Any]) -> None:
+        """A ``Price`` entry (single update or feed item) applied whole, or PromotionRefused."""
+        pricing = body.get("pricing")
+        if not isinstance(pricing, list) or not all(isinstance(e, dict) for e in pricing):
+            raise PromotionRefused("INVALID_REQUEST_CONTENT.GMP_PRICE_API", "pricing must be a list")
+        replace_all = str(body.get("replaceAll", "false")).lower() == "true"
+        with self._lock:
+            item = state.promotions.setdefault(sku, ItemPrices())
+            base = item.apply(pricing, replace_all, self.wall_now())
+            if base is not None:
+                state.prices[sku] = base
+
+    def seed_promotion(self, client_id: str, sku: str, amount: float, starts: float, ends: float,
+                       comparison: float | None = None, price_type: str = "REDUCED") -> None:
+        """A promotion set up elsewhere (Seller Center), whatever its start: the emulator's own hook."""
+        state = self.seller(client_id)
+        with self._lock:
+            item = state.promotions.setdefault(sku, ItemPrices())
+            item.promotions = sorted([*item.promotions, Promotion(f"SC{len(item.promotions)}", price_type, amount,
+                                                                   starts, ends, comparison)], key=lambda p: p.starts)
+
+    def shown_price(self, client_id: str, sku: str) -> dict[str, Any]:
+        state = self.seller(client_id)
+        with self._lock:
+            return state.promotions.get(sku, ItemPrices()).shown(state.prices.get(sku), self.wall_now())
 
     def seller(self, client_id: str) -> SellerState:
         with self._lock:
@@ -499,7 +545,7 @@ class WalmartEmulator:
             raise WalmartApiError(400, "MALFORMED_REQUEST_CONTENT.GMP_PRICE_API", "body is not JSON")
         sku = self._known_sku(state, body.get("sku"), "GMP_PRICE_API")
         pricing = body.get("pricing")
-        if not isinstance(pricing, list) or not pricing:
+        if not isinstance(pricing, list) or (not pricing and str(body.get("replaceAll")).lower() != "true"):
             raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_PRICE_API",
                                   "pricing must be a non-empty list", field="pricing")
         for entry in pricing:
@@ -515,11 +561,34 @@ class WalmartEmulator:
             refusal = self.price_refusal(state, sku)
             if refusal:
                 raise WalmartApiError(400, "INVALID_REQUEST_CONTENT.GMP_PRICE_API", refusal, field="sku")
-            state.prices[sku] = pricing[0]
+            try:
+                self.apply_pricing(state, sku, body)
+            except PromotionRefused as exc:
+                raise WalmartApiError(400, exc.code, exc.description, field=exc.field) from None
         return _json({"ItemPriceResponse": {
             "mart": "WALMART_US", "sku": sku,
             "message": "Thank you. Your price has been updated. Please allow up to five minutes for "
                        "this change to be reflected on the site."}})
+
+    def lagtime_get(self, request: Request, state: SellerState) -> Response:
+        """GET /v3/lagtime?sku=: the item's lag time (an item whose lag time was never set has
+        Walmart's default, taken here as 1 day)."""
+        sku = self._known_sku(state, request.args.get("sku"), "GMP_ITEM_API")
+        with self._lock:
+            return _json({"sku": sku, "fulfillmentLagTime": state.lag_times.get(sku, DEFAULT_LAG_TIME)})
+
+    def approve_lag_time(self, client_id: str, days: int) -> None:
+        """Walmart approving a seller's Lag Time Exception (the emulator's own hook)."""
+        with self._lock:
+            self.seller(client_id).lag_time_approved = days
+
+    def promo_get(self, request: Request, state: SellerState, sku: str) -> Response:
+        """GET /v3/promo/sku/{sku}: the SKU's promotions not ended yet, on Walmart's clock."""
+        self._known_sku(state, sku, "GMP_PRICE_API")
+        with self._lock:
+            live = state.promotions.get(sku, ItemPrices()).live(self.wall_now())
+            return _json({"status": "OK", "header": {"headerAttributes": {}}, "payload": {
+                "itemIdentifier": {"sku": sku}, "pricingList": {"pricing": [p.to_json() for p in live]}}})
 
     # feeds ------------------------------------------------------------------------------------------
     def feed_submit(self, request: Request, state: SellerState) -> Response:
@@ -552,12 +621,14 @@ class WalmartEmulator:
                 if feed.status == "INPROGRESS" and elapsed >= second:
                     process(feed, state.items, self.catalogue_item,
                             set_inventory=lambda sku, node, qty: state.inventory.__setitem__((sku, node), qty),
-                            set_price=lambda sku, pricing: state.prices.__setitem__(sku, pricing),
+                            set_price=lambda sku, item: self.apply_pricing(state, sku, item),
                             add_item=lambda sku, fields: self.seed_items(state.client_id, [sku], set_up_now=True,
                                                                          **fields),
                             price_refusal=lambda sku: self.price_refusal(state, sku),
                             node_refusal=lambda node: "a Walmart Fulfillment Services node's inventory is Walmart's"
-                            if state.ship_nodes.get(node) == WFS_FULFILLED else None)
+                            if state.ship_nodes.get(node) == WFS_FULFILLED else None,
+                            set_lag_time=lambda sku, days: state.lag_times.__setitem__(sku, days),
+                            lag_time_approved=state.lag_time_approved)
 
     def feeds(self, request: Request, state: SellerState) -> Response:
         offset = int(request.args.get("offset", "0") or 0)
@@ -967,6 +1038,10 @@ class WalmartEmulator:
                 "items": sorted(state.items),
                 "inventory": {f"{sku}@{node}": amount for (sku, node), amount in state.inventory.items()},
                 "prices": state.prices, "calls": dict(state.calls), "writes_received": dict(self.writes_received),
+                "promotions": {sku: [p.to_json() for p in item.live(self.wall_now())]
+                               for sku, item in state.promotions.items() if item.live(self.wall_now())},
+                "shown_prices": {sku: self.shown_price(client_id, sku) for sku in state.prices},
+                "lag_times": dict(state.lag_times),
                 "throttled": dict(state.throttled), "faults_injected": dict(state.faults_injected),
                 "orders": {po: {line.number: {status: line.quantity_in(status)
                                               for status in dict.fromkeys(st.status for st in line.statuses)}

@@ -1,4 +1,4 @@
-"""Walmart bulk feeds: inventory, MP_INVENTORY, price and MP_ITEM_MATCH, processed asynchronously.
+"""Walmart bulk feeds: inventory, MP_INVENTORY, price, lagtime and MP_ITEM_MATCH, processed asynchronously.
 
 A feed is RECEIVED on upload, INPROGRESS after the first delay, and PROCESSED (or ERROR when the
 whole file is unusable) after the second; its effects apply once, when it completes. Each item
@@ -17,6 +17,7 @@ from typing import Any
 
 from devstack.oracles.identifiers import IdentifierRejected, catalogue_key, check_product_id
 from devstack.oracles.walmart_limits import FEED_UPLOADS
+from devstack.walmart_emulator.promotions import PromotionRefused
 
 # feedType -> (rate-limit bucket, max file bytes) per Walmart's published limits
 FEED_TYPES: dict[str, tuple[str, int]] = dict(FEED_UPLOADS)
@@ -81,10 +82,11 @@ def feed_items(feed_type: str, payload: Any) -> list[Any] | None:
     """The item list of a well-formed feed, or None when the file itself is malformed."""
     if not isinstance(payload, dict):
         return None
+    # lagtime: the schema's ``lagTimeHeader`` (lag-time.yml; its own example's ``LagTimeHeader`` fails it)
     key = {"inventory": "Inventory", "MP_INVENTORY": "inventory", "price": "Price",
-           "MP_ITEM_MATCH": "MPItem"}[feed_type]
+           "MP_ITEM_MATCH": "MPItem", "lagtime": "lagTime"}[feed_type]
     header = {"inventory": "InventoryHeader", "MP_INVENTORY": "inventoryHeader", "price": "PriceHeader",
-              "MP_ITEM_MATCH": "MPItemFeedHeader"}[feed_type]
+              "MP_ITEM_MATCH": "MPItemFeedHeader", "lagtime": "lagTimeHeader"}[feed_type]
     items = payload.get(key)
     if header not in payload or not isinstance(items, list):
         return None
@@ -102,9 +104,13 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callab
             set_inventory: Callable[[str, str, int], None], set_price: Callable[[str, dict[str, Any]], None],
             add_item: Callable[[str, dict[str, Any]], None],
             price_refusal: Callable[[str], str | None] = lambda sku: None,
-            node_refusal: Callable[[str], str | None] = lambda node: None) -> None:
+            node_refusal: Callable[[str], str | None] = lambda node: None,
+            set_lag_time: Callable[[str, int], None] = lambda sku, days: None,
+            lag_time_approved: int = 1) -> None:
     """Apply a completed feed's effects and record each item's outcome (once). ``price_refusal``
-    says why Walmart will not take a price for a SKU yet (an item set up less than 24 h ago)."""
+    says why Walmart will not take a price for a SKU yet (an item set up less than 24 h ago);
+    ``set_price`` applies a ``Price`` entry whole (its BASE price and promotions) or raises
+    PromotionRefused with Walmart's code, the item's outcome."""
     items = feed_items(feed.feed_type, feed.payload)
     if items is None:
         feed.status, feed.file_error = "ERROR", "ERR_PDI_0001: the file is malformed or has no header"
@@ -129,6 +135,19 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callab
                                                "quantity must be {unit: EACH, amount: integer >= 0}"))
                 continue
             set_inventory(sku, node, amount)
+        elif feed.feed_type == "lagtime":
+            days = item.get("fulfillmentLagTime")
+            if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+                feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
+                                               "fulfillmentLagTime must be an integer >= 0 (days)"))
+                continue
+            if days > lag_time_approved:
+                # lag-time.yml: "Lag time of two days or more requires approval at the item setup category level"
+                feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
+                                               f"A lag time of {days} days needs Walmart's approval (a Lag Time "
+                                               f"Exception); this seller is approved for {lag_time_approved}"))
+                continue
+            set_lag_time(sku, days)
         elif feed.feed_type == "MP_INVENTORY":
             nodes = item.get("shipNodes")
             amounts = [(n.get("shipNode"), _quantity(n.get("quantity"))) for n in nodes or [] if isinstance(n, dict)]
@@ -155,7 +174,11 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callab
             if refusal:
                 feed.results.append(ItemResult(index, sku, "DATA_ERROR", "ERR_EXT_DATA_0101116", refusal))
                 continue
-            set_price(sku, pricing[0])
+            try:
+                set_price(sku, item)
+            except PromotionRefused as exc:
+                feed.results.append(ItemResult(index, sku, "DATA_ERROR", exc.code, exc.description))
+                continue
         feed.results.append(ItemResult(index, sku, "SUCCESS", wpid=seller_items[sku].get("wpid")))
     feed.status = "PROCESSED"
 

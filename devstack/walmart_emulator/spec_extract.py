@@ -46,6 +46,7 @@ OPERATIONS = {
     "getAnItem": "items",
     "getSearchResult": "items",
     "getCatalogSearch": "items",
+    "getLagTime": "lag-time",
 }
 
 

@@ -54,6 +54,10 @@ class ProductGroupReader:
                                    rule_attribute_value=named.get(sku))
                 for sku, row in products.items()}
 
+    def attribute_texts(self, skus: list[str]) -> dict[str, str]:
+        """SKU -> the attribute's value as text (a dropdown's option admin label), where it has one."""
+        return self._rule_names(skus) if self.rule_attribute else {}
+
     def _rule_names(self, skus: list[str]) -> dict[str, str]:
         assert self.rule_attribute is not None
         raw = {sku: values.get(self.rule_attribute) for sku, values in self.eav.values(skus).items()}

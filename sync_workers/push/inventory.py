@@ -25,6 +25,7 @@ from mappings.inventory import (
 from mappings.selling_rules import rule_quantity
 from plumbing.db import DbConnection
 from sync_workers.commerce.salable import read_positions
+from sync_workers.push.lag_time import LagTimeSync
 from sync_workers.push.selling import SellingRules
 from sync_workers.push.value_worker import ValueWorker
 from sync_workers.walmart.errors import WalmartClientError
@@ -81,11 +82,20 @@ class InventoryWorker(ValueWorker):
     # differently now, and no product row says so
     catalogue_event_types = frozenset({"stock_config"})
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lag_times = LagTimeSync(self.settings, self.client, self.commerce, self.state.conn, self._catalogue,
+                                     self.clock)
+        self._multi_node()
+
+    def tick(self) -> None:
+        super().tick()
+        self.lag_times.tick()  # lag time rides with quantity, on its own feed budget
+
     def read_targets(self, skus: set[str]) -> dict[str, str]:
         return quantity_targets(self.settings, self.commerce, self.rules, skus, self.log)
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def _multi_node(self) -> None:
         if self.settings.workers.ship_nodes:
             # several nodes: one PUT /v3/inventories/{sku} carries every node's quantity, and bulk
             # pushes go as the multi-node MP_INVENTORY feed (inventory.yml; 50 feeds an hour)

@@ -36,6 +36,7 @@ from typing import Any
 
 from config import Settings
 from mappings.inventory import node_value
+from mappings.promotions import parse_wire, settled
 from plumbing.db import DbConnection
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
@@ -196,10 +197,11 @@ class Reconciler:
                 checked["price"].add(sku)
                 shown = item.price_amount
                 shown_text = None if shown is None else f"{shown:.2f}"
-                if shown_text != prices[sku]:
-                    found.append(Drift("price", sku, prices[sku], shown_text,
+                regular = parse_wire(prices[sku]).base  # the item's price is the BASE one, promotion or not
+                if shown_text != regular:
+                    found.append(Drift("price", sku, regular, shown_text,
                                        f"Walmart shows {shown_text or 'no price'}, Commerce's effective price is "
-                                       f"{prices[sku]}", self._action("price")))
+                                       f"{regular}", self._action("price")))
             if sku in quantities and sku not in owed["quantity"]:
                 if not self.budget["inventory_get"].try_take():
                     continue  # judged in the next cycle
@@ -231,14 +233,17 @@ class Reconciler:
 
     def _commerce_prices(self, skus: set[str]) -> dict[str, str]:
         """What the price worker would push now (final price, then the selling rule)."""
-        return price_targets(self.prices, self.rules, skus, datetime.now(UTC))[0]
+        previous = self.values["price"].confirmed(sorted(skus)) if self.settings.price.promotions == "promotions" else {}
+        return price_targets(self.prices, self.rules, skus, datetime.now(UTC), settings=self.settings.price,
+                             previous=previous)[0]
 
     def _push_owed(self, stream: str, skus: set[str], targets: dict[str, str]) -> set[str]:
         """SKUs the worker still owes Walmart a push for: Commerce changed since the last
         confirmation (the event is on its way), a feed is in flight, or the value waits for
         Walmart's own delay. Judging them now would count the sidecar's lag as Walmart's drift."""
         values = self.values[stream]
-        confirmed = values.confirmed(sorted(skus))
+        now = datetime.now(UTC)
+        confirmed = {sku: settled(value, now) for sku, value in values.confirmed(sorted(skus)).items()}
         # never confirmed (a fresh install's first comparison, a value doubted and not pushed yet, a
         # push that failed) or confirmed unlike Commerce now: the worker has not finished with it
         owed = {sku for sku in skus if not confirmed.get(sku) or confirmed[sku] != targets.get(sku)}

@@ -4,7 +4,8 @@ Product groups are read only when some rule can change a value (``selling.active
 with no rules pays no query. A rule change re-evaluates every SKU once, at the next start of the
 worker whose family it affects: the digest of the rules each family's values were computed under
 is kept in the state store (``selling_rules_applied``) and compared at start, so a new markup
-reaches Walmart without waiting for each product to change in Commerce.
+reaches Walmart without waiting for each product to change in Commerce; so does switching
+``price.promotions`` (its value is part of the price family's digest when on).
 """
 
 from __future__ import annotations
@@ -59,10 +60,26 @@ def rules_changed_since_applied(state: DbConnection, settings: Settings, family:
         cur.execute("SELECT digest FROM selling_rules_applied WHERE family = %s", (family,))
         row = cur.fetchone()
     stored = None if row is None else str(row[0])
-    return stored != settings.selling.digest(family) and (stored is not None or settings.selling.active())
+    return stored != applied_digest(settings, family) and (stored is not None or settings.selling.active()
+                                                           or (family == "price" and promotions_on(settings)))
+
+
+def promotions_on(settings: Settings) -> bool:
+    return settings.price.promotions != "base_only"
+
+
+def applied_digest(settings: Settings, family: Literal["price", "quantity"]) -> str:
+    """The rules' digest; for prices with ``price.promotions`` on, that too (switching it re-sends every
+    price, with or without its promotion). base_only keeps the digest it always had."""
+    digest = settings.selling.digest(family)
+    if family != "price" or not promotions_on(settings):
+        return digest
+    import hashlib
+
+    return hashlib.sha256(f"{digest}|{settings.price.promotions}".encode()).hexdigest()[:16]
 
 
 def record_rules_applied(state: DbConnection, settings: Settings, family: Literal["price", "quantity"]) -> None:
     with transaction(state) as cur:
         cur.execute("INSERT INTO selling_rules_applied (family, digest) VALUES (%s, %s) "
-                    "ON DUPLICATE KEY UPDATE digest = VALUES(digest)", (family, settings.selling.digest(family)))
+                    "ON DUPLICATE KEY UPDATE digest = VALUES(digest)", (family, applied_digest(settings, family)))

@@ -119,6 +119,11 @@ class ValueWorker:
         """When SKUs must be re-evaluated without an event; none by default."""
         return {}
 
+    def settled(self, values: dict[str, str]) -> dict[str, str]:
+        """Confirmed (or in-flight) values as Walmart holds them now: the same by default; a price
+        promotion Walmart ended by itself is its BASE price alone (push/price.py)."""
+        return values
+
     # what Walmart will not take yet: none by default -------------------------------------------------
     wait_reason = ""
 
@@ -298,8 +303,8 @@ class ValueWorker:
             return {}
         self.commerce.ping()
         targets = self.read_targets(skus)
-        confirmed = self.state.confirmed(sorted(skus))
-        in_flight = self._in_flight()
+        confirmed = self.settled(self.state.confirmed(sorted(skus)))
+        in_flight = self.settled(self._in_flight())
         served = skus & self._scheduled
         refused, deferred = self._push_changed(targets, confirmed, in_flight)
         # only now that the push went out (or was deferred) are the due checks it served cleared,
@@ -351,12 +356,20 @@ class ValueWorker:
         """Values Walmart will take only later: due then, shown as waiting, neither failed nor refused."""
         if not until:
             return
-        self.state.wait(until, self.wait_reason)
+        by_reason: dict[str, dict[str, datetime]] = {}
+        for sku, at in until.items():
+            by_reason.setdefault(self.wait_reason_of(sku), {})[sku] = at
+        for reason, part in by_reason.items():
+            self.state.wait(part, reason)
+            self.log.info(f"{self.name} updates waiting: {reason}", skus=len(part),
+                          until=min(part.values()).isoformat(timespec="seconds"))
         self._scheduled |= set(until)
         self._waited |= set(until)
         self.waiting_skus += len(until)
-        self.log.info(f"{self.name} updates waiting: {self.wait_reason}", skus=len(until),
-                      until=min(until.values()).isoformat(timespec="seconds"))
+
+    def wait_reason_of(self, sku: str) -> str:
+        """Why ``sku``'s value waits (``wait_reason`` unless the worker knows better)."""
+        return self.wait_reason
 
     def _in_flight(self) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -404,8 +417,9 @@ class ValueWorker:
                 continue
             if isinstance(error, WalmartClientError):
                 code = error.details[0].code if error.details else None
-                refused[sku] = (f"Walmart refused the {self.name} update: {error}", code)
-                self.state.failed(sku, str(error))
+                said = "; ".join(d.description for d in error.details if d.description)  # Walmart's why, in its words
+                refused[sku] = (f"Walmart refused the {self.name} update: {error}" + (f": {said}" if said else ""), code)
+                self.state.failed(sku, refused[sku][0])
             elif isinstance(error, WalmartServerError):
                 server_error = error
         if server_error is not None:  # what landed is confirmed; the batch retries the rest

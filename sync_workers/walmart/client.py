@@ -361,6 +361,21 @@ class WalmartClient:
         payload = response.json()
         return PriceResponse.model_validate(payload.get("ItemPriceResponse", payload))
 
+    def get_lag_time(self, sku: str) -> int:
+        """``GET /v3/lagtime``: the item's fulfillment lag time in days."""
+        body = self._send("lagtime_get", "GET", "/v3/lagtime", params={"sku": sku}).json()
+        return int(body["fulfillmentLagTime"])
+
+    def update_pricing(self, entry: dict[str, Any]) -> PriceResponse:
+        """``PUT /v3/price`` with a whole ``Price`` entry (mappings/price.py ``price_entry``): the BASE
+        price and, when it carries promotions or ``replaceAll``, ``?promo=true`` as Walmart's
+        promotional price update asks. Re-sending the same entry changes nothing on Walmart."""
+        promo = "replaceAll" in entry or any(p.get("currentPriceType") != "BASE" for p in entry.get("pricing", []))
+        response = self._send("price_put", "PUT", "/v3/price", params={"promo": "true"} if promo else None,
+                              json=entry, idempotent=True)
+        payload = response.json()
+        return PriceResponse.model_validate(payload.get("ItemPriceResponse", payload))
+
 
 def _json_or_none(response: requests.Response) -> Any:
     try:

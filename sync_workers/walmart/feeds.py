@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from sync_workers.walmart.models import WalmartModel, path_segment
 
-FeedType = Literal["inventory", "MP_INVENTORY", "price", "MP_ITEM_MATCH"]
+FeedType = Literal["inventory", "MP_INVENTORY", "price", "MP_ITEM_MATCH", "lagtime"]
 BUCKETS = {"inventory": "feeds_inventory", "MP_INVENTORY": "feeds_mp_inventory", "price": "feeds_price",
-           "MP_ITEM_MATCH": "feeds_item_match"}
+           "MP_ITEM_MATCH": "feeds_item_match", "lagtime": "feeds_lagtime"}
 DETAIL_PAGE = 50
 
 

@@ -25,7 +25,7 @@ class Limit:
         return self.per_seconds / self.capacity
 
 
-MINUTE, HOUR = 60.0, 3600.0
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 
 # Production, US (developer.walmart.com rate-limiting table). Keys name one bucket each; APIs that
 # Walmart meters together share a key.
@@ -49,6 +49,8 @@ PUBLISHED_LIMITS: dict[str, Limit] = {
     "feeds_inventory": Limit(10, HOUR),
     "feeds_mp_inventory": Limit(50, HOUR),
     "feeds_item_match": Limit(20, HOUR),
+    "feeds_lagtime": Limit(6, DAY),  # the lagtime feed: 6 a day
+    "lagtime_get": Limit(60, MINUTE),  # GET /v3/lagtime: not published; a conservative guess
     "feeds_status": Limit(5000, MINUTE),
     "items": Limit(300, MINUTE),
     "item": Limit(900, MINUTE),

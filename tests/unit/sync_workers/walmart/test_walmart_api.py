@@ -12,6 +12,7 @@ from config.settings import WalmartSettings
 from devstack.oracles.walmart_limits import Limit  # the emulator's limits, not the client's
 from devstack.walmart_emulator.app import FaultConfig, WalmartEmulator
 from devstack.walmart_emulator.server import EmulatorServer
+from mappings.price import price_entry
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError, WalmartNotFound
 from tests.support.paths import SHARED_REFERENCE, requires_reference
@@ -177,7 +178,10 @@ def test_contract_checks_cover_the_operations_used(emulator) -> None:
     client = client_for(emulator)
     client.update_inventory(SKUS[0], 3)
     client.get_inventory(SKUS[0])
-    client.update_price(SKUS[0], 5.25, "REDUCED")
+    client.update_price(SKUS[0], 5.25)
+    # a REDUCED price is a promotion: it needs its dates (tests/unit/sync_workers/walmart/test_walmart_promotions.py)
+    client.update_pricing(price_entry(SKUS[0], "5.25", {"price": "4.99", "effectiveDate": "2099-01-01T00:00:00Z",
+                                                        "expirationDate": "2099-01-08T00:00:00Z"}))
     assert set(_SESSIONS[0].checked) == {"tokenAPI", "updateInventoryForAnItem", "getInventory",
                                          "updatePrice"}
 

@@ -37,6 +37,7 @@ def test_each_emulated_operation_is_exercised_and_conforms() -> None:
         client.update_inventories("A-1", {"default": 4})
         client.get_inventories("A-1")
         client.update_price("A-1", 9.99)
+        client.get_lag_time("A-1")
         feed = client.feeds.submit("inventory", {"InventoryHeader": {"version": "1.4"},
                                                  "Inventory": [{"sku": "A-2", "quantity": {"unit": "EACH", "amount": 1}}]})
         client.feeds.wait(feed, poll_s=0.05, timeout_s=5)

@@ -91,6 +91,6 @@ def test_malformed_files_oversize_files_and_unknown_types(emulator, client) -> N
         client.feeds.submit("MP_INVENTORY", big)
     assert too_big.value.status == 413
     with pytest.raises(WalmartClientError) as unknown:
-        client._send("feeds_status", "POST", "/v3/feeds", params={"feedType": "lagtime"},
-                     files={"file": ("lagtime.json", b"{}", "application/json")})
+        client._send("feeds_status", "POST", "/v3/feeds", params={"feedType": "RETIRE_ITEM"},
+                     files={"file": ("retire.json", b"{}", "application/json")})
     assert unknown.value.details[0].field == "feedType"
