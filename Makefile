@@ -13,8 +13,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 demo: setup
 	$(BIN)/walmart-sync demo
 
+# Two xdist workers, each with its own MariaDB and broker: most tests wait on servers, not on the CPU,
+# so two at a time halve the wall time on a 2-core machine (tests/conftest.py keeps a module's tests
+# on one worker and runs the fault-injection tests one at a time). PYTEST_WORKERS=0 runs in-process.
+PYTEST_WORKERS ?= 2
+
 test: setup chromium kafka lint commerce-module alert-rules
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Apache Kafka's broker jars (Maven Central, cached): the suite runs on Apache Kafka wherever Java 17 and
 # Maven are there, and CI (CI=true) requires it; elsewhere on the embedded Tansu broker.
