@@ -71,6 +71,9 @@ class MariaDBServer:
         self.server_id = server_id
         self.datadir = base_dir / "data"
         self.socket_path = base_dir / "mysqld.sock"
+        # its own temporary-file directory: servers bootstrapping side by side (two test workers)
+        # must not share /tmp's #sql-temptable-* files
+        self.tmpdir = base_dir / "tmp"
         self.error_log = base_dir / "error.log"
         self._process: ManagedProcess | None = None
 
@@ -88,12 +91,14 @@ class MariaDBServer:
     def initialize(self) -> None:
         install_db = find_binary("mariadb-install-db", "/usr/bin", "/usr/local/bin")
         self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.tmpdir.mkdir(exist_ok=True)
         result = subprocess.run(
             [
                 install_db,
                 "--no-defaults",
                 *self._user_args(),
                 f"--datadir={self.datadir}",
+                f"--tmpdir={self.tmpdir}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
             ],
@@ -110,6 +115,7 @@ class MariaDBServer:
         mariadbd = find_binary("mariadbd", "/usr/sbin", "/usr/local/sbin")
         if not (self.datadir / "mysql").is_dir():
             self.initialize()
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
         self._process = ManagedProcess(
             "mariadbd",
             [
@@ -117,6 +123,7 @@ class MariaDBServer:
                 "--no-defaults",
                 *self._user_args(),
                 f"--datadir={self.datadir}",
+                f"--tmpdir={self.tmpdir}",
                 "--bind-address=127.0.0.1",
                 f"--port={self.port}",
                 f"--socket={self.socket_path}",

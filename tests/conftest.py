@@ -20,24 +20,6 @@ from devstack.stack import KAFKA_ENV, LocalStack, kafka_backend, make_stack
 _database_counter = itertools.count(1)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under ``make test``'s two xdist workers (``--dist loadgroup``), keep what must stay together.
-
-    A module's tests share its module-scoped databases, so they go to one worker (split, each
-    worker would seed its own). The fault-injection tests (``chaos``) each drive a dozen processes
-    flat out on a 2-core machine; run side by side, each would starve the other's recovery, so
-    they share one group and run one after the other. Runs before xdist's own hook, which reads
-    the marks.
-    """
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        group = "faults" if item.get_closest_marker("chaos") is not None else item.module.__name__ if item.module else None
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     # CI requires every real part: the suite runs on Apache Kafka there, never silently on Tansu
