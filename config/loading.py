@@ -153,7 +153,8 @@ def describe_validation_error(error: ValidationError) -> list[str]:
         elif kind == "extra_forbidden":
             problems.append(f"{name}: unknown setting{_suggestion(loc)}; remove it or fix its name")
         else:
-            shown = "" if _is_secret(loc) else f" (got {_mask(str(item.get('input')), secrets)[:80]!r})"
+            # a rule across sections (loc empty) gets the whole configuration as its input: not echoed
+            shown = "" if _is_secret(loc) or not loc else f" (got {_mask(str(item.get('input')), secrets)[:80]!r})"
             problems.append(_mask(f"{name}: {message}{shown}; {_section_hint(loc, message)}", secrets))
     return problems
 

@@ -634,6 +634,11 @@ class WorkersSettings(Section):
                                 "workers compare every product's value with Walmart's at once instead of waiting "
                                 "for each event to be decoded, so the whole burst goes in one feed. 0: off.")
     retry_base_s: float = Field(0.5, gt=0)
+    group_watchdog_s: float = Field(
+        120.0, gt=0, description="A worker out of its consumer group, or not consuming while records wait on its "
+                                 "partitions, for this long gets a new Kafka consumer (it rejoins as a new member; "
+                                 "if that fails the process exits for its supervisor). Readiness is false after two "
+                                 "session timeouts of it. At least three times the group's session_timeout_ms.")
 
     retry_cap_s: float = Field(60.0, gt=0)
     park_max_s: float = Field(
@@ -889,6 +894,18 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+
+    @model_validator(mode="after")
+    def _watchdog_above_sessions(self) -> Settings:
+        # a rebuild sooner than a few session timeouts would cut short rebalances that end by themselves
+        groups = {"consumer_defaults": self.kafka.tuning_for(""),
+                  **{name: self.kafka.tuning_for(name) for name in self.kafka.consumer_groups}}
+        for name, tuning in groups.items():
+            session_s = (tuning.session_timeout_ms or 10_000) / 1000
+            if self.workers.group_watchdog_s < 3 * session_s:
+                raise ValueError(f"workers.group_watchdog_s ({self.workers.group_watchdog_s:g}) must be at least three "
+                                 f"times session_timeout_ms of {name} ({session_s:g} s)")
+        return self
 
     def secret_values(self) -> list[str]:
         """Every secret this configuration holds, for the log redactor."""

@@ -43,6 +43,10 @@ from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
 
 Role = Literal["produced", "consumed"]
+# the most one step of a check (bootstrap, metadata, offsets) waits for Kafka: a worker runs its
+# checks on its main thread, and kafka-python's own defaults (30 s bootstrap, an unbounded metadata
+# wait for a topic it does not know) once held it there long enough to fall out of its group
+CHECK_TIMEOUT_MS = 5_000
 TopicPartitionKey = tuple[str, int]
 
 DDL = (
@@ -97,6 +101,27 @@ class OpenGap(BaseModel):
     detected_by: str
     reason: str
     detected_at: datetime
+
+
+def partitions_of(consumer: Any, topic: str, timeout_ms: int = CHECK_TIMEOUT_MS) -> set[int]:
+    """``KafkaConsumer.partitions_for_topic`` with a bound: for a topic missing from its metadata
+    (a fresh client, a deleted topic) kafka-python 3.0 waits for a metadata answer with no timeout,
+    and with Kafka away that wait never ends. Raises ``KafkaTimeoutError`` after ``timeout_ms``.
+    Reaches into the client's cluster metadata (kafka-python is pinned below 4); a client without
+    those internals gets the unbounded public call."""
+    cluster, net, manager = (getattr(consumer, name, None) for name in ("_cluster", "_net", "_manager"))
+    if cluster is None or net is None or manager is None:
+        return set(consumer.partitions_for_topic(topic) or ())
+    found = cluster.partitions_for_topic(topic)
+    if found is None:
+        stash = cluster.need_all_topic_metadata
+        cluster.need_all_topic_metadata = True
+        try:
+            net.run(manager.wait_for, cluster.request_update(), timeout_ms)
+        finally:
+            cluster.need_all_topic_metadata = stash
+        found = cluster.partitions_for_topic(topic)
+    return set(found or ())
 
 
 def find_gaps(role: Role, ledger: dict[TopicPartitionKey, int],
@@ -189,7 +214,8 @@ class GapWatch:
         # never auto-creating: a check that created a lost topic would give it the broker's partition
         # count, not the configured one
         return KafkaConsumer(**connection_kwargs(self.settings.kafka, f"walmart-sync-{self.component}-gaps"),
-                             enable_auto_commit=False, request_timeout_ms=10_000, allow_auto_create_topics=False)
+                             enable_auto_commit=False, request_timeout_ms=10_000, allow_auto_create_topics=False,
+                             bootstrap_timeout_ms=CHECK_TIMEOUT_MS)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -286,11 +312,11 @@ class GapWatch:
         consumer = consumer or self._kafka()
         try:
             partitions = [TopicPartition(topic, partition) for topic in (topics or self.topics)
-                          for partition in sorted(consumer.partitions_for_topic(topic) or ())]
+                          for partition in sorted(partitions_of(consumer, topic))]
             if not partitions:
                 return {}
-            starts = consumer.beginning_offsets(partitions)
-            ends = consumer.end_offsets(partitions)
+            starts = consumer.beginning_offsets(partitions, timeout_ms=CHECK_TIMEOUT_MS)
+            ends = consumer.end_offsets(partitions, timeout_ms=CHECK_TIMEOUT_MS)
             return {(tp.topic, tp.partition): LogBounds(start=int(starts[tp]), end=int(ends[tp]))
                     for tp in partitions}
         finally:
@@ -330,7 +356,7 @@ class GapWatch:
     def _partitions(self, topics: list[str]) -> dict[str, int]:
         consumer = self._kafka()
         try:
-            return {topic: len(consumer.partitions_for_topic(topic) or ()) for topic in topics}
+            return {topic: len(partitions_of(consumer, topic)) for topic in topics}
         finally:
             consumer.close()
 

@@ -65,6 +65,10 @@ class SidecarMetrics:
         self.kafka_gaps_open = Gauge(
             "walmart_sync_kafka_gaps_open", "Kafka gaps found and not yet repaired, per family (from the state store)",
             ["family"], registry=r)
+        self.worker_consumer_rebuilds = Counter(
+            "walmart_sync_worker_consumer_rebuilds_total", "Kafka consumers the group watchdog closed and built "
+            "again: out of the consumer group, or not consuming while records waited, for workers.group_watchdog_s",
+            ["worker"], registry=r)
         self.worker_offsets_restored = Counter(
             "walmart_sync_worker_offsets_restored_total", "Partitions whose committed offset Kafka no longer had, "
             "resumed at the offset the state store's ledger holds instead of auto_offset_reset", ["worker"],

@@ -105,12 +105,16 @@ FAILING_NOT_READY_S = 30.0  # retrying this long: not ready (its dependencies ar
 def worker_ready(loop: WorkerLoop) -> tuple[bool, str]:
     """Ready once it has joined its consumer group (a change published from then on is consumed), and
     while its batches go through: one retrying for longer than FAILING_NOT_READY_S is up but not
-    doing its job."""
+    doing its job, and so is one out of its group or not consuming while records wait (the group
+    watchdog, sync_workers/runtime/watchdog.py)."""
     if loop.gaps.open:
         return False, "records lost in Kafka, repair pending: " + gap_summary(loop.gaps.open)
     since = loop.failing_since
     if since is not None and time.monotonic() - since > FAILING_NOT_READY_S:
         return False, f"retrying for {time.monotonic() - since:.0f} s: {loop.last_error}"
+    trouble = loop.group_trouble()
+    if trouble is not None:  # joined once, but no longer consuming: the watchdog rebuilds the consumer
+        return False, f"Kafka consumer {trouble}"
     if loop.assigned.is_set():
         return True, "consuming"
     return False, "joining its consumer group" if loop.running.is_set() else "starting"

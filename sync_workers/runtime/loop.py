@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
+from kafka.structs import MemberState
 from pydantic import ValidationError
 
 from config import Settings
@@ -33,11 +34,16 @@ from plumbing.metrics import METRICS
 from plumbing.retry import backoff_delay
 from sync_workers.runtime.errors import NotYet, PermanentError, TransientError, classify, error_code
 from sync_workers.runtime.status import ComponentStatus
+from sync_workers.runtime.watchdog import GroupView, GroupWatchdog
 from sync_workers.stores.parked import ParkedRecords
 from sync_workers.walmart.errors import WalmartWritesOff
 
-__all__ = ["BatchHandler", "DeadLetter", "NotYet", "Parked", "PermanentError", "Record", "TransientError",
-           "WorkerLoop", "dlq_topic"]
+__all__ = ["BatchHandler", "ConsumerRebuildFailed", "DeadLetter", "NotYet", "Parked", "PermanentError", "Record",
+           "TransientError", "WorkerLoop", "dlq_topic"]
+
+GROUP_LOOK_S = 5.0  # how often the loop shows its consumer to the group watchdog (one ListOffsets request)
+GROUP_LOOK_TIMEOUT_MS = 2_000  # the most that look holds the loop: far below max_poll_interval_ms
+CLOSE_TIMEOUT_MS = 5_000  # a stalled consumer's close (its LeaveGroup may go unanswered)
 
 
 @dataclass(slots=True)
@@ -107,6 +113,12 @@ class _Retry(Exception):
     """The batch must be tried again; carries the cause."""
 
 
+class ConsumerRebuildFailed(RuntimeError):
+    """The watchdog closed a stalled consumer and could not build another: the worker stops, so its
+    process exits non-zero and its supervisor (systemd, Kubernetes, ``walmart-sync run``'s exit)
+    starts it again, rather than running on without consuming."""
+
+
 class WorkerLoop:
     def __init__(self, settings: Settings, handler: BatchHandler, poll_timeout_ms: int = 200,
                  sleep: Callable[[float], None] = time.sleep):
@@ -150,6 +162,14 @@ class WorkerLoop:
         self._next_repair = 0.0
         self._repair_attempt = 0
         self.gap_repairs = 0
+        # out of its consumer group, or not consuming while records wait: readiness false after two
+        # session timeouts, the consumer rebuilt after workers.group_watchdog_s (sync_workers/runtime/watchdog.py)
+        session_s = (settings.kafka.tuning_for(handler.name).session_timeout_ms or 10_000) / 1000
+        self.watchdog = GroupWatchdog(grace_s=min(2 * session_s, settings.workers.group_watchdog_s),
+                                      limit_s=settings.workers.group_watchdog_s)
+        self.consumer: KafkaConsumer | None = None
+        self.consumer_rebuilds = 0
+        self._next_group_look = 0.0
 
     def stop(self) -> None:
         self._stop.set()
@@ -201,9 +221,7 @@ class WorkerLoop:
         # with the configured partitions, not whatever a broker that auto-creates would pick when a
         # worker subscribes before the listener or a poller has created its topic
         ensure_topics(kafka, [*topics, dlq_topic(self.settings, self.handler.name)])  # a broker may not auto-create
-        consumer = KafkaConsumer(**consumer_kwargs(kafka, self.handler.name, f"walmart-sync-{self.handler.name}"))
-        consumer.subscribe(topics, listener=_AssignmentLog(self.log, self.assigned, self._forget_offsets,
-                                                           self._partitions_assigned))
+        consumer = self._new_consumer(topics)
         producer = KafkaProducer(**producer_kwargs(kafka, f"walmart-sync-{self.handler.name}-dlq"))
         parked = ParkedRecords(connect_state_store(self.settings), self.handler.name)
         self._parked_keys = parked.parked_keys()
@@ -212,6 +230,7 @@ class WorkerLoop:
         try:
             while not self._stop.is_set():
                 self.running.set()
+                consumer = self._watch_group(consumer, topics, attempt > 0)
                 self.handler.backlog_records = _backlog(consumer)
                 self._resume_from_ledger(consumer)
                 self._watch_gaps()
@@ -273,11 +292,100 @@ class WorkerLoop:
                     self.status.failed(f"dead-lettered {len(dead)} record(s): {dead[-1].reason}")
         finally:
             producer.close(timeout=10)
-            consumer.close()
+            if self.consumer is not None:
+                self.consumer.close()
             parked.conn.close()
             self.status.close()
             self.gaps.flush()
             self.gaps.close()
+
+    # the consumer and its group ------------------------------------------------------------------
+    def _new_consumer(self, topics: list[str]) -> KafkaConsumer:
+        """A consumer subscribed with the loop's rebalance hooks: every one, the first or a rebuilt one,
+        runs the same gap check and ledger resume on assignment and forgets revoked offsets."""
+        consumer = KafkaConsumer(**consumer_kwargs(self.settings.kafka, self.handler.name,
+                                                   f"walmart-sync-{self.handler.name}"))
+        try:
+            consumer.subscribe(topics, listener=_AssignmentLog(self.log, self.assigned, self._forget_offsets,
+                                                               self._partitions_assigned))
+        except BaseException:
+            consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+            raise
+        self.consumer = consumer
+        return consumer
+
+    def group_trouble(self) -> str | None:
+        """Why the consumer is not consuming (None: it is, or it is too early to say), for readiness.
+        Membership is read here as well as in the loop, so a loop frozen in a handler (and dropped
+        from its group for overrunning max.poll.interval.ms) shows as not ready all the same."""
+        now = time.monotonic()
+        consumer = self.consumer
+        if consumer is not None and self.assigned.is_set():
+            try:
+                self.watchdog.observe_membership(now, consumer.group_metadata().state is MemberState.STABLE)
+            except Exception:  # closed while being rebuilt: the loop's own view stands
+                pass
+        return self.watchdog.reason(now)
+
+    def _group_view(self, consumer: KafkaConsumer, retrying: bool) -> GroupView:
+        member = consumer.group_metadata().state is MemberState.STABLE
+        assigned = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        if not member or not assigned:
+            return GroupView(member=member, retrying=retrying)
+        positions: list[tuple[str, int, int]] = []
+        waiting: int | None = 0
+        try:
+            ends = consumer.end_offsets(assigned, timeout_ms=GROUP_LOOK_TIMEOUT_MS)
+        except KafkaError:  # the broker away: membership tells, progress is not judged this time
+            ends, waiting = {}, None
+        for tp in assigned:
+            try:
+                position: int | None = consumer.position(tp, timeout_ms=0)
+            except Exception:  # not known yet (an offset reset in flight): not judged
+                position = None
+            positions.append((tp.topic, tp.partition, -1 if position is None else position))
+            if waiting is not None and position is not None and tp in ends:
+                waiting += max(0, int(ends[tp]) - position)
+        return GroupView(member=True, waiting=waiting, positions=tuple(positions), retrying=retrying)
+
+    def _watch_group(self, consumer: KafkaConsumer, topics: list[str], retrying: bool) -> KafkaConsumer:
+        """Shows the consumer to the watchdog; one stalled for workers.group_watchdog_s is closed and a new
+        one joins the group in its place (the hooks, the ledger and the gap check go with it)."""
+        now = time.monotonic()
+        if now >= self._next_group_look:
+            self._next_group_look = now + GROUP_LOOK_S
+            try:
+                self.watchdog.observe(now, self._group_view(consumer, retrying or self.failing_since is not None))
+            except Exception as exc:  # a view: never a reason to stop
+                self.log.warning("could not look at the consumer's group membership", error=f"{type(exc).__name__}: "
+                                 f"{exc}")
+        if not self.watchdog.due(now):
+            return consumer
+        reason = self.watchdog.reason(now) or "stalled"
+        self.consumer_rebuilds += 1
+        METRICS.worker_consumer_rebuilds.labels(self.handler.name).inc()
+        self.log.error("Kafka consumer stalled: closing it and joining the consumer group with a new one",
+                       reason=reason, rebuilds=self.consumer_rebuilds)
+        self.status.failed(f"Kafka consumer rebuilt: {reason}")
+        self.assigned.clear()  # not ready ("joining its consumer group") until the new one is assigned
+        self._newly_assigned = set()
+        with self._uncommitted_lock:  # like a revocation: whoever owns the partitions next handles those again
+            self._uncommitted = {}
+        self.consumer = None
+        try:
+            consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+        except Exception as exc:
+            self.log.warning("the stalled consumer did not close cleanly", error=f"{type(exc).__name__}: {exc}")
+        try:
+            fresh = self._new_consumer(topics)
+        except Exception as exc:
+            self.log.error("could not build a new Kafka consumer; stopping the worker for its supervisor to "
+                           "restart", error=f"{type(exc).__name__}: {exc}")
+            raise ConsumerRebuildFailed(f"{self.handler.name}: Kafka consumer stalled ({reason}) and could not be "
+                                        f"rebuilt: {type(exc).__name__}: {exc}") from exc
+        self.watchdog.reset(time.monotonic())
+        self._next_group_look = time.monotonic() + GROUP_LOOK_S
+        return fresh
 
     # offsets --------------------------------------------------------------------------------------
     def _commit(self, consumer: KafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata],

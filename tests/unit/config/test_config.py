@@ -145,6 +145,19 @@ def test_heartbeat_must_be_below_session_timeout(config_file: Path) -> None:
                             "a third of session_timeout_ms") for p in problems)
 
 
+def test_the_group_watchdog_must_leave_a_few_session_timeouts(config_file: Path) -> None:
+    """Sooner, it would cut short rebalances that end by themselves (sync_workers/runtime/watchdog.py)."""
+    problems = _problems(config_file=config_file, environ={}, overrides=["workers.group_watchdog_s=25"])
+    assert any("workers.group_watchdog_s (25) must be at least three times session_timeout_ms of "
+               "consumer_defaults (10 s)" in p for p in problems), problems
+    assert not any("got" in p for p in problems), problems  # the whole configuration is not echoed
+    problems = _problems(config_file=config_file, environ={}, overrides=[
+        "workers.group_watchdog_s=40", "kafka.consumer_groups.price.session_timeout_ms=15000"])
+    assert any("session_timeout_ms of price (15 s)" in p for p in problems), problems
+    settings = load_settings(config_file=config_file, environ={}, overrides=["workers.group_watchdog_s=30"])
+    assert settings.workers.group_watchdog_s == 30.0
+
+
 def test_lease_renewal_must_leave_room_before_the_lease_expires(config_file: Path) -> None:
     problems = _problems(config_file=config_file, environ={}, overrides=["cdc.lease_s=6", "cdc.lease_renew_s=2.5"])
     assert any(p.startswith("cdc: lease_renew_s (2.5) must be at most a third of lease_s (6.0)") for p in problems)
