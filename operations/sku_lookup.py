@@ -259,7 +259,7 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
         in_commerce = cur.fetchone() is not None
     listings = ListingStore(state)
     listing = listings.get([sku]).get(sku)
-    found = SkuLookup(sku=sku, in_commerce=in_commerce, pushable=bool(only_pushable(settings, listings, {sku})),
+    found = SkuLookup(sku=sku, in_commerce=in_commerce, pushable=bool(only_pushable(settings, listings, {sku}, commerce)),
                       push_rule=str(settings.workers.push_skus) if not isinstance(settings.workers.push_skus, list)
                       else "a list of SKUs",
                       listing_status=listing.status if listing else None,

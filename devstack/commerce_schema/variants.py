@@ -3,9 +3,11 @@
 Open Source: the tables Magento 2.4's db_schema.xml files define, merged module by module, and
 ``overlays/magento_config.xml`` (Magento_Config's core_config_data) and
 ``overlays/magento_catalog_rule.xml`` (Magento_CatalogRule's rules and price index),
-``overlays/magento_bundle.xml`` and ``overlays/magento_configurable_product.xml`` (a bundle's options and
-selections, a configurable's links and attributes), modules the reference set lacks. Adobe Commerce: the same plus ``overlays/adobe_commerce.xml`` (catalog staging + RMA),
-merged with the same rules. Sales sequence tables are not in any db_schema.xml: Magento creates them
+``overlays/magento_bundle.xml`` and ``overlays/magento_configurable_product.xml`` (a bundle's
+options and selections, a configurable's links and attributes), modules the reference set lacks.
+Adobe Commerce: the same plus ``overlays/adobe_commerce.xml`` (catalog staging + RMA, and the
+row_id parents of bundles and configurables), merged with the same rules. Sales sequence tables are
+not in any db_schema.xml: Magento creates them
 when a store is created (``Magento\\SalesSequence\\Model\\Builder``), so they are built here.
 """
 
@@ -101,7 +103,7 @@ def sequence_table(entity: str, store_id: int) -> Table:
 
 
 def table_names(edition: Edition) -> tuple[str, ...]:
-    names = OPEN_SOURCE_TABLES
+    names: tuple[str, ...] = OPEN_SOURCE_TABLES
     if edition == "adobe_commerce":
         names = names + ADOBE_COMMERCE_EXTRA_TABLES
     return names

@@ -141,7 +141,7 @@ class ValueWorker:
         return [self.commerce, self.state.conn]
 
     def _pushable(self, skus: set[str]) -> set[str]:
-        return only_pushable(self.settings, self.listings, skus)
+        return only_pushable(self.settings, self.listings, skus, self.commerce)
 
     def handle(self, records: list[Record]) -> list[DeadLetter]:
         by_sku: dict[str, list[Record]] = {}
