@@ -1,0 +1,104 @@
+"""Bundles and configurables end to end: Commerce rows -> binlog -> listener -> Kafka -> inventory
+worker -> Walmart emulator, on both editions.
+
+A bundle's expected quantity is worked out by hand from Magento's rule
+(``Magento\\InventoryBundleProduct\\Model\\GetBundleProductStockStatus``: every required option needs
+a salable selection for its selection_qty; optional options do not bound it), counted as
+mappings/bundles.py documents: per required option the best selection's floor(salable / qty), the
+least over required options. Stock 2 (wh_east + wh_west) is the channel's. A configurable's
+parent is no offer: Walmart gets its children's quantities and never the parent's.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from devstack.seed import CONFIGURABLE_SKU, composite_skus, configurable_children, seed_composites
+from tests.integration.test_inventory_worker import set_source, until_walmart_shows, walmart_quantity
+from tests.support.cdc_helpers import worker_pipeline
+
+LISTED = [f"WS-{n:06d}" for n in range(1, 12)] + composite_skus()  # the parent too: a push would land
+
+
+@pytest.fixture(scope="module", params=["open_source", "adobe_commerce"])
+def pipeline(request, stack, tmp_path_factory):
+    with worker_pipeline(stack, tmp_path_factory.mktemp("bundles"), request.param, "inventory", 12, LISTED,
+                         workers={"feed_threshold": 50}) as (env, settings, emulator, _app, loop):
+        with env.admin_connection() as conn, conn.cursor() as cur:
+            for sku in ("WS-000001", "WS-000002", "WS-000003", "WS-000004", "WS-000006", "WS-000007"):
+                set_source(cur, sku, "wh_west", 0, 0)  # only wh_east counts below
+            set_source(cur, "WS-000001", "wh_east", 7, 1)
+            set_source(cur, "WS-000002", "wh_east", 3, 1)
+            set_source(cur, "WS-000003", "wh_east", 9, 1)   # x2 per bundle: 4 bundles
+            set_source(cur, "WS-000004", "wh_east", 0, 0)   # optional: bounds nothing
+            set_source(cur, "WS-000006", "wh_east", 2, 1)
+            set_source(cur, "WS-000007", "wh_east", 9, 1)   # x3: 3
+        with env.admin_connection(autocommit=False) as conn:
+            seed_composites(conn, request.param)  # the store creates them: the binlog carries every row
+        yield env, emulator, request.param
+
+
+def test_a_bundle_follows_its_components(pipeline) -> None:
+    env, emulator, _edition = pipeline
+    # Frame: max(7, 3) = 7; Lens: floor(9 / 2) = 4; Case optional -> min(7, 4)
+    until_walmart_shows(emulator, {"WS-BUNDLE-1": 4, "WS-BUNDLE-2": 3})
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        set_source(cur, "WS-000003", "wh_east", 20, 1)  # Lens: 10
+        until_walmart_shows(emulator, {"WS-BUNDLE-1": 7})
+        set_source(cur, "WS-000001", "wh_east", 0, 0)   # Frame falls back to its other selection: 3
+        until_walmart_shows(emulator, {"WS-BUNDLE-1": 3})
+        cur.execute("INSERT INTO inventory_reservation (stock_id, sku, quantity, metadata) VALUES "
+                    "(2, 'WS-000002', -1, '{\"event_type\":\"order_placed\",\"object_type\":\"order\"}')")
+        until_walmart_shows(emulator, {"WS-BUNDLE-1": 2})  # a component's order reservation counts
+        set_source(cur, "WS-000006", "wh_east", 0, 0)  # all-optional bundle: its other option still fills
+        until_walmart_shows(emulator, {"WS-BUNDLE-2": 3})
+        set_source(cur, "WS-000007", "wh_east", 2, 0)
+        until_walmart_shows(emulator, {"WS-BUNDLE-2": 0})
+
+
+def test_an_optional_option_does_not_bound_it_and_selection_rows_count(pipeline) -> None:
+    env, emulator, edition = pipeline
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        set_source(cur, "WS-000001", "wh_east", 7, 1)
+        set_source(cur, "WS-000002", "wh_east", 3, 1)
+        cur.execute("DELETE FROM inventory_reservation WHERE sku = 'WS-000002'")
+        set_source(cur, "WS-000003", "wh_east", 20, 1)
+        set_source(cur, "WS-000004", "wh_east", 1, 1)   # optional Case has 1: still 7
+        until_walmart_shows(emulator, {"WS-BUNDLE-1": 7})
+        set_source(cur, "WS-000004", "wh_east", 500, 1)
+        # a selection row's quantity changes: Lens now takes 5 -> floor(20 / 5) = 4
+        cur.execute("UPDATE catalog_product_bundle_selection s JOIN catalog_product_entity c "
+                    "ON c.entity_id = s.product_id SET s.selection_qty = 5 WHERE c.sku = 'WS-000003'")
+        until_walmart_shows(emulator, {"WS-BUNDLE-1": 4})
+        # Lens made optional: only Frame (7) bounds it now
+        cur.execute("UPDATE catalog_product_bundle_option o JOIN catalog_product_bundle_selection s "
+                    "ON s.option_id = o.option_id JOIN catalog_product_entity c ON c.entity_id = s.product_id "
+                    "SET o.required = 0 WHERE c.sku = 'WS-000003'")
+        until_walmart_shows(emulator, {"WS-BUNDLE-1": 7})
+        # the bundle disabled in the channel's store view: nothing to sell, whatever its parts
+        cur.execute("SELECT attribute_id FROM eav_attribute WHERE attribute_code = 'status'")
+        status = cur.fetchone()[0]
+        cur.execute("SELECT row_id FROM catalog_product_entity WHERE sku = 'WS-BUNDLE-1'"
+                    if edition == "adobe_commerce" else
+                    "SELECT entity_id FROM catalog_product_entity WHERE sku = 'WS-BUNDLE-1'")
+        key = cur.fetchone()[0]
+        column = "row_id" if edition == "adobe_commerce" else "entity_id"
+        cur.execute(f"INSERT INTO catalog_product_entity_int (attribute_id, store_id, {column}, value) "
+                    "VALUES (%s, 2, %s, 2)", (status, key))
+        until_walmart_shows(emulator, {"WS-BUNDLE-1": 0})
+
+
+def test_configurable_children_are_pushed_and_the_parent_never(pipeline) -> None:
+    env, emulator, _edition = pipeline
+    children = configurable_children()
+    until_walmart_shows(emulator, {sku: 10 for sku in children})
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        set_source(cur, children[1], "wh_east", 4, 1)
+        until_walmart_shows(emulator, {children[1]: 4})
+        # the parent's own stock item changes: an event names it, and still nothing goes out for it
+        cur.execute("UPDATE cataloginventory_stock_item SET qty = 99 WHERE product_id = "
+                    "(SELECT DISTINCT entity_id FROM catalog_product_entity WHERE sku = %s)", (CONFIGURABLE_SKU,))
+        set_source(cur, children[2], "wh_east", 6, 1)  # behind the parent's event in the stream
+        until_walmart_shows(emulator, {children[2]: 6})
+    # the parent is listed on the emulator, so any push of it would have landed; none did
+    assert walmart_quantity(emulator, CONFIGURABLE_SKU) is None
