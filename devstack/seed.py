@@ -271,9 +271,12 @@ def _seed_products(cur: Any, edition: Edition, count: int, attribute_ids: dict[s
 
 
 def seed_commerce(
-    conn: pymysql.Connection, edition: Edition = "open_source", products: int = 100, rng_seed: int = 7
+    conn: pymysql.Connection, edition: Edition = "open_source", products: int = 100, rng_seed: int = 7,
+    composites: bool = False,
 ) -> SeedSummary:
-    """Fill an empty Commerce database (from ``create_commerce_database``) in one transaction."""
+    """Fill an empty Commerce database (from ``create_commerce_database``) in one transaction;
+    ``composites``: then add the bundles and the configurable of ``seed_composites`` (in a second
+    one), which the summary's SKUs include."""
     if products < 0:
         raise ValueError("products must be >= 0")
     started = time.perf_counter()
@@ -290,6 +293,10 @@ def seed_commerce(
         except BaseException:
             conn.rollback()
             raise
+    if composites:
+        added = seed_composites(conn, edition)
+        skus = skus + list(added)
+        rows["composites"] = len(added)
     return SeedSummary(edition, products, skus, attribute_ids, set_ids,
                        time.perf_counter() - started, rows)
 
