@@ -46,18 +46,23 @@ class CompositeReader:
         self.store_id = store_id
         self.eav = EavReader(conn, store_id, ["status"])
         self.link = self.eav.link
-        child_live = self.eav.live.replace("p.", "c.")
-        self._child_live = child_live
+        self._child_live = self.eav.live.replace("p.", "c.")
+        self._types: dict[str, str] = {}
+        self._absent: set[str] = set()
 
     def types(self, skus: Iterable[str]) -> dict[str, str]:
-        """SKU -> its product type (the live version's)."""
-        out: dict[str, str] = {}
-        for part in chunks(sorted(set(skus))):
+        """SKU -> its product type (the live version's). Remembered for the reader's life: the
+        inventory worker uses one reader per batch (its push filter and its targets ask the same
+        SKUs), so a batch pays for one query, not three."""
+        wanted = set(skus)
+        missing = sorted(wanted - set(self._types) - self._absent)
+        for part in chunks(missing):
             with self.conn.cursor() as cur:
                 cur.execute(f"SELECT p.sku, p.type_id FROM catalog_product_entity p WHERE p.sku IN ({_in(part)})"
                             f"{self.eav.live}", part)
-                out.update({str(sku): str(type_id or "simple") for sku, type_id in cur.fetchall()})
-        return out
+                self._types.update({str(sku): str(type_id or "simple") for sku, type_id in cur.fetchall()})
+        self._absent |= set(missing) - set(self._types)
+        return {sku: self._types[sku] for sku in wanted if sku in self._types}
 
     def configurable_parents(self, skus: Iterable[str]) -> set[str]:
         """The SKUs of ``skus`` that are configurable products: Walmart lists their children instead."""
@@ -101,10 +106,12 @@ class CompositeReader:
         return out
 
     def bundles(self, skus: Iterable[str]) -> dict[str, Bundle]:
-        """The bundles among ``skus``, with their options and selections as Magento checks them."""
+        """The bundles among ``skus``, with their options and selections as Magento checks them.
+        One indexed query when none is a bundle (most batches): the rest only for bundles."""
+        wanted = sorted(sku for sku, kind in self.types(skus).items() if kind == BUNDLE)
         rows: list[tuple[Any, ...]] = []
         in_stock: set[str] = set()
-        for part in chunks(sorted(set(skus))):
+        for part in chunks(wanted):
             with self.conn.cursor() as cur:
                 cur.execute(
                     "SELECT p.sku, o.option_id, o.required, c.sku, s.selection_qty, s.selection_can_change_qty "
@@ -112,14 +119,16 @@ class CompositeReader:
                     f"JOIN catalog_product_bundle_option o ON o.parent_id = p.{self.link} "
                     "LEFT JOIN catalog_product_bundle_selection s ON s.option_id = o.option_id "
                     f"LEFT JOIN catalog_product_entity c ON c.entity_id = s.product_id{self._child_live} "
-                    f"WHERE p.type_id = %s AND p.sku IN ({_in(part)}){self.eav.live} "
-                    "ORDER BY p.sku, o.position, o.option_id, s.position, s.selection_id", [BUNDLE, *part])
+                    f"WHERE p.sku IN ({_in(part)}){self.eav.live} "
+                    "ORDER BY p.sku, o.position, o.option_id, s.position, s.selection_id", part)
                 rows += cur.fetchall()
                 cur.execute(
                     "SELECT DISTINCT p.sku FROM catalog_product_entity p JOIN cataloginventory_stock_item si "
                     "ON si.product_id = p.entity_id AND si.stock_id = 1 AND si.is_in_stock = 1 "
-                    f"WHERE p.type_id = %s AND p.sku IN ({_in(part)}){self.eav.live}", [BUNDLE, *part])
+                    f"WHERE p.sku IN ({_in(part)}){self.eav.live}", part)
                 in_stock.update(str(sku) for (sku,) in cur.fetchall())
+        if not rows:
+            return {}
         children = sorted({str(r[3]) for r in rows if r[3] is not None})
         enabled = {sku for sku, values in self.eav.values(children).items()
                    if values.get("status") is not None and int(values["status"]) == STATUS_ENABLED}

@@ -39,7 +39,7 @@ from sync_workers.walmart.feeds import FeedType
 
 
 def quantity_targets(settings: Settings, commerce: DbConnection, rules: SellingRules, skus: Iterable[str],
-                     log: Any = None) -> dict[str, str]:
+                     log: Any = None, composites: CompositeReader | None = None) -> dict[str, str]:
     """SKU -> the quantity Walmart should show now: Magento's salable quantity for the channel's
     stock and store view (a bundle's: from its components, ``bundle_targets``), then the SKU's
     selling rule (one computation for the worker that pushes it and the reconciler that checks
@@ -47,15 +47,15 @@ def quantity_targets(settings: Settings, commerce: DbConnection, rules: SellingR
     (mappings/inventory.py ``node_value``)."""
     mapping = settings.mapping
     wanted = set(skus)
-    composites = CompositeReader(commerce, mapping.store_id)
+    composites = composites or CompositeReader(commerce, mapping.store_id)
     bundles = composites.bundles(wanted) if wanted else {}
     components = {s.sku for b in bundles.values() for o in b.options for s in o.selections}
     positions = read_positions(commerce, wanted | components, mapping.stock_id, mapping.msi_enabled,
                                mapping.store_id, mapping.website_id)
     chosen = rules.choices(wanted)
     if settings.workers.ship_nodes:
-        return _node_targets(settings, commerce, chosen, wanted, bundles, positions)
-    salable = _salable(settings, commerce, wanted, bundles, positions)
+        return _node_targets(settings, commerce, chosen, wanted, bundles, positions, composites.eav)
+    salable = _salable(settings, commerce, wanted, bundles, positions, composites.eav)
     targets = {}
     for sku in sorted(wanted):
         targets[sku] = str(rule_quantity(chosen[sku].rule, salable[sku]))
@@ -66,17 +66,17 @@ def quantity_targets(settings: Settings, commerce: DbConnection, rules: SellingR
 
 
 def _salable(settings: Settings, commerce: DbConnection, wanted: set[str], bundles: dict[str, Bundle],
-             positions: dict[str, StockPosition]) -> dict[str, int]:
+             positions: dict[str, StockPosition], eav: EavReader) -> dict[str, int]:
     """SKU -> Walmart's quantity before the selling rule, from one stock's (or node's) positions."""
     mapping = settings.mapping
     out = {sku: walmart_quantity(position, mapping.inventory_safety_buffer, mapping.unlimited_stock_quantity)
            for sku, position in positions.items() if sku in wanted}
-    out.update(bundle_targets(settings, commerce, bundles, positions))
+    out.update(bundle_targets(settings, commerce, bundles, positions, eav))
     return out
 
 
 def bundle_targets(settings: Settings, commerce: DbConnection, bundles: dict[str, Bundle],
-                   positions: dict[str, StockPosition]) -> dict[str, int]:
+                   positions: dict[str, StockPosition], eav: EavReader) -> dict[str, int]:
     """A bundle's quantity: how many its components can make (mappings/bundles.py, Magento's
     ``GetBundleProductStockStatus``), 0 where the store view does not sell the bundle itself,
     then the safety buffer; the components count without theirs (the buffer keeps bundles back,
@@ -85,7 +85,6 @@ def bundle_targets(settings: Settings, commerce: DbConnection, bundles: dict[str
     if not bundles:
         return {}
     mapping = settings.mapping
-    eav = EavReader(commerce, mapping.store_id, ["status"])
     sold = sold_in_store_view(commerce, eav, sorted(bundles), mapping.website_id,
                               not mapping.msi_enabled or mapping.stock_id == DEFAULT_STOCK_ID)
     component: dict[str, int | None] = {
@@ -100,7 +99,8 @@ def bundle_targets(settings: Settings, commerce: DbConnection, bundles: dict[str
 
 
 def _node_targets(settings: Settings, commerce: DbConnection, chosen: Any, wanted: set[str],
-                  bundles: dict[str, Bundle], positions: dict[str, StockPosition]) -> dict[str, str]:
+                  bundles: dict[str, Bundle], positions: dict[str, StockPosition],
+                  eav: EavReader) -> dict[str, str]:
     """Each node's quantity is MSI's rule over the node's own sources (in stock, enabled, linked to
     the stock). MSI reserves per stock, not per source, so every node subtracts all of the stock's
     open reservations: together the nodes never offer more than Magento would sell, and once a
@@ -112,7 +112,7 @@ def _node_targets(settings: Settings, commerce: DbConnection, chosen: Any, wante
     for node, sources in settings.workers.ship_nodes.items():
         at_node = read_positions(commerce, set(positions), mapping.stock_id, mapping.msi_enabled, mapping.store_id,
                                  mapping.website_id, sources=sources)
-        for sku, salable in _salable(settings, commerce, wanted, bundles, at_node).items():
+        for sku, salable in _salable(settings, commerce, wanted, bundles, at_node, eav).items():
             per_node[sku][node] = rule_quantity(chosen[sku].rule, salable)
     return {sku: node_value(nodes) for sku, nodes in per_node.items()}
 
@@ -129,22 +129,27 @@ class InventoryWorker(ValueWorker):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self._composites: CompositeReader | None = None  # the current batch's (types read once a batch)
         self.lag_times = LagTimeSync(self.settings, self.client, self.commerce, self.state.conn, self._catalogue,
                                      self.clock)
         self._multi_node()
 
     def _pushable(self, skus: set[str]) -> set[str]:
         """A component's change is the bundles' change too: they are read in the same batch."""
+        self._composites = CompositeReader(self.commerce, self.settings.mapping.store_id)  # one per batch
         if skus:
-            skus = skus | CompositeReader(self.commerce, self.settings.mapping.store_id).bundles_containing(skus)
+            skus = skus | self._composites.bundles_containing(skus)
         return super()._pushable(skus)
+
+    def _batch_composites(self) -> CompositeReader | None:
+        return self._composites
 
     def tick(self) -> None:
         super().tick()
         self.lag_times.tick()  # lag time rides with quantity, on its own feed budget
 
     def read_targets(self, skus: set[str]) -> dict[str, str]:
-        return quantity_targets(self.settings, self.commerce, self.rules, skus, self.log)
+        return quantity_targets(self.settings, self.commerce, self.rules, skus, self.log, self._composites)
 
     def _multi_node(self) -> None:
         if self.settings.workers.ship_nodes:

@@ -31,7 +31,7 @@ def pushable_skus(settings: Settings, listings: ListingStore, commerce: DbConnec
 
 
 def only_pushable(settings: Settings, listings: ListingStore, skus: set[str],
-                  commerce: DbConnection | None = None) -> set[str]:
+                  commerce: DbConnection | None = None, composites: CompositeReader | None = None) -> set[str]:
     """The SKUs of ``skus`` the rule lets the workers push (configurable parents left out when
     ``commerce`` is given to ask)."""
     rule = settings.workers.push_skus
@@ -41,10 +41,12 @@ def only_pushable(settings: Settings, listings: ListingStore, skus: set[str],
         chosen = listings.matched(skus) if skus else set()
     else:
         chosen = skus & set(rule)
-    return chosen if commerce is None else _offers(settings, commerce, chosen)
+    return chosen if commerce is None else _offers(settings, commerce, chosen, composites)
 
 
-def _offers(settings: Settings, commerce: DbConnection, skus: set[str]) -> set[str]:
+def _offers(settings: Settings, commerce: DbConnection, skus: set[str],
+            composites: CompositeReader | None = None) -> set[str]:
     if not skus:
         return set()
-    return skus - CompositeReader(commerce, settings.mapping.store_id).configurable_parents(skus)
+    reader = composites or CompositeReader(commerce, settings.mapping.store_id)
+    return skus - reader.configurable_parents(skus)
