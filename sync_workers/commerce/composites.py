@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pymysql
+
 from mappings.bundles import Bundle, BundleOption, BundleSelection
 from plumbing.db import DbConnection
 from sync_workers.commerce.eav import EavReader
@@ -34,6 +36,7 @@ from sync_workers.commerce.store_config import store_config_value
 MIN_SALE_QTY_PATH = "cataloginventory/item_options/min_sale_qty"
 BUNDLE = "bundle"
 CONFIGURABLE = "configurable"
+NO_SUCH_TABLE = 1146  # ER_NO_SUCH_TABLE
 
 
 def _in(values: list[Any]) -> str:
@@ -48,7 +51,24 @@ class CompositeReader:
         self.link = self.eav.link
         self._child_live = self.eav.live.replace("p.", "c.")
         self._types: dict[str, str] = {}
+        self.missing_module = False  # a composite table this store does not have
         self._absent: set[str] = set()
+
+    def _rows(self, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+        """A query of Magento_Bundle's or Magento_ConfigurableProduct's tables; none when the store
+        has no such table (installed without the module): no bundles, no configurables, rather
+        than an inventory worker stopped on every batch."""
+        if self.missing_module:
+            return []
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(sql, args)
+                return list(cur.fetchall())
+        except pymysql.err.ProgrammingError as exc:
+            if exc.args and exc.args[0] == NO_SUCH_TABLE:
+                self.missing_module = True
+                return []
+            raise
 
     def types(self, skus: Iterable[str]) -> dict[str, str]:
         """SKU -> its product type (the live version's). Remembered for the reader's life: the
@@ -72,37 +92,32 @@ class CompositeReader:
         """Configurable parent SKU -> its children's SKUs (``catalog_product_super_link``)."""
         out: dict[str, list[str]] = {}
         for part in chunks(sorted(set(parents))):
-            with self.conn.cursor() as cur:
-                cur.execute(
+            for parent, child in self._rows(
                     "SELECT p.sku, c.sku FROM catalog_product_entity p "
                     f"JOIN catalog_product_super_link l ON l.parent_id = p.{self.link} "
                     f"JOIN catalog_product_entity c ON c.entity_id = l.product_id{self._child_live} "
                     f"WHERE p.type_id = %s AND p.sku IN ({_in(part)}){self.eav.live} ORDER BY c.entity_id",
-                    [CONFIGURABLE, *part])
-                for parent, child in cur.fetchall():
-                    out.setdefault(str(parent), []).append(str(child))
+                    [CONFIGURABLE, *part]):
+                out.setdefault(str(parent), []).append(str(child))
         return out
 
     def variant_attributes(self, parent: str) -> list[str]:
         """The attribute codes a configurable's children differ by (its super attributes, in order)."""
-        with self.conn.cursor() as cur:
-            cur.execute("SELECT a.attribute_code FROM catalog_product_entity p "
-                        f"JOIN catalog_product_super_attribute s ON s.product_id = p.{self.link} "
-                        "JOIN eav_attribute a ON a.attribute_id = s.attribute_id "
-                        f"WHERE p.sku = %s{self.eav.live} ORDER BY s.position, a.attribute_code", (parent,))
-            return [str(code) for (code,) in cur.fetchall()]
+        return [str(code) for (code,) in self._rows(
+            "SELECT a.attribute_code FROM catalog_product_entity p "
+            f"JOIN catalog_product_super_attribute s ON s.product_id = p.{self.link} "
+            "JOIN eav_attribute a ON a.attribute_id = s.attribute_id "
+            f"WHERE p.sku = %s{self.eav.live} ORDER BY s.position, a.attribute_code", [parent])]
 
     def bundles_containing(self, skus: Iterable[str]) -> set[str]:
         """The bundles one of ``skus`` is a selection of: a component's change may change them."""
         out: set[str] = set()
         for part in chunks(sorted(set(skus))):
-            with self.conn.cursor() as cur:
-                cur.execute(
-                    "SELECT DISTINCT p.sku FROM catalog_product_entity c "
-                    "JOIN catalog_product_bundle_selection s ON s.product_id = c.entity_id "
-                    f"JOIN catalog_product_entity p ON p.{self.link} = s.parent_product_id{self.eav.live} "
-                    f"WHERE c.sku IN ({_in(part)}){self._child_live}", part)
-                out.update(str(sku) for (sku,) in cur.fetchall())
+            out.update(str(sku) for (sku,) in self._rows(
+                "SELECT DISTINCT p.sku FROM catalog_product_entity c "
+                "JOIN catalog_product_bundle_selection s ON s.product_id = c.entity_id "
+                f"JOIN catalog_product_entity p ON p.{self.link} = s.parent_product_id{self.eav.live} "
+                f"WHERE c.sku IN ({_in(part)}){self._child_live}", part))
         return out
 
     def bundles(self, skus: Iterable[str]) -> dict[str, Bundle]:
@@ -112,16 +127,15 @@ class CompositeReader:
         rows: list[tuple[Any, ...]] = []
         in_stock: set[str] = set()
         for part in chunks(wanted):
+            rows += self._rows(
+                "SELECT p.sku, o.option_id, o.required, c.sku, s.selection_qty, s.selection_can_change_qty "
+                "FROM catalog_product_entity p "
+                f"JOIN catalog_product_bundle_option o ON o.parent_id = p.{self.link} "
+                "LEFT JOIN catalog_product_bundle_selection s ON s.option_id = o.option_id "
+                f"LEFT JOIN catalog_product_entity c ON c.entity_id = s.product_id{self._child_live} "
+                f"WHERE p.sku IN ({_in(part)}){self.eav.live} "
+                "ORDER BY p.sku, o.position, o.option_id, s.position, s.selection_id", part)
             with self.conn.cursor() as cur:
-                cur.execute(
-                    "SELECT p.sku, o.option_id, o.required, c.sku, s.selection_qty, s.selection_can_change_qty "
-                    "FROM catalog_product_entity p "
-                    f"JOIN catalog_product_bundle_option o ON o.parent_id = p.{self.link} "
-                    "LEFT JOIN catalog_product_bundle_selection s ON s.option_id = o.option_id "
-                    f"LEFT JOIN catalog_product_entity c ON c.entity_id = s.product_id{self._child_live} "
-                    f"WHERE p.sku IN ({_in(part)}){self.eav.live} "
-                    "ORDER BY p.sku, o.position, o.option_id, s.position, s.selection_id", part)
-                rows += cur.fetchall()
                 cur.execute(
                     "SELECT DISTINCT p.sku FROM catalog_product_entity p JOIN cataloginventory_stock_item si "
                     "ON si.product_id = p.entity_id AND si.stock_id = 1 AND si.is_in_stock = 1 "

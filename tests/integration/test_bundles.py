@@ -102,3 +102,24 @@ def test_configurable_children_are_pushed_and_the_parent_never(pipeline) -> None
         until_walmart_shows(emulator, {children[2]: 6})
     # the parent is listed on the emulator, so any push of it would have landed; none did
     assert walmart_quantity(emulator, CONFIGURABLE_SKU) is None
+
+
+def test_a_store_without_the_bundle_module_still_gets_quantities(stack, tmp_path) -> None:
+    """Magento installed without Magento_Bundle has no bundle tables: no bundles, same quantities."""
+    from devstack.environment import prepare_environment
+    from plumbing.db import connect_commerce
+    from sync_workers.commerce.composites import CompositeReader
+    from sync_workers.push.inventory import quantity_targets
+    from sync_workers.push.selling import SellingRules
+
+    env = prepare_environment(stack.endpoints, tmp_path, "open_source", products=5, name="nobundle_os")
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("DROP TABLE catalog_product_bundle_selection, catalog_product_bundle_option")
+        set_source(cur, "WS-000001", "wh_east", 6, 1)
+        set_source(cur, "WS-000001", "wh_west", 0, 0)
+    settings = env.settings()
+    commerce = connect_commerce(settings)
+    reader = CompositeReader(commerce, settings.mapping.store_id)
+    targets = quantity_targets(settings, commerce, SellingRules(settings, commerce), {"WS-000001"}, composites=reader)
+    assert targets == {"WS-000001": "6"}
+    assert reader.bundles_containing({"WS-000001"}) == set() and reader.missing_module
