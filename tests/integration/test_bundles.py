@@ -23,7 +23,7 @@ LISTED = [f"WS-{n:06d}" for n in range(1, 12)] + composite_skus()  # the parent 
 @pytest.fixture(scope="module", params=["open_source", "adobe_commerce"])
 def pipeline(request, stack, tmp_path_factory):
     with worker_pipeline(stack, tmp_path_factory.mktemp("bundles"), request.param, "inventory", 12, LISTED,
-                         workers={"feed_threshold": 50}) as (env, settings, emulator, _app, loop):
+                         workers={"feed_threshold": 50}) as (env, settings, emulator, _app, _loop):
         with env.admin_connection() as conn, conn.cursor() as cur:
             for sku in ("WS-000001", "WS-000002", "WS-000003", "WS-000004", "WS-000006", "WS-000007"):
                 set_source(cur, sku, "wh_west", 0, 0)  # only wh_east counts below
@@ -35,11 +35,11 @@ def pipeline(request, stack, tmp_path_factory):
             set_source(cur, "WS-000007", "wh_east", 9, 1)   # x3: 3
         with env.admin_connection(autocommit=False) as conn:
             seed_composites(conn, request.param)  # the store creates them: the binlog carries every row
-        yield env, emulator, request.param
+        yield env, emulator, request.param, settings
 
 
 def test_a_bundle_follows_its_components(pipeline) -> None:
-    env, emulator, _edition = pipeline
+    env, emulator, _edition, _settings = pipeline
     # Frame: max(7, 3) = 7; Lens: floor(9 / 2) = 4; Case optional -> min(7, 4)
     until_walmart_shows(emulator, {"WS-BUNDLE-1": 4, "WS-BUNDLE-2": 3})
     with env.admin_connection() as conn, conn.cursor() as cur:
@@ -57,7 +57,7 @@ def test_a_bundle_follows_its_components(pipeline) -> None:
 
 
 def test_an_optional_option_does_not_bound_it_and_selection_rows_count(pipeline) -> None:
-    env, emulator, edition = pipeline
+    env, emulator, edition, _settings = pipeline
     with env.admin_connection() as conn, conn.cursor() as cur:
         set_source(cur, "WS-000001", "wh_east", 7, 1)
         set_source(cur, "WS-000002", "wh_east", 3, 1)
@@ -89,7 +89,7 @@ def test_an_optional_option_does_not_bound_it_and_selection_rows_count(pipeline)
 
 
 def test_configurable_children_are_pushed_and_the_parent_never(pipeline) -> None:
-    env, emulator, _edition = pipeline
+    env, emulator, _edition, _settings = pipeline
     children = configurable_children()
     until_walmart_shows(emulator, {sku: 10 for sku in children})
     with env.admin_connection() as conn, conn.cursor() as cur:
@@ -102,6 +102,30 @@ def test_configurable_children_are_pushed_and_the_parent_never(pipeline) -> None
         until_walmart_shows(emulator, {children[2]: 6})
     # the parent is listed on the emulator, so any push of it would have landed; none did
     assert walmart_quantity(emulator, CONFIGURABLE_SKU) is None
+
+
+def test_the_bundle_oracle_agrees_with_what_walmart_shows(pipeline) -> None:
+    """devstack/oracles/bundles.py asks Magento's yes/no for n bundles and bisects; the sidecar
+    divides. After the earlier tests' changes and a few more, Walmart shows the oracle's number."""
+    from devstack.oracles.bundles import bundle_walmart_quantities
+
+    env, emulator, _edition, settings = pipeline
+    m = settings.mapping
+    with env.admin_connection() as conn, conn.cursor() as cur:
+        for sku, quantity in (("WS-000001", 13), ("WS-000002", 0), ("WS-000006", 5), ("WS-000007", 16)):
+            set_source(cur, sku, "wh_east", quantity, int(quantity > 0))
+        cur.execute("DELETE FROM catalog_product_entity_int WHERE store_id = 2")  # WS-BUNDLE-1 sold again
+        cur.execute("UPDATE catalog_product_bundle_option SET required = 1")  # every option required now
+
+        def agree() -> bool:
+            expected = bundle_walmart_quantities(conn, ["WS-BUNDLE-1", "WS-BUNDLE-2"], m.stock_id, m.store_id,
+                                                 m.website_id, m.inventory_safety_buffer,
+                                                 m.unlimited_stock_quantity)
+            return all(walmart_quantity(emulator, sku) == qty for sku, qty in expected.items())
+
+        # Frame 13, Lens floor(20 / 5) = 4, Case 500 -> 4; WS-BUNDLE-2: min(5, floor(16 / 3)) = 5
+        until_walmart_shows(emulator, {"WS-BUNDLE-1": 4, "WS-BUNDLE-2": 5})
+        assert agree()
 
 
 def test_a_store_without_the_bundle_module_still_gets_quantities(stack, tmp_path) -> None:
