@@ -76,3 +76,17 @@ def test_the_emulator_refuses_variant_content_in_setup_by_match(world) -> None:
     [result] = feed.results
     assert result.status == "DATA_ERROR" and result.error_code == "ERR_PDI_0034"
     assert "variantAttributeNames, variantGroupId" in str(result.error)
+
+
+def test_the_sku_lookup_names_a_parent_no_offer_and_what_a_bundle_is_made_of(world) -> None:
+    from operations.sku_lookup import look_up_sku, render
+
+    commerce = connect_commerce(world.settings)
+    parent = look_up_sku(world.settings, CONFIGURABLE_SKU, commerce, world.state_conn, None)
+    assert not parent.pushable
+    assert parent.findings[0].startswith("not an offer on Walmart: configurable product: Walmart lists its "
+                                         "children (WS-CONF-1-S, WS-CONF-1-M, WS-CONF-1-L)")
+    bundle = look_up_sku(world.settings, "WS-BUNDLE-1", commerce, world.state_conn, None)
+    assert bundle.composite is not None and "required: WS-000001 x1, WS-000002 x1; required: WS-000003 x2; " \
+        "optional: WS-000004 x1" in bundle.composite
+    assert "composite      bundle:" in render(bundle)
