@@ -366,8 +366,8 @@ def render(found: SkuLookup) -> str:
                      f"(in stock: {'yes' if s.in_stock else 'no'}) + reservations {s.reservations} - "
                      f"out-of-stock threshold {s.min_qty} - safety buffer {s.safety_buffer}, stock {s.stock_id}"
                      + ("" if s.manage_stock else "; stock not managed: 0")
-                     + ("" if s.sellable else "; not sellable in Magento (disabled, no stock item, or a type "
-                        "without source items): 0")
+                     + ("" if s.sellable or (found.composite or "").startswith("bundle") else
+                        "; not sellable in Magento (disabled, no stock item, or a type without source items): 0")
                      + (", then the selling rule" if found.selling_rule and any(
                          k.startswith("quantity") for k in found.selling_rule.changes) else ""))
         if s.node_quantities:
