@@ -112,6 +112,9 @@ WEBSITE = ("product_id", "website_id")
 TIER_PRICE = ("value_id", "entity_id", "row_id", "all_groups", "customer_group_id", "qty", "value", "website_id",
               "percentage_value")
 RULE_PRICE = ("rule_product_price_id", "rule_date", "customer_group_id", "product_id", "rule_price", "website_id")
+BUNDLE_OPTION = ("option_id", "parent_id", "required")
+BUNDLE_SELECTION = ("selection_id", "option_id", "parent_product_id", "product_id", "selection_qty",
+                    "selection_can_change_qty")
 CREDITMEMO_ITEM = ("entity_id", "parent_id", "order_item_id", "product_id", "sku", "qty", "price",
                    "row_total", "tax_amount", "discount_amount")
 
@@ -214,6 +217,39 @@ def _rule_price(op: Operation, before: Row | None, after: Row | None, lookups: L
                   entity={"product_id": row["product_id"], "website_id": row["website_id"],
                           "customer_group_id": row["customer_group_id"]},
                   before=pick(before, RULE_PRICE), after=pick(after, RULE_PRICE))]
+
+
+def _bundle_sku(parent: int, lookups: Lookups) -> tuple[str | None, bool]:
+    """(SKU, live) of a bundle by its option's or selection's parent column: the entity id, or on
+    Adobe Commerce the version's row_id (Magento_BundleStaging)."""
+    version = lookups.product_for_row(parent)
+    if version is not None:
+        return version[1], version[2]
+    return lookups.sku_for_entity(parent), True
+
+
+def _bundle(kind: str, columns: tuple[str, ...], parent_column: str) -> Callable[..., list[Draft]]:
+    """A bundle's option (its required flag) or selection (which product, how many) changed: the
+    bundle's quantity may change with no stock row (push/inventory.py reads it from its components).
+    A component's own stock change needs no event here: the inventory worker reads the bundles
+    holding any SKU its batch names."""
+    def handle(op: Operation, before: Row | None, after: Row | None, lookups: Lookups) -> list[Draft]:
+        if op == "update" and not changed(before, after, columns):
+            return []
+        drafts: list[Draft] = []
+        for row in {id(r): r for r in (before, after) if r is not None}.values():
+            sku, live = _bundle_sku(row[parent_column], lookups)
+            if not live:
+                continue  # a scheduled version's options: the live bundle is unchanged
+            key = sku or f"product:{row[parent_column]}"
+            if any(d.key == key for d in drafts):
+                continue
+            drafts.append(Draft("stock", kind, op, key, sku=sku,
+                                entity={parent_column: row[parent_column], columns[0]: row[columns[0]]},
+                                before=pick(before, columns), after=pick(after, columns)))
+        return drafts
+
+    return handle
 
 
 CONFIG = ("config_id", "scope", "scope_id", "path", "value")
@@ -365,6 +401,8 @@ HANDLERS: dict[str, Callable[[Operation, Row | None, Row | None, Lookups], list[
     "catalog_product_entity_datetime": _value("special_price_window", PRICE_WINDOW_ATTRIBUTES),
     "catalog_product_entity_int": _value("status", SALABILITY_ATTRIBUTES, "stock"),
     "catalog_product_website": _website,
+    "catalog_product_bundle_option": _bundle("bundle_option", BUNDLE_OPTION, "parent_id"),
+    "catalog_product_bundle_selection": _bundle("bundle_selection", BUNDLE_SELECTION, "parent_product_id"),
     "catalog_product_entity_tier_price": _tier_price,
     RULE_PRICE_INDEX: _rule_price,
     "core_config_data": _config,

@@ -68,17 +68,19 @@ def prepare_environment(
     name: str = "magento",
     kafka_topic_prefix: str | None = None,
     push_skus: str = "all",
+    composites: bool = False,
 ) -> CommerceEnvironment:
     """Create and seed ``name`` (Commerce) and ``<name>_sync`` (state) and write their config.
 
-    ``push_skus`` is the workers' rule (``all`` here by default, ``matched`` in production)."""
+    ``push_skus`` is the workers' rule (``all`` here by default, ``matched`` in production);
+    ``composites`` adds the seed's bundles and configurable (devstack/seed.py ``seed_composites``)."""
     state_db = f"{name}_sync"
     create_commerce_database(endpoints.mysql, name, edition)
     password = secrets.token_urlsafe(18)
     sidecar = grant_sidecar_user(endpoints.mysql, SIDECAR_USER, password, name, state_db)
     connection = endpoints.mysql.connect(name, autocommit=False)
     try:
-        summary = seed_commerce(connection, edition, products)
+        summary = seed_commerce(connection, edition, products, composites=composites)
     finally:
         connection.close()
     workdir.mkdir(parents=True, exist_ok=True)

@@ -271,9 +271,12 @@ def _seed_products(cur: Any, edition: Edition, count: int, attribute_ids: dict[s
 
 
 def seed_commerce(
-    conn: pymysql.Connection, edition: Edition = "open_source", products: int = 100, rng_seed: int = 7
+    conn: pymysql.Connection, edition: Edition = "open_source", products: int = 100, rng_seed: int = 7,
+    composites: bool = False,
 ) -> SeedSummary:
-    """Fill an empty Commerce database (from ``create_commerce_database``) in one transaction."""
+    """Fill an empty Commerce database (from ``create_commerce_database``) in one transaction;
+    ``composites``: then add the bundles and the configurable of ``seed_composites`` (in a second
+    one), which the summary's SKUs include."""
     if products < 0:
         raise ValueError("products must be >= 0")
     started = time.perf_counter()
@@ -290,5 +293,150 @@ def seed_commerce(
         except BaseException:
             conn.rollback()
             raise
+    if composites:
+        added = seed_composites(conn, edition)
+        skus = skus + list(added)
+        rows["composites"] = len(added)
     return SeedSummary(edition, products, skus, attribute_ids, set_ids,
                        time.perf_counter() - started, rows)
+
+
+# Bundles and a configurable (seed_composites) -------------------------------------------------
+
+@dataclass(frozen=True)
+class SeededBundle:
+    sku: str
+    # (required, [(component SKU, selection_qty, can_change_qty)]) per option, in position order
+    options: tuple[tuple[bool, tuple[tuple[str, int, bool], ...]], ...]
+
+
+# WS-BUNDLE-1: two required options and an optional one; WS-BUNDLE-2: optional options only.
+SEEDED_BUNDLES = (
+    SeededBundle("WS-BUNDLE-1", ((True, (("WS-000001", 1, False), ("WS-000002", 1, False))),
+                                 (True, (("WS-000003", 2, False),)),
+                                 (False, (("WS-000004", 1, False),)))),
+    SeededBundle("WS-BUNDLE-2", ((False, (("WS-000006", 1, False),)),
+                                 (False, (("WS-000007", 3, False),)))),
+)
+CONFIGURABLE_SKU = "WS-CONF-1"
+CONFIGURABLE_SIZES = ("S", "M", "L")
+VARIANT_GROUP_ID = "WSCONF1GROUP"
+
+
+def configurable_children() -> list[str]:
+    return [f"{CONFIGURABLE_SKU}-{size}" for size in CONFIGURABLE_SIZES]
+
+
+def composite_identifier(position: int) -> str:
+    """UPCs of the composites' own products (bundles, the configurable's children), apart from
+    ``identifiers_for``'s range."""
+    return with_gs1_check_digit(f"82{position:09d}")
+
+
+def composite_skus() -> list[str]:
+    """Every SKU ``seed_composites`` adds, in the order their identifiers are numbered."""
+    return [b.sku for b in SEEDED_BUNDLES] + [CONFIGURABLE_SKU, *configurable_children()]
+
+
+def seed_composites(conn: pymysql.Connection, edition: Edition = "open_source") -> dict[str, int]:
+    """Add bundles over seeded simple products and a configurable with three children (size
+    S/M/L) to a seeded database, in one transaction (a store creating them: the binlog carries
+    every row). The components must exist (``seed_commerce`` with 7 products or more).
+    Returns SKU -> entity id of what it added."""
+    staged = edition == "adobe_commerce"
+    with conn.cursor() as cur:
+        conn.begin()
+        try:
+            cur.execute("SELECT attribute_code, attribute_id FROM eav_attribute a JOIN eav_entity_type t "
+                        "ON t.entity_type_id = a.entity_type_id WHERE t.entity_type_code = 'catalog_product'")
+            attribute_ids = {str(c): int(i) for c, i in cur.fetchall()}
+            type_id = _scalar(cur, "SELECT entity_type_id FROM eav_entity_type WHERE entity_type_code='catalog_product'")
+            if "size" not in attribute_ids:
+                cur.execute("INSERT INTO eav_attribute (entity_type_id, attribute_code, backend_type, frontend_input,"
+                            " frontend_label, is_user_defined, is_required) VALUES (%s, 'size', 'int', 'select',"
+                            " 'Size', 1, 0)", (type_id,))
+                attribute_ids["size"] = int(cur.lastrowid)
+                _insert(cur, "catalog_eav_attribute", ["attribute_id", "is_global"], [(attribute_ids["size"], 1)])
+            size_options = {}
+            for position, size in enumerate(CONFIGURABLE_SIZES):
+                cur.execute("INSERT INTO eav_attribute_option (attribute_id, sort_order) VALUES (%s, %s)",
+                            (attribute_ids["size"], position))
+                size_options[size] = int(cur.lastrowid)
+                cur.execute("INSERT INTO eav_attribute_option_value (option_id, store_id, value) VALUES (%s, 0, %s)",
+                            (size_options[size], size))
+            set_id = _scalar(cur, "SELECT default_attribute_set_id FROM eav_entity_type WHERE entity_type_id = %s",
+                             (type_id,))
+            first = _scalar(cur, "SELECT COALESCE(MAX(entity_id), 0) FROM catalog_product_entity") + 1
+            kinds = {b.sku: "bundle" for b in SEEDED_BUNDLES}
+            kinds[CONFIGURABLE_SKU] = "configurable"
+            ids = {sku: first + n for n, sku in enumerate(composite_skus())}
+            link = {sku: (ROW_ID_OFFSET + e if staged else e) for sku, e in ids.items()}
+            if staged:
+                _insert(cur, "sequence_product", ["sequence_value"], [(e,) for e in ids.values()])
+                _insert(cur, "catalog_product_entity", ["row_id", "entity_id", "attribute_set_id", "type_id", "sku",
+                        "created_in", "updated_in"],
+                        [(link[s], e, set_id, kinds.get(s, "simple"), s, 1, STAGING_MAX_VERSION) for s, e in ids.items()])
+            else:
+                _insert(cur, "catalog_product_entity", ["entity_id", "attribute_set_id", "type_id", "sku"],
+                        [(e, set_id, kinds.get(s, "simple"), s) for s, e in ids.items()])
+            key = "row_id" if staged else "entity_id"
+            columns = ["attribute_id", "store_id", key, "value"]
+            children = configurable_children()
+            decimals, varchars, ints = [], [], []
+            for n, (sku, _e) in enumerate(ids.items(), start=1):
+                varchars.append((attribute_ids["name"], 0, link[sku], f"Seeded {kinds.get(sku, 'variant')} {sku}"))
+                ints.append((attribute_ids["status"], 0, link[sku], 1))
+                ints.append((attribute_ids["visibility"], 0, link[sku], 1 if sku in children else 4))
+                decimals.append((attribute_ids["price"], 0, link[sku], 49.99 if sku in kinds else 24.99))
+                decimals.append((attribute_ids["weight"], 0, link[sku], 1.5))
+                if sku != CONFIGURABLE_SKU:  # the parent is no offer: it has no identifier of its own
+                    varchars.append((attribute_ids["upc"], 0, link[sku], composite_identifier(n)))
+            for sku, size in zip(children, CONFIGURABLE_SIZES):
+                ints.append((attribute_ids["size"], 0, link[sku], size_options[size]))
+            _insert(cur, "catalog_product_entity_varchar", columns, varchars)
+            _insert(cur, "catalog_product_entity_int", columns, ints)
+            _insert(cur, "catalog_product_entity_decimal", columns, decimals)
+            _insert(cur, "catalog_product_website", ["product_id", "website_id"],
+                    [(e, w) for e in ids.values() for w in (1, 2)])
+            # every product has a stock item (Magento creates one per product); bundles' and the
+            # parent's say "in stock", their quantity is their parts'
+            _insert(cur, "cataloginventory_stock_item", ["product_id", "stock_id", "qty", "min_qty", "is_in_stock",
+                    "website_id"], [(e, 1, 0, 0, 1, 0) for e in ids.values()])
+            _insert(cur, "inventory_source_item", ["source_code", "sku", "quantity", "status"],
+                    [("wh_east", sku, 10, 1) for sku in children])
+            _seed_bundle_rows(cur, link)
+            _insert(cur, "catalog_product_super_attribute", ["product_id", "attribute_id", "position"],
+                    [(link[CONFIGURABLE_SKU], attribute_ids["size"], 0)])
+            _insert(cur, "catalog_product_super_link", ["product_id", "parent_id"],
+                    [(ids[sku], link[CONFIGURABLE_SKU]) for sku in children])
+            _insert(cur, "catalog_product_relation", ["parent_id", "child_id"],
+                    [(link[CONFIGURABLE_SKU], ids[sku]) for sku in children])
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    return ids
+
+
+def _scalar(cur: Any, sql: str, args: Sequence[Any] = ()) -> int:
+    cur.execute(sql, args)
+    return int(cur.fetchone()[0])
+
+
+def _seed_bundle_rows(cur: Any, link: dict[str, int]) -> None:
+    components = sorted({sku for b in SEEDED_BUNDLES for _r, sels in b.options for sku, *_x in sels})
+    cur.execute(f"SELECT sku, MIN(entity_id) FROM catalog_product_entity WHERE sku IN "
+                f"({', '.join(['%s'] * len(components))}) GROUP BY sku", components)
+    entity = {str(s): int(e) for s, e in cur.fetchall()}
+    missing = sorted(set(components) - set(entity))
+    if missing:
+        raise ValueError(f"bundle components not seeded: {missing} (seed 7 products or more)")
+    for bundle in SEEDED_BUNDLES:
+        for position, (required, selections) in enumerate(bundle.options):
+            cur.execute("INSERT INTO catalog_product_bundle_option (parent_id, required, position, type) "
+                        "VALUES (%s, %s, %s, 'select')", (link[bundle.sku], int(required), position))
+            option_id = cur.lastrowid
+            _insert(cur, "catalog_product_bundle_selection", ["option_id", "parent_product_id", "product_id",
+                    "position", "is_default", "selection_qty", "selection_can_change_qty"],
+                    [(option_id, link[bundle.sku], entity[sku], n, int(n == 0), qty, int(can_change))
+                     for n, (sku, qty, can_change) in enumerate(selections)])

@@ -52,6 +52,14 @@ def walmart_quantity(position: StockPosition, safety_buffer: int = 0, unlimited:
     return max(0, math.floor(salable))
 
 
+def always_sold(position: StockPosition) -> bool:
+    """Magento sells it whatever its count (ManageStockCondition, BackOrderCondition): as a bundle's
+    component it never bounds the bundle (mappings/bundles.py)."""
+    if not position.sellable:
+        return False
+    return not position.manage_stock or (position.in_stock and position.backorders and position.min_qty >= 0)
+
+
 def inventory_feed(quantities: dict[str, int]) -> dict[str, Any]:
     """The ``inventory`` feed (spec 1.4) for several SKUs at once."""
     return {"InventoryHeader": {"version": "1.4"},

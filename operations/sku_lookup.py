@@ -26,6 +26,7 @@ from mappings.price import special_active
 from mappings.promotions import parse_wire
 from mappings.selling_rules import SellingRule
 from plumbing.db import DbConnection
+from sync_workers.commerce.composites import CONFIGURABLE, CompositeReader
 from sync_workers.commerce.prices import PriceReader
 from sync_workers.commerce.salable import read_positions
 from sync_workers.push.inventory import InventoryWorker
@@ -118,6 +119,7 @@ class SkuLookup(BaseModel):
     price: PriceWhy | None = None
     selling_rule: RuleWhy | None = None
     lag_time: str | None = None  # [lag_time] set: the days the inventory worker sends, and why
+    composite: str | None = None  # a bundle (what its quantity is made of) or a configurable parent (no offer)
     sent: dict[str, Sent] = {}
     waiting: dict[str, Waiting] = {}
     walmart: WalmartNow | None = None
@@ -198,7 +200,9 @@ def _findings(found: SkuLookup) -> list[str]:
         words.append(f"shadow mode (walmart.mode = shadow): nothing is sent to Walmart; held back: {held}")
     if not found.in_commerce:
         words.append(f"{found.sku} is not a Commerce product (catalog_product_entity): nothing is pushed for it")
-    if not found.pushable:
+    if found.composite and found.composite.startswith("configurable"):
+        words.append(f"not an offer on Walmart: {found.composite}")
+    elif not found.pushable:
         why = (f"its listing is {found.listing_status}" + (f" ({found.listing_reason})" if found.listing_reason else "")
                if found.listing_status else "it has no listing (walmart-sync listings add)")
         words.append(f"not pushed to Walmart: workers.push_skus is {found.push_rule!r} and {why}")
@@ -250,6 +254,26 @@ def _findings(found: SkuLookup) -> list[str]:
     return words
 
 
+def _composite(settings: Settings, commerce: DbConnection, sku: str) -> str | None:
+    """A bundle's options, or a configurable's children (docs/workers.md, Bundles and Configurable products)."""
+    reader = CompositeReader(commerce, settings.mapping.store_id)
+    kind = reader.types([sku]).get(sku)
+    if kind == CONFIGURABLE:
+        children = reader.children([sku]).get(sku, [])
+        return (f"configurable product: Walmart lists its children ({', '.join(children) or 'none'}), "
+                "each an offer of its own in the catalogue item's variant group; the parent is never pushed")
+    bundle = reader.bundles([sku]).get(sku)
+    if bundle is None:
+        return None
+    options = "; ".join(
+        f"{'required' if o.required else 'optional'}: " + (", ".join(f"{s.sku} x{s.requested.normalize()}"
+                                                                 + ("" if s.enabled else " (disabled)")
+                                                                 for s in o.selections) or "no selection")
+        for o in bundle.options)
+    return (f"bundle: its quantity is what its components make (least over required options of the best "
+            f"selection's salable / qty){'' if bundle.in_stock else '; its stock item is out of stock: 0'}: {options}")
+
+
 def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbConnection,
                 walmart: WalmartClient | None) -> SkuLookup:
     """Everything known about one SKU. ``walmart`` None: Walmart is not asked (no budget spent)."""
@@ -259,12 +283,13 @@ def look_up_sku(settings: Settings, sku: str, commerce: DbConnection, state: DbC
         in_commerce = cur.fetchone() is not None
     listings = ListingStore(state)
     listing = listings.get([sku]).get(sku)
-    found = SkuLookup(sku=sku, in_commerce=in_commerce, pushable=bool(only_pushable(settings, listings, {sku})),
+    found = SkuLookup(sku=sku, in_commerce=in_commerce, pushable=bool(only_pushable(settings, listings, {sku}, commerce)),
                       push_rule=str(settings.workers.push_skus) if not isinstance(settings.workers.push_skus, list)
                       else "a list of SKUs",
                       listing_status=listing.status if listing else None,
                       listing_reason=listing.reason if listing else None)
     if in_commerce:
+        found.composite = _composite(settings, commerce, sku)
         choice = SellingRules(settings, commerce).choices([sku])[sku]
         defaults = SellingRule().model_dump()
         found.selling_rule = RuleWhy(name=choice.name, why=choice.why, changes={
@@ -330,6 +355,8 @@ def render(found: SkuLookup) -> str:
     lines += [f"  * {line}" for line in found.findings]
     lines.append("")
     listing = found.listing_status or "none"
+    if found.composite:
+        lines.append(f"  composite      {found.composite}")
     lines.append(f"  channel        push rule {found.push_rule}; listing {listing}"
                  + (f" ({found.listing_reason})" if found.listing_reason else "")
                  + ("; pushed" if found.pushable else "; NOT pushed"))
@@ -339,8 +366,8 @@ def render(found: SkuLookup) -> str:
                      f"(in stock: {'yes' if s.in_stock else 'no'}) + reservations {s.reservations} - "
                      f"out-of-stock threshold {s.min_qty} - safety buffer {s.safety_buffer}, stock {s.stock_id}"
                      + ("" if s.manage_stock else "; stock not managed: 0")
-                     + ("" if s.sellable else "; not sellable in Magento (disabled, no stock item, or a type "
-                        "without source items): 0")
+                     + ("" if s.sellable or (found.composite or "").startswith("bundle") else
+                        "; not sellable in Magento (disabled, no stock item, or a type without source items): 0")
                      + (", then the selling rule" if found.selling_rule and any(
                          k.startswith("quantity") for k in found.selling_rule.changes) else ""))
         if s.node_quantities:

@@ -2,9 +2,12 @@
 
 Open Source: the tables Magento 2.4's db_schema.xml files define, merged module by module, and
 ``overlays/magento_config.xml`` (Magento_Config's core_config_data) and
-``overlays/magento_catalog_rule.xml`` (Magento_CatalogRule's rules and price index), modules the
-reference set lacks. Adobe Commerce: the same plus ``overlays/adobe_commerce.xml`` (catalog staging + RMA),
-merged with the same rules. Sales sequence tables are not in any db_schema.xml: Magento creates them
+``overlays/magento_catalog_rule.xml`` (Magento_CatalogRule's rules and price index),
+``overlays/magento_bundle.xml`` and ``overlays/magento_configurable_product.xml`` (a bundle's
+options and selections, a configurable's links and attributes), modules the reference set lacks.
+Adobe Commerce: the same plus ``overlays/adobe_commerce.xml`` (catalog staging + RMA, and the
+row_id parents of bundles and configurables), merged with the same rules. Sales sequence tables are
+not in any db_schema.xml: Magento creates them
 when a store is created (``Magento\\SalesSequence\\Model\\Builder``), so they are built here.
 """
 
@@ -43,6 +46,9 @@ OPEN_SOURCE_TABLES = (
     "catalog_product_entity", "catalog_product_entity_decimal", "catalog_product_entity_varchar",
     "catalog_product_entity_int", "catalog_product_entity_datetime", "catalog_product_entity_text",
     "catalog_product_website", "catalog_product_entity_tier_price", "catalog_category_product",
+    # bundles and configurables (overlays/magento_bundle.xml, overlays/magento_configurable_product.xml)
+    "catalog_product_bundle_option", "catalog_product_bundle_selection", "catalog_product_super_attribute",
+    "catalog_product_super_link", "catalog_product_relation",
     # catalogue price rules and their price index (overlays/magento_catalog_rule.xml)
     "catalogrule", "catalogrule_product_price",
     # legacy stock
@@ -81,7 +87,8 @@ DEFAULT_SEQUENCE_STORES = (0, 1)
 
 OVERLAY_DIR = Path(__file__).parent / "overlays"
 # Modules of both editions whose db_schema.xml the reference set does not carry, restated.
-COMMON_OVERLAYS = ("magento_config.xml", "magento_catalog_rule.xml", "magento_cron.xml", "magento_reports.xml")
+COMMON_OVERLAYS = ("magento_config.xml", "magento_catalog_rule.xml", "magento_cron.xml", "magento_reports.xml",
+                   "magento_bundle.xml", "magento_configurable_product.xml")
 
 
 def sequence_table(entity: str, store_id: int) -> Table:
@@ -96,7 +103,7 @@ def sequence_table(entity: str, store_id: int) -> Table:
 
 
 def table_names(edition: Edition) -> tuple[str, ...]:
-    names = OPEN_SOURCE_TABLES
+    names: tuple[str, ...] = OPEN_SOURCE_TABLES
     if edition == "adobe_commerce":
         names = names + ADOBE_COMMERCE_EXTRA_TABLES
     return names

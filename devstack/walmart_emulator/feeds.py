@@ -183,10 +183,21 @@ def process(feed: Feed, seller_items: dict[str, dict[str, Any]], catalog: Callab
     feed.status = "PROCESSED"
 
 
+# What a setup-by-match item (MP_ITEM_MATCH 4.1/4.2, items.yml's examples) never carries: variant
+# content belongs to Walmart's catalogue item, and the offer joins that item's variant group.
+VARIANT_FIELDS = ("variantGroupId", "variantAttributeNames", "isPrimaryVariant", "variantGroupInfo",
+                  "swatchImages")
+
+
 def _match(index: int, item: Any, catalog: Callable[[str], dict[str, Any] | None],
            add_item: Callable[[str, dict[str, Any]], None]) -> ItemResult:
     body = item.get("Item", {}) if isinstance(item, dict) else {}
     sku = str(body.get("sku", ""))
+    variant = sorted(f for f in VARIANT_FIELDS if isinstance(body, dict) and f in body)
+    if variant:
+        return ItemResult(index, sku, "DATA_ERROR", "ERR_PDI_0034",
+                          f"{', '.join(variant)}: setup by match takes no variant content; the offer joins "
+                          "the variant group of the Walmart catalogue item it matches")
     ids = body.get("productIdentifiers") or {}
     id_type = str(ids.get("productIdType", "")).upper()
     try:
@@ -208,8 +219,11 @@ def _match(index: int, item: Any, catalog: Callable[[str], dict[str, Any] | None
         return ItemResult(index, sku, "DATA_ERROR", "ERR_EXT_DATA_0101116",
                           f"The price {price} conflicts with the Walmart catalogue item's price {reference}")
     wpid = f"W{match['itemId']}"
-    add_item(sku, {"wpid": wpid, "gtin": gtin, "upc": code if len(code) == 12 else "",
-                   "productName": match.get("title", sku), "itemId": match["itemId"],
-                   "price": {"currency": "USD", "amount": float(price)}, "publishedStatus": "PUBLISHED",
-                   "condition": body.get("condition", "New")})
+    listed = {"wpid": wpid, "gtin": gtin, "upc": code if len(code) == 12 else "",
+              "productName": match.get("title", sku), "itemId": match["itemId"],
+              "price": {"currency": "USD", "amount": float(price)}, "publishedStatus": "PUBLISHED",
+              "condition": body.get("condition", "New")}
+    # a variant of Walmart's catalogue (getAllItems: variantGroupId, variantGroupInfo) stays one
+    listed.update({k: match[k] for k in ("variantGroupId", "variantGroupInfo") if k in match})
+    add_item(sku, listed)
     return ItemResult(index, sku, "SUCCESS", wpid=wpid)

@@ -112,6 +112,17 @@ def _on_website(conn: DbConnection, eav: EavReader, skus: list[str], website_id:
         return {sku for (sku,) in cur.fetchall()}
 
 
+def sold_in_store_view(conn: DbConnection, eav: EavReader, skus: list[str], website_id: int,
+                       legacy_index: bool) -> set[str]:
+    """The SKUs the store view sells at all, whatever their stock: enabled there, on its website,
+    and (the legacy stock index) enabled in some store. Bundles are asked too
+    (push/inventory.py): their quantity comes from their components, their sellability from here."""
+    sold = _enabled_here(eav, skus) & _on_website(conn, eav, skus, website_id)
+    if legacy_index:
+        sold &= _enabled_anywhere(conn, eav, skus)
+    return sold
+
+
 def read_positions(conn: DbConnection, skus: Iterable[str], stock_id: int, msi: bool = True,
                    store_id: int = 1, website_id: int = 1,
                    sources: list[str] | None = None) -> dict[str, StockPosition]:
@@ -134,10 +145,7 @@ def _read_chunk(conn: DbConnection, eav: EavReader, config: tuple[bool, int, Dec
                 sources: list[str] | None = None) -> dict[str, StockPosition]:
     manage_default, backorders_default, min_qty_default = config
     positions: dict[str, dict[str, Any]] = {sku: {"sku": sku, "sellable": False} for sku in wanted}
-    legacy_index = not msi or stock_id == DEFAULT_STOCK_ID
-    sold_here = _enabled_here(eav, wanted) & _on_website(conn, eav, wanted, website_id)
-    if legacy_index:
-        sold_here &= _enabled_anywhere(conn, eav, wanted)
+    sold_here = sold_in_store_view(conn, eav, wanted, website_id, not msi or stock_id == DEFAULT_STOCK_ID)
     with conn.cursor() as cur:
         cur.execute(
             "SELECT p.sku, MIN(si.qty), MAX(si.is_in_stock), MAX(si.min_qty), MAX(si.use_config_min_qty), "

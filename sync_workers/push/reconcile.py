@@ -147,7 +147,7 @@ class Reconciler:
         items, next_cursor = self.client.items.items_page(size, cursor)
         self.budget["items"].answered()
         self._seen |= {item.sku for item in items}
-        pushable = only_pushable(self.settings, self.listings, {item.sku for item in items})
+        pushable = only_pushable(self.settings, self.listings, {item.sku for item in items}, self.commerce)
         on_page = {item.sku: item for item in items if item.sku in pushable}
         found, checked = self._compare(on_page)
         if next_cursor is None:  # the catalogue's end: what the workers push and Walmart does not list

@@ -141,7 +141,12 @@ class ValueWorker:
         return [self.commerce, self.state.conn]
 
     def _pushable(self, skus: set[str]) -> set[str]:
-        return only_pushable(self.settings, self.listings, skus)
+        return only_pushable(self.settings, self.listings, skus, self.commerce, self._batch_composites())
+
+    def _batch_composites(self) -> Any:
+        """A reader of product types for this batch's push filter (and, in the inventory worker, its
+        targets); None: the filter makes its own."""
+        return None
 
     def handle(self, records: list[Record]) -> list[DeadLetter]:
         by_sku: dict[str, list[Record]] = {}

@@ -100,3 +100,29 @@ def test_edition_product_keys(seeded) -> None:
     (live_future, live_price), (future_flag, future_price) = prices
     assert (live_future, future_flag) == (0, 1) and future_price < live_price
     assert _one(conn, "SELECT MAX(updated_in) FROM catalog_product_entity")[0][0] == STAGING_MAX_VERSION
+
+
+@pytest.mark.parametrize("edition", ["open_source", "adobe_commerce"])
+def test_composites_bundles_over_seeded_products_and_a_configurable(stack, edition) -> None:
+    from devstack.seed import CONFIGURABLE_SKU, composite_skus, configurable_children
+
+    name = f"seed_comp_{edition}"
+    create_commerce_database(stack.endpoints.mysql, name, edition)
+    conn = stack.endpoints.mysql.connect(name, autocommit=False)
+    try:
+        summary = seed_commerce(conn, edition, 10, composites=True)
+        assert summary.skus[-len(composite_skus()):] == composite_skus()
+        link = "row_id" if edition == "adobe_commerce" else "entity_id"
+        assert dict(_one(conn, "SELECT sku, type_id FROM catalog_product_entity WHERE type_id <> 'simple'")) == {
+            "WS-BUNDLE-1": "bundle", "WS-BUNDLE-2": "bundle", CONFIGURABLE_SKU: "configurable"}
+        selections = _one(conn, f"SELECT p.sku, c.sku, s.selection_qty FROM catalog_product_bundle_selection s "
+                                f"JOIN catalog_product_entity p ON p.{link} = s.parent_product_id "
+                                "JOIN catalog_product_entity c ON c.entity_id = s.product_id ORDER BY s.selection_id")
+        assert [(p, c, int(q)) for p, c, q in selections][:3] == [
+            ("WS-BUNDLE-1", "WS-000001", 1), ("WS-BUNDLE-1", "WS-000002", 1), ("WS-BUNDLE-1", "WS-000003", 2)]
+        children = _one(conn, f"SELECT c.sku FROM catalog_product_super_link l JOIN catalog_product_entity p "
+                              f"ON p.{link} = l.parent_id JOIN catalog_product_entity c ON c.entity_id = l.product_id "
+                              "WHERE p.sku = %s ORDER BY c.sku", CONFIGURABLE_SKU)
+        assert sorted(c for (c,) in children) == sorted(configurable_children())
+    finally:
+        conn.close()

@@ -106,6 +106,35 @@ CREATE TABLE `catalog_eav_attribute` (
   CONSTRAINT `CATALOG_EAV_ATTRIBUTE_ATTRIBUTE_ID_EAV_ATTRIBUTE_ATTRIBUTE_ID` FOREIGN KEY (`attribute_id`) REFERENCES `eav_attribute` (`attribute_id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog EAV Attribute Table';
 
+CREATE TABLE `catalog_product_bundle_option` (
+  `option_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Option Id',
+  `parent_id` int(10) unsigned NOT NULL COMMENT 'Parent Id',
+  `required` smallint(5) unsigned NOT NULL DEFAULT 0 COMMENT 'Required',
+  `position` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'Position',
+  `type` varchar(255) NULL DEFAULT NULL COMMENT 'Type',
+  PRIMARY KEY (`option_id`),
+  KEY `CATALOG_PRODUCT_BUNDLE_OPTION_PARENT_ID` (`parent_id`),
+  CONSTRAINT `CAT_PRD_BNDL_OPT_PARENT_ID_CAT_PRD_ENTT_ENTT_ID` FOREIGN KEY (`parent_id`) REFERENCES `catalog_product_entity` (`entity_id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog Product Bundle Option';
+
+CREATE TABLE `catalog_product_bundle_selection` (
+  `selection_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Selection Id',
+  `option_id` int(10) unsigned NOT NULL COMMENT 'Option Id',
+  `parent_product_id` int(10) unsigned NOT NULL COMMENT 'Parent Product Id',
+  `product_id` int(10) unsigned NOT NULL COMMENT 'Product Id',
+  `position` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'Position',
+  `is_default` smallint(5) unsigned NOT NULL DEFAULT 0 COMMENT 'Is Default',
+  `selection_price_type` smallint(5) unsigned NOT NULL DEFAULT 0 COMMENT 'Selection Price Type',
+  `selection_price_value` decimal(12,4) NOT NULL DEFAULT 0 COMMENT 'Selection Price Value',
+  `selection_qty` decimal(12,4) NULL DEFAULT NULL COMMENT 'Selection Qty',
+  `selection_can_change_qty` smallint(6) NOT NULL DEFAULT 0 COMMENT 'Selection Can Change Qty',
+  PRIMARY KEY (`selection_id`),
+  KEY `CATALOG_PRODUCT_BUNDLE_SELECTION_OPTION_ID` (`option_id`),
+  KEY `CATALOG_PRODUCT_BUNDLE_SELECTION_PRODUCT_ID` (`product_id`),
+  CONSTRAINT `CAT_PRD_BNDL_SELECTION_OPT_ID_CAT_PRD_BNDL_OPT_OPT_ID` FOREIGN KEY (`option_id`) REFERENCES `catalog_product_bundle_option` (`option_id`) ON DELETE CASCADE,
+  CONSTRAINT `CAT_PRD_BNDL_SELECTION_PRD_ID_CAT_PRD_ENTT_ENTT_ID` FOREIGN KEY (`product_id`) REFERENCES `catalog_product_entity` (`entity_id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog Product Bundle Selection';
+
 CREATE TABLE `store_website` (
   `website_id` smallint(5) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Website ID',
   `code` varchar(32) NULL DEFAULT NULL COMMENT 'Code',
@@ -258,6 +287,36 @@ CREATE TABLE `catalog_product_index_price` (
   KEY `CATALOG_PRODUCT_INDEX_PRICE_MIN_PRICE` (`min_price`),
   KEY `CAT_PRD_IDX_PRICE_WS_ID_CSTR_GROUP_ID_MIN_PRICE` (`website_id`, `customer_group_id`, `min_price`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog Product Price Index Table';
+
+CREATE TABLE `catalog_product_relation` (
+  `parent_id` int(10) unsigned NOT NULL COMMENT 'Parent ID',
+  `child_id` int(10) unsigned NOT NULL COMMENT 'Child ID',
+  PRIMARY KEY (`parent_id`, `child_id`),
+  KEY `CATALOG_PRODUCT_RELATION_CHILD_ID` (`child_id`),
+  CONSTRAINT `CAT_PRD_RELATION_CHILD_ID_CAT_PRD_ENTT_ENTT_ID` FOREIGN KEY (`child_id`) REFERENCES `catalog_product_entity` (`entity_id`) ON DELETE CASCADE,
+  CONSTRAINT `CAT_PRD_RELATION_PARENT_ID_CAT_PRD_ENTT_ENTT_ID` FOREIGN KEY (`parent_id`) REFERENCES `catalog_product_entity` (`entity_id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog Product Relation Table';
+
+CREATE TABLE `catalog_product_super_attribute` (
+  `product_super_attribute_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Product Super Attribute ID',
+  `product_id` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'Product ID',
+  `attribute_id` smallint(5) unsigned NOT NULL DEFAULT 0 COMMENT 'Attribute ID',
+  `position` smallint(5) unsigned NOT NULL DEFAULT 0 COMMENT 'Position',
+  PRIMARY KEY (`product_super_attribute_id`),
+  UNIQUE KEY `CATALOG_PRODUCT_SUPER_ATTRIBUTE_PRODUCT_ID_ATTRIBUTE_ID` (`product_id`, `attribute_id`),
+  CONSTRAINT `CAT_PRD_SPR_ATTR_PRD_ID_CAT_PRD_ENTT_ENTT_ID` FOREIGN KEY (`product_id`) REFERENCES `catalog_product_entity` (`entity_id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog Product Super Attribute Table';
+
+CREATE TABLE `catalog_product_super_link` (
+  `link_id` int(10) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Link ID',
+  `product_id` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'Product ID',
+  `parent_id` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'Parent ID',
+  PRIMARY KEY (`link_id`),
+  UNIQUE KEY `CATALOG_PRODUCT_SUPER_LINK_PRODUCT_ID_PARENT_ID` (`product_id`, `parent_id`),
+  KEY `CATALOG_PRODUCT_SUPER_LINK_PARENT_ID` (`parent_id`),
+  CONSTRAINT `CAT_PRD_SPR_LNK_PARENT_ID_CAT_PRD_ENTT_ENTT_ID` FOREIGN KEY (`parent_id`) REFERENCES `catalog_product_entity` (`entity_id`) ON DELETE CASCADE,
+  CONSTRAINT `CAT_PRD_SPR_LNK_PRD_ID_CAT_PRD_ENTT_ENTT_ID` FOREIGN KEY (`product_id`) REFERENCES `catalog_product_entity` (`entity_id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Catalog Product Super Link Table';
 
 CREATE TABLE `catalog_product_website` (
   `product_id` int(10) unsigned NOT NULL COMMENT 'Product ID',

@@ -1,6 +1,7 @@
 """Put Commerce products on the Walmart channel and match them to Walmart's catalogue.
 
-``add`` reads the products' identifiers (attribute codes from ``mapping.identifier_attributes``,
+``add`` leaves configurable parents out (their children are the offers: docs/listings.md), reads
+the products' identifiers (attribute codes from ``mapping.identifier_attributes``,
 in that order of preference), validates them (length, check digit) and records a draft, or an
 error with the reason. ``step`` moves drafts on, within Walmart's limits (the client's token
 buckets wait for tokens; 429s pause the API):
@@ -51,7 +52,8 @@ from plumbing.db import DbConnection
 from plumbing.locks import NamedLock
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
-from sync_workers.commerce.eav import EavReader
+from sync_workers.commerce.composites import CONFIGURABLE, CompositeReader
+from sync_workers.commerce.eav import EavReader, ProductRow
 from sync_workers.commerce.prices import PriceReader
 from sync_workers.stores.listings import Added, Listing, ListingChange, ListingStore
 from sync_workers.stores.value_state import ValueState
@@ -140,6 +142,7 @@ class ListingMatcher:
         else:
             products = self.eav.products()
             unknown = []
+        products, parents = self._offers(products)
         values = self.eav.values([p.sku for p in products])
         attributes = self.settings.mapping.identifier_attributes
         added = []
@@ -151,10 +154,27 @@ class ListingMatcher:
                 added.append(Added(product.sku, product.entity_id, None, None, None, exc.reason))
         counts = self.store.add(added)
         counts["unknown_sku"] = len(unknown)
+        counts["configurable_parents"] = len(parents)
         if unknown:
             self.log.warning("SKUs not in Commerce were not added", skus=unknown[:20], count=len(unknown))
         self.log.info("products added to the Walmart channel", **counts)
         return counts
+
+    def _offers(self, products: list[ProductRow]) -> tuple[list[ProductRow], list[str]]:
+        """Configurable parents are no offers on Walmart: each is replaced by its children (its
+        simple products, matched as offers of their own; Walmart's catalogue item of each child
+        carries the variant group). Returns the products to list and the parents left out."""
+        parents = [p.sku for p in products if p.type_id == CONFIGURABLE]
+        if not parents:
+            return products, []
+        children = CompositeReader(self.commerce, self.settings.mapping.store_id).children(parents)
+        kept = [p for p in products if p.type_id != CONFIGURABLE]
+        have = {p.sku for p in kept}
+        wanted = sorted({c for cs in children.values() for c in cs} - have)
+        kept += self.eav.products(skus=wanted) if wanted else []
+        self.log.info("configurable parents left out, their children listed instead", parents=parents[:20],
+                      count=len(parents), children=len(wanted))
+        return kept, parents
 
     def attribute_set_ids(self, names: list[str]) -> list[int]:
         with self.commerce.cursor() as cur:

@@ -157,3 +157,20 @@ def test_positions_and_start_specs() -> None:
     assert parse_start("binlog.000003:4").position == BinlogPosition(log_file="binlog.000003", log_pos=4)
     assert parse_start("gtid:0-1-100").gtid == "0-1-100"
     assert parse_start(None).kind == "checkpoint" and parse_start("current").kind == "current"
+
+
+def test_bundle_selection_and_option_rows_name_the_bundle() -> None:
+    row = {"selection_id": 4, "option_id": 2, "parent_product_id": 1, "product_id": 9, "selection_qty": Decimal("2"),
+           "selection_can_change_qty": 0}
+    [draft] = translate("catalog_product_bundle_selection", "insert", None, row, L)
+    assert (draft.family, draft.type, draft.sku) == ("stock", "bundle_selection", "SKU-1")
+    assert translate("catalog_product_bundle_selection", "update", row, {**row, "position": 3}, L) == []
+    [changed_qty] = translate("catalog_product_bundle_selection", "update", row, {**row, "selection_qty": 5}, L)
+    assert changed_qty.after is not None and changed_qty.after["selection_qty"] == 5
+    option = {"option_id": 2, "parent_id": 1, "required": 1}
+    [draft] = translate("catalog_product_bundle_option", "update", option, {**option, "required": 0}, L)
+    assert (draft.type, draft.sku) == ("bundle_option", "SKU-1")
+    # Adobe Commerce: the parent column is a version's row_id; a scheduled version's rows are ignored
+    [live] = translate("catalog_product_bundle_option", "insert", None, {**option, "parent_id": 501}, L)
+    assert live.sku == "SKU-1"
+    assert translate("catalog_product_bundle_option", "insert", None, {**option, "parent_id": 502}, L) == []
