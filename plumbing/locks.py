@@ -20,12 +20,15 @@ class NamedLock:
     """A MariaDB/MySQL named lock (GET_LOCK) on a state-store connection: released when the
     connection goes, so a crashed holder never blocks the others for long."""
 
-    def __init__(self, conn: DbConnection, name: str):
+    def __init__(self, conn: DbConnection, name: str, schema: str | None = None):
+        """``schema``: the connection's database when the caller knows it already (the order
+        importer takes a lock per PO: asking the server each time was a round trip per order)."""
         self.conn = conn
         # Named locks are server-wide: scope the name to this state schema so sidecars of two
         # stores sharing one state server never block each other (64 characters at most).
-        with conn.cursor() as cur:
-            schema = scalar(cur, "SELECT DATABASE()") or ""
+        if schema is None:
+            with conn.cursor() as cur:
+                schema = scalar(cur, "SELECT DATABASE()") or ""
         scoped = f"wsync.{schema}.{name}"
         if len(scoped) > 64:
             scoped = "wsync." + hashlib.sha1(scoped.encode()).hexdigest()

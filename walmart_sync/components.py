@@ -50,7 +50,8 @@ def build_worker(name: str, settings: Settings, client: WalmartClient | None = N
         from sync_workers.pull.order_importer import OrderImporter
 
         return WorkerLoop(settings, OrderImporter(settings, client, CommerceClient(settings.commerce_api),
-                                                  OrderMap(connect_state(settings))))
+                                                  OrderMap(connect_state(settings)),
+                                                  connect=lambda: connect_state(settings)))
     if name == "return_import":
         from sync_workers.commerce.client import CommerceClient
         from sync_workers.pull.return_importer import ReturnImporter

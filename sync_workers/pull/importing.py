@@ -18,7 +18,11 @@ Outcome = tuple[str, str] | None
 
 
 def import_documents(records: list[Record], field: str, id_key: str, code: str,
-                     import_one: Callable[[str, dict[str, Any]], Outcome]) -> list[DeadLetter]:
+                     import_one: Callable[[str, dict[str, Any]], Outcome],
+                     each: Callable[[Callable[[str, dict[str, Any]], Outcome], list[tuple[str, dict[str, Any]]]],
+                                    list[Outcome]] | None = None) -> list[DeadLetter]:
+    """``each``: how the batch's documents are run through ``import_one`` (the order importer's
+    lanes), one after another by default; outcomes come back in the documents' order."""
     latest: dict[str, tuple[Record, dict[str, Any]]] = {}
     dead: list[DeadLetter] = []
     for record in records:
@@ -30,8 +34,9 @@ def import_documents(records: list[Record], field: str, id_key: str, code: str,
             dead.append(DeadLetter(record, f"no {field} with a {id_key} in the Walmart {field} event", code))
             continue
         latest[str(raw[id_key])] = (record, raw)  # polled twice: the newest wins
-    for doc_id, (record, raw) in latest.items():
-        refused = import_one(doc_id, raw)
+    documents = [(doc_id, raw) for doc_id, (_record, raw) in latest.items()]
+    outcomes = each(import_one, documents) if each is not None else [import_one(d, raw) for d, raw in documents]
+    for (record, _raw), refused in zip(latest.values(), outcomes, strict=True):
         if refused is not None:
             dead.append(DeadLetter(record, *refused))
     return dead

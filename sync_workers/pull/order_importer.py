@@ -44,8 +44,10 @@ The POs seen in shadow and not polled again are read once from Walmart at the fi
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
@@ -64,16 +66,16 @@ from mappings.orders import (
     walmart_side_follow_up,
     walmart_side_signature,
 )
-from plumbing.db import DbConnection
+from plumbing.db import DbConnection, scalar
 from plumbing.locks import NamedLock
 from plumbing.logs import get_logger
 from plumbing.metrics import METRICS
 from sync_workers.commerce.client import CommerceClient, CommerceClientError
 from sync_workers.commerce.refusals import Refusal, classify
-from sync_workers.pull.importing import import_documents
+from sync_workers.pull.importing import Outcome, import_documents
 from sync_workers.runtime.errors import NotYet, TransientError
 from sync_workers.runtime.loop import DeadLetter, Record
-from sync_workers.stores.order_map import OrderMap, WalmartOrderFacts, oversized
+from sync_workers.stores.order_map import OrderMap, OrderState, WalmartOrderFacts, oversized
 from sync_workers.stores.shadow import ShadowLedger
 from sync_workers.walmart.client import WalmartClient
 from sync_workers.walmart.errors import WalmartClientError, WalmartNotFound, WalmartServerError
@@ -124,11 +126,22 @@ class OrderImporter:
     # one tick sends acknowledgements for at most this long, so the consumer loop is not starved
     ack_tick_budget_s = 2.0
 
-    def __init__(self, settings: Settings, walmart: WalmartClient, commerce: CommerceClient, orders: OrderMap):
+    def __init__(self, settings: Settings, walmart: WalmartClient, commerce: CommerceClient, orders: OrderMap,
+                 connect: Callable[[], DbConnection] | None = None):
+        """``connect``: a new state-store connection, for the lanes that place a batch's POs side by
+        side (``workers.order_import_concurrency``); without it POs are placed one at a time."""
         self.settings = settings
         self.walmart = walmart
         self.commerce = commerce
-        self.orders = orders
+        self._primary = orders
+        self._connect = connect
+        self.concurrency = settings.workers.order_import_concurrency if connect is not None else 1
+        self._lane = threading.local()  # a lane's own OrderMap: a connection is never shared by threads
+        self._lanes: list[OrderMap] = []
+        self._lanes_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._schemas: dict[int, str] = {}
         self.log = get_logger("worker.order_import")
         self.imported = 0
         self.acknowledged = 0
@@ -139,13 +152,74 @@ class OrderImporter:
         # the acknowledgement again while the PO is Created or Acknowledged)
         self.ack_claim_stale_s = settings.walmart.request_timeout_s + 5
         self.shadow = walmart.shadow
-        self.ledger = ShadowLedger(orders.conn)
+        self.ledger = ShadowLedger(orders.conn)  # serialises its own statements: lanes may share it
         self._shadow_checked = False
         self._module_warned = False
         self.would_import = 0
 
+    @property
+    def orders(self) -> OrderMap:
+        """The calling lane's OrderMap (its own connection, so its own named locks), else the
+        worker's: tick(), shadow mode and a one-lane import use that one."""
+        lane: OrderMap | None = getattr(self._lane, "orders", None)
+        return lane if lane is not None else self._primary
+
     def connections(self) -> list[DbConnection]:
-        return [self.orders.conn]
+        with self._lanes_lock:
+            return [self._primary.conn, *(lane.conn for lane in self._lanes)]
+
+    def _schema_of(self, conn: DbConnection) -> str:
+        """The connection's database, asked once per connection (the PO locks are scoped by it)."""
+        schema = self._schemas.get(id(conn))
+        if schema is None:
+            with conn.cursor() as cur:
+                schema = str(scalar(cur, "SELECT DATABASE()") or "")
+            self._schemas[id(conn)] = schema
+        return schema
+
+    def _each(self, import_one: Callable[[str, dict[str, Any]], Outcome],
+              documents: list[tuple[str, dict[str, Any]]]) -> list[Outcome]:
+        """A batch's POs through at most ``concurrency`` lanes at once. Each PO is still imported
+        whole by one lane (its named lock, map row and queued acknowledgement as alone), so
+        exactly-once is each PO's as before; the batch's offsets are committed only after every
+        lane finished. A PO that raised makes the batch raise what the first such PO (in the
+        batch's order) raised, after the others ended, as one lane would have: the loop retries
+        the batch or narrows it down record by record, and the POs already imported are found
+        mapped."""
+        if self.concurrency <= 1 or len(documents) <= 1:
+            return [import_one(po, raw) for po, raw in documents]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="order-import")
+        futures = [self._pool.submit(self._in_lane, import_one, po, raw) for po, raw in documents]
+        wait(futures)
+        for future in futures:
+            error = future.exception()
+            if error is not None:
+                raise error
+        return [future.result() for future in futures]
+
+    def _in_lane(self, import_one: Callable[[str, dict[str, Any]], Outcome], po: str,
+                 raw: dict[str, Any]) -> Outcome:
+        if getattr(self._lane, "orders", None) is None:
+            assert self._connect is not None
+            lane = OrderMap(self._connect())
+            with self._lanes_lock:
+                self._lanes.append(lane)
+            self._lane.orders = lane
+        return import_one(po, raw)
+
+    def close(self) -> None:
+        """The lanes' threads and connections (a worker that stops; tests)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        with self._lanes_lock:
+            lanes, self._lanes = self._lanes, []
+        for lane in lanes:
+            try:
+                lane.conn.close()
+            except Exception:
+                pass
 
     def require_module(self) -> dict[str, Any]:
         """The module's ``GET /V1/walmart-sync/module``, asked once; its absence stops the worker."""
@@ -173,7 +247,8 @@ class OrderImporter:
             self._check_module_for_later()
             return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._would_import)
         self.require_module()
-        return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._import_tracked)
+        return import_documents(records, "order", "purchaseOrderId", "MALFORMED_ORDER", self._import_tracked,
+                                each=self._each)
 
     # shadow mode ----------------------------------------------------------------------------------
     def _check_module_for_later(self) -> None:
@@ -225,10 +300,9 @@ class OrderImporter:
                     self._import_tracked(entry.key, document)
             self.ledger.release_one("order_import", entry.key, time.time())
 
-    def _left_to_old_integration(self, po: str, order: WalmartOrder) -> bool:
+    def _left_to_old_integration(self, po: str, order: WalmartOrder, current: OrderState | None) -> bool:
         """A PO shadow mode saw: Walmart shows it acknowledged (or further), so the old integration
         took it; importing it too would make a second Commerce order."""
-        current = self.orders.state(po)
         if current is not None and current.status == "left_to_old_integration":
             return True
         if not self.ledger.is_pending("order_import", po):
@@ -274,42 +348,48 @@ class OrderImporter:
             self.orders.set_state(po, "failed_malformed", error=reason)
             return reason, "MALFORMED_ORDER"
         walmart_fulfilled = order.fulfilled_by_walmart
-        commerce_id = self.orders.commerce_order_of(po)
+        # read once: ``current`` is what steps before the placement decide on, and (nothing else
+        # written meanwhile) what the acknowledgement step starts from
+        commerce_id, current = self.orders.standing(po)
         if walmart_fulfilled and commerce_id is None and self.settings.workers.wfs_orders == "ignore":
             self.orders.set_state(po, "ignored_wfs", error="fulfilled by Walmart (WFS); workers.wfs_orders = ignore")
             return None
-        if commerce_id is None and self._left_to_old_integration(po, order):
+        if commerce_id is None and self._left_to_old_integration(po, order, current):
             return None
         if commerce_id is None:
             if not cart.lines:
                 # nothing open on Walmart: skipped, unless the importer refused it before (a refusal
                 # that cancelled its lines, polled again in a re-poll's lookback): that outcome stays,
                 # since it says why there is no Commerce order
-                before = self.orders.state(po)
-                if before is None or not (before.status == "cancelled_out_of_stock"
-                                          or before.status.startswith("failed_")):
+                if current is None or not (current.status == "cancelled_out_of_stock"
+                                           or current.status.startswith("failed_")):
                     self.orders.set_state(po, "skipped_nothing_open", error="no open quantity on Walmart")
                 return None
             with self._importing(po):
                 commerce_id = self.orders.commerce_order_of(po)  # imported by another replica while we waited
-                if commerce_id is None:
+                if commerce_id is not None:
+                    current = self.orders.state(po)  # and so its state moved on too
+                else:
                     placed = self._place(po, order, cart)
                     if placed is None or isinstance(placed, tuple):
                         return placed  # cancelled on Walmart, or refused
                     commerce_id = int(placed["order_id"])
                     self._record(po, order, placed)
-                    self.imported += 1
+                    # the state is the "placing" written just now, under this PO's lock
+                    current = OrderState(po, "placing", None, None, None,
+                                         current.walmart_followed if current else None)
+                    with self._count_lock:
+                        self.imported += 1
                     METRICS.order_import_delay.observe(max(0.0, time.time() - order.orderDate / 1000))
                     self.log.info("order imported", po=po, commerce_order=placed.get("increment_id"),
                                   created=placed.get("created"))
         if walmart_fulfilled:
             # Walmart neither takes an acknowledgement of a WFS order nor lets the seller ship or
             # cancel it: the Commerce order is a record of the sale, and stays one
-            current = self.orders.state(po)
             if current is None or current.status not in SETTLED:
                 self.orders.set_state(po, "wfs_recorded", commerce_order_id=commerce_id)
         else:
-            self._queue_acknowledgement(po, order, commerce_id)
+            self._queue_acknowledgement(po, order, commerce_id, current)
         self._follow(po, order, commerce_id)
         return None
 
@@ -318,7 +398,7 @@ class OrderImporter:
         """The PO's lock, held from looking for its Commerce order to recording it. Released when
         the connection goes, so a replica that died holding it blocks nobody; one frozen holding
         it holds the PO (and only it) until it thaws and finishes, or is killed."""
-        lock = NamedLock(self.orders.conn, f"order_import.{po}")
+        lock = NamedLock(self.orders.conn, f"order_import.{po}", self._schema_of(self.orders.conn))
         if not lock.try_acquire(self.place_wait_s):
             raise TransientError(f"Walmart order {po} is being imported by another replica; trying again")
         try:
@@ -371,7 +451,8 @@ class OrderImporter:
         except WalmartClientError as refused:
             self.orders.set_state(po, "failed_cancel", error=f"{refusal.code}; Walmart refused the cancel: {refused}")
             return None
-        self.cancelled_out_of_stock += 1
+        with self._count_lock:
+            self.cancelled_out_of_stock += 1
         self.orders.set_state(po, "cancelled_out_of_stock", error=f"Commerce {refusal.code}: {refusal.text}")
         self.log.warning("Commerce refused the order; cancelled on Walmart", po=po, lines=len(lines), reason=reason,
                          refusal=refusal.code, magento=refusal.text)
@@ -388,8 +469,8 @@ class OrderImporter:
         self.orders.record(po, order.customerOrderId, int(placed["order_id"]), placed.get("increment_id"), lines,
                            facts)
 
-    def _queue_acknowledgement(self, po: str, order: WalmartOrder, commerce_id: int) -> None:
-        current = self.orders.state(po)
+    def _queue_acknowledgement(self, po: str, order: WalmartOrder, commerce_id: int,
+                               current: OrderState | None) -> None:
         if current is not None and (current.status in SETTLED or current.status in ACK_QUEUED):
             return  # an older poll of the PO still saying Created, or already queued
         if order.past_acknowledgement():
@@ -439,8 +520,10 @@ class OrderImporter:
                                 l.customer_asked_to_cancel)
                  for l in order.orderLines.orderLine]
         signature = walmart_side_signature(lines)
+        if not signature:
+            return  # nothing cancelled on Walmart's side (nearly every PO): no state to read
         current = self.orders.state(po)
-        if not signature or (current is not None and current.walmart_followed == signature):
+        if current is not None and current.walmart_followed == signature:
             return
         found = self.commerce.get_order(commerce_id)
         mapped = self.orders.for_commerce_orders([commerce_id]).get(commerce_id)

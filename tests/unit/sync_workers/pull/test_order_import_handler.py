@@ -342,3 +342,25 @@ def test_an_acknowledgement_claimed_by_a_replica_that_died_is_sent_once_its_clai
     wait_for(lambda: importer.tick() or status_of(world, order.purchase_order_id) == "acknowledged", 10,
              "the stale claim taken over")
     assert world.walmart_lines(order.purchase_order_id) == {"1": {"Acknowledged": 1}}
+
+
+def test_a_batch_placed_through_several_lanes_makes_one_commerce_order_per_po_and_a_redelivery_none(world) -> None:
+    """workers.order_import_concurrency (default 4): the batch's POs go through lanes of their own
+    (each its own state-store connection and named lock); each still becomes exactly one order,
+    and the same batch delivered again (a crash before the offsets were committed) places none."""
+    importer = world.handler("order_import", world.with_settings(workers={"order_import_concurrency": 3}))
+    orders = [world.walmart.create_order(CLIENT_ID, [{"sku": f"WS-00000{n % 5 + 1}", "quantity": 1}])
+              for n in range(7)]
+    batch = [polled_record(world.prefix, order.to_json()) for order in orders]
+    places = world.commerce.calls.get("module_place", 0)
+    assert deliver(importer, batch) == []
+    assert world.commerce.calls.get("module_place", 0) == places + 7
+    assert len(importer.connections()) > 1  # lanes of their own, not the worker's one connection
+    for order in orders:
+        assert len(commerce_orders(world, order.purchase_order_id)) == 1
+        assert status_of(world, order.purchase_order_id) == "ack_pending"
+    again = [polled_record(world.prefix, order.to_json()) for order in orders]
+    assert deliver(importer, again) == []
+    assert world.commerce.calls.get("module_place", 0) == places + 7  # all found mapped: nothing placed
+    assert all(len(commerce_orders(world, order.purchase_order_id)) == 1 for order in orders)
+    importer.close()
