@@ -654,13 +654,17 @@ class WorkersSettings(Section):
                                  "a window's edge is not missed (the importer ignores repeats).")
     order_initial_lookback_h: float = Field(24.0, gt=0, description="On the first start, import orders this old.")
     order_import_concurrency: int = Field(
-        4, ge=1, le=16,
+        1, ge=1, le=16,
         description="Walmart orders of one batch the importer places in Commerce at once (each through its own "
                     "state-store connection, each PO under its own lock, so still exactly once), so a backlog "
                     "(a flash sale, the sidecar back after an outage) is not bound to one placement's round trip "
-                    "at a time where Commerce places orders side by side (its PHP workers). 1: one at a time. "
-                    "The devstack's Commerce emulator places one order at a time, so there it changes nothing "
-                    "(docs/orders.md).")
+                    "at a time where Commerce places orders side by side (its PHP workers). 1 (the default): one "
+                    "at a time. Above 1, Magento's salable check (IsSalableWithReservationsCondition) is not "
+                    "serialised with placement (magento/magento2 #25653): two POs for the last unit placed side "
+                    "by side can both be accepted, where one at a time the second is refused and cancelled on "
+                    "Walmart with the configured reason. Raise it "
+                    "only where stock is ample or Commerce's placement is the measured bottleneck; the devstack's "
+                    "Commerce emulator places one order at a time, so there it changes nothing (docs/orders.md).")
     return_poll_s: float = Field(
         15.0, gt=0, le=3600, description="How often new and changed Walmart returns are polled (GET /v3/returns "
                                           "allows 50/min, shared with return refunds' read-backs).")

@@ -345,7 +345,7 @@ def test_an_acknowledgement_claimed_by_a_replica_that_died_is_sent_once_its_clai
 
 
 def test_a_batch_placed_through_several_lanes_makes_one_commerce_order_per_po_and_a_redelivery_none(world) -> None:
-    """workers.order_import_concurrency (default 4): the batch's POs go through lanes of their own
+    """workers.order_import_concurrency (default 1; 3 here): the batch's POs go through lanes of their own
     (each its own state-store connection and named lock); each still becomes exactly one order,
     and the same batch delivered again (a crash before the offsets were committed) places none."""
     importer = world.handler("order_import", world.with_settings(workers={"order_import_concurrency": 3}))
