@@ -103,6 +103,7 @@ def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
     from config.components import POLLERS, WORKERS
     from devstack.agreement import check_all
     from devstack.commerce_emulator.app import CommerceEmulator
+    from devstack.demo_default_stock import DefaultStockPass
     from devstack.walmart_catalogue import catalogue_entries
     from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits
     from devstack.walmart_emulator.server import EmulatorServer
@@ -168,6 +169,8 @@ def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
                 agree = all(check.ok for check in checks)
                 _say(("AGREE: Walmart and Commerce agree on every listing, order, shipment, cancellation, refund "
                       "and return") if agree else "DISAGREE: see the failed checks above")
+                second = DefaultStockPass(env, walmart, walmart_server.url, client_rate_limits(TIME_SCALE), _say).run()
+                agree = agree and all(check.ok for check in second)
                 if keep_running:
                     _say(f"running; the status page is {base}/status; try: walmart-sync --config "
                          f"{env.config_path} lag")
