@@ -1,8 +1,12 @@
 """Do Walmart (the emulator) and Commerce (the database) agree? The invariants the demo prints and
 the fault suite asserts after every round of kills and faults:
 
-- inventory: every pushed SKU's Walmart quantity equals Commerce's salable quantity under its selling rule;
-- price: every pushed SKU's Walmart price equals Commerce's effective price under its selling rule;
+- inventory: every pushed SKU's Walmart quantity equals Commerce's salable quantity under its selling rule
+  (with ``workers.ship_nodes``, at each node: the salable quantity of the node's own sources);
+- price: every pushed SKU's Walmart price equals Commerce's effective price under its selling rule
+  (with ``price.promotions``: BASE is the regular price, and every promotion Walmart holds is
+  Commerce's final price through its dates, with the BASE price as its was-price; a discount open
+  in Commerce now has one);
 - orders: every Walmart purchase order is exactly one Commerce order (none when Commerce refused it
   for stock and the lines were cancelled), and Walmart shows it acknowledged;
 - order lines: every line's shipped, cancelled and refunded quantities on Walmart are what Commerce
@@ -17,7 +21,7 @@ the refund arithmetic), never by the sidecar's own rules, which are what is bein
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +45,7 @@ class Check:
     checked: int = 0
     lost: list[str] = field(default_factory=list)        # Walmart behind Commerce
     duplicates: list[str] = field(default_factory=list)  # Walmart beyond Commerce
+    note: str = ""                                        # what was compared, when not plain
 
     @property
     def ok(self) -> bool:
@@ -48,7 +53,7 @@ class Check:
 
     def describe(self) -> str:
         if self.ok:
-            return f"{self.checked} checked, all agree"
+            return f"{self.checked} checked, all agree" + (f" ({self.note})" if self.note else "")
         parts = []
         if self.lost:
             parts.append(f"{len(self.lost)} behind on Walmart (e.g. {'; '.join(self.lost[:3])})")
@@ -79,10 +84,17 @@ def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce:
     seller = app.seller(client_id)
     app._complete_due_feeds(seller)  # Walmart applies a feed when its processing ends
     mapping = settings.mapping
-    node = settings.workers.ship_node or "default"
     inventory, price = Check("inventory"), Check("price")
-    salable = salable_quantities(commerce, skus, mapping.stock_id, mapping.msi_enabled,
-                                 store_id=mapping.store_id, website_id=mapping.website_id)
+    # one node (workers.ship_node, the seller's default when unset) with the stock's every source, or
+    # each of workers.ship_nodes with its own sources (docs/orders.md)
+    nodes: dict[str, list[str] | None] = (
+        {node: list(sources) for node, sources in settings.workers.ship_nodes.items()}
+        or {settings.workers.ship_node or "default": None})
+    salable_at = {node: salable_quantities(commerce, skus, mapping.stock_id, mapping.msi_enabled,
+                                           store_id=mapping.store_id, website_id=mapping.website_id, sources=sources)
+                  for node, sources in nodes.items()}
+    if settings.workers.ship_nodes:
+        inventory.note = f"SKU x node, {len(nodes)} nodes"
     prices = final_prices(commerce, skus, mapping.store_id, at=at, zone=mapping.store_timezone,
                           website_id=mapping.website_id, customer_group_id=mapping.customer_group_id)
     # price.promotions = "promotions": Walmart's BASE price is the regular price, and a promotion it
@@ -94,13 +106,16 @@ def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce:
                              customer_group_id=mapping.customer_group_id) if promotions else {}
     selling = settings.selling.model_dump()
     rules = rules_for(commerce, selling, skus)
+    held = 0
     for sku in skus:
-        inventory.checked += 1
-        want = quantity_under(rules[sku], expected_walmart_quantity(salable[sku], mapping.inventory_safety_buffer,
-                                                                    mapping.unlimited_stock_quantity))
-        have = seller.inventory.get((sku, node))
-        if have != want:
-            inventory.lost.append(f"{sku}: Walmart {have}, Commerce {want}")
+        for node, salable in salable_at.items():
+            inventory.checked += 1
+            want = quantity_under(rules[sku], expected_walmart_quantity(
+                salable[sku], mapping.inventory_safety_buffer, mapping.unlimited_stock_quantity))
+            have = seller.inventory.get((sku, node))
+            if have != want:
+                where = f" at node {node}" if settings.workers.ship_nodes else ""
+                inventory.lost.append(f"{sku}{where}: Walmart {have}, Commerce {want}")
         final = prices.get(sku)
         target = regular.get(sku) if promotions else final
         if final is None or final <= 0 or target is None or target <= 0:
@@ -116,7 +131,37 @@ def check_inventory_and_price(settings: Any, app: Any, client_id: str, commerce:
             if abs(float(on_sale["currentPrice"]) - float(want)) > CENT or on_sale.get("comparisonPrice") != shown:
                 price.lost.append(f"{sku}: Walmart's promotion {on_sale['currentPrice']} was "
                                   f"{on_sale.get('comparisonPrice')}, Commerce {float(want):.2f} was {shown}")
+        if promotions:
+            held += _check_promotions(price, commerce, settings, rules[sku], sku, seller, final, target, shown)
+    if held:
+        price.note = f"{held} of them Walmart promotions"
     return inventory, price
+
+
+def _check_promotions(check: Check, commerce: Any, settings: Any, rule: dict[str, Any], sku: str, seller: Any,
+                      final_now: Decimal, regular: Decimal, base_shown: Any) -> int:
+    """Each promotion Walmart holds for the SKU, shown yet or still to start (Walmart starts one no
+    sooner than 4 h after it is sent): Commerce's final price, by the oracle, at its first and last
+    second, under the SKU's rule, below the BASE price it names as its was-price. And a discount open
+    in Commerce now is on Walmart as a promotion."""
+    mapping = settings.mapping
+    held = list(getattr(seller.promotions.get(sku), "promotions", []))
+    if not held and price_under(rule, final_now) < regular:
+        check.lost.append(f"{sku}: Commerce sells at {float(price_under(rule, final_now)):.2f} (regular "
+                          f"{float(regular):.2f}), Walmart holds no promotion")
+    for promo in held:
+        check.checked += 1
+        for moment in (promo.starts + 1, promo.ends - 1):
+            at = datetime.fromtimestamp(moment, UTC)
+            final = final_prices(commerce, [sku], mapping.store_id, at=at, zone=mapping.store_timezone,
+                                 website_id=mapping.website_id, customer_group_id=mapping.customer_group_id).get(sku)
+            want = price_under(rule, final) if final is not None else None
+            if want is None or abs(float(promo.amount) - float(want)) > CENT or promo.comparison != base_shown:
+                check.lost.append(f"{sku}: Walmart's promotion {promo.amount} was {promo.comparison} at "
+                                  f"{at:%Y-%m-%d %H:%M} UTC, Commerce {'-' if want is None else f'{float(want):.2f}'} "
+                                  f"was {base_shown}")
+                break
+    return len(held)
 
 
 def check_orders(app: Any, client_id: str, commerce: Any, state: Any) -> tuple[Check, Check]:

@@ -30,6 +30,13 @@ TIME_SCALE = 60.0          # Walmart's limits and feed processing, sped up: 100 
 # many seconds instead (on the emulator and in the sidecar alike), shown as waiting meanwhile
 PRICE_WINDOW_S = 20.0
 FEED_DELAYS_S = (30.0, 60.0)  # assumed feed processing (INPROGRESS, done), before the time scale
+# two Walmart ship nodes (Walmart's numeric ids), each fed by one warehouse of the Walmart stock (stock 2:
+# wh_east and wh_west, devstack/seed.py): issue 21's workers.ship_nodes
+NODE_A, NODE_B = "1000000001", "1000000002"
+SHIP_NODES = {NODE_A: ["wh_east"], NODE_B: ["wh_west"]}
+# one selling rule (issue 20): the seed puts every 4th product in the "Walmart Apparel" attribute set
+SELLING = {"rules": {"apparel": {"price_markup_percent": "10", "price_ending": ".99", "quantity_percent": "50"}},
+           "by_attribute_set": {"Walmart Apparel": "apparel"}}
 
 
 def _say(text: str) -> None:
@@ -96,6 +103,7 @@ def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
     from config.components import POLLERS, WORKERS
     from devstack.agreement import check_all
     from devstack.commerce_emulator.app import CommerceEmulator
+    from devstack.demo_default_stock import DefaultStockPass
     from devstack.walmart_catalogue import catalogue_entries
     from devstack.walmart_emulator.app import WalmartEmulator, client_rate_limits
     from devstack.walmart_emulator.server import EmulatorServer
@@ -107,6 +115,8 @@ def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
     walmart = WalmartEmulator({"local-client": client_secret}, time_scale=TIME_SCALE, feed_delays_s=FEED_DELAYS_S,
                               price_after_setup_s=PRICE_WINDOW_S * TIME_SCALE)
     walmart.seed_catalog(catalogue_entries(products))
+    for node in SHIP_NODES:
+        walmart.add_ship_node("local-client", node)
     rma = env.edition == "adobe_commerce"
     commerce = CommerceEmulator(lambda: env.admin_connection(autocommit=False), token, rma_enabled=rma)
     with EmulatorServer(walmart) as walmart_server, EmulatorServer(commerce) as commerce_server:
@@ -115,7 +125,11 @@ def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
                      "rate_limits": client_rate_limits(TIME_SCALE)},
             commerce_api={"base_url": commerce_server.url, "token": token, "store_code": "walmart_us"},
             workers={"coalesce_ms": 100, "order_poll_s": 0.5, "return_poll_s": 0.5, "feed_poll_s": 0.5,
-                     "feed_expected_s": FEED_DELAYS_S[1] / TIME_SCALE, "price_after_setup_s": PRICE_WINDOW_S},
+                     "feed_expected_s": FEED_DELAYS_S[1] / TIME_SCALE, "price_after_setup_s": PRICE_WINDOW_S,
+                     "ship_nodes": SHIP_NODES},
+            selling=SELLING,
+            # a special price goes as a Walmart promotion with the regular price as its was-price
+            price={"promotions": "promotions"},
             listings={"auto_add": "all", "match_interval_s": 2.0},
             # the demo's ops endpoint is on loopback of a throwaway stack: its page needs no token (a
             # deployment sets ops.status_token; the token is a secret and is never printed)
@@ -142,6 +156,7 @@ def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
                 base = f"http://{settings.ops.host}:{ops.port}"
                 _say(f"  ops       {base}/healthz and /readyz, metrics {base}/metrics, status page {base}/status")
                 _listings(env, settings, walmart)
+                _selling_rule(env, settings, walmart)
                 _activity(env, settings, walmart, commerce_server.url, token, rma)
                 _lag_table(settings)
                 with env.admin_connection() as commerce_conn:
@@ -154,6 +169,8 @@ def _run_sidecar(env: Any, products: int, keep_running: bool) -> bool:
                 agree = all(check.ok for check in checks)
                 _say(("AGREE: Walmart and Commerce agree on every listing, order, shipment, cancellation, refund "
                       "and return") if agree else "DISAGREE: see the failed checks above")
+                second = DefaultStockPass(env, walmart, walmart_server.url, client_rate_limits(TIME_SCALE), _say).run()
+                agree = agree and all(check.ok for check in second)
                 if keep_running:
                     _say(f"running; the status page is {base}/status; try: walmart-sync --config "
                          f"{env.config_path} lag")
@@ -213,22 +230,55 @@ def _listings(env: Any, settings: Any, walmart: Any) -> None:
     state.close()
 
 
+def _selling_rule(env: Any, settings: Any, walmart: Any) -> None:
+    """A SKU under the default rule beside one under the demo's rule: Commerce's values, the rule that
+    decided (as `walmart-sync sku` explains it) and what Walmart holds."""
+    from devstack.oracles.msi import expected_walmart_quantity, salable_quantities
+    from devstack.oracles.prices import regular_prices
+    from operations.sku_lookup import look_up_sku
+
+    mapping = settings.mapping
+    seller = walmart.seller("local-client")
+    _say("selling rules (walmart-sync sku names the rule that decided each value):")
+    _say(f"  {'SKU':<10} {'rule (why)':<44} {'Commerce price, qty/node':<26} Walmart price, qty/node")
+    state = _state(settings)
+    with env.admin_connection() as commerce:
+        for sku in ("WS-000001", "WS-000008"):
+            found = look_up_sku(settings, sku, commerce, state, None)
+            rule = found.selling_rule
+            why = f"{rule.name} ({rule.why})" if rule else "default (changes nothing)"
+            price = regular_prices(commerce, [sku], mapping.store_id, zone=mapping.store_timezone,
+                                   website_id=mapping.website_id, customer_group_id=mapping.customer_group_id)[sku]
+            qty = "/".join(str(expected_walmart_quantity(
+                salable_quantities(commerce, [sku], mapping.stock_id, mapping.msi_enabled, store_id=mapping.store_id,
+                                   website_id=mapping.website_id, sources=sources)[sku],
+                mapping.inventory_safety_buffer, mapping.unlimited_stock_quantity)) for sources in SHIP_NODES.values())
+            shown = (seller.prices.get(sku) or {}).get("currentPrice", {}).get("amount")
+            walmart_qty = "/".join(str(seller.inventory.get((sku, node))) for node in SHIP_NODES)
+            shown_text = "-" if shown is None else f"{float(shown):.2f}"
+            _say(f"  {sku:<10} {why[:44]:<44} {f'{price}, {qty}':<26} {shown_text}, {walmart_qty}")
+    state.close()
+
+
 def _activity(env: Any, settings: Any, walmart: Any, commerce_url: str, token: str, rma: bool) -> None:
     from devstack.demo_activity import StoreActivity
 
     _say("store activity (each change, then what the other side showed and when):")
     act = StoreActivity(env, settings, walmart, commerce_url, token, _say)
     for sku in ("WS-000005", "WS-000006", "WS-000009", "WS-000010", "WS-000011", "WS-000012"):  # stock to sell
-        act._sql("INSERT INTO inventory_source_item (source_code, sku, quantity, status) VALUES ('wh_east', %s, 40, 1) "
-                 "ON DUPLICATE KEY UPDATE quantity = 40, status = 1", (sku,))
-    act.stock_recount("WS-000001", 12)
+        for source, quantity in (("wh_east", 40), ("wh_west", 25)):
+            act._sql("INSERT INTO inventory_source_item (source_code, sku, quantity, status) VALUES (%s, %s, %s, 1) "
+                     "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), status = 1", (source, sku, quantity))
+    act.stock_recount("WS-000001", 12)  # wh_east: node A follows, node B keeps wh_west's count
     act.price_change("WS-000003", "price", 24.99)
-    act.price_change("WS-000004", "special_price", 9.99)
-    placed = act.walmart_order([("WS-000005", 2, 19.5), ("WS-000006", 1, 42.0)], shipping=4.99)
+    act.promotion("WS-000004", 30.0, 19.99, 7)
+    placed = act.walmart_order([("WS-000005", 2, 19.5), ("WS-000006", 1, 42.0)], shipping=4.99, ship_node=NODE_B)
     if placed:
         order, order_id = placed
+        node, source = act.order_source(order.purchase_order_id)
+        _say(f"    the order names ship node {node}, source {source} (workers.ship_nodes)")
         act.reservation_reaches_walmart("WS-000005")
-        act.ship(order, order_id)
+        act.ship(order, order_id, source=source)
         act.walmart_return(order, order_id, act.items(order_id)[0], rma)
     cancelled = act.walmart_order([("WS-000009", 1, 15.0)])
     if cancelled:

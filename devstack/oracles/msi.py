@@ -184,9 +184,12 @@ def _sold_in_store(conn: Any, found: dict[str, Product], store_id: int, website_
             and status_by_sku[sku][1] is not None and int(status_by_sku[sku][1]) == 1}
 
 
-def _source_items(conn: Any, skus: list[str], stock_id: int) -> dict[str, tuple[Decimal, int]]:
+def _source_items(conn: Any, skus: list[str], stock_id: int, only: list[str] | None = None
+                  ) -> dict[str, tuple[Decimal, int]]:
     """sku -> (quantity of in-stock items, count of in-stock items) at enabled sources linked to
-    the stock; a SKU with any item there (even out of stock) is in the stock index."""
+    the stock (of those, ``only`` the sources given); a SKU with any item there (even out of stock)
+    is in the stock index."""
+    narrow = f"AND si.source_code IN ({_in(only)}) " if only else ""
     with conn.cursor() as cur:
         cur.execute(
             "SELECT si.sku, SUM(CASE WHEN si.status = 0 THEN 0 ELSE si.quantity END), "
@@ -194,7 +197,7 @@ def _source_items(conn: Any, skus: list[str], stock_id: int) -> dict[str, tuple[
             "WHERE si.source_code IN (SELECT s.source_code FROM inventory_source s "
             "JOIN inventory_source_stock_link l ON l.source_code = s.source_code "
             "WHERE l.stock_id = %s AND s.enabled = 1) "
-            f"AND si.sku IN ({_in(skus)}) GROUP BY si.sku", [stock_id, *skus])
+            f"{narrow}AND si.sku IN ({_in(skus)}) GROUP BY si.sku", [stock_id, *(only or []), *skus])
         return {sku: (Decimal(qty or 0), int(count or 0)) for sku, qty, count in cur.fetchall()}
 
 
@@ -207,9 +210,19 @@ def _reservations(conn: Any, skus: list[str], stock_id: int) -> dict[str, Decima
 
 def salable_quantities(conn: Any, skus: Iterable[str], stock_id: int, msi: bool = True,
                        at_unix: int | None = None, store_id: int | None = None,
-                       website_id: int | None = None) -> dict[str, Salable]:
+                       website_id: int | None = None, sources: Iterable[str] | None = None) -> dict[str, Salable]:
     """Every SKU asked gets an answer (``quantity`` None when Magento would refuse). With a store
-    view, its config scope and whether it sells the product (``sold_here``)."""
+    view, its config scope and whether it sells the product (``sold_here``).
+
+    ``sources``: one Walmart ship node's share of a stock (``workers.ship_nodes``, docs/orders.md):
+    the index quantity and the salable conditions over those of the stock's sources only, less the
+    whole stock's reservations (MSI reserves per stock: ``inventory_reservation`` has no source).
+    Magento itself has no per-source salable quantity; this is the documented node rule, applied
+    with this module's reading of the index. Not for the default stock, whose index is the legacy
+    single-source one."""
+    only = sorted(set(sources)) if sources is not None else None
+    if only is not None and (stock_id == DEFAULT_STOCK_ID or not msi):
+        raise ValueError("a node's sources split a multi-source stock; the default stock has one source")
     wanted = sorted(set(skus))
     if not wanted:
         return {}
@@ -218,7 +231,7 @@ def salable_quantities(conn: Any, skus: Iterable[str], stock_id: int, msi: bool 
     sold = set(found) if store_id is None else _sold_in_store(conn, found, store_id, website_id)
     legacy_index = not msi or stock_id == DEFAULT_STOCK_ID
     enabled = _enabled(conn, found) if legacy_index else set()
-    sources = _source_items(conn, wanted, stock_id) if msi else {}
+    sources = _source_items(conn, wanted, stock_id, only) if msi else {}
     reserved = _reservations(conn, wanted, stock_id) if msi else {}
     answers: dict[str, Salable] = {}
     for sku in wanted:
