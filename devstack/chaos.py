@@ -97,7 +97,8 @@ class ChaosReport:
     clock_steps: list[float] = field(default_factory=list)  # Walmart's clock minus the sidecar's, each step
     state_store_cuts: int = 0
     state_store_connections_killed: int = 0
-    orders_walmart: int = 0  # purchase orders on Walmart
+    orders_walmart: int = 0  # purchase orders on Walmart that are to be Commerce orders
+    orders_refused: int = 0  # purchase orders Commerce refused, cancelled whole on Walmart, never in Commerce
     orders_commerce_total: int = 0  # every order the channel made in Commerce, mapped to a PO or not
     exits: dict[str, list[int]] = field(default_factory=dict)  # lives that ended on their own (restarted)
     skipped: list[str] = field(default_factory=list)
@@ -145,6 +146,7 @@ class ChaosReport:
     def as_json(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "lost": self.lost, "duplicate_effects": self.duplicate_effects,
                 "orders_walmart": self.orders_walmart, "orders_commerce_total": self.orders_commerce_total,
+                "orders_refused": self.orders_refused,
                 "gaps_injected": self.gaps_injected, "gaps_detected": self.gaps_detected,
                 "gaps_repaired": self.gaps_repaired, "injected_gaps_detected": self.injected_gaps_detected,
                 "injected_gaps_repaired": self.injected_gaps_repaired,
@@ -568,10 +570,23 @@ class ChaosRun:
         report.replayed_records = max(0, sidecar.replayed() - self.published_before_loss)  # those were published
         report.gaps_detected, report.gaps_repaired = kafka_gaps(self.env)
         report.walmart_faults_injected = dict(walmart.seller(CLIENT[0]).faults_injected)
-        report.orders_walmart = len(self._walmart_pos())
+        with self.walmart._lock:
+            every_po = list(walmart.seller(CLIENT[0]).orders)
+        owed = self._walmart_pos()
         with self.env.admin_connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT COUNT(*) FROM sales_order WHERE entity_id > %s", (self.orders_before,))
             report.orders_commerce_total = int(cur.fetchone()[0])
+            # a PO cancelled whole on Walmart counts when Commerce has it (the merchant cancelled it
+            # after the import); one Commerce refused was never to be a Commerce order
+            cancelled = sorted(set(every_po) - set(owed))
+            imported_then_cancelled = 0
+            for start in range(0, len(cancelled), 500):
+                chunk = cancelled[start:start + 500]
+                cur.execute(f"SELECT COUNT(DISTINCT ext_order_id) FROM sales_order WHERE ext_order_id IN "
+                            f"({', '.join(['%s'] * len(chunk))})", chunk)
+                imported_then_cancelled += int(cur.fetchone()[0])
+        report.orders_walmart = len(owed) + imported_then_cancelled
+        report.orders_refused = len(cancelled) - imported_then_cancelled
         report.exits = sidecar.exits()
 
     def round(self, number: int, rounds: int, broker_pause_s: float, round_s: tuple[float, float]) -> None:

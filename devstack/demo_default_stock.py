@@ -54,7 +54,9 @@ class DefaultStockPass:
         password = secrets.token_urlsafe(18)
         sidecar = grant_sidecar_user(env.endpoints.mysql, USER, password, env.commerce_db, f"{env.commerce_db}_base_sync")
         self.settings = env.settings(
-            commerce_db={"user": USER, "password": password},
+            # a replica of the same server beside the first deployment's listener: its own server id
+            # (MariaDB refuses or drops a second replica with the same one)
+            commerce_db={"user": USER, "password": password, "server_id": 4208},
             state_store={"dsn": f"mysql://{USER}:{password}@{sidecar.host}:{sidecar.port}/{env.commerce_db}_base_sync"},
             kafka={"topic_prefix": f"walmart-sync-{env.commerce_db}-base"},
             walmart={"base_url": walmart_url, "client_id": CLIENT, "client_secret": secret, "rate_limits": rate_limits},
