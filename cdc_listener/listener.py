@@ -40,7 +40,7 @@ from cdc_listener.position import (
     ListenerError,
     StartSpec,
 )
-from cdc_listener.prefilter import Skipped
+from cdc_listener.prefilter import Idle, Skipped
 from cdc_listener.preflight import check_server_id, check_source
 from cdc_listener.publisher import PublisherProcess
 from cdc_listener.stream import (
@@ -60,6 +60,8 @@ from plumbing.logs import get_logger
 from plumbing.retry import backoff_delay
 
 ORDER_FAMILIES = ("shipment", "cancellation", "refund")
+# kafka-python's producer blocks up to max_block_ms (60 s) for metadata; a spawn on a loaded host on top
+PUBLISHER_START_TIMEOUT_S = 90.0
 OPS: dict[type, Operation] = {WriteRowsEvent: "insert", UpdateRowsEvent: "update", DeleteRowsEvent: "delete"}
 
 
@@ -267,17 +269,22 @@ class Listener:
                     cur.execute(sql, args)
                     return list(cur.fetchall())
 
-            catalog = CommerceCatalog(query, self.clock).load()
             topics = {family: topic_name(self.settings.kafka, family) for family in FAMILIES}
             ensure_topics(self.settings.kafka, list(topics.values()))
-            self.gaps.reload()
-            self.gaps.maybe_check(force=True)  # on start: do the topics still hold what was acknowledged?
+            # the publisher's interpreter starts while the catalog loads; the binlog is read once it is up
             publisher = PublisherProcess(self.settings.kafka, topics, on_ack=self.on_ack, fence=lock)
             self._publisher_started()
+            catalog = CommerceCatalog(query, self.clock).load()
+            self.gaps.reload()
+            self.gaps.maybe_check(force=True)  # on start: do the topics still hold what was acknowledged?
+            publisher.wait_ready(PUBLISHER_START_TIMEOUT_S, self._stop)
             source = BinlogSource(self.settings.commerce_db, cdc.heartbeat_s, cdc.watchdog_s,
                                   WATCHED_TABLES, on_reconnect=self.metrics.reconnects.inc,
                                   report_as=f"walmart-sync-{cdc.name}", fast_path=cdc.fast_path,
-                                  skip_interval_s=cdc.checkpoint_interval_ms / 1000)
+                                  skip_interval_s=cdc.checkpoint_interval_ms / 1000,
+                                  on_idle=publisher.flush_when_idle)
+            if source.signals_idle:
+                publisher.defer_flushes()
             self._source = source
             if self._stop.is_set():
                 return
@@ -422,7 +429,7 @@ class Listener:
                     gtid_state = event.gtid
                     metrics.transactions.inc(event.transactions)
                     publisher.close_slot(publisher.open_slot(), position, event.timestamp * 1000)
-            elif kind is HeartbeatLogEvent:
+            elif kind is HeartbeatLogEvent or kind is Idle:
                 if slot is None and publisher.in_flight == 0:
                     self.behind_s = 0.0
                     metrics.seconds_behind_source.set(0)

@@ -17,8 +17,8 @@ raw event first:
   is not parsed again;
 - a transaction's GTID (and BEGIN) is held back until the transaction shows a watched row event
   or a statement the listener must see (DDL); a transaction that ends without one ends silently,
-  its GTID folded into the reader's GTID state. Every ``skip_interval_s`` (and before a
-  heartbeat, when the stream goes idle) the reader yields one ``Skipped`` marker with the
+  its GTID folded into the reader's GTID state. Every ``skip_interval_s``, and whenever it has
+  read all the server has sent (caught up), the reader yields one ``Skipped`` marker with the
   boundary after the last skipped transaction, which the listener turns into a checkpointable
   position: long irrelevant stretches still move the checkpoint, at a bounded cost.
 
@@ -31,9 +31,11 @@ GTID-set arithmetic is not folded here), so on MySQL only the row and table-map 
 
 from __future__ import annotations
 
+import select
 import struct
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +61,7 @@ from cdc_listener.gtid import advance, flavour_of
 ROWS_EVENTS = frozenset({0x17, 0x18, 0x19, 0x1E, 0x1F, 0x20})
 FL_STANDALONE = 0x01  # MariaDB GTID flag: a statement outside a transaction (DDL), no COMMIT/XID
 MAX_PACKET_LEN = 0xFFFFFF
-_HEADER = struct.Struct("<HBB")
+READ_CHUNK = 1 << 20  # bytes asked of the socket at a time
 _LOG_POS = struct.Struct("<I")
 _PRIVATE = "_BinLogStreamReader__"  # the library's name-mangled attributes its own loop uses
 
@@ -76,14 +78,28 @@ class Skipped:
     transactions: int
 
 
+@dataclass(frozen=True, slots=True)
+class Idle:
+    """The server has sent nothing for ``skip_interval_s``: the listener's loop gets a turn (its
+    checkpoint) without waiting for the next heartbeat."""
+
+
+IDLE = Idle()
+
+
 class PrefilteredReader(BinLogStreamReader):
     """``BinLogStreamReader`` with the fast path described above; same constructor arguments,
     plus ``watched`` ((schema, table) names), ``start_gtid`` (the GTID state at the start
-    position) and ``skip_interval_s``."""
+    position), ``skip_interval_s`` and ``on_idle`` (called, from the reading thread, before a read
+    that would wait for the server)."""
 
     def __init__(self, *args: Any, watched: list[tuple[str, str]], start_gtid: str | None,
-                 skip_interval_s: float = 0.1, **kwargs: Any):
+                 skip_interval_s: float = 0.1, on_idle: Callable[[], None] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self._on_idle = on_idle
+        self._buf = bytearray()  # bytes received and not yet taken as packets, from ``_pos`` on
+        self._pos = 0
+        self._last_data = time.monotonic()  # when the server last sent bytes (the read timeout's start)
         self._watched = frozenset((s.encode(), t.encode()) for s, t in watched)
         self._skip_interval_s = skip_interval_s
         self._next_marker = time.monotonic() + skip_interval_s
@@ -120,41 +136,101 @@ class PrefilteredReader(BinLogStreamReader):
         return ",".join(self._domains[d] for d in sorted(self._domains))
 
     # the raw packet loop --------------------------------------------------------------------
-    def _read_raw(self) -> bytes:
-        """One MySQL packet's payload straight from pymysql's buffered socket file (pymysql's own
-        ``_read_packet`` builds a packet object and checks it for every event); a lost or timed
-        out socket is pymysql's "server lost" error, which the library's loop reconnects on."""
+    def _fill(self) -> None:
+        """Read what the socket has (at least one byte) onto the receive buffer.
+
+        The reader keeps its own buffer rather than pymysql's two reads per packet (header, then
+        payload), each a bytes object: a skipped event is looked at where it lies in the buffer and
+        never copied, and the buffer knows when it is empty, which is when ``on_idle`` runs (the
+        listener hands its batch to the publisher then, not at every transaction end, and the
+        transactions skipped since the last marker are marked then). A lost or
+        timed out socket is pymysql's "server lost" error, which the library's loop reconnects on."""
         conn = self._stream_connection
-        if conn._current_timeout != conn._read_timeout:
-            conn._sock.settimeout(conn._read_timeout)
-            conn._current_timeout = conn._read_timeout
-        read = conn._rfile.read
-        parts = []
+        buf = self._buf
+        if self._pos:
+            del buf[:self._pos]
+            self._pos = 0
         try:
-            while True:
-                header = read(4)
-                if len(header) < 4:
-                    raise OSError("connection closed")
-                low, high, seq = _HEADER.unpack(header)
-                length = low + (high << 16)
-                if seq != conn._next_seq_id:
-                    raise OSError(f"packet {seq}, expected {conn._next_seq_id}")
-                conn._next_seq_id = (seq + 1) % 256
-                payload = read(length)
-                if len(payload) < length:
-                    raise OSError("connection closed")
-                parts.append(payload)
-                if length < MAX_PACKET_LEN:
-                    break
+            if conn._sock is None:  # closed under us (``close`` from another thread, or a failed write)
+                raise OSError("connection closed")
+            if conn._current_timeout != conn._read_timeout:
+                conn._sock.settimeout(conn._read_timeout)
+                conn._current_timeout = conn._read_timeout
+            chunk = conn._rfile.read1(READ_CHUNK)
+            if not chunk:
+                raise OSError("connection closed")
         except (OSError, ValueError) as exc:  # ValueError: the socket file closed by ``close``
             if self._closing:
                 raise ConnectionError("binlog reader closed") from exc
             conn._force_close()
             raise pymysql.err.OperationalError(2013, f"Lost connection to MySQL server during query ({exc})") from exc
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        if data[0] == 0xFF:
-            MysqlPacket(data, conn.encoding).raise_for_error()
-        return data
+        buf += chunk
+        self._last_data = time.monotonic()
+
+    def _wait_readable(self, conn: Any) -> bool:
+        """Wait up to ``skip_interval_s`` for the server; False when nothing came. The read
+        timeout (the listener's watchdog on a silent server, whose heartbeats stopped) is kept here,
+        since these waits are not reads."""
+        try:
+            if select.select([conn._sock], [], [], self._skip_interval_s)[0]:
+                return True
+        except (OSError, ValueError, TypeError):
+            return True  # let the read itself fail
+        timeout = conn._read_timeout
+        if timeout and time.monotonic() - self._last_data > timeout:
+            conn._force_close()
+            raise pymysql.err.OperationalError(
+                2013, f"Lost connection to MySQL server during query (nothing for {timeout}s)")
+        return False
+
+    @staticmethod
+    def _readable(conn: Any) -> bool:
+        """Whether a read would return at once (the socket or its TLS layer holds bytes)."""
+        sock = conn._sock
+        if sock is None:
+            return True  # closed: let the read fail
+        try:
+            if getattr(sock, "pending", None) is not None and sock.pending() > 0:
+                return True
+            return bool(select.select([sock], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True  # let the read itself fail
+
+    def _packet(self) -> tuple[Any, int, int] | None:
+        """The next whole packet as (buffer, start, end) of its payload, or None when more bytes are
+        needed (``_fill``). A packet split at 16 MiB is joined into a bytes object of its own."""
+        buf, p = self._buf, self._pos
+        avail = len(buf) - p
+        if avail < 4:
+            return None
+        length = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16)
+        if avail < 4 + length:
+            return None
+        conn = self._stream_connection
+        if buf[p + 3] != conn._next_seq_id:
+            conn._force_close()
+            raise pymysql.err.OperationalError(
+                2013, f"Lost connection to MySQL server during query (packet {buf[p + 3]}, "
+                      f"expected {conn._next_seq_id})")
+        conn._next_seq_id = (buf[p + 3] + 1) % 256
+        if length < MAX_PACKET_LEN:
+            self._pos = p + 4 + length
+            return buf, p + 4, p + 4 + length
+        parts, q = [], p  # a payload of 16 MiB or more comes in parts; all must be here
+        while True:
+            if len(buf) - q < 4:
+                return None
+            part = buf[q] | (buf[q + 1] << 8) | (buf[q + 2] << 16)
+            if len(buf) - q < 4 + part:
+                return None
+            parts.append(bytes(buf[q + 4:q + 4 + part]))
+            q += 4 + part
+            if part < MAX_PACKET_LEN:
+                break
+        conn._next_seq_id = (conn._next_seq_id + len(parts) - 1) % 256
+        self._pos = q
+        data = b"".join(parts)
+        return data, 0, len(data)
 
     def _query_text(self, data: bytes) -> bytes:
         status_len = data[31] | (data[32] << 8)
@@ -199,42 +275,62 @@ class PrefilteredReader(BinLogStreamReader):
                 self._BinLogStreamReader__connect_to_stream()
                 table_map = self.table_map
                 self._table_maps.clear()
+                self._buf, self._pos = bytearray(), 0  # a new connection: its own bytes
+                self._last_data = time.monotonic()
             if not attrs[_PRIVATE + "connected_ctl"]:
                 self._BinLogStreamReader__connect_to_ctl()
             try:
-                data = self._read_raw()
+                packet = self._packet()
+                if packet is None:
+                    if not self._readable(self._stream_connection):
+                        # caught up with the server: the skipped stretch's end is a boundary now, not
+                        # at the next marker interval or heartbeat; then the publisher gets its batch
+                        if self._skipped:
+                            self._mark()
+                            continue
+                        if self._on_idle is not None:
+                            self._on_idle()
+                        if not self._wait_readable(self._stream_connection):
+                            return IDLE
+                    self._fill()
+                    continue
             except pymysql.OperationalError as error:
                 if error.args[0] in MYSQL_EXPECTED_ERROR_CODES:
                     self._stream_connection.close()
                     attrs[_PRIVATE + "connected_stream"] = False
                     continue
                 raise
-            if data[0] == 0xFE and len(data) < 9:  # EOF: a non-blocking stream ended
-                self.close()
-                return None
-            if data[0] != 0:
+            src, at, end = packet
+            first = src[at]
+            if first != 0:
+                if first == 0xFE and end - at < 9:  # EOF: a non-blocking stream ended
+                    self.close()
+                    return None
+                if first == 0xFF:
+                    MysqlPacket(bytes(src[at:end]), self._stream_connection.encoding).raise_for_error()
                 continue
-            kind = data[5]
+            kind = src[at + 5]
             if kind in ROWS_EVENTS:
-                if int.from_bytes(data[20:26], "little") not in table_map:
-                    self.log_pos = _LOG_POS.unpack_from(data, 14)[0]
+                if int.from_bytes(src[at + 20:at + 26], "little") not in table_map:
+                    self.log_pos = _LOG_POS.unpack_from(src, at + 14)[0]
                     continue
                 if not self._relevant:
                     self._release_pending()
             elif kind == TABLE_MAP_EVENT:
-                schema_end = 29 + data[28]
-                table_len = data[schema_end + 1]
-                names = (data[29:schema_end], data[schema_end + 2:schema_end + 2 + table_len])
+                schema_end = at + 29 + src[at + 28]
+                table_len = src[schema_end + 1]
+                names = (bytes(src[at + 29:schema_end]), bytes(src[schema_end + 2:schema_end + 2 + table_len]))
                 if names not in self._watched:
-                    self.log_pos = _LOG_POS.unpack_from(data, 14)[0]
+                    self.log_pos = _LOG_POS.unpack_from(src, at + 14)[0]
                     continue
-                table_id = int.from_bytes(data[20:26], "little")
-                body = data[20:len(data) - 4] if self.__dict__[_PRIVATE + "use_checksum"] else data[20:]
+                table_id = int.from_bytes(src[at + 20:at + 26], "little")
+                body = bytes(src[at + 20:end - 4] if attrs[_PRIVATE + "use_checksum"] else src[at + 20:end])
                 if table_id in table_map and self._table_maps.get(table_id) == body:
-                    self.log_pos = _LOG_POS.unpack_from(data, 14)[0]
+                    self.log_pos = _LOG_POS.unpack_from(src, at + 14)[0]
                     continue
                 self._table_maps[table_id] = body
-            elif kind == MARIADB_GTID_EVENT:
+            data = src[at:end] if type(src) is bytes and at == 0 and end == len(src) else bytes(src[at:end])
+            if kind == MARIADB_GTID_EVENT:
                 domain = _LOG_POS.unpack_from(data, 28)[0]
                 seq = int.from_bytes(data[20:28], "little")
                 self._domains[domain] = f"{domain}-{_LOG_POS.unpack_from(data, 6)[0]}-{seq}"

@@ -3,8 +3,9 @@
 Why a process: decoding the binlog is pure-Python CPU work, and so is kafka-python's producer
 (record batching, CRCs, its I/O thread). In one process they share one GIL and the listener ran
 at about 0.35x raw decoding speed; with the producer in a second process each gets a core.
-The decoder sends serialised events in batches over a pipe (flushed at every transaction end,
-so a lone change waits for nothing); the publisher process owns the producer (idempotent,
+The decoder sends serialised events in batches over a pipe (flushed at every transaction end, or,
+on the fast path, whenever the binlog reader is about to wait for the server, so a lone change
+waits for nothing either way); the publisher process owns the producer (idempotent,
 acks=all) and the transaction slots, and reports back the safe position (the end of the longest
 prefix of transactions whose events are all acknowledged), failures and ack counts. The pipe
 is the backpressure: when Kafka is slow the decoder blocks instead of buffering without bound.
@@ -49,6 +50,9 @@ class Fence(Protocol):
 
 BATCH_ITEMS = 256
 REPORT_INTERVAL_S = 0.01
+# with ``defer_flushes``: a transaction end hands the batch over only once it is this old (a stream
+# that never pauses still publishes in steps this short); otherwise the reader's idle hook does
+MAX_BATCH_AGE_S = 0.01
 
 # Messages decoder -> publisher: lists of
 #   ("o", slot)                                        a transaction starts
@@ -58,6 +62,7 @@ REPORT_INTERVAL_S = 0.01
 # Messages publisher -> decoder:
 #   ("safe", position, ts_ms, acked_by_family, in_flight, acks, offsets)   acks: [(event_id, family, t)],
 #                                         offsets: {(topic, partition): (lowest, highest)} acknowledged since
+#   ("ready",)              the producer is up and has the topics' metadata (sent once, first)
 #   ("failed", message)
 #   ("fenced", message)     a batch came after the lease's deadline: nothing of it was produced
 
@@ -128,9 +133,14 @@ def _publisher_main(inbox: Any, outbox: Any, kafka: KafkaSettings, topics: list[
 
     from plumbing.kafka import producer_kwargs
 
-    producer = KafkaProducer(**producer_kwargs(kafka, "walmart-sync-listener"))
-    for topic in topics:  # fetch metadata now, so the first change does not wait for it
-        producer.partitions_for(topic)
+    try:
+        producer = KafkaProducer(**producer_kwargs(kafka, "walmart-sync-listener"))
+        for topic in topics:  # fetch metadata now, so the first change does not wait for it
+            producer.partitions_for(topic)
+    except Exception as exc:  # Kafka unreachable or refusing us: say why, rather than just exit
+        outbox.send(("failed", f"the publisher could not start: {type(exc).__name__}: {exc}"))
+        return
+    outbox.send(("ready",))
     tracker = TransactionTracker()
     slots: dict[int, _Slot] = {}
     acked: Counter[str] = Counter()
@@ -235,7 +245,11 @@ class PublisherProcess:
             args=(inbox_read, outbox_write, kafka,
                   [topics[f] for f in FAMILIES], on_ack is not None, self._deadline))
         self._on_ack = on_ack
+        self._ready = threading.Event()  # set by the first reply: "ready", or a failure
         self._batch: list[tuple[Any, ...]] = []
+        self._batch_since = 0.0  # monotonic time of the oldest item in the batch
+        self._defer = False
+        self._deferred_error: BaseException | None = None
         self._next_slot = 0
         self._safe: tuple[BinlogPosition, int | None] | None = None
         self.failure: str | None = None
@@ -260,12 +274,20 @@ class PublisherProcess:
             except (EOFError, OSError):
                 if self.failure is None and self._process.exitcode not in (None, 0):
                     self.failure = f"publisher process exited with code {self._process.exitcode}"
+                elif self.failure is None and not self._ready.is_set():
+                    self.failure = "the publisher process ended before it was ready"
+                self._ready.set()
                 return
+            if message[0] == "ready":
+                self._ready.set()
+                continue
             if message[0] == "failed":
                 self.failure = message[1]
+                self._ready.set()
                 return
             if message[0] == "fenced":
                 self.fenced = message[1]
+                self._ready.set()
                 return
             _kind, position, ts_ms, acked, in_flight, acks, offsets = message
             with self._offsets_lock:
@@ -279,25 +301,70 @@ class PublisherProcess:
                 for event_id, family, acked_at in acks:
                     self._on_ack(event_id, family, acked_at)
 
+    def wait_ready(self, timeout_s: float, stop: threading.Event | None = None) -> None:
+        """Block until the producer is connected and knows its topics' partitions.
+
+        The decoder reads the binlog only once its events can be published: a publisher still
+        starting (a fresh interpreter importing kafka-python, bootstrapping, fetching metadata: about
+        a second) filled the pipe while the reader stood blocked on it, and a Kafka that refused the
+        producer showed up only as a full pipe. ``stop`` ends the wait early (the listener stopping)."""
+        deadline = time.monotonic() + timeout_s
+        while not self._ready.wait(0.05):
+            if stop is not None and stop.is_set():
+                return
+            if time.monotonic() > deadline:
+                raise KafkaUnavailable(f"the publisher did not connect to Kafka within {timeout_s:.0f}s")
+        if self.failure is not None:
+            raise KafkaUnavailable(self.failure)
+        if self.fenced is not None:
+            raise LeaseLost(f"the publisher refused to start: {self.fenced}")
+
     # decoder-side API ------------------------------------------------------------------------
+    def defer_flushes(self) -> None:
+        """Transaction ends stop handing the batch over one by one: the reader calls
+        ``flush_when_idle`` before it waits for the server, so a lone change still goes at once,
+        while a backlog goes over the pipe in batches (one pipe write and one pickled message per
+        transaction was a third of the decoder's time on a store's binlog, issue 19)."""
+        self._defer = True
+
+    def flush_when_idle(self) -> None:
+        """The reader's idle hook. It runs inside the binlog read, so it raises nothing there: a
+        failure is raised by the next call the listener makes (its batch is gone with the lease)."""
+        if self._deferred_error is not None:
+            return
+        try:
+            self.flush_batch()
+        except (ListenerError, LeaseLost) as exc:
+            self._deferred_error = exc
+
     def open_slot(self) -> int:
         """Slots are created in the publisher when first referenced, in binlog order."""
         self._next_slot += 1
+        if not self._batch:
+            self._batch_since = time.monotonic()
         self._batch.append(("o", self._next_slot))
         return self._next_slot
 
     def send(self, family: Family, key: str, value: bytes, event_id: str, slot: int) -> None:
         """``value`` is the serialised ``ChangeEvent`` (see domain.events)."""
+        if not self._batch:
+            self._batch_since = time.monotonic()
         self._batch.append(("e", slot, self._family_index[family], key.encode(), value, event_id))
         self._sent += 1
         if len(self._batch) >= BATCH_ITEMS:
             self.flush_batch()
 
     def close_slot(self, slot: int, position: BinlogPosition | None, ts_ms: int | None) -> None:
+        if not self._batch:
+            self._batch_since = time.monotonic()
         self._batch.append(("c", slot, position, ts_ms))
-        self.flush_batch()
+        if (not self._defer or len(self._batch) >= BATCH_ITEMS
+                or time.monotonic() - self._batch_since >= MAX_BATCH_AGE_S):
+            self.flush_batch()
 
     def flush_batch(self) -> None:
+        if self._deferred_error is not None:
+            raise self._deferred_error
         if self.fenced is not None:
             raise LeaseLost(f"the publisher refused a batch: {self.fenced}")
         if self.failure is not None:

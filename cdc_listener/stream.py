@@ -83,8 +83,10 @@ class BinlogSource:
     def __init__(self, db: CommerceDatabaseSettings, heartbeat_s: float, watchdog_s: float,
                  tables: tuple[str, ...], on_reconnect: Callable[[], None] | None = None,
                  max_backoff_s: float = 30.0, sleep: Callable[[float], None] = time.sleep,
-                 report_as: str = "walmart-sync", fast_path: bool = False, skip_interval_s: float = 0.5):
+                 report_as: str = "walmart-sync", fast_path: bool = False, skip_interval_s: float = 0.5,
+                 on_idle: Callable[[], None] | None = None):
         self.db = db
+        self.on_idle = on_idle  # fast path: called before a read that waits for the server
         self.fast_path = fast_path
         self.skip_interval_s = skip_interval_s
         self.report_as = report_as
@@ -145,13 +147,19 @@ class BinlogSource:
             start_gtid = self._start_gtid if self._start_gtid is not None else (
                 self.resume_at.gtid if self.resume_at else None)
             reader = partial(PrefilteredReader, watched=[(self.db.database, t) for t in self.tables],
-                             start_gtid=start_gtid, skip_interval_s=self.skip_interval_s)
+                             start_gtid=start_gtid, skip_interval_s=self.skip_interval_s,
+                             on_idle=self.on_idle)
         if self._start_gtid is not None:
             return reader(self.connection_settings(), auto_position=self._start_gtid,
                           is_mariadb=flavour_of(self._start_gtid) == "mariadb", **common)
         assert self.resume_at is not None, "start_at() first"
         return reader(self.connection_settings(), resume_stream=True,
                       log_file=self.resume_at.log_file, log_pos=self.resume_at.log_pos, **common)
+
+    @property
+    def signals_idle(self) -> bool:
+        """Whether ``on_idle`` runs before every read that waits (the fast path's reader)."""
+        return self.fast_path and self.on_idle is not None
 
     def gtid_state(self) -> str | None:
         """Fast path: the GTID position after the last transaction read, skipped ones included."""

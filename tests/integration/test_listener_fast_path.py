@@ -86,3 +86,40 @@ def test_fast_path_publishes_what_the_full_parse_publishes(binlog) -> None:
     # the irrelevant stretch at the end moved the fast path's checkpoint past it, through markers
     # (nothing was published for it), not only at the end
     assert fast_checkpoints[-1][:2] >= (end.log_file, end.log_pos)
+
+
+def test_a_lone_change_is_published_and_checkpointed_without_waiting_for_a_heartbeat(binlog) -> None:
+    """The fast path hands its batch to the publisher when the reader has read all the server sent
+    (not at every transaction end): a single change on an idle store is still published at once,
+    and the checkpoint moves past it and the skipped transaction after it well within one
+    heartbeat (20 s here). (The checkpoint's own writes reach this server's binlog too, so here
+    the stream is never quite idle: tests/unit/cdc_listener/test_prefilter_idle.py covers a reader
+    whose server sends nothing.)"""
+    env, _start, _end, _counts = binlog
+    name = f"lone{uuid.uuid4().hex[:6]}"
+    settings = env.settings(cdc={"name": name, "fast_path": True, "checkpoint_interval_ms": 50,
+                                 "heartbeat_s": 20, "watchdog_s": 45},
+                            kafka={"topic_prefix": f"fp-{name}"})
+    with env.admin_connection(autocommit=False) as conn:
+        position = current_position(conn)
+    with env.endpoints.mysql.connect(env.state_db) as state, \
+            ListenerThread(settings, StartSpec("position", position)):
+        with env.admin_connection(autocommit=False) as conn:
+            traffic = StoreTraffic(conn, PRODUCTS, env.seed.attribute_ids["price"])
+            with conn.cursor() as cur:
+                traffic.page_view(cur)  # a skipped transaction first, then the one change, then another
+                traffic.stock_import(cur, skus=1)
+                traffic.page_view(cur)
+            after = current_position(conn)
+
+        def checkpointed() -> bool:
+            with state.cursor() as cur:
+                cur.execute("SELECT log_file, log_pos FROM cdc_checkpoint WHERE name = %s", (name,))
+                row = cur.fetchone()
+            state.commit()
+            return row is not None and (row[0], int(row[1])) >= (after.log_file, after.log_pos)
+
+        wait_for(checkpointed, 8, f"{name}'s checkpoint to pass the lone change ({after})")
+        events = [e for part in published(env.endpoints.bootstrap_servers, f"fp-{name}").values()
+                  for _k, e in part]
+    assert [e["family"] for e in events] == ["stock"]
