@@ -257,28 +257,29 @@ class DebeziumRunner:
 
 def measure_rows_per_second(endpoints: StackEndpoints, database: str,
                             tables: list[str], expected_records: int, workdir: Path,
-                            timeout_s: float) -> float:
+                            timeout_s: float, start: tuple[str, int] | None = None) -> float:
     """Debezium's throughput on a binlog already written: rows/s from its first to its
     ``expected_records``-th data record acknowledged by Kafka (acknowledgements are per batch of up
     to 2,048 records: the rows after the first batch over the time from its acknowledgement to the
     one that reached ``expected_records``).
 
-    Reads the binlog from its first file with no snapshot data (``snapshot.mode=recovery`` from an
-    offset naming the first file's start: the schema is read as it is now, so the tables' columns
-    should not have changed in the binlog measured), the same
+    Reads the binlog from ``start`` (file, position; by default the first file's start) with no
+    snapshot data (``snapshot.mode=recovery`` from an offset naming that position: the schema is read
+    as it is now, so the tables' columns should not have changed in the binlog measured), the same
     table include list and broker as the listener it is compared with; a fresh ``workdir`` (its
     offsets) each call. JVM start-up and connecting are outside the measured span. The server must
     have been started with ``DEBEZIUM_MARIADB_ARGS`` (MariaDBServer(..., extra_args=...))."""
-    conn = endpoints.mysql.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW BINARY LOGS")
-            first_file = str(cur.fetchone()[0])
-    finally:
-        conn.close()
+    if start is None:
+        conn = endpoints.mysql.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW BINARY LOGS")
+                start = (str(cur.fetchone()[0]), 4)
+        finally:
+            conn.close()
     runner = DebeziumRunner(endpoints.mysql, endpoints.bootstrap_servers, database, list(tables), workdir,
                             topic_prefix=f"bench{random.randint(0, 1_000_000)}", snapshot_mode="recovery",
-                            start_binlog=(first_file, 4),
+                            start_binlog=start,
                             jvm_options=tuple(o for o in DEFAULT_JVM_OPTIONS if "TieredStopAtLevel" not in o))
     try:
         runner.start(timeout=min(timeout_s, 120.0))
