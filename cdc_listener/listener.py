@@ -79,6 +79,9 @@ class Listener:
         self.streaming = threading.Event()  # set once the binlog stream delivers its first event
         self._source: BinlogSource | None = None
         self._last_saved: tuple[BinlogPosition, int | None] | None = None
+        # the end of the last transaction that published events, until a checkpoint covers it
+        self._events_end: BinlogPosition | None = None
+        self._sent_seen = 0
         self._acked_seen: dict[str, int] = {}
         self.state = "starting"
         self.behind_s = 0.0  # binlog time of the event being processed vs now; 0 when caught up
@@ -274,6 +277,7 @@ class Listener:
             # the publisher's interpreter starts while the catalog loads; the binlog is read once it is up
             publisher = PublisherProcess(self.settings.kafka, topics, on_ack=self.on_ack, fence=lock)
             self._publisher_started()
+            self._events_end, self._sent_seen = None, 0
             catalog = CommerceCatalog(query, self.clock).load()
             self.gaps.reload()
             self.gaps.maybe_check(force=True)  # on start: do the topics still hold what was acknowledged?
@@ -433,11 +437,26 @@ class Listener:
                 if slot is None and publisher.in_flight == 0:
                     self.behind_s = 0.0
                     metrics.seconds_behind_source.set(0)
+                if kind is Idle and slot is None and self._events_acknowledged(publisher):
+                    # caught up and what was published is acknowledged: checkpoint it now, not at the
+                    # next interval, so a restart does not publish it again. Only after events: the
+                    # checkpoint's own write (a state store on this server) is a skipped transaction,
+                    # and checkpointing those on every tick would feed itself.
+                    lock.check()
+                    self._checkpoint(publisher, checkpoints, lock, server_id)
+                    self._events_end = None
+                    next_checkpoint = time.monotonic() + interval
             if time.monotonic() >= next_checkpoint:
                 lock.check()  # an idle stream sends no batch to fence: stop here, at the latest
                 metrics.in_flight.set(publisher.in_flight)
                 self._checkpoint(publisher, checkpoints, lock, server_id)
                 next_checkpoint = time.monotonic() + interval
+
+    def _events_acknowledged(self, publisher: PublisherProcess) -> bool:
+        """Whether the last transaction that published events is now inside the safe position."""
+        end, safe = self._events_end, publisher.safe()
+        return (end is not None and safe is not None
+                and (safe[0].log_file, safe[0].log_pos) >= (end.log_file, end.log_pos))
 
     def _publish_statement(self, event: Any, publisher: PublisherProcess, slot: Any, server_id: int,
                            source: BinlogSource, txn: str, txn_gtid: str | None) -> None:
@@ -471,4 +490,6 @@ class Listener:
         if slot is None:
             slot = publisher.open_slot()
         publisher.close_slot(slot, position, event.timestamp * 1000)
+        if publisher.sent != self._sent_seen:
+            self._sent_seen, self._events_end = publisher.sent, position
         return gtid_state

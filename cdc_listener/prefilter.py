@@ -80,7 +80,7 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class Idle:
-    """The server has sent nothing for ``skip_interval_s``: the listener's loop gets a turn (its
+    """The server has sent nothing for ``idle_tick_s``: the listener's loop gets a turn (its
     checkpoint) without waiting for the next heartbeat."""
 
 
@@ -90,13 +90,16 @@ IDLE = Idle()
 class PrefilteredReader(BinLogStreamReader):
     """``BinLogStreamReader`` with the fast path described above; same constructor arguments,
     plus ``watched`` ((schema, table) names), ``start_gtid`` (the GTID state at the start
-    position), ``skip_interval_s`` and ``on_idle`` (called, from the reading thread, before a read
-    that would wait for the server)."""
+    position), ``skip_interval_s``, ``on_idle`` (called, from the reading thread, before a read
+    that would wait for the server) and ``idle_tick_s`` (how long the server may be silent before
+    ``IDLE`` is returned; ``skip_interval_s`` by default)."""
 
     def __init__(self, *args: Any, watched: list[tuple[str, str]], start_gtid: str | None,
-                 skip_interval_s: float = 0.1, on_idle: Callable[[], None] | None = None, **kwargs: Any):
+                 skip_interval_s: float = 0.1, on_idle: Callable[[], None] | None = None,
+                 idle_tick_s: float | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._on_idle = on_idle
+        self._idle_tick_s = skip_interval_s if idle_tick_s is None else idle_tick_s
         self._buf = bytearray()  # bytes received and not yet taken as packets, from ``_pos`` on
         self._pos = 0
         self._last_data = time.monotonic()  # when the server last sent bytes (the read timeout's start)
@@ -168,11 +171,11 @@ class PrefilteredReader(BinLogStreamReader):
         self._last_data = time.monotonic()
 
     def _wait_readable(self, conn: Any) -> bool:
-        """Wait up to ``skip_interval_s`` for the server; False when nothing came. The read
+        """Wait up to ``idle_tick_s`` for the server; False when nothing came. The read
         timeout (the listener's watchdog on a silent server, whose heartbeats stopped) is kept here,
         since these waits are not reads."""
         try:
-            if select.select([conn._sock], [], [], self._skip_interval_s)[0]:
+            if select.select([conn._sock], [], [], self._idle_tick_s)[0]:
                 return True
         except (OSError, ValueError, TypeError):
             return True  # let the read itself fail

@@ -383,6 +383,11 @@ class PublisherProcess:
     def safe(self) -> tuple[BinlogPosition, int | None] | None:
         return self._safe
 
+    @property
+    def sent(self) -> int:
+        """Events handed to ``send`` so far (this publisher's life)."""
+        return self._sent
+
     def take_offsets(self) -> dict[tuple[str, int], tuple[int, int]]:
         """(lowest, highest) offset Kafka acknowledged per partition since the last call: the gap
         ledger's record of what Kafka holds (plumbing/gaps.py)."""

@@ -39,6 +39,9 @@ STREAM_EVENTS = [WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, Que
                  MariadbGtidEvent, GtidEvent, RotateEvent, HeartbeatLogEvent]
 ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236
 RECONNECTED = object()
+# fast path: how long a silent server is waited for before the listener's loop gets a turn (to
+# checkpoint a change just acknowledged, cdc_listener/listener.py)
+IDLE_TICK_S = 0.05
 
 
 def server_flavour(cur: Any) -> str:
@@ -148,7 +151,7 @@ class BinlogSource:
                 self.resume_at.gtid if self.resume_at else None)
             reader = partial(PrefilteredReader, watched=[(self.db.database, t) for t in self.tables],
                              start_gtid=start_gtid, skip_interval_s=self.skip_interval_s,
-                             on_idle=self.on_idle)
+                             on_idle=self.on_idle, idle_tick_s=min(self.skip_interval_s, IDLE_TICK_S))
         if self._start_gtid is not None:
             return reader(self.connection_settings(), auto_position=self._start_gtid,
                           is_mariadb=flavour_of(self._start_gtid) == "mariadb", **common)

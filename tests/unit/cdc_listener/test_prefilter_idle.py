@@ -2,7 +2,7 @@
 
 It then marks the end of the transactions it skipped (the listener checkpoints there at once,
 not at the next marker interval or heartbeat), calls ``on_idle`` (the listener hands its batch to
-the publisher then) and, when the server still sends nothing for ``skip_interval_s``, returns
+the publisher then) and, when the server still sends nothing for ``idle_tick_s``, returns
 ``IDLE`` so the listener's loop gets a turn. A server silent for longer than the read timeout is a
 lost connection, as a blocked read's timeout was.
 """
@@ -31,7 +31,7 @@ def reader():
     r._closing = False
     r._ready = deque()
     r._buf, r._pos = bytearray(), 0
-    r._skip_interval_s = 0.05
+    r._skip_interval_s = r._idle_tick_s = 0.05
     r._next_marker = time.monotonic() + 60
     r._skipped, r._skipped_ts = 0, 0
     r._domains, r._mysql_gtid = {0: "0-1-41"}, None
@@ -58,7 +58,7 @@ def test_a_silent_server_hands_the_batch_over_then_gives_the_loop_a_turn(reader)
     assert reader.fetchone() is IDLE
     waited = time.monotonic() - began
     assert len(reader._test.idle_calls) == 1 and reader._test.idle_calls[0] - began < 0.04
-    assert waited >= 0.05  # it waited one skip interval for the server first
+    assert waited >= 0.05  # it waited one idle tick for the server first
 
 
 def test_bytes_from_the_server_end_the_wait(reader) -> None:
