@@ -117,7 +117,20 @@ def _serve_commerce_emulator(args: argparse.Namespace) -> int:
                                             f"(database {dsn.database})")
 
 
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def _serve_until_interrupted(server: Any, banner: str) -> int:
+    """Serve until SIGINT (Ctrl-C) or SIGTERM (a container stop). Both are unblocked and handled
+    here: a process inherits a blocked signal mask and ignored signals from whoever started it (a
+    test runner's thread, a shell that ignores Ctrl-C for background jobs), and twice in CI the
+    emulator did not stop on SIGINT within 10 s."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     print(f"{banner}; Ctrl-C to stop", flush=True)
     try:
         server.serve_forever()

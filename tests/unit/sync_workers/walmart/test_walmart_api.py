@@ -234,7 +234,13 @@ def test_emulator_command_serves_the_api() -> None:
                 time.sleep(0.1)
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:  # say what the process made of the signal, then end it
+            with open(f"/proc/{proc.pid}/status") as status:
+                masks = " ".join(line for line in status.read().splitlines() if line.startswith("Sig"))
+            proc.kill()
+            raise AssertionError(f"the emulator did not stop on SIGINT within 10 s ({masks})") from None
     assert proc.returncode == 0
 
 
@@ -254,3 +260,32 @@ def test_the_client_refreshes_its_token_before_it_expires_never_on_a_401() -> No
             _time.sleep(0.2)
         assert client.stats["token_fetches"] >= 2  # refreshed ahead of its expiry ...
         assert client.stats["unauthorized"] == 0  # ... never by way of a 401
+
+
+@pytest.mark.parametrize("inherited", ["ignored", "blocked"])
+def test_the_emulator_command_stops_on_sigint_its_parent_ignored_or_blocked(inherited: str) -> None:
+    """A child inherits ignored signals and a blocked signal mask across exec; started so, the
+    emulator sat through SIGINT (twice in CI, from a test runner's worker)."""
+    import signal
+    import subprocess
+    import sys
+
+    from devstack.mariadb import free_port
+
+    def inherit() -> None:
+        if inherited == "ignored":
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        else:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    proc = subprocess.Popen([sys.executable, "-m", "walmart_sync.cli", "emulator", "walmart", "--port",
+                             str(free_port()), "--items", "X-1", "--client", "acme:s3cret"],
+                            stdout=subprocess.PIPE, text=True, preexec_fn=inherit)
+    try:
+        assert "Walmart emulator on" in proc.stdout.readline()  # type: ignore[union-attr]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
