@@ -9,6 +9,7 @@ in production.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -25,7 +26,34 @@ INSTALL_HINT = (
 )
 
 
+# its own generator: a harness that seeds the global one (chaos rounds) neither shifts its sequence
+# nor has every process it starts pick the same ports
+_PORT_CHOICE = random.SystemRandom()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
+    """A loopback port free now, for a server started next, taken below the kernel's ephemeral
+    range. A port the kernel picked (bind to 0) lies in that range, where any client's outgoing
+    connection may take it before the server binds it: in CI a worker replica once failed with
+    "Address already in use" on its ops port, seconds after the port was chosen."""
+    low = _ephemeral_range()[0]
+    if low > 12000:
+        for _ in range(50):
+            port = _PORT_CHOICE.randint(10000, low - 1)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
