@@ -123,9 +123,9 @@ def _interrupt(_signum: int, _frame: Any) -> None:
 
 def _serve_until_interrupted(server: Any, banner: str) -> int:
     """Serve until SIGINT (Ctrl-C) or SIGTERM (a container stop). Both are unblocked and handled
-    here: a process inherits a blocked signal mask and ignored signals from whoever started it (a
-    test runner's thread, a shell that ignores Ctrl-C for background jobs), and twice in CI the
-    emulator did not stop on SIGINT within 10 s."""
+    here: a process inherits a blocked signal mask and ignored signals from whoever started it. A
+    suite run as a background job of a non-interactive shell (SIGINT and SIGQUIT ignored, nohup
+    adds SIGHUP) left the emulator deaf to SIGINT, and its test waited out its 10 s."""
     import signal
 
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})

@@ -264,8 +264,8 @@ def test_the_client_refreshes_its_token_before_it_expires_never_on_a_401() -> No
 
 @pytest.mark.parametrize("inherited", ["ignored", "blocked"])
 def test_the_emulator_command_stops_on_sigint_its_parent_ignored_or_blocked(inherited: str) -> None:
-    """A child inherits ignored signals and a blocked signal mask across exec; started so, the
-    emulator sat through SIGINT (twice in CI, from a test runner's worker)."""
+    """A child inherits ignored signals and a blocked signal mask across exec; started so (a suite
+    run as a background job under nohup ignores SIGINT), the emulator sat through SIGINT."""
     import signal
     import subprocess
     import sys
