@@ -191,7 +191,7 @@ class Component:
         command = ["listen"] if self.name == "listener" else ["work", self.name]
         sets = [arg for o in [*self.overrides, f"ops.port={self.port}"] for arg in ("--set", o)]
         return [sys.executable, "-m", "walmart_sync.cli", "--config", str(self.config), "--log-format", "json",
-                "--log-level", "warning", *sets, *command]
+                "--log-level", os.environ.get("CHAOS_LOG_LEVEL", "warning"), *sets, *command]
 
     def start(self) -> None:
         """Start a life of the process, on an ops port of its own: the last life's, free when it was

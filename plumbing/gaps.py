@@ -124,6 +124,35 @@ def partitions_of(consumer: Any, topic: str, timeout_ms: int = CHECK_TIMEOUT_MS)
     return set(found or ())
 
 
+def refresh_metadata(consumer: Any, timeout_ms: int = CHECK_TIMEOUT_MS) -> None:
+    """Fetch the client's topics' metadata now. For a group consumer, kafka-python's coordinator
+    compares every metadata update with the partitions it assigned from, and the group leader
+    rejoins when they differ: the group is then assigned the partitions a topic gained. Bounded
+    like ``partitions_of`` (the public ``topics()`` waits without a timeout)."""
+    cluster, net, manager = (getattr(consumer, name, None) for name in ("_cluster", "_net", "_manager"))
+    if cluster is None or net is None or manager is None:
+        consumer.topics()
+        return
+    net.run(manager.wait_for, cluster.request_update(), timeout_ms)
+
+
+def stale_topics(consumer: Any, counts: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Topics a client's cached metadata shows with fewer partitions than ``counts`` (fresh
+    metadata) holds: topic -> (cached, actual). A group consumer takes up partitions a topic gains
+    only at its next metadata refresh, ``metadata_max_age_ms`` (five minutes) away: after a broker
+    lost a topic, a producer auto-created it with the broker's one partition and the gap check gave
+    it the configured three, the inventory and refund groups read partition 0 alone for that long,
+    and Walmart went without the stock changes and refunds keyed to the other two (the fault
+    suite's convergence failed on it)."""
+    cluster = getattr(consumer, "_cluster", None)
+    stale: dict[str, tuple[int, int]] = {}
+    for topic, actual in counts.items():
+        cached = cluster.partitions_for_topic(topic) if cluster is not None else consumer.partitions_for_topic(topic)
+        if len(cached or ()) < actual:
+            stale[topic] = (len(cached or ()), actual)
+    return stale
+
+
 def find_gaps(role: Role, ledger: dict[TopicPartitionKey, int],
               bounds: dict[TopicPartitionKey, LogBounds]) -> list[GapFinding]:
     """Where the partitions do not continue what the ledger says was produced or consumed.
@@ -194,6 +223,9 @@ class GapWatch:
         self._next_check = 0.0
         self._next_refresh = 0.0
         self.open: list[OpenGap] = []  # open gaps on this component's families (refreshed every second)
+        # topic -> partitions, from the last check's fresh metadata (a new dict each check): a group
+        # consumer compares its own cached view with it (``stale_topics``)
+        self.partition_counts: dict[str, int] = {}
         self.detected = 0
         self.repaired = 0
 
@@ -333,6 +365,9 @@ class GapWatch:
             findings = self._confirmed(find_gaps(self.role, ledger, bounds), bounds, consumer)
         finally:
             consumer.close()
+        counts: dict[str, int] = {}
+        for topic, _partition in bounds:
+            counts[topic] = counts.get(topic, 0) + 1
         self._report(findings)
         with self._lock:
             assert self._ledger is not None
@@ -351,6 +386,8 @@ class GapWatch:
             else:
                 if changed:
                     self.log.warning("lost topics created again with their configured partitions", topics=changed)
+                    counts.update(self._partitions(changed))
+        self.partition_counts = counts
         return findings
 
     def _partitions(self, topics: list[str]) -> dict[str, int]:

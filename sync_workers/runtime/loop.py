@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from config import Settings
 from domain.events import POLLED_FAMILIES, ChangeEvent, PolledDocument
 from plumbing.db import DbConnection, connect_state_store, revive
-from plumbing.gaps import GapWatch
+from plumbing.gaps import GapWatch, refresh_metadata, stale_topics
 from plumbing.kafka import consumer_kwargs, ensure_topics, producer_kwargs, send_acknowledged, topic_name
 from plumbing.logs import get_logger, redact
 from plumbing.metrics import METRICS
@@ -161,6 +161,8 @@ class WorkerLoop:
         self._next_ledger_flush = 0.0
         self._next_repair = 0.0
         self._repair_attempt = 0
+        self._counts_compared: dict[str, int] | None = None  # the gap check's partition counts last compared
+        self.metadata_refreshes = 0
         self.gap_repairs = 0
         # out of its consumer group, or not consuming while records wait: readiness false after two
         # session timeouts, the consumer rebuilt after workers.group_watchdog_s (sync_workers/runtime/watchdog.py)
@@ -234,6 +236,7 @@ class WorkerLoop:
                 self.handler.backlog_records = _backlog(consumer)
                 self._resume_from_ledger(consumer)
                 self._watch_gaps()
+                self._follow_partition_growth(consumer)
                 self._tick()
                 self._handle_due_parked(producer, parked)
                 try:
@@ -480,6 +483,29 @@ class WorkerLoop:
                 METRICS.worker_offsets_restored.labels(self.handler.name).inc()
                 self.log.warning("the group's committed offset is gone from Kafka; resuming at the offset the "
                                  "state store's ledger holds", topic=tp.topic, partition=tp.partition, offset=offset)
+
+    def _follow_partition_growth(self, consumer: KafkaConsumer) -> None:
+        """After each gap check: a topic with more partitions than this consumer's cached metadata
+        shows (re-created with one by an auto-create, then given the configured count; or grown by
+        an operator) has its metadata fetched now, so the group takes up the new partitions at once
+        instead of at ``metadata_max_age_ms``. Their records wait meanwhile, none is lost; a refresh
+        that cannot run is tried after the next check."""
+        counts = self.gaps.partition_counts
+        if counts is self._counts_compared or not counts:
+            return
+        self._counts_compared = counts
+        try:
+            stale = stale_topics(consumer, counts)
+            if not stale:
+                return
+            refresh_metadata(consumer)
+        except Exception as exc:  # Kafka away: the next check's counts bring the next try
+            self.log.warning("could not refresh the consumer's topic metadata", error=f"{type(exc).__name__}: {exc}")
+            return
+        self.metadata_refreshes += 1
+        for topic, (cached, actual) in stale.items():
+            self.log.warning("the topic has more partitions than this consumer knew; its metadata is refreshed so "
+                             "the group is assigned them", topic=topic, known=cached, partitions=actual)
 
     def _watch_gaps(self) -> None:
         """The ledger written every second, compared with the topics on start, on assignment and every

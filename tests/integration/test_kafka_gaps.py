@@ -307,3 +307,59 @@ def test_a_group_whose_offsets_kafka_lost_resumes_where_the_ledger_says_not_at_a
                 assert worker_ready(worker.component)[0]
             finally:
                 worker.stop()
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_is_assigned_the_partitions_its_topic_gains_while_it_runs(stack, tmp_path) -> None:
+    """What the fault suite once failed on: after a broker lost its topics, the listener's producer
+    auto-created the stock topic with the broker's one partition and a gap check gave it the
+    configured three. The inventory group's consumer, subscribed while the topic had one, read
+    partition 0 alone until its next metadata refresh (``metadata_max_age_ms``: five minutes by
+    default, ten here), and the stock changes keyed to partitions 1 and 2 waited there. The worker's
+    loop compares its consumer's view with each gap check's fresh metadata and refreshes it: the
+    group is assigned all three and the change reaches Walmart."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.partitioner.default import murmur2
+
+    env = prepare_environment(stack.endpoints, tmp_path / "env", "open_source", products=20,
+                              name=f"gpp_{uuid.uuid4().hex[:6]}")
+    walmart = WalmartEmulator({"local-client": "local-secret"})
+    walmart.seed_items("local-client", LISTED)
+    seller = walmart.seller("local-client")
+    with EmulatorServer(walmart) as walmart_server:
+        settings = env.settings(
+            walmart={"base_url": walmart_server.url, "client_id": "local-client", "client_secret": "local-secret"},
+            workers={"coalesce_ms": 50, "feed_poll_s": 0.2}, cdc={"checkpoint_interval_ms": 100},
+            ops={"gap_check_s": 1.0}, kafka={"client_options": {"metadata_max_age_ms": 600_000}})
+        assert settings.kafka.partitions == 3
+        topic = topic_name(settings.kafka, "stock")
+        # a SKU listed on Walmart whose stock events go to partition 1 or 2 once the topic has three
+        sku = next(s for s in sorted(LISTED) if (murmur2(s.encode()) & 0x7FFFFFFF) % 3 != 0
+                   and salable_on_hand(env, s) > 0)
+        admin = KafkaAdminClient(**connection_kwargs(settings.kafka, "test-gaps-admin"))
+        try:
+            admin.create_topics([NewTopic(topic, 1, settings.kafka.replication_factor)])
+            worker = Runner(build_worker("inventory", settings))
+            try:
+                with ListenerThread(settings):  # its first start asks for the initial load
+                    wait_for(lambda: (c := worker.component.consumer) is not None
+                             and c.assignment() == {TopicPartition(topic, 0)}, 60,
+                             "the inventory group assigned the one partition the stock topic has")
+                    before = salable_on_hand(env, sku)
+                    wait_for(lambda: seller.inventory.get((sku, "default")) == before, 60,
+                             f"the initial load's quantity {before} for {sku} on Walmart")
+                admin.create_partitions({topic: 3})
+                # a listener started after the growth (as after its restart) sends by three partitions
+                with ListenerThread(settings):
+                    with env.admin_connection() as conn, conn.cursor() as cur:
+                        cur.execute("UPDATE inventory_source_item SET quantity = quantity + 4 WHERE sku = %s AND "
+                                    "source_code = 'wh_east'", (sku,))
+                    wait_for(lambda: seller.inventory.get((sku, "default")) == before + 4, 60,
+                             f"Walmart's quantity {before + 4} for {sku}, published to a partition the topic gained")
+                assert worker.component.metadata_refreshes >= 1
+                assert worker.component.consumer.assignment() == {TopicPartition(topic, p) for p in range(3)}
+                assert worker_ready(worker.component)[0]
+            finally:
+                worker.stop()
+        finally:
+            admin.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plumbing.gaps import LogBounds, backwards, find_gaps
+from plumbing.gaps import LogBounds, backwards, find_gaps, stale_topics
 
 STOCK = ("ws.stock", 0)
 PRICE = ("ws.price", 1)
@@ -34,3 +34,26 @@ def test_an_acknowledged_offset_below_an_earlier_one_means_the_log_went_backward
     found = backwards({STOCK: 10, PRICE: 4}, {STOCK: (2, 5), PRICE: (4, 8)})
     assert [(f.topic, f.expected, f.found) for f in found] == [("ws.stock", 10, 2)]
     assert backwards({}, {STOCK: (0, 3)}) == []
+
+
+class _CachedMetadata:
+    """kafka-python's ClusterMetadata as a consumer holds it: partitions per topic, None if unknown."""
+
+    def __init__(self, partitions: dict[str, set[int]]):
+        self._partitions = partitions
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        return self._partitions.get(topic)
+
+
+class _Consumer:
+    def __init__(self, partitions: dict[str, set[int]]):
+        self._cluster = _CachedMetadata(partitions)
+
+
+def test_a_topic_the_consumer_knows_with_fewer_partitions_than_the_broker_has_is_stale() -> None:
+    consumer = _Consumer({"ws.stock": {0}, "ws.price": {0, 1, 2}})
+    assert stale_topics(consumer, {"ws.stock": 3, "ws.price": 3}) == {"ws.stock": (1, 3)}
+    # one the consumer has no metadata for at all is stale too; one that shrank (never in Kafka) is not
+    assert stale_topics(consumer, {"ws.refund": 3}) == {"ws.refund": (0, 3)}
+    assert stale_topics(_Consumer({"ws.stock": {0, 1, 2}}), {"ws.stock": 1}) == {}
