@@ -105,6 +105,7 @@ class ChaosReport:
     round_log: list[dict[str, Any]] = field(default_factory=list)  # per round: faults and recovery times
     converge_seconds: float | None = None
     checks: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)  # after a disagreement: log lines naming what disagreed
 
     def failures(self) -> list[str]:
         """Why the run fails; empty when every promise held."""
@@ -150,7 +151,7 @@ class ChaosReport:
                 "gaps_injected": self.gaps_injected, "gaps_detected": self.gaps_detected,
                 "gaps_repaired": self.gaps_repaired, "injected_gaps_detected": self.injected_gaps_detected,
                 "injected_gaps_repaired": self.injected_gaps_repaired,
-                "converge_seconds": self.converge_seconds, "passed": not self.failures(),
+                "converge_seconds": self.converge_seconds, "passed": not self.failures(), "evidence": self.evidence,
                 "failures": self.failures(), "kills": dict(self.kills),
                 "broker_pauses": self.broker_pauses, "walmart_fault_windows": self.walmart_fault_windows,
                 "storms_429": self.storms_429, "commerce_fault_windows": self.commerce_fault_windows,
@@ -434,6 +435,35 @@ class Sidecar:
     def exits(self) -> dict[str, list[int]]:
         return {c.label: list(c.exits) for c in self.components.values() if c.exits}
 
+    def evidence(self, checks: list[Any], limit: int = 40) -> list[str]:
+        """The components' log lines that name a SKU or PO the agreement found lost or applied twice,
+        labelled by component: CI keeps a failed run's assertion, not its logs (the first fault-suite
+        failure there, in 18 order lines, came with nothing else to go on)."""
+        return log_evidence(self.logs, disagreeing_subjects(checks), limit)
+
+
+def disagreeing_subjects(checks: list[Any], most: int = 5) -> list[str]:
+    """The first SKUs and POs the checks' lost and duplicate entries name ("PO 123 line 1: ...",
+    "WS-000002: Walmart 55.46, Commerce 39.54")."""
+    subjects: list[str] = []
+    for entry in (e for c in checks for e in [*c.lost, *c.duplicates]):
+        found = re.match(r"(?:PO |return )?([^\s:]+)", entry)
+        if found and found.group(1) not in subjects:
+            subjects.append(found.group(1))
+    return subjects[:most]
+
+
+def log_evidence(logs: Path, subjects: list[str], limit: int = 40) -> list[str]:
+    lines: list[str] = []
+    if not subjects:
+        return lines
+    for path in sorted(logs.glob("*.log")):
+        with path.open(errors="replace") as handle:
+            for line in handle:
+                if any(subject in line for subject in subjects):
+                    lines.append(f"{path.stem}: {line.strip()[:400]}")
+    return lines[-limit:]
+
 
 @contextmanager
 def running_sidecar(endpoints: Any, workdir: Path, rng: random.Random, products: int,
@@ -567,6 +597,8 @@ class ChaosRun:
         report.lost = sum(len(c.lost) for c in checks)
         report.duplicate_effects = sum(len(c.duplicates) for c in checks)
         report.checks = [f"{c.name}: {c.describe()}" for c in checks]
+        if report.lost or report.duplicate_effects:
+            report.evidence = sidecar.evidence(checks)
         report.replayed_records = max(0, sidecar.replayed() - self.published_before_loss)  # those were published
         report.gaps_detected, report.gaps_repaired = kafka_gaps(self.env)
         report.walmart_faults_injected = dict(walmart.seller(CLIENT[0]).faults_injected)

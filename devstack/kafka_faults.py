@@ -79,6 +79,7 @@ class KafkaFaultReport:
     commit_failures: int = 0
     component_exits: dict[str, list[int]] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)  # after a disagreement: log lines naming what disagreed
 
     @property
     def recover_p99_s(self) -> float | None:
@@ -105,7 +106,7 @@ class KafkaFaultReport:
                 "commit_failures": self.commit_failures, "component_exits": self.component_exits,
                 "merchant_actions": dict(self.merchant_actions), "stock_changes": self.stock_changes,
                 "price_changes": self.price_changes, "probes": self.probes,
-                "round_detail": [r.as_json() for r in self.rounds], "checks": self.checks}
+                "round_detail": [r.as_json() for r in self.rounds], "checks": self.checks, "evidence": self.evidence}
 
 
 def _finite(value: float | None) -> float | None:
@@ -276,6 +277,8 @@ def run_kafka_faults(mysql: MySqlEndpoint, cluster: ApacheKafkaCluster, workdir:
         report.lost = sum(len(c.lost) for c in checks)
         report.duplicate_effects = sum(len(c.duplicates) for c in checks)
         report.checks = [f"{c.name}: {c.describe()}" for c in checks]
+        if report.lost or report.duplicate_effects:
+            report.evidence = sidecar.evidence(checks)
         report.replayed_records = sidecar.replayed()
         report.component_exits = sidecar.exits()
     return report

@@ -81,6 +81,7 @@ class ScaleOutReport:
     converge_seconds: float | None = None
     replayed_records: int = 0
     checks: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)  # after a disagreement: log lines naming what disagreed
 
     @property
     def events(self) -> int:
@@ -107,7 +108,7 @@ class ScaleOutReport:
                 "component_exits": self.component_exits, "orders": self.orders,
                 "merchant_actions": dict(self.merchant_actions), "faults": self.faults,
                 "converge_seconds": self.converge_seconds, "replayed_records": self.replayed_records,
-                "checks": self.checks}
+                "checks": self.checks, "evidence": self.evidence}
 
 
 def run_scale_out(mysql: MySqlEndpoint, cluster: ApacheKafkaCluster, workdir: Path, replicas: int = 3,
@@ -179,6 +180,8 @@ def run_scale_out(mysql: MySqlEndpoint, cluster: ApacheKafkaCluster, workdir: Pa
         report.lost = sum(len(c.lost) for c in checks)
         report.duplicate_effects = sum(len(c.duplicates) for c in checks)
         report.checks = [f"{c.name}: {c.describe()}" for c in checks]
+        if report.lost or report.duplicate_effects:
+            report.evidence = sidecar.evidence(checks)
         report.replayed_records = sidecar.replayed()
         report.component_exits = sidecar.exits()
     return report

@@ -30,7 +30,7 @@ def test_faults_lose_nothing_and_apply_nothing_twice(stack, tmp_path) -> None:
     assert report.state_store_connections_killed > 0, summary  # the cut hit live connections
     assert report.clock_steps == [-180.0, 0.0], summary  # the sidecar 3 minutes ahead, then in step
     assert report.orders >= 10 and report.merchant_actions["shipped"] >= 3, summary  # the load was real
-    assert report.lost == 0 and report.duplicate_effects == 0, summary["checks"]
+    assert report.lost == 0 and report.duplicate_effects == 0, (summary["checks"], summary["evidence"])
     # one Commerce order per Walmart PO, counting orders no PO maps to (a placement committed after
     # the client gave up and retried made one of those)
     assert report.orders_walmart == report.orders >= 10 and report.orders_commerce_total == report.orders_walmart, \

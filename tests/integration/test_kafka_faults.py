@@ -22,6 +22,6 @@ def test_a_killed_leader_and_a_rolling_restart_lose_nothing_and_apply_nothing_tw
     summary = report.as_json()
     assert [r.kind for r in report.rounds] == ["kill", "rolling"], summary
     assert report.orders >= 10 and report.stock_changes >= 50, summary  # the load was real
-    assert report.lost == 0 and report.duplicate_effects == 0, summary["checks"]
+    assert report.lost == 0 and report.duplicate_effects == 0, (summary["checks"], summary["evidence"])
     assert report.component_exits == {}, summary  # every component rode the faults out
     assert all(r.recover_s is not None for r in report.rounds), summary["round_detail"]

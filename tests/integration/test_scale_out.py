@@ -25,5 +25,5 @@ def test_replicas_coming_going_and_stalling_lose_nothing_and_apply_nothing_twice
     summary = report.as_json()
     assert report.orders >= 10 and report.merchant_actions["shipped"] >= 3, summary  # the load was real
     assert report.commit_failures >= 1, summary  # the stalls did make commits fail
-    assert report.lost == 0 and report.duplicate_effects == 0, summary["checks"]
+    assert report.lost == 0 and report.duplicate_effects == 0, (summary["checks"], summary["evidence"])
     assert report.commit_failures_unhandled == 0, summary["component_exits"]
